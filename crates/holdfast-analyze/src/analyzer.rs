@@ -1,0 +1,115 @@
+//! The analyzer contract: decide from a path and its metadata whether to look, then turn
+//! the file's bytes into facts.
+//!
+//! `wants` runs for every entry of every layer, so it must be cheap: string comparisons on
+//! the path, a look at the size or mode, never I/O. `analyze` sees only the files its
+//! analyzer asked for. An analyzer's `version` goes into the layer-cache key: bump it
+//! whenever its output for the same input changes.
+
+use std::io::Read;
+
+use holdfast_model::{OsRelease, Package};
+use serde::{Deserialize, Serialize};
+
+/// What kind of entry a tar member or directory entry is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum EntryKind {
+    File,
+    Dir,
+    Symlink,
+    HardLink,
+    Other,
+}
+
+/// What an analyzer may look at before asking for content.
+#[derive(Debug, Clone)]
+pub struct EntryMeta {
+    pub kind: EntryKind,
+    pub size: u64,
+    /// Permission and type bits, as in `st_mode` (setuid is 0o4000).
+    pub mode: u32,
+    pub uid: u64,
+    pub gid: u64,
+}
+
+/// How an analyzer wants a file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Want {
+    No,
+    /// The whole file in memory, up to the walker's size bound.
+    Bytes,
+    /// A stream over the content, for files that may be larger than the bound.
+    Stream,
+}
+
+/// The content handed to `analyze`.
+pub enum FileContent<'a> {
+    Bytes(&'a [u8]),
+    Stream(&'a mut dyn Read),
+}
+
+/// One file, as an analyzer sees it.
+pub struct FileInput<'a> {
+    /// Absolute image path.
+    pub path: &'a str,
+    pub meta: &'a EntryMeta,
+    pub content: FileContent<'a>,
+}
+
+/// Which family of analyzers one belongs to; `--pkg-types` and `--scanners` select by it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AnalyzerGroup {
+    /// Operating-system identification; always runs.
+    Os,
+    /// OS package databases (dpkg, apk, rpm).
+    OsPackages,
+    /// Language package catalogers.
+    Library,
+}
+
+/// What an analyzer learned from one file. Stored in the layer cache, so the shape is
+/// versioned by the analyzers' versions.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum FileFact {
+    /// Packages recorded in this file.
+    Packages(Vec<Package>),
+    /// The OS this file identifies; `source` says which kind of file it was.
+    OsRelease { os: OsRelease, source: OsSource },
+    /// Licenses found in a package's copyright file.
+    PackageLicense {
+        package: String,
+        licenses: Vec<String>,
+    },
+    /// Part of the file was skipped; the walker turns this into a warning naming the file.
+    Skipped(String),
+}
+
+/// Which file an OS identification came from; earlier variants win.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum OsSource {
+    OsRelease,
+    DistroFile,
+}
+
+/// Why an analyzer could not read a file. The walker turns it into a warning.
+#[derive(Debug, thiserror::Error)]
+pub enum AnalyzeError {
+    #[error("{0}")]
+    Malformed(String),
+    #[error("read failed: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// An analyzer: one cataloger or file-level checker.
+pub trait Analyzer: Send + Sync {
+    /// A short stable name (`dpkg`, `os-release`).
+    fn name(&self) -> &'static str;
+    /// Bumped whenever the output for the same input changes.
+    fn version(&self) -> u32;
+    /// The family this analyzer belongs to.
+    fn group(&self) -> AnalyzerGroup;
+    /// Whether to read this entry. Must be cheap: no I/O.
+    fn wants(&self, path: &str, meta: &EntryMeta) -> Want;
+    /// Turns a wanted file into facts.
+    fn analyze(&self, input: &mut FileInput<'_>) -> Result<Vec<FileFact>, AnalyzeError>;
+}

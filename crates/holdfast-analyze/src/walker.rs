@@ -1,0 +1,441 @@
+//! The single pass over a layer: every entry is shown to every analyzer's `wants`, and the
+//! content is read at most once, only when someone asked for it.
+//!
+//! Tar streams are read strictly front to back (they may come from a decompressor or a
+//! socket) and hashed on the way, so the caller can check the diff_id before trusting the
+//! result to the cache. Directory targets are walked without following symlinks, and files
+//! are opened with `O_NOFOLLOW` so a link swapped in during the walk is not followed either.
+
+use std::collections::HashMap;
+use std::io::{self, Read};
+use std::path::Path;
+
+use holdfast_source::path::{normalize_entry, MAX_PATH_BYTES};
+use sha2::{Digest, Sha256};
+
+use crate::analyzer::{Analyzer, EntryKind, EntryMeta, FileContent, FileFact, FileInput, Want};
+use crate::layer::{FileResult, LayerAnalysis};
+
+/// Bounds that keep one layer's walk in bounded memory and time.
+#[derive(Debug, Clone, Copy)]
+pub struct WalkLimits {
+    /// Files larger than this are not read into memory (streaming analyzers still see them).
+    pub max_file_bytes: u64,
+    /// Warnings kept per layer; past this they are counted, not stored.
+    pub max_warnings: usize,
+}
+
+impl Default for WalkLimits {
+    fn default() -> Self {
+        WalkLimits {
+            max_file_bytes: 64 << 20,
+            max_warnings: 200,
+        }
+    }
+}
+
+/// Hashes what passes through.
+struct HashingReader<'a> {
+    inner: &'a mut dyn Read,
+    hasher: Sha256,
+    bytes: u64,
+}
+
+impl Read for HashingReader<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.hasher.update(&buf[..n]);
+        self.bytes += n as u64;
+        Ok(n)
+    }
+}
+
+/// Collects a layer's results and warnings.
+struct Collector<'a> {
+    analyzers: &'a [&'a dyn Analyzer],
+    limits: WalkLimits,
+    out: LayerAnalysis,
+    dropped_warnings: usize,
+    /// For hard links: which results each path produced in this layer.
+    results_by_path: HashMap<String, Vec<usize>>,
+    buf: Vec<u8>,
+}
+
+impl<'a> Collector<'a> {
+    fn new(analyzers: &'a [&'a dyn Analyzer], limits: WalkLimits) -> Self {
+        Collector {
+            analyzers,
+            limits,
+            out: LayerAnalysis::default(),
+            dropped_warnings: 0,
+            results_by_path: HashMap::new(),
+            buf: Vec::new(),
+        }
+    }
+
+    fn warn(&mut self, path: Option<&str>, message: String) {
+        if self.out.warnings.len() < self.limits.max_warnings {
+            self.out.warnings.push((path.map(str::to_string), message));
+        } else {
+            self.dropped_warnings += 1;
+        }
+    }
+
+    /// Runs the analyzers that want a regular file, reading it at most once.
+    fn file(&mut self, path: &str, meta: &EntryMeta, content: &mut dyn Read) {
+        let mut wanting: Vec<(&dyn Analyzer, Want)> = Vec::new();
+        for a in self.analyzers {
+            let w = a.wants(path, meta);
+            if w != Want::No {
+                wanting.push((*a, w));
+            }
+        }
+        if wanting.is_empty() {
+            return;
+        }
+        let fits = meta.size <= self.limits.max_file_bytes;
+        let mut streamed = false;
+        if fits {
+            self.buf.clear();
+            let mut limited = content.take(self.limits.max_file_bytes);
+            if let Err(e) = limited.read_to_end(&mut self.buf) {
+                self.warn(Some(path), format!("cannot read the file: {e}"));
+                return;
+            }
+        }
+        let buf = std::mem::take(&mut self.buf);
+        for (analyzer, want) in wanting {
+            let content = if fits {
+                FileContent::Bytes(&buf)
+            } else if want == Want::Stream && !streamed {
+                streamed = true;
+                FileContent::Stream(&mut *content)
+            } else {
+                self.warn(
+                    Some(path),
+                    format!(
+                        "{}: file is {} bytes, over the {}-byte limit; skipped",
+                        analyzer.name(),
+                        meta.size,
+                        self.limits.max_file_bytes
+                    ),
+                );
+                continue;
+            };
+            let mut input = FileInput {
+                path,
+                meta,
+                content,
+            };
+            match analyzer.analyze(&mut input) {
+                Ok(mut facts) => {
+                    facts.retain(|f| match f {
+                        FileFact::Skipped(msg) => {
+                            let msg = format!("{}: {msg}", analyzer.name());
+                            if self.out.warnings.len() < self.limits.max_warnings {
+                                self.out.warnings.push((Some(path.to_string()), msg));
+                            } else {
+                                self.dropped_warnings += 1;
+                            }
+                            false
+                        }
+                        _ => true,
+                    });
+                    if facts.is_empty() {
+                        continue;
+                    }
+                    let idx = self.out.files.len();
+                    self.out.files.push(FileResult {
+                        path: path.to_string(),
+                        analyzer: analyzer.name().to_string(),
+                        facts,
+                    });
+                    self.results_by_path
+                        .entry(path.to_string())
+                        .or_default()
+                        .push(idx);
+                }
+                Err(e) => self.warn(Some(path), format!("{}: {e}", analyzer.name())),
+            }
+        }
+        self.buf = buf;
+    }
+
+    /// A hard link shares its target's content: copy the target's results to its path.
+    fn hard_link(&mut self, path: &str, target: &str) {
+        match self.results_by_path.get(target).cloned() {
+            Some(indexes) => {
+                for i in indexes {
+                    let mut copy = self.out.files[i].clone();
+                    copy.path = path.to_string();
+                    self.out.files.push(copy);
+                }
+            }
+            None => {
+                // Either nobody wanted the target, or it is missing from this layer
+                // (a hostile or broken archive); only the latter deserves a warning
+                // when the link itself was wanted.
+                let meta = EntryMeta {
+                    kind: EntryKind::File,
+                    size: 0,
+                    mode: 0o644,
+                    uid: 0,
+                    gid: 0,
+                };
+                if self
+                    .analyzers
+                    .iter()
+                    .any(|a| a.wants(path, &meta) != Want::No)
+                {
+                    self.warn(
+                        Some(path),
+                        format!("hard link to `{target}`, which this layer does not hold as a read file; skipped"),
+                    );
+                }
+            }
+        }
+    }
+
+    fn finish(mut self) -> LayerAnalysis {
+        if self.dropped_warnings > 0 {
+            let n = self.dropped_warnings;
+            self.out.warnings.push((
+                None,
+                format!("{n} more warnings in this layer were not kept"),
+            ));
+        }
+        self.out
+    }
+}
+
+/// Walks a tar stream once. Returns the analysis even when the stream fails part way:
+/// what was read before the failure is kept, and the failure is a warning.
+pub fn walk_tar(
+    stream: &mut dyn Read,
+    analyzers: &[&dyn Analyzer],
+    limits: WalkLimits,
+) -> LayerAnalysis {
+    let mut hashing = HashingReader {
+        inner: stream,
+        hasher: Sha256::new(),
+        bytes: 0,
+    };
+    let mut c = Collector::new(analyzers, limits);
+    let mut failed = false;
+    {
+        let mut archive = tar::Archive::new(&mut hashing);
+        match archive.entries() {
+            Ok(entries) => {
+                for entry in entries {
+                    let mut entry = match entry {
+                        Ok(e) => e,
+                        Err(e) => {
+                            c.warn(None, format!("layer stream stopped: {e}"));
+                            failed = true;
+                            break;
+                        }
+                    };
+                    c.out.entries += 1;
+                    tar_entry(&mut c, &mut entry);
+                }
+            }
+            Err(e) => {
+                c.warn(None, format!("not a tar stream: {e}"));
+                failed = true;
+            }
+        }
+    }
+    if !failed {
+        // Read the end-of-archive blocks and padding so the hash covers the whole blob.
+        if let Err(e) = io::copy(&mut hashing, &mut io::sink()) {
+            c.warn(
+                None,
+                format!("layer stream stopped after the last entry: {e}"),
+            );
+            failed = true;
+        }
+    }
+    let mut out = c.finish();
+    out.bytes = hashing.bytes;
+    if !failed {
+        out.diff_id = Some(format!("sha256:{}", hex::encode(hashing.hasher.finalize())));
+    }
+    out
+}
+
+fn tar_entry<R: Read>(c: &mut Collector<'_>, entry: &mut tar::Entry<'_, R>) {
+    let raw = entry.path_bytes().into_owned();
+    let Some(name) = normalize_entry(&raw) else {
+        if raw.len() > MAX_PATH_BYTES {
+            c.warn(
+                None,
+                format!(
+                    "entry name of {} bytes is longer than {MAX_PATH_BYTES}; skipped",
+                    raw.len()
+                ),
+            );
+        }
+        return;
+    };
+    if name.climbed {
+        c.warn(
+            Some(&name.path),
+            format!(
+                "entry `{}` climbs out of the layer root with `..`; skipped",
+                String::from_utf8_lossy(&raw)
+            ),
+        );
+        return;
+    }
+    let path = name.path;
+    let file_name = holdfast_source::path::file_name(&path);
+    if let Some(hidden) = file_name.strip_prefix(".wh.") {
+        let dir = holdfast_source::path::parent(&path);
+        if hidden == ".wh..opq" {
+            c.out.opaque_dirs.push(dir.to_string());
+        } else if !hidden.is_empty() {
+            let target = if dir == "/" {
+                format!("/{hidden}")
+            } else {
+                format!("{dir}/{hidden}")
+            };
+            c.out.whiteouts.push(target);
+        }
+        return;
+    }
+    let header = entry.header();
+    let kind = match header.entry_type() {
+        tar::EntryType::Regular | tar::EntryType::Continuous | tar::EntryType::GNUSparse => {
+            EntryKind::File
+        }
+        tar::EntryType::Directory => EntryKind::Dir,
+        tar::EntryType::Symlink => EntryKind::Symlink,
+        tar::EntryType::Link => EntryKind::HardLink,
+        _ => EntryKind::Other,
+    };
+    let meta = EntryMeta {
+        kind,
+        size: entry.size(),
+        mode: header.mode().unwrap_or(0),
+        uid: header.uid().unwrap_or(0),
+        gid: header.gid().unwrap_or(0),
+    };
+    match kind {
+        EntryKind::File => {
+            c.out.non_links.push(path.clone());
+            c.file(&path, &meta, entry);
+        }
+        EntryKind::Dir => c.out.non_links.push(path),
+        EntryKind::Symlink => {
+            let target = entry
+                .link_name_bytes()
+                .map(|t| String::from_utf8_lossy(&t).into_owned())
+                .unwrap_or_default();
+            c.out.symlinks.push((path, target));
+        }
+        EntryKind::HardLink => {
+            let target = entry.link_name_bytes().and_then(|t| normalize_entry(&t));
+            match target {
+                Some(t) if !t.climbed => {
+                    c.out.non_links.push(path.clone());
+                    c.hard_link(&path, &t.path);
+                }
+                _ => c.warn(
+                    Some(&path),
+                    "hard link with an empty or climbing target; skipped".into(),
+                ),
+            }
+        }
+        EntryKind::Other => {}
+    }
+}
+
+/// Walks a host directory as one layer, never leaving it.
+pub fn walk_dir(root: &Path, analyzers: &[&dyn Analyzer], limits: WalkLimits) -> LayerAnalysis {
+    use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+
+    let mut c = Collector::new(analyzers, limits);
+    // An explicit stack, not recursion: trees may be arbitrarily deep.
+    let mut stack: Vec<(std::path::PathBuf, String)> = vec![(root.to_path_buf(), String::new())];
+    while let Some((dir, image_dir)) = stack.pop() {
+        let entries = match std::fs::read_dir(&dir) {
+            Ok(e) => e,
+            Err(e) => {
+                c.warn(
+                    Some(if image_dir.is_empty() {
+                        "/"
+                    } else {
+                        &image_dir
+                    }),
+                    format!("cannot list: {e}"),
+                );
+                continue;
+            }
+        };
+        let mut names: Vec<_> = entries.filter_map(Result::ok).collect();
+        names.sort_by_key(|e| e.file_name());
+        for entry in names {
+            let name = entry.file_name();
+            let image_path = format!("{image_dir}/{}", name.to_string_lossy());
+            if image_path.len() > MAX_PATH_BYTES {
+                c.warn(
+                    Some(&image_dir),
+                    format!("entries deeper than {MAX_PATH_BYTES} path bytes; skipped"),
+                );
+                continue;
+            }
+            let host_path = entry.path();
+            let Ok(md) = std::fs::symlink_metadata(&host_path) else {
+                continue;
+            };
+            c.out.entries += 1;
+            let ft = md.file_type();
+            let meta = EntryMeta {
+                kind: if ft.is_file() {
+                    EntryKind::File
+                } else if ft.is_dir() {
+                    EntryKind::Dir
+                } else if ft.is_symlink() {
+                    EntryKind::Symlink
+                } else {
+                    EntryKind::Other
+                },
+                size: md.len(),
+                mode: md.mode(),
+                uid: md.uid() as u64,
+                gid: md.gid() as u64,
+            };
+            match meta.kind {
+                EntryKind::Dir => stack.push((host_path, image_path)),
+                EntryKind::Symlink => {
+                    let target = std::fs::read_link(&host_path)
+                        .map(|t| t.to_string_lossy().into_owned())
+                        .unwrap_or_default();
+                    c.out.symlinks.push((image_path, target));
+                }
+                EntryKind::File => {
+                    if !c
+                        .analyzers
+                        .iter()
+                        .any(|a| a.wants(&image_path, &meta) != Want::No)
+                    {
+                        continue;
+                    }
+                    let opened = std::fs::OpenOptions::new()
+                        .read(true)
+                        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+                        .open(&host_path);
+                    match opened {
+                        Ok(mut f) => {
+                            c.out.bytes += meta.size;
+                            c.file(&image_path, &meta, &mut f);
+                        }
+                        Err(e) => c.warn(Some(&image_path), format!("cannot open: {e}")),
+                    }
+                }
+                EntryKind::HardLink | EntryKind::Other => {}
+            }
+        }
+    }
+    c.finish()
+}

@@ -1,0 +1,19 @@
+//! Plain data shared by every holdfast crate.
+//!
+//! Nothing here does I/O: these are the nouns that flow from the analyzers to the
+//! scanners and on to the report writers. The JSON shape of [`ScanResult`] is a public
+//! contract (`docs/json-result.md`); change it only together with `SCHEMA_VERSION`.
+
+mod finding;
+mod os;
+mod package;
+mod purl;
+mod result;
+
+pub use finding::{Finding, FindingKind, FindingStatus, Severity};
+pub use os::{OsFamily, OsRelease};
+pub use package::{DependencyScope, Package, PackageType};
+pub use purl::Purl;
+pub use result::{
+    LayerInfo, ScanResult, ScanSummary, TargetKind, TargetResult, ToolInfo, Warning, SCHEMA_VERSION,
+};

@@ -1,0 +1,137 @@
+//! The scan result: the JSON contract other programs read.
+
+use serde::{Deserialize, Serialize};
+
+use crate::{Finding, OsRelease, Package, Severity};
+
+/// Version of the JSON result's shape; bumped on any incompatible change.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// Everything one holdfast run found, over one or more targets.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ScanResult {
+    pub schema_version: u32,
+    pub tool: ToolInfo,
+    /// RFC 3339 time the scan finished.
+    pub created_at: String,
+    /// The vulnerability database used, when one was.
+    #[serde(default)]
+    pub db: Option<serde_json::Value>,
+    pub targets: Vec<TargetResult>,
+    pub summary: ScanSummary,
+}
+
+/// The program that wrote a result.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ToolInfo {
+    pub name: String,
+    pub version: String,
+}
+
+/// What kind of thing a target is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TargetKind {
+    Image,
+    Rootfs,
+    Container,
+}
+
+/// One scanned target: an image, a root filesystem, a container.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TargetResult {
+    pub kind: TargetKind,
+    /// The name the user gave, e.g. `docker-archive:app.tar`.
+    pub name: String,
+    /// The image's digest or id, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image_id: Option<String>,
+    /// `os/arch[/variant]` from the image config.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub platform: Option<String>,
+    pub os: Option<OsRelease>,
+    pub layers: Vec<LayerInfo>,
+    pub packages: Vec<Package>,
+    pub findings: Vec<Finding>,
+    /// What could not be read, and why; the rest of the target was still scanned.
+    #[serde(default)]
+    pub warnings: Vec<Warning>,
+}
+
+/// One layer of an image.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LayerInfo {
+    /// sha256 of the uncompressed layer tar.
+    pub diff_id: Option<String>,
+    /// Digest of the blob as stored (compressed), when the source has one.
+    pub digest: Option<String>,
+    /// The history command that made the layer (`RUN ...`, `COPY ...`).
+    pub created_by: Option<String>,
+    /// Size of the blob in bytes, as stored.
+    pub size: Option<u64>,
+}
+
+/// Something that was skipped or could not be read, with where it was.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Warning {
+    /// The layer (diff_id) the problem is in, if it is in one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub layer: Option<String>,
+    /// The path inside the image, if the problem is about one file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    pub message: String,
+}
+
+impl Warning {
+    /// A warning about a file in a layer.
+    pub fn file(layer: Option<&str>, path: &str, message: impl Into<String>) -> Self {
+        Warning {
+            layer: layer.map(str::to_string),
+            path: Some(path.to_string()),
+            message: message.into(),
+        }
+    }
+
+    /// A warning about a whole layer or about the target.
+    pub fn general(layer: Option<&str>, message: impl Into<String>) -> Self {
+        Warning {
+            layer: layer.map(str::to_string),
+            path: None,
+            message: message.into(),
+        }
+    }
+}
+
+/// Counts over all targets.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScanSummary {
+    pub targets: usize,
+    pub packages: usize,
+    pub findings: usize,
+    /// Findings per severity, every severity present (zero when none).
+    pub by_severity: std::collections::BTreeMap<Severity, usize>,
+    pub warnings: usize,
+}
+
+impl ScanSummary {
+    /// Counts the packages, findings and warnings of the given targets.
+    pub fn of(targets: &[TargetResult]) -> Self {
+        let mut s = ScanSummary {
+            targets: targets.len(),
+            ..Default::default()
+        };
+        for sev in Severity::ALL {
+            s.by_severity.insert(sev, 0);
+        }
+        for t in targets {
+            s.packages += t.packages.len();
+            s.findings += t.findings.len();
+            s.warnings += t.warnings.len();
+            for f in &t.findings {
+                *s.by_severity.entry(f.severity).or_default() += 1;
+            }
+        }
+        s
+    }
+}

@@ -1,0 +1,161 @@
+//! SPDX 2.3 JSON (<https://spdx.github.io/spdx-spec/v2.3/>). Written with our own serde
+//! structs: the SPDX crates on the registry target reading documents, not writing them.
+
+use holdfast_model::{Package, ScanResult};
+use serde::Serialize;
+
+use crate::ids::{short_hash, uuid_from};
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Document {
+    spdx_version: &'static str,
+    data_license: &'static str,
+    #[serde(rename = "SPDXID")]
+    spdx_id: &'static str,
+    name: String,
+    document_namespace: String,
+    creation_info: CreationInfo,
+    packages: Vec<SpdxPackage>,
+    relationships: Vec<Relationship>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct CreationInfo {
+    created: String,
+    creators: Vec<String>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct SpdxPackage {
+    #[serde(rename = "SPDXID")]
+    spdx_id: String,
+    name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    version_info: Option<String>,
+    download_location: &'static str,
+    files_analyzed: bool,
+    license_concluded: &'static str,
+    license_declared: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    license_comments: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    source_info: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    primary_package_purpose: Option<&'static str>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    external_refs: Vec<ExternalRef>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ExternalRef {
+    reference_category: &'static str,
+    reference_type: &'static str,
+    reference_locator: String,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Relationship {
+    spdx_element_id: String,
+    relationship_type: &'static str,
+    related_spdx_element: String,
+}
+
+/// SPDX ids allow letters, digits, `.` and `-` only.
+fn spdx_id(prefix: &str, seed: &str) -> String {
+    format!("SPDXRef-{prefix}-{}", short_hash(seed))
+}
+
+fn package(p: &Package) -> SpdxPackage {
+    SpdxPackage {
+        spdx_id: spdx_id("Package", &p.id),
+        name: p.name.clone(),
+        version_info: Some(p.version.clone()),
+        download_location: "NOASSERTION",
+        files_analyzed: false,
+        license_concluded: "NOASSERTION",
+        // Package licenses are copied as the package states them (Debian short names such
+        // as `GPL-2+` are not SPDX expressions), so they go in the comment.
+        license_declared: "NOASSERTION",
+        license_comments: (!p.licenses.is_empty()).then(|| p.licenses.join(", ")),
+        source_info: Some(match &p.layer {
+            Some(l) => format!("found in {} (layer {l})", p.path),
+            None => format!("found in {}", p.path),
+        }),
+        primary_package_purpose: None,
+        external_refs: (!p.purl.is_empty())
+            .then(|| ExternalRef {
+                reference_category: "PACKAGE-MANAGER",
+                reference_type: "purl",
+                reference_locator: p.purl.clone(),
+            })
+            .into_iter()
+            .collect(),
+    }
+}
+
+/// Builds the SPDX document: one package per target (the image) containing its packages.
+pub fn document(result: &ScanResult) -> Document {
+    let mut packages = Vec::new();
+    let mut relationships = Vec::new();
+    for t in &result.targets {
+        let target_id = spdx_id("Target", &t.name);
+        packages.push(SpdxPackage {
+            spdx_id: target_id.clone(),
+            name: t.name.clone(),
+            version_info: t.image_id.clone(),
+            download_location: "NOASSERTION",
+            files_analyzed: false,
+            license_concluded: "NOASSERTION",
+            license_declared: "NOASSERTION",
+            license_comments: None,
+            source_info: None,
+            primary_package_purpose: Some("CONTAINER"),
+            external_refs: Vec::new(),
+        });
+        relationships.push(Relationship {
+            spdx_element_id: "SPDXRef-DOCUMENT".into(),
+            relationship_type: "DESCRIBES",
+            related_spdx_element: target_id.clone(),
+        });
+        for p in &t.packages {
+            let sp = package(p);
+            relationships.push(Relationship {
+                spdx_element_id: target_id.clone(),
+                relationship_type: "CONTAINS",
+                related_spdx_element: sp.spdx_id.clone(),
+            });
+            packages.push(sp);
+        }
+    }
+    let name = result
+        .targets
+        .iter()
+        .map(|t| t.name.as_str())
+        .collect::<Vec<_>>()
+        .join(", ");
+    let seed = serde_json::to_string(&result.targets).unwrap_or_default();
+    Document {
+        spdx_version: "SPDX-2.3",
+        data_license: "CC0-1.0",
+        spdx_id: "SPDXRef-DOCUMENT",
+        document_namespace: format!(
+            "https://spdx.org/spdxdocs/holdfast-{}",
+            uuid_from(&format!("{}{seed}", result.created_at))
+        ),
+        name,
+        creation_info: CreationInfo {
+            created: result.created_at.clone(),
+            creators: vec![format!(
+                "Tool: {}-{}",
+                result.tool.name, result.tool.version
+            )],
+        },
+        packages,
+        relationships,
+    }
+}

@@ -1,0 +1,92 @@
+//! The human-readable table: per target, its OS, its packages and what was skipped.
+
+use std::io::Write;
+
+use comfy_table::{presets::UTF8_FULL_CONDENSED, ContentArrangement, Table};
+use holdfast_model::ScanResult;
+
+/// Table rendering choices.
+#[derive(Debug, Clone)]
+pub struct TableOptions {
+    /// Terminal width to fit; `None` lets the table grow.
+    pub width: Option<u16>,
+}
+
+impl Default for TableOptions {
+    fn default() -> Self {
+        TableOptions { width: Some(100) }
+    }
+}
+
+fn short_layer(id: &str) -> &str {
+    let hex = id.strip_prefix("sha256:").unwrap_or(id);
+    &hex[..hex.len().min(12)]
+}
+
+/// Writes the table.
+pub fn write(result: &ScanResult, out: &mut dyn Write, opts: &TableOptions) -> std::io::Result<()> {
+    for t in &result.targets {
+        let os =
+            t.os.as_ref()
+                .map(|o| format!("{} {}", o.family.as_str(), o.version))
+                .unwrap_or_else(|| "unknown OS".into());
+        writeln!(out, "{} ({os})", t.name)?;
+        writeln!(out, "{}", "=".repeat(t.name.chars().count() + os.len() + 3))?;
+        let mut table = Table::new();
+        table.load_preset(UTF8_FULL_CONDENSED);
+        match opts.width {
+            Some(w) => {
+                table.set_content_arrangement(ContentArrangement::Dynamic);
+                table.set_width(w);
+            }
+            None => {
+                table.set_content_arrangement(ContentArrangement::Disabled);
+            }
+        }
+        table.set_header(vec![
+            "Package", "Version", "Type", "Source", "Layer", "Path",
+        ]);
+        for p in &t.packages {
+            let source = match (&p.source_name, &p.source_version) {
+                (Some(n), Some(v)) if n != &p.name || v != &p.version => format!("{n} {v}"),
+                _ => String::new(),
+            };
+            table.add_row(vec![
+                p.name.clone(),
+                p.version.clone(),
+                p.package_type.as_str().to_string(),
+                source,
+                p.layer
+                    .as_deref()
+                    .map(short_layer)
+                    .unwrap_or("")
+                    .to_string(),
+                p.path.clone(),
+            ]);
+        }
+        writeln!(out, "{table}")?;
+        writeln!(
+            out,
+            "Total: {} packages, {} findings",
+            t.packages.len(),
+            t.findings.len()
+        )?;
+        if !t.warnings.is_empty() {
+            writeln!(out, "\nSkipped or unreadable ({}):", t.warnings.len())?;
+            for w in &t.warnings {
+                let mut line = String::from("  - ");
+                if let Some(p) = &w.path {
+                    line.push_str(p);
+                    line.push_str(": ");
+                }
+                line.push_str(&w.message);
+                if let Some(l) = &w.layer {
+                    line.push_str(&format!(" (layer {})", short_layer(l)));
+                }
+                writeln!(out, "{line}")?;
+            }
+        }
+        writeln!(out)?;
+    }
+    Ok(())
+}

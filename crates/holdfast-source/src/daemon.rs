@@ -1,0 +1,266 @@
+//! Images in a local Docker daemon (`docker:NAME`), through the Engine API with bollard.
+//!
+//! Metadata comes from `inspect` and `history` before any layer is read, so a fully cached
+//! image never has to be exported. Layers come from one `export` stream (what `docker save`
+//! writes) read once, in stream order: layer blobs named by their diff_id are placed
+//! directly; older daemons name them by a v1 id, and the visitor places them by hashing.
+
+use std::io::{self, Read};
+use std::sync::mpsc::{sync_channel, Receiver};
+
+use bollard::Docker;
+use futures_util::StreamExt;
+
+use crate::compression::{DecompressLimits, LayerReader};
+use crate::config::{HistoryEntry, RootFs, RuntimeConfig};
+use crate::path::normalize;
+use crate::{
+    ImageConfig, ImageMetadata, LayerDescriptor, LayerOpenError, LayerStream, LayerVisit,
+    LayerVisitor, Source, SourceError, SourceKind,
+};
+
+/// An image held by a Docker daemon.
+pub struct DaemonSource {
+    metadata: ImageMetadata,
+    docker: Docker,
+    runtime: tokio::runtime::Runtime,
+    image: String,
+    limits: DecompressLimits,
+}
+
+fn daemon_err(e: impl std::fmt::Display) -> SourceError {
+    SourceError::Daemon(e.to_string())
+}
+
+/// Connects to the daemon named by `DOCKER_HOST` (or the default socket).
+fn connect(runtime: &tokio::runtime::Runtime) -> Result<Docker, SourceError> {
+    let docker = Docker::connect_with_local_defaults().map_err(|e| {
+        SourceError::Daemon(format!(
+            "cannot connect (is dockerd running? DOCKER_HOST?): {e}"
+        ))
+    })?;
+    runtime
+        .block_on(docker.negotiate_version())
+        .map_err(|e| SourceError::Daemon(format!("cannot reach the daemon: {e}")))
+}
+
+impl DaemonSource {
+    /// Looks the image up in the daemon.
+    pub fn open(image: &str, name: &str, limits: DecompressLimits) -> Result<Self, SourceError> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| SourceError::Daemon(format!("cannot start the I/O runtime: {e}")))?;
+        let docker = connect(&runtime)?;
+        let inspect = runtime
+            .block_on(docker.inspect_image(image))
+            .map_err(|e| SourceError::Daemon(format!("image `{image}`: {e}")))?;
+        let history = runtime
+            .block_on(docker.image_history(image))
+            .unwrap_or_default();
+        let diff_ids: Vec<String> = inspect
+            .root_fs
+            .as_ref()
+            .and_then(|r| r.layers.clone())
+            .unwrap_or_default();
+        // The history API lists newest first; the config lists oldest first.
+        let history: Vec<HistoryEntry> = history
+            .iter()
+            .rev()
+            .map(|h| HistoryEntry {
+                created: None,
+                created_by: Some(h.created_by.clone()).filter(|s| !s.is_empty()),
+                comment: Some(h.comment.clone()).filter(|s| !s.is_empty()),
+                empty_layer: h.size == 0 && h.created_by.contains("#(nop)"),
+            })
+            .collect();
+        let cfg = inspect.config.clone().unwrap_or_default();
+        let config = ImageConfig {
+            architecture: inspect.architecture.clone().unwrap_or_default(),
+            os: inspect.os.clone().unwrap_or_default(),
+            variant: inspect.variant.clone(),
+            created: inspect.created.clone(),
+            config: RuntimeConfig {
+                user: cfg.user.unwrap_or_default(),
+                env: cfg.env.unwrap_or_default(),
+                entrypoint: cfg.entrypoint.unwrap_or_default(),
+                cmd: cfg.cmd.unwrap_or_default(),
+                working_dir: cfg.working_dir.unwrap_or_default(),
+                labels: cfg.labels.unwrap_or_default().into_iter().collect(),
+                exposed_ports: cfg
+                    .exposed_ports
+                    .unwrap_or_default()
+                    .into_keys()
+                    .map(|k| (k, serde_json::json!({})))
+                    .collect(),
+                healthcheck: cfg.healthcheck.and_then(|h| serde_json::to_value(h).ok()),
+            },
+            rootfs: RootFs {
+                fs_type: "layers".into(),
+                diff_ids: diff_ids.clone(),
+            },
+            history,
+        };
+        let commands = config.layer_commands(diff_ids.len());
+        let layers = diff_ids
+            .iter()
+            .zip(commands)
+            .map(|(d, c)| LayerDescriptor {
+                diff_id: Some(d.clone()),
+                digest: None,
+                size: None,
+                media_type: None,
+                created_by: c,
+            })
+            .collect();
+        Ok(DaemonSource {
+            metadata: ImageMetadata {
+                name: name.to_string(),
+                kind: SourceKind::Image,
+                image_id: inspect.id.clone(),
+                repo_tags: inspect.repo_tags.clone().unwrap_or_default(),
+                repo_digests: inspect.repo_digests.clone().unwrap_or_default(),
+                config,
+                layers,
+                warnings: Vec::new(),
+            },
+            docker,
+            runtime,
+            image: image.to_string(),
+            limits,
+        })
+    }
+
+    /// Whether the daemon is reachable and holds `image`; used to resolve bare names.
+    pub fn has_image(image: &str) -> bool {
+        let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+        else {
+            return false;
+        };
+        let Ok(docker) = connect(&runtime) else {
+            return false;
+        };
+        runtime.block_on(docker.inspect_image(image)).is_ok()
+    }
+}
+
+/// A blocking reader over chunks sent from the async export stream.
+struct ChannelReader {
+    rx: Receiver<io::Result<Vec<u8>>>,
+    current: Vec<u8>,
+    pos: usize,
+}
+
+impl Read for ChannelReader {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        while self.pos >= self.current.len() {
+            match self.rx.recv() {
+                Ok(Ok(chunk)) => {
+                    self.current = chunk;
+                    self.pos = 0;
+                }
+                Ok(Err(e)) => return Err(e),
+                Err(_) => return Ok(0),
+            }
+        }
+        let n = buf.len().min(self.current.len() - self.pos);
+        buf[..n].copy_from_slice(&self.current[self.pos..self.pos + n]);
+        self.pos += n;
+        Ok(n)
+    }
+}
+
+impl Source for DaemonSource {
+    fn metadata(&self) -> &ImageMetadata {
+        &self.metadata
+    }
+
+    fn stream_layers(&self, indexes: &[usize], visit: &LayerVisitor<'_>) -> Vec<LayerOpenError> {
+        if indexes.is_empty() {
+            return Vec::new();
+        }
+        let (tx, rx) = sync_channel::<io::Result<Vec<u8>>>(16);
+        let docker = self.docker.clone();
+        let image = self.image.clone();
+        let handle = self.runtime.handle().clone();
+        let mut errors = Vec::new();
+        std::thread::scope(|scope| {
+            scope.spawn(move || {
+                handle.block_on(async move {
+                    let mut stream = docker.export_image(&image);
+                    while let Some(item) = stream.next().await {
+                        let msg = item.map(|b| b.to_vec()).map_err(io::Error::other);
+                        let failed = msg.is_err();
+                        if tx.send(msg).is_err() || failed {
+                            break;
+                        }
+                    }
+                });
+            });
+            let reader = ChannelReader {
+                rx,
+                current: Vec::new(),
+                pos: 0,
+            };
+            if let Err(e) = self.walk_export(reader, indexes, visit) {
+                errors.push(LayerOpenError {
+                    index: None,
+                    error: e,
+                });
+            }
+        });
+        errors
+    }
+}
+
+impl DaemonSource {
+    fn walk_export(
+        &self,
+        reader: ChannelReader,
+        indexes: &[usize],
+        visit: &LayerVisitor<'_>,
+    ) -> Result<(), SourceError> {
+        let diff_ids = &self.metadata.config.rootfs.diff_ids;
+        let mut archive = tar::Archive::new(reader);
+        let entries = archive.entries().map_err(daemon_err)?;
+        for entry in entries {
+            let entry = entry.map_err(|e| daemon_err(format!("export stream: {e}")))?;
+            if entry.header().entry_type() != tar::EntryType::Regular {
+                continue;
+            }
+            let Some(name) = normalize(&entry.path_bytes()) else {
+                continue;
+            };
+            let index = if name.ends_with("/layer.tar") {
+                None
+            } else if let Some(hex) = name.strip_prefix("/blobs/sha256/") {
+                match diff_ids
+                    .iter()
+                    .position(|d| d.strip_prefix("sha256:") == Some(hex))
+                {
+                    Some(i) => Some(i),
+                    // Compressed blobs (containerd store) or configs: only layers are tars;
+                    // a config or manifest is small JSON and is skipped.
+                    None if entry.size() < 1 << 20 => continue,
+                    None => None,
+                }
+            } else {
+                continue;
+            };
+            if let Some(i) = index {
+                if !indexes.contains(&i) {
+                    continue;
+                }
+            }
+            let mut layer = LayerReader::new(entry, self.limits).map_err(daemon_err)?;
+            visit(LayerVisit {
+                index,
+                stream: LayerStream::Tar(&mut layer),
+            });
+            // Whatever the visitor left unread is skipped by the tar reader.
+        }
+        Ok(())
+    }
+}

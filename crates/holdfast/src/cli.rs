@@ -1,0 +1,90 @@
+//! Command-line flags. Names follow Trivy's where users already know them.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Exit code for errors (bad flags, unreadable targets). 0 means the scan ran.
+pub const EXIT_ERROR: u8 = 2;
+
+/// A container security scanner.
+#[derive(Parser, Debug)]
+#[command(name = "holdfast", version, about, long_about = None)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Flags every command takes.
+#[derive(Args, Debug, Clone)]
+pub struct GlobalArgs {
+    /// Print only errors on stderr (no progress, no warning summary).
+    #[arg(long, short = 'q', global = true)]
+    pub quiet: bool,
+    /// Print debug logs on stderr.
+    #[arg(long, global = true)]
+    pub debug: bool,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Scan a target.
+    #[command(subcommand)]
+    Scan(ScanCommand),
+    /// Write a software bill of materials for an image.
+    Sbom {
+        /// The image: docker-archive:PATH, oci:DIR[:TAG], oci-archive:PATH, docker:NAME, or a bare path/name.
+        target: String,
+        #[command(flatten)]
+        opts: ScanOptions,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ScanCommand {
+    /// Scan a container image.
+    Image {
+        /// The image: docker-archive:PATH, oci:DIR[:TAG], oci-archive:PATH, docker:NAME, or a bare path/name.
+        target: String,
+        #[command(flatten)]
+        opts: ScanOptions,
+    },
+    /// Scan a root filesystem in a directory.
+    Rootfs {
+        /// The directory.
+        dir: PathBuf,
+        #[command(flatten)]
+        opts: ScanOptions,
+    },
+}
+
+/// Flags shared by the scanning commands.
+#[derive(Args, Debug, Clone)]
+pub struct ScanOptions {
+    /// Output formats, comma-separated: table, json, cyclonedx, spdx.
+    #[arg(long, short = 'f', value_delimiter = ',')]
+    pub format: Vec<String>,
+    /// Write to this file (one format) or directory (several formats) instead of stdout.
+    #[arg(long, short = 'o')]
+    pub output: Option<PathBuf>,
+    /// Package types to inventory, comma-separated: os, library.
+    #[arg(long, value_delimiter = ',', default_value = "os,library")]
+    pub pkg_types: Vec<String>,
+    /// For multi-platform images: the platform to scan (os/arch[/variant]); default: this machine's.
+    #[arg(long)]
+    pub platform: Option<String>,
+    /// Directory for the per-layer analysis cache [default: the user cache dir, holdfast/].
+    #[arg(long, env = "HOLDFAST_CACHE_DIR")]
+    pub cache_dir: Option<PathBuf>,
+    /// Do not read or write the layer cache.
+    #[arg(long)]
+    pub no_cache: bool,
+    /// Largest size a layer may inflate to, in bytes (decompression-bomb guard).
+    #[arg(long, default_value_t = 32 << 30)]
+    pub max_layer_size: u64,
+    /// Largest file read into memory for analysis, in bytes.
+    #[arg(long, default_value_t = 64 << 20)]
+    pub max_file_size: u64,
+}

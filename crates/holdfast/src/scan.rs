@@ -1,0 +1,143 @@
+//! Runs a scan: opens the target, analyzes it, builds the result, writes the outputs.
+
+use std::process::ExitCode;
+
+use anyhow::{bail, Context, Result};
+use holdfast_analyze::{AnalyzeOptions, AnalyzerGroup, ImageFacts, WalkLimits};
+use holdfast_model::{ScanResult, ScanSummary, TargetKind, TargetResult, ToolInfo, SCHEMA_VERSION};
+use holdfast_report::Format;
+use holdfast_source::{
+    open_target, DecompressLimits, LayerCache, OpenOptions, SourceKind, TargetSpec,
+};
+
+use crate::cli::{Cli, Command, ScanCommand, ScanOptions};
+use crate::output;
+
+/// Dispatches a parsed command line.
+pub fn run(cli: Cli) -> Result<ExitCode> {
+    let quiet = cli.global.quiet;
+    match cli.command {
+        Command::Scan(ScanCommand::Image { target, opts }) => {
+            let spec = TargetSpec::parse_image(&target)?;
+            scan(&spec, &target, &opts, Format::Table, quiet)
+        }
+        Command::Scan(ScanCommand::Rootfs { dir, opts }) => {
+            let name = dir.display().to_string();
+            scan(&TargetSpec::Rootfs(dir), &name, &opts, Format::Table, quiet)
+        }
+        Command::Sbom { target, opts } => {
+            let spec = TargetSpec::parse_image(&target)?;
+            scan(&spec, &target, &opts, Format::CycloneDx, quiet)
+        }
+    }
+}
+
+fn groups(pkg_types: &[String]) -> Result<Vec<AnalyzerGroup>> {
+    let mut out = Vec::new();
+    for t in pkg_types {
+        match t.trim() {
+            "os" => out.push(AnalyzerGroup::OsPackages),
+            "library" => out.push(AnalyzerGroup::Library),
+            "" => {}
+            other => bail!("unknown package type `{other}` in --pkg-types; expected os, library"),
+        }
+    }
+    Ok(out)
+}
+
+fn scan(
+    spec: &TargetSpec,
+    name: &str,
+    opts: &ScanOptions,
+    default: Format,
+    quiet: bool,
+) -> Result<ExitCode> {
+    let formats = output::parse_formats(&opts.format, default)?;
+    let platform = opts
+        .platform
+        .as_deref()
+        .map(str::parse)
+        .transpose()
+        .map_err(anyhow::Error::msg)
+        .context("--platform")?;
+    let open = OpenOptions {
+        platform,
+        limits: DecompressLimits {
+            max_bytes: opts.max_layer_size,
+            ..DecompressLimits::default()
+        },
+    };
+    let source = open_target(spec, name, &open).with_context(|| format!("cannot open `{name}`"))?;
+    let analyzers = holdfast_analyze::registry::select(&groups(&opts.pkg_types)?);
+    let cache = (!opts.no_cache).then(|| {
+        LayerCache::new(
+            opts.cache_dir
+                .clone()
+                .unwrap_or_else(LayerCache::default_dir),
+        )
+    });
+    let analyze_opts = AnalyzeOptions {
+        cache,
+        limits: WalkLimits {
+            max_file_bytes: opts.max_file_size,
+            ..WalkLimits::default()
+        },
+    };
+    let facts = holdfast_analyze::analyze(source.as_ref(), &analyzers, &analyze_opts);
+    tracing::debug!(
+        cached = facts.cached_layers,
+        read = facts.read_layers,
+        "layers"
+    );
+    let target = target_result(facts);
+    if !quiet && !target.warnings.is_empty() {
+        eprintln!(
+            "warning: {} item(s) in `{name}` were skipped or unreadable; they are listed in the report",
+            target.warnings.len()
+        );
+    }
+    let result = scan_result(vec![target]);
+    output::write_all(&result, &formats, opts.output.as_deref())?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn target_result(facts: ImageFacts) -> TargetResult {
+    let md = facts.metadata;
+    TargetResult {
+        kind: match md.kind {
+            SourceKind::Image => TargetKind::Image,
+            SourceKind::Rootfs => TargetKind::Rootfs,
+            SourceKind::Container => TargetKind::Container,
+        },
+        name: md.name,
+        image_id: md.image_id,
+        platform: md.config.platform_string(),
+        os: facts.os,
+        layers: facts.layers,
+        packages: facts.packages,
+        findings: Vec::new(),
+        warnings: facts.warnings,
+    }
+}
+
+fn scan_result(targets: Vec<TargetResult>) -> ScanResult {
+    let created_at = time::OffsetDateTime::now_utc()
+        .replace_nanosecond(0)
+        .ok()
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_default();
+    ScanResult {
+        schema_version: SCHEMA_VERSION,
+        tool: ToolInfo {
+            name: "holdfast".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+        },
+        created_at,
+        db: None,
+        summary: ScanSummary::of(&targets),
+        targets,
+    }
+}
