@@ -38,7 +38,9 @@ pub enum Want {
     No,
     /// The whole file in memory, up to the walker's size bound.
     Bytes,
-    /// A stream over the content, for files that may be larger than the bound.
+    /// A reader over the content: for files that may be larger than the bound, or that
+    /// are mostly skipped (binaries). When another analyzer asked for bytes, the reader
+    /// reads those bytes; otherwise it reads the layer stream itself, once.
     Stream,
 }
 
@@ -46,6 +48,16 @@ pub enum Want {
 pub enum FileContent<'a> {
     Bytes(&'a [u8]),
     Stream(&'a mut dyn Read),
+}
+
+impl FileContent<'_> {
+    /// Runs `f` on a reader over the content, whichever form it came in.
+    pub fn with_reader<T>(&mut self, f: impl FnOnce(&mut dyn Read) -> T) -> T {
+        match self {
+            FileContent::Bytes(b) => f(&mut std::io::Cursor::new(*b)),
+            FileContent::Stream(r) => f(*r),
+        }
+    }
 }
 
 /// One file, as an analyzer sees it.

@@ -11,6 +11,8 @@ mod apk;
 mod control;
 mod dpkg;
 mod finish;
+mod lang_binary;
+mod lang_text;
 mod layer;
 pub mod merge;
 pub mod os;

@@ -7,11 +7,14 @@ use crate::os::OsAnalyzer;
 
 /// Every analyzer holdfast has, in a fixed order.
 pub fn all() -> Vec<Box<dyn Analyzer>> {
-    vec![
+    let mut all: Vec<Box<dyn Analyzer>> = vec![
         Box::new(OsAnalyzer),
         Box::new(DpkgAnalyzer),
         Box::new(ApkAnalyzer),
-    ]
+    ];
+    all.extend(crate::lang_text::analyzers());
+    all.extend(crate::lang_binary::analyzers());
+    all
 }
 
 /// The analyzers of the given groups (OS identification always runs).

@@ -94,8 +94,12 @@ impl<'a> Collector<'a> {
             return;
         }
         let fits = meta.size <= self.limits.max_file_bytes;
+        // Read the whole file only when some analyzer needs bytes and the file is within
+        // the bound; streaming analyzers then read from the same bytes. Otherwise the
+        // first streaming analyzer reads the live stream, and nobody holds the file.
+        let read_whole = fits && wanting.iter().any(|(_, w)| *w == Want::Bytes);
         let mut streamed = false;
-        if fits {
+        if read_whole {
             self.buf.clear();
             let mut limited = content.take(self.limits.max_file_bytes);
             if let Err(e) = limited.read_to_end(&mut self.buf) {
@@ -105,11 +109,20 @@ impl<'a> Collector<'a> {
         }
         let buf = std::mem::take(&mut self.buf);
         for (analyzer, want) in wanting {
-            let content = if fits {
+            let content = if read_whole {
                 FileContent::Bytes(&buf)
             } else if want == Want::Stream && !streamed {
                 streamed = true;
                 FileContent::Stream(&mut *content)
+            } else if want == Want::Stream {
+                self.warn(
+                    Some(path),
+                    format!(
+                        "{}: another analyzer consumed the stream; skipped",
+                        analyzer.name()
+                    ),
+                );
+                continue;
             } else {
                 self.warn(
                     Some(path),
