@@ -32,39 +32,48 @@ pub fn write(result: &ScanResult, out: &mut dyn Write, opts: &TableOptions) -> s
                 .unwrap_or_else(|| "unknown OS".into());
         writeln!(out, "{} ({os})", t.name)?;
         writeln!(out, "{}", "=".repeat(t.name.chars().count() + os.len() + 3))?;
-        let mut table = Table::new();
-        table.load_preset(UTF8_FULL_CONDENSED);
-        match opts.width {
-            Some(w) => {
-                table.set_content_arrangement(ContentArrangement::Dynamic);
-                table.set_width(w);
-            }
-            None => {
-                table.set_content_arrangement(ContentArrangement::Disabled);
-            }
-        }
-        table.set_header(vec![
-            "Package", "Version", "Type", "Source", "Layer", "Path",
-        ]);
+        // One table per file the packages were read from, like Trivy's per-target tables.
+        let mut groups: Vec<(&str, Vec<&holdfast_model::Package>)> = Vec::new();
         for p in &t.packages {
-            let source = match (&p.source_name, &p.source_version) {
-                (Some(n), Some(v)) if n != &p.name || v != &p.version => format!("{n} {v}"),
-                _ => String::new(),
-            };
-            table.add_row(vec![
-                p.name.clone(),
-                p.version.clone(),
-                p.package_type.as_str().to_string(),
-                source,
-                p.layer
-                    .as_deref()
-                    .map(short_layer)
-                    .unwrap_or("")
-                    .to_string(),
-                p.path.clone(),
-            ]);
+            match groups.iter_mut().find(|(path, _)| *path == p.path) {
+                Some((_, list)) => list.push(p),
+                None => groups.push((&p.path, vec![p])),
+            }
         }
-        writeln!(out, "{table}")?;
+        groups.sort_by(|a, b| a.0.cmp(b.0));
+        for (path, packages) in groups {
+            writeln!(out, "\n{path} ({} packages)", packages.len())?;
+            let mut table = Table::new();
+            table.load_preset(UTF8_FULL_CONDENSED);
+            match opts.width {
+                Some(w) => {
+                    table.set_content_arrangement(ContentArrangement::Dynamic);
+                    table.set_width(w);
+                }
+                None => {
+                    table.set_content_arrangement(ContentArrangement::Disabled);
+                }
+            }
+            table.set_header(vec!["Package", "Version", "Type", "Source", "Layer"]);
+            for p in packages {
+                let source = match (&p.source_name, &p.source_version) {
+                    (Some(n), Some(v)) if n != &p.name || v != &p.version => format!("{n} {v}"),
+                    _ => String::new(),
+                };
+                table.add_row(vec![
+                    p.name.clone(),
+                    p.version.clone(),
+                    p.package_type.as_str().to_string(),
+                    source,
+                    p.layer
+                        .as_deref()
+                        .map(short_layer)
+                        .unwrap_or("")
+                        .to_string(),
+                ]);
+            }
+            writeln!(out, "{table}")?;
+        }
         writeln!(
             out,
             "Total: {} packages, {} findings",

@@ -94,6 +94,16 @@ impl BlobStore {
         }
     }
 
+    /// A member's stored size, if it exists.
+    pub fn size(&self, name: &str) -> Option<u64> {
+        match self {
+            BlobStore::Tar { members, .. } => members.get(name).map(|(_, size)| *size),
+            BlobStore::Dir { root } => std::fs::symlink_metadata(root.join(name))
+                .ok()
+                .map(|m| m.len()),
+        }
+    }
+
     /// Opens a member for reading, with its size.
     pub fn open(&self, name: &str) -> Result<(Box<dyn Read + Send>, u64), SourceError> {
         match self {

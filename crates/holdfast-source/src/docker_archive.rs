@@ -115,11 +115,14 @@ pub(crate) fn from_store(
             });
         }
     }
-    let layers = describe_layers(&config, &entry.layers, &mut warnings, |member| {
+    let mut layers = describe_layers(&config, &entry.layers, &mut warnings, |member| {
         member
             .strip_prefix("blobs/sha256/")
             .map(|hex| format!("sha256:{hex}"))
     });
+    for (layer, member) in layers.iter_mut().zip(&entry.layers) {
+        layer.size = store.size(member);
+    }
     let image_id = Some(format!("sha256:{}", sha256_hex(&config_bytes)));
     Ok(StoredImage {
         metadata: ImageMetadata {

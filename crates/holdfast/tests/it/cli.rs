@@ -1,0 +1,98 @@
+//! The command line itself: help text and the demo image, under snapshot.
+
+use crate::common::*;
+
+fn stdout_of(args: &[&str]) -> String {
+    let out = holdfast().args(args).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[test]
+fn help_texts() {
+    insta::assert_snapshot!("help", stdout_of(&["--help"]));
+    insta::assert_snapshot!("help_scan_image", stdout_of(&["scan", "image", "--help"]));
+    insta::assert_snapshot!("help_sbom", stdout_of(&["sbom", "--help"]));
+}
+
+fn demo() -> String {
+    path_str(&repo_root().join("fixtures/demo/demo-image.tar"))
+}
+
+#[test]
+fn demo_image_table() {
+    insta::assert_snapshot!(
+        "demo_table",
+        stdout_of(&["scan", "image", "--no-cache", &demo()])
+    );
+}
+
+#[test]
+fn demo_image_formats() {
+    let filters = vec![
+        (r#""created_at": "[^"]+""#, r#""created_at": "[time]""#),
+        (r#""timestamp": "[^"]+""#, r#""timestamp": "[time]""#),
+        (r#""created": "[^"]+""#, r#""created": "[time]""#),
+        (r#"urn:uuid:[0-9a-f-]+"#, "urn:uuid:[uuid]"),
+        (r#"holdfast-[0-9a-f]{8}-[0-9a-f-]+"#, "holdfast-[uuid]"),
+        (r#""version": "\d+\.\d+\.\d+""#, r#""version": "[version]""#),
+        (r#"holdfast-\d+\.\d+\.\d+"#, "holdfast-[version]"),
+    ];
+    for format in ["json", "cyclonedx", "spdx"] {
+        let out = stdout_of(&[
+            "sbom",
+            "--no-cache",
+            "-f",
+            format,
+            "--pkg-types",
+            "os",
+            &demo(),
+        ]);
+        insta::with_settings!({filters => filters.clone()}, {
+            insta::assert_snapshot!(format!("demo_{format}"), out);
+        });
+    }
+}
+
+#[test]
+fn several_formats_into_a_directory() {
+    let d = temp();
+    let out_dir = d.path().join("out");
+    let table = stdout_of(&[
+        "sbom",
+        "--no-cache",
+        "-f",
+        "table,json,spdx",
+        "-o",
+        &path_str(&out_dir),
+        &demo(),
+    ]);
+    assert!(table.contains("libssl3"), "the table also goes to stdout");
+    for name in [
+        "demo-image.tar.json",
+        "demo-image.tar.spdx.json",
+        "demo-image.tar.txt",
+    ] {
+        assert!(out_dir.join(name).is_file(), "{name}");
+    }
+}
+
+#[test]
+fn unknown_flags_values_fail_clearly() {
+    let out = holdfast()
+        .args(["sbom", "-f", "xml", &demo()])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown format `xml`"));
+    let out = holdfast()
+        .args(["sbom", "--pkg-types", "nope", &demo()])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--pkg-types"));
+}
