@@ -17,6 +17,7 @@ mod layer;
 pub mod merge;
 pub mod os;
 pub mod registry;
+mod rpm;
 mod walker;
 
 use std::sync::Mutex;

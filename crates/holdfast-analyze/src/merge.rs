@@ -11,6 +11,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use holdfast_source::path::{resolve, resolve_parent};
 
+use crate::analyzer::FileFact;
 use crate::layer::{FileResult, LayerAnalysis};
 
 /// A file result and the layer (index, bottom first) it came from.
@@ -100,6 +101,9 @@ pub fn merge(layers: &[LayerAnalysis]) -> MergedFs {
         for r in &layer.files {
             let at = place(&fs, &r.path);
             let mut result = r.clone();
+            if at != r.path {
+                relocate(&mut result, &r.path, &at);
+            }
             result.path = at.clone();
             fs.stacks
                 .entry(at)
@@ -115,6 +119,20 @@ pub fn merge(layers: &[LayerAnalysis]) -> MergedFs {
     fs
 }
 
+/// Rewrites the paths facts recorded for a file that the merge placed elsewhere (written
+/// through a symlinked directory). Paths inside archives (`a.jar!/b.jar`) keep their tail.
+fn relocate(result: &mut FileResult, from: &str, to: &str) {
+    for fact in &mut result.facts {
+        if let FileFact::Packages(ps) = fact {
+            for p in ps {
+                if let Some(rest) = p.path.strip_prefix(from) {
+                    p.path = format!("{to}{rest}");
+                }
+            }
+        }
+    }
+}
+
 /// Where a layer's path lands: its parent directories resolved through the symlinks
 /// merged so far, its last component as written.
 fn place(fs: &MergedFs, path: &str) -> String {
@@ -125,7 +143,6 @@ fn place(fs: &MergedFs, path: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::analyzer::FileFact;
 
     fn result(path: &str) -> FileResult {
         FileResult {

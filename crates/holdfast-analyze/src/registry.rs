@@ -4,6 +4,7 @@ use crate::analyzer::{Analyzer, AnalyzerGroup};
 use crate::apk::ApkAnalyzer;
 use crate::dpkg::DpkgAnalyzer;
 use crate::os::OsAnalyzer;
+use crate::rpm::RpmAnalyzer;
 
 /// Every analyzer holdfast has, in a fixed order.
 pub fn all() -> Vec<Box<dyn Analyzer>> {
@@ -11,6 +12,7 @@ pub fn all() -> Vec<Box<dyn Analyzer>> {
         Box::new(OsAnalyzer),
         Box::new(DpkgAnalyzer),
         Box::new(ApkAnalyzer),
+        Box::new(RpmAnalyzer),
     ];
     all.extend(crate::lang_text::analyzers());
     all.extend(crate::lang_binary::analyzers());

@@ -47,7 +47,10 @@ fn connect(runtime: &tokio::runtime::Runtime) -> Result<Docker, SourceError> {
 impl DaemonSource {
     /// Looks the image up in the daemon.
     pub fn open(image: &str, name: &str, limits: DecompressLimits) -> Result<Self, SourceError> {
-        let runtime = tokio::runtime::Builder::new_current_thread()
+        // One worker thread drives the I/O, so the export stream can be consumed from
+        // another thread (a current-thread runtime only runs inside its own block_on).
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
             .enable_all()
             .build()
             .map_err(|e| SourceError::Daemon(format!("cannot start the I/O runtime: {e}")))?;

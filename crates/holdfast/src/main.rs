@@ -25,7 +25,7 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .without_time()
         .init();
-    match scan::run(cli) {
+    let code = match scan::run(cli) {
         Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e}");
@@ -34,5 +34,23 @@ fn main() -> ExitCode {
             }
             ExitCode::from(cli::EXIT_ERROR)
         }
+    };
+    if std::env::var_os("HOLDFAST_PRINT_PEAK_RSS").is_some() {
+        print_peak_rss();
+    }
+    code
+}
+
+/// Prints this process's peak resident set (`VmHWM`), for memory tests and benchmarks.
+/// Measured from inside because a parent's `wait4` also counts the memory the child
+/// shared with it before `exec`.
+fn print_peak_rss() {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    if let Some(kib) = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+    {
+        eprintln!("holdfast: peak RSS {kib} KiB");
     }
 }

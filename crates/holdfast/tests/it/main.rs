@@ -5,4 +5,5 @@ mod cli;
 mod common;
 mod daemon;
 mod layers;
+mod rpm;
 mod sources;
