@@ -67,8 +67,8 @@ fn scan(
             ..DecompressLimits::default()
         },
     };
-    let source = open_target(spec, name, &open).with_context(|| format!("cannot open `{name}`"))?;
     let analyzers = holdfast_analyze::registry::select(&groups(&opts.pkg_types)?);
+    let source = open_target(spec, name, &open).with_context(|| format!("cannot open `{name}`"))?;
     let cache = (!opts.no_cache).then(|| {
         LayerCache::new(
             opts.cache_dir

@@ -89,12 +89,14 @@ fn several_formats_into_a_directory() {
 #[test]
 fn unknown_flags_values_fail_clearly() {
     let out = holdfast()
+        .current_dir(repo_root())
         .args(["sbom", "-f", "xml", &demo()])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("unknown format `xml`"));
     let out = holdfast()
+        .current_dir(repo_root())
         .args(["sbom", "--pkg-types", "nope", &demo()])
         .output()
         .unwrap();

@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# Times holdfast against Trivy and Syft, side by side in one run, on the images that the
+# shared bench scripts build (docker-archive at $IMG/NAME.tar, OCI layout at $IMG/NAME.oci).
+#
+#   bench/compare.sh [IMAGE...]           default: deb12-python
+#
+# Environment: BENCH_DIR (the shared bench scripts: ptime.py, make-empty-javadb.py;
+# default ../shared/bench beside the repo), BENCH_IMAGES (default /var/tmp/bench-images),
+# TRIVY / SYFT (default /opt/peers/bin/...), N (runs per case, default 5), CASES.
+# Prints one line per case: median wall seconds, median CPU seconds, median peak MiB.
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+BENCH_DIR=${BENCH_DIR:-$ROOT/../shared/bench}
+IMG=${BENCH_IMAGES:-/var/tmp/bench-images}
+TRIVY=${TRIVY:-/opt/peers/bin/trivy}
+SYFT=${SYFT:-/opt/peers/bin/syft}
+N=${N:-5}
+CASES=${CASES:-"hf-cold hf-warm hf-cold-oci hf-os-only trivy-cold trivy-warm trivy-cold-oci syft floor-layers"}
+TFLAGS="--skip-db-update --skip-java-db-update --offline-scan --skip-version-check --quiet"
+export SYFT_CHECK_FOR_APP_UPDATE=false
+
+cargo build --release --locked -q --manifest-path "$ROOT/Cargo.toml" -p holdfast
+HF=$ROOT/target/release/holdfast
+images=("$@"); [ ${#images[@]} -gt 0 ] || images=(deb12-python)
+work=$(mktemp -d /var/tmp/holdfast-bench.XXXX)
+trap 'rm -rf "$work"' EXIT
+python3 "$BENCH_DIR/make-empty-javadb.py" "$work/trivy" >/dev/null
+
+time_case() { # time_case LABEL CMD...
+  local label=$1; shift
+  local rep
+  rep=$(python3 "$BENCH_DIR/ptime.py" -n "$N" -- "$@" 2>&1 || true)
+  python3 - "$label" "$rep" <<'PY'
+import re, sys
+label, rep = sys.argv[1], sys.argv[2]
+def med(row):
+    m = re.search(r"^A %s\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)" % re.escape(row), rep, re.M)
+    return m.group(2) if m else "-"
+ok = re.search(r"^A exit ([^\n]*)", rep, re.M)
+print(f"{label:<28} wall {med('wall s'):>7} s   cpu {med('cpu s'):>7} s   peak {med('peak MiB'):>7} MiB   exit {ok.group(1) if ok else '?'}")
+PY
+}
+
+for image in "${images[@]}"; do
+  tar=$IMG/$image.tar; oci=$IMG/$image.oci
+  echo "== $image ($(du -h "$tar" | cut -f1) docker-archive)"
+  cat "$tar" >/dev/null; find "$oci" -type f -exec cat {} + >/dev/null
+  for c in $CASES; do
+    case $c in
+      hf-cold) time_case "$c" sh -c "rm -rf '$work/hf' && exec '$HF' sbom -q -f cyclonedx --cache-dir '$work/hf' -o /dev/null '$tar'" ;;
+      hf-warm)
+        "$HF" sbom -q -f cyclonedx --cache-dir "$work/hfw" -o /dev/null "$tar"
+        time_case "$c" "$HF" sbom -q -f cyclonedx --cache-dir "$work/hfw" -o /dev/null "$tar" ;;
+      hf-cold-oci) time_case "$c" sh -c "rm -rf '$work/hf' && exec '$HF' sbom -q -f cyclonedx --cache-dir '$work/hf' -o /dev/null 'oci:$oci'" ;;
+      hf-os-only) time_case "$c" sh -c "rm -rf '$work/hf' && exec '$HF' sbom -q -f cyclonedx --pkg-types os --cache-dir '$work/hf' -o /dev/null '$tar'" ;;
+      trivy-cold) time_case "$c" sh -c "rm -rf '$work/trivy/fanal' && exec '$TRIVY' image --cache-dir '$work/trivy' $TFLAGS --format cyclonedx -o /dev/null --input '$tar'" ;;
+      trivy-warm)
+        "$TRIVY" image --cache-dir "$work/trivy" $TFLAGS --format cyclonedx -o /dev/null --input "$tar"
+        time_case "$c" "$TRIVY" image --cache-dir "$work/trivy" $TFLAGS --format cyclonedx -o /dev/null --input "$tar" ;;
+      trivy-cold-oci) time_case "$c" sh -c "rm -rf '$work/trivy/fanal' && exec '$TRIVY' image --cache-dir '$work/trivy' $TFLAGS --format cyclonedx -o /dev/null --input '$oci'" ;;
+      syft) time_case "$c" "$SYFT" -q "docker-archive:$tar" -o cyclonedx-json=/dev/null ;;
+      floor-layers) time_case "$c" sh -c "tar -xOf '$tar' --wildcards '*layer.tar' | tar -tif - >/dev/null" ;;
+      *) echo "unknown case $c" >&2; exit 2 ;;
+    esac
+  done
+done

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Installs what the full test suites need on a Debian 12 machine and starts dockerd.
+# Idempotent; quiet when everything is already there. Needs root for apt and dockerd.
+set -euo pipefail
+
+need=()
+for pkg_cmd in docker.io:dockerd skopeo:skopeo debootstrap:debootstrap rpm:rpmbuild \
+               python3-rpm:/usr/lib/python3/dist-packages/rpm db-util:db_load ruby:ruby \
+               maven:mvn nodejs:node npm:npm golang-go:go; do
+  pkg=${pkg_cmd%%:*}; probe=${pkg_cmd#*:}
+  if [[ $probe == /* ]]; then [ -e "$probe" ] || need+=("$pkg")
+  else command -v "$probe" >/dev/null 2>&1 || need+=("$pkg"); fi
+done
+if [ ${#need[@]} -gt 0 ]; then
+  echo "setup: installing ${need[*]}" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+
+# Per-crate reference tools (Python's packaging, node's semver, ...).
+for s in crates/*/tests/ref/setup.sh; do
+  [ -x "$s" ] && "$s"
+done
+
+# A Docker daemon for the daemon-source tests.
+if ! docker version --format '{{.Server.Version}}' >/dev/null 2>&1; then
+  echo "setup: starting dockerd" >&2
+  nohup dockerd >/var/log/holdfast-test-dockerd.log 2>&1 &
+  for _ in $(seq 1 60); do
+    docker version --format '{{.Server.Version}}' >/dev/null 2>&1 && break
+    sleep 1
+  done
+  docker version --format 'setup: dockerd {{.Server.Version}} is up' >&2
+fi
