@@ -32,8 +32,16 @@ impl Source for StoredImage {
     }
 
     fn stream_layers(&self, indexes: &[usize], visit: &LayerVisitor<'_>) -> Vec<LayerOpenError> {
-        indexes
+        // Largest first, one layer per task: the longest layer starts at once and the
+        // small ones fill the other cores around it (longest-processing-time order).
+        let mut order = indexes.to_vec();
+        order.sort_by_key(|&i| {
+            let member = self.layer_members.get(i);
+            std::cmp::Reverse(member.and_then(|m| self.store.size(m)).unwrap_or(0))
+        });
+        order
             .par_iter()
+            .with_max_len(1)
             .filter_map(|&i| {
                 let member = self.layer_members.get(i)?;
                 let opened = self.store.open(member).and_then(|(raw, _)| {

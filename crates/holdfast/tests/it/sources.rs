@@ -161,3 +161,23 @@ fn rootfs_directory() {
     );
     assert_eq!(t["packages"][0]["source_name"], "openssl");
 }
+
+#[test]
+fn distroless_status_d() {
+    let l = layer(&[
+        f("etc/os-release", "PRETTY_NAME=\"Distroless\"\nNAME=\"Debian GNU/Linux\"\nID=\"debian\"\nVERSION_ID=\"12\"\n"),
+        f("var/lib/dpkg/status.d/base", "Package: base-files\nVersion: 12.4+deb12u5\nArchitecture: amd64\n"),
+        f("var/lib/dpkg/status.d/libssl3", "Package: libssl3\nSource: openssl\nVersion: 3.0.11-1~deb12u2\nArchitecture: amd64\n"),
+        f("var/lib/dpkg/status.d/libssl3.md5sums", "0123  usr/lib/x86_64-linux-gnu/libssl.so.3\n"),
+    ]);
+    let d = temp();
+    let p = d.path().join("distroless.tar");
+    docker_archive(&p, &[l], Z::Plain, &[]);
+    let (r, _) = sbom_json(&path_str(&p), &[]);
+    assert_eq!(package_list(&r), vec!["base-files=12.4+deb12u5", "libssl3=3.0.11-1~deb12u2"]);
+    let t = &r["targets"][0];
+    assert_eq!(t["os"]["family"], "debian");
+    assert_eq!(t["os"]["pretty_name"], "Distroless");
+    assert_eq!(t["packages"][1]["path"], "/var/lib/dpkg/status.d/libssl3");
+    assert_eq!(t["packages"][1]["source_name"], "openssl");
+}
