@@ -7,9 +7,9 @@
 //! image (the OS, package purls, licenses, the layer that introduced each package).
 
 pub mod analyzer;
-mod apk;
+pub mod apk;
 mod control;
-mod dpkg;
+pub mod dpkg;
 mod finish;
 mod lang_binary;
 mod lang_text;
@@ -18,7 +18,7 @@ pub mod merge;
 pub mod os;
 pub mod registry;
 mod rpm;
-mod walker;
+pub mod walker;
 
 use std::sync::Mutex;
 

@@ -18,6 +18,23 @@ impl Default for TableOptions {
     }
 }
 
+/// The heading a package is listed under: its database or lock file, except that packages
+/// installed one metadata file each (Python dist-info, node_modules, gemspecs) are listed
+/// together per type, as one table of "installed" packages.
+fn group_label(p: &holdfast_model::Package) -> String {
+    let path = p.path.as_str();
+    let one_file_per_package = path.ends_with("/METADATA")
+        || path.ends_with("/PKG-INFO")
+        || path.ends_with(".egg-info")
+        || path.ends_with(".gemspec")
+        || (path.ends_with("/package.json") && path.contains("/node_modules/"));
+    if one_file_per_package {
+        format!("{} packages installed", p.package_type.as_str())
+    } else {
+        path.to_string()
+    }
+}
+
 fn short_layer(id: &str) -> &str {
     let hex = id.strip_prefix("sha256:").unwrap_or(id);
     &hex[..hex.len().min(12)]
@@ -33,16 +50,17 @@ pub fn write(result: &ScanResult, out: &mut dyn Write, opts: &TableOptions) -> s
         writeln!(out, "{} ({os})", t.name)?;
         writeln!(out, "{}", "=".repeat(t.name.chars().count() + os.len() + 3))?;
         // One table per file the packages were read from, like Trivy's per-target tables.
-        let mut groups: Vec<(&str, Vec<&holdfast_model::Package>)> = Vec::new();
+        let mut groups: Vec<(String, Vec<&holdfast_model::Package>)> = Vec::new();
         for p in &t.packages {
-            match groups.iter_mut().find(|(path, _)| *path == p.path) {
+            let label = group_label(p);
+            match groups.iter_mut().find(|(l, _)| *l == label) {
                 Some((_, list)) => list.push(p),
-                None => groups.push((&p.path, vec![p])),
+                None => groups.push((label, vec![p])),
             }
         }
-        groups.sort_by(|a, b| a.0.cmp(b.0));
-        for (path, packages) in groups {
-            writeln!(out, "\n{path} ({} packages)", packages.len())?;
+        groups.sort_by(|a, b| a.0.cmp(&b.0));
+        for (label, packages) in groups {
+            writeln!(out, "\n{label} ({} packages)", packages.len())?;
             let mut table = Table::new();
             table.load_preset(UTF8_FULL_CONDENSED);
             match opts.width {
@@ -55,6 +73,10 @@ pub fn write(result: &ScanResult, out: &mut dyn Write, opts: &TableOptions) -> s
                 }
             }
             table.set_header(vec!["Package", "Version", "Type", "Source", "Layer"]);
+            let mut packages = packages;
+            packages.sort_by(|a, b| {
+                (&a.name, &a.version, &a.path).cmp(&(&b.name, &b.version, &b.path))
+            });
             for p in packages {
                 let source = match (&p.source_name, &p.source_version) {
                     (Some(n), Some(v)) if n != &p.name || v != &p.version => format!("{n} {v}"),

@@ -11,7 +11,7 @@ fn whiteouts_and_opaque_dirs_and_attribution() {
             "var/lib/dpkg/status",
             b"Package: bash\nStatus: install ok installed\nVersion: 5.2.15-2+b2\nArchitecture: amd64\n\nPackage: curl\nStatus: install ok installed\nVersion: 7.88.1-10+deb12u4\nArchitecture: amd64\n".to_vec(),
         ),
-        E::File("lib/apk/db/installed".into(), b"P:ghost\nV:1.0\n\n".to_vec()),
+        E::File("lib/apk/db/installed", b"P:ghost\nV:1.0\n\n".to_vec()),
     ]);
     let top = layer(&[
         f("lib/apk/db/.wh.installed", ""),

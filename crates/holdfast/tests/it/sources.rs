@@ -174,7 +174,10 @@ fn distroless_status_d() {
     let p = d.path().join("distroless.tar");
     docker_archive(&p, &[l], Z::Plain, &[]);
     let (r, _) = sbom_json(&path_str(&p), &[]);
-    assert_eq!(package_list(&r), vec!["base-files=12.4+deb12u5", "libssl3=3.0.11-1~deb12u2"]);
+    assert_eq!(
+        package_list(&r),
+        vec!["base-files=12.4+deb12u5", "libssl3=3.0.11-1~deb12u2"]
+    );
     let t = &r["targets"][0];
     assert_eq!(t["os"]["family"], "debian");
     assert_eq!(t["os"]["pretty_name"], "Distroless");
