@@ -31,7 +31,7 @@ pub use merge::MergedFs;
 pub use walker::WalkLimits;
 
 /// Version of the walker and of the cached [`LayerAnalysis`] shape; part of the cache key.
-pub const WALKER_VERSION: u32 = 1;
+pub const WALKER_VERSION: u32 = 2;
 
 /// How to run an analysis.
 #[derive(Default)]

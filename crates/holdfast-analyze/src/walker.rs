@@ -209,7 +209,38 @@ impl<'a> Collector<'a> {
         }
     }
 
+    /// Keeps only the non-link paths the merge can need: those at or above a path this
+    /// layer reports something about. A directory that replaces a lower layer's symlink
+    /// matters only if something below it is placed; recording every entry would make
+    /// cached results as large as the layer's file list.
+    fn prune_non_links(&mut self) {
+        let mut needed: std::collections::HashSet<&str> = std::collections::HashSet::new();
+        let reported = self
+            .out
+            .files
+            .iter()
+            .map(|f| f.path.as_str())
+            .chain(self.out.symlinks.iter().map(|(p, _)| p.as_str()))
+            .chain(self.out.whiteouts.iter().map(String::as_str))
+            .chain(self.out.opaque_dirs.iter().map(String::as_str));
+        for path in reported {
+            let mut p = path;
+            while needed.insert(p) && p != "/" {
+                p = holdfast_source::path::parent(p);
+            }
+        }
+        let keep: Vec<String> = self
+            .out
+            .non_links
+            .iter()
+            .filter(|p| needed.contains(p.as_str()))
+            .cloned()
+            .collect();
+        self.out.non_links = keep;
+    }
+
     fn finish(mut self) -> LayerAnalysis {
+        self.prune_non_links();
         if self.dropped_warnings > 0 {
             let n = self.dropped_warnings;
             self.out.warnings.push((
