@@ -243,10 +243,14 @@ fn go_version_m(binary: &Path) -> (String, Vec<(String, String)>) {
     let first = lines.next().unwrap();
     let toolchain = first.rsplit_once(": ").unwrap().1.to_string();
     let mut mods: Vec<Option<(String, String)>> = Vec::new();
+    let mut main_package = None;
+    let mut has_mod = false;
     for line in lines {
         let cols: Vec<&str> = line.trim_start_matches('\t').split('\t').collect();
         match cols.as_slice() {
+            ["path", path] => main_package = Some(path.to_string()),
             ["mod" | "dep", path, version, ..] => {
+                has_mod |= cols[0] == "mod";
                 mods.push(Some((path.to_string(), version.to_string())))
             }
             ["=>", path, version, ..] => {
@@ -258,6 +262,13 @@ fn go_version_m(binary: &Path) -> (String, Vec<(String, String)>) {
                 };
             }
             _ => {}
+        }
+    }
+    // On top of what `go version -m` prints, holdfast reports the main package of a
+    // binary built outside module mode (no `mod` line) as a `(devel)` main module.
+    if !has_mod {
+        if let Some(path) = main_package {
+            mods.push(Some((path, "(devel)".to_string())));
         }
     }
     let mut mods: Vec<(String, String)> = mods.into_iter().flatten().collect();

@@ -37,7 +37,7 @@ impl Analyzer for GoAnalyzer {
         "go"
     }
     fn version(&self) -> u32 {
-        1
+        2
     }
     fn group(&self) -> AnalyzerGroup {
         AnalyzerGroup::Library
@@ -106,6 +106,10 @@ pub(crate) struct BuildInfo {
     pub deps: Vec<Module>,
     /// `mod`, `dep` or `=>` lines that did not have the expected columns.
     pub bad_lines: usize,
+    /// `build vcs.revision=` and `build vcs.time=`, which Go stamps into binaries built
+    /// from a version-control checkout.
+    pub vcs_revision: Option<String>,
+    pub vcs_time: Option<String>,
 }
 
 /// Parses module info as `runtime/debug.ParseBuildInfo` does (tab-separated `path`, `mod`,
@@ -163,8 +167,14 @@ pub(crate) fn parse_modinfo(data: &str) -> BuildInfo {
                 _ => bi.bad_lines += 1,
             }
             last = Last::None;
+        } else if let Some(setting) = line.strip_prefix("build\t") {
+            if let Some(v) = setting.strip_prefix("vcs.revision=") {
+                bi.vcs_revision = Some(v.to_string());
+            } else if let Some(v) = setting.strip_prefix("vcs.time=") {
+                bi.vcs_time = Some(v.to_string());
+            }
         }
-        // `build` lines and anything unknown are ignored, as Go ignores unknown lines.
+        // Other `build` settings and unknown lines are ignored, as Go ignores them.
     }
     bi
 }
@@ -263,11 +273,41 @@ pub(crate) fn go_semver(toolchain: &str) -> Option<String> {
     Some(format!("v{}.{}.{}{pre}", num(0), num(1), num(2)))
 }
 
+/// The pseudo-version Go gives an untagged commit, `v0.0.0-YYYYMMDDHHMMSS-REV12`
+/// (Go modules reference, "Pseudo-versions"), from the VCS stamp of a `(devel)` build.
+fn pseudo_version(revision: Option<&str>, time: Option<&str>) -> Option<String> {
+    let rev = revision?;
+    let time = time?;
+    if rev.len() < 12 || !rev.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return None;
+    }
+    // vcs.time is RFC 3339 in UTC (`2023-05-13T00:06:07Z`): keep the digits.
+    let digits: String = time.chars().take(19).filter(char::is_ascii_digit).collect();
+    (digits.len() == 14 && time.ends_with('Z')).then(|| format!("v0.0.0-{digits}-{}", &rev[..12]))
+}
+
 /// Facts from a binary's build info strings.
 fn binary_facts(toolchain: &str, modinfo: &str, path: &str) -> Vec<FileFact> {
-    let bi = parse_modinfo(modinfo);
+    let mut bi = parse_modinfo(modinfo);
     let mut packages = Vec::new();
     let mut bad = bi.bad_lines;
+    // Binaries built outside module mode (GOPATH builds, as Debian's are) carry only the
+    // main package's `path`: report it as the main module, without a version, so the
+    // program itself is in the inventory.
+    if bi.main.is_none() && !bi.path.is_empty() && !bi.path.starts_with("command-line-arguments") {
+        bi.main = Some(Module {
+            path: bi.path.clone(),
+            version: "(devel)".into(),
+            ..Module::default()
+        });
+    }
+    if let Some(main) = bi.main.as_mut() {
+        if main.version == "(devel)" {
+            if let Some(v) = pseudo_version(bi.vcs_revision.as_deref(), bi.vcs_time.as_deref()) {
+                main.version = v;
+            }
+        }
+    }
     if let Some(main) = &bi.main {
         if plausible_name(&main.path)
             && (main.version.is_empty() || plausible_version(&main.version))
@@ -424,6 +464,31 @@ build\tGOARCH=amd64\n";
         assert_eq!(bi.bad_lines, 4);
         let facts = binary_facts("go1.21.0", "dep\tbad name\tv1.0.0\t\n", "/x");
         assert!(matches!(facts.last(), Some(FileFact::Skipped(m)) if m.contains("1 malformed")));
+    }
+
+    #[test]
+    fn gopath_builds_and_vcs_pseudo_versions() {
+        let facts = binary_facts(
+            "go1.19.8",
+            "path\tgithub.com/containers/skopeo/cmd/skopeo\nbuild\t-compiler=gc\n",
+            "/usr/bin/skopeo",
+        );
+        let p = packages(&facts);
+        assert_eq!(
+            p[0],
+            (
+                "github.com/containers/skopeo/cmd/skopeo".into(),
+                "(devel)".into(),
+                "pkg:golang/github.com/containers/skopeo/cmd/skopeo".into()
+            )
+        );
+        let modinfo = "path\tgithub.com/evanw/esbuild/cmd/esbuild\nmod\tgithub.com/evanw/esbuild\t(devel)\t\nbuild\tvcs.revision=d47ab43980c457db27d2671ab618cd5c40a618a7\nbuild\tvcs.time=2023-05-13T00:06:07Z\n";
+        let p = packages(&binary_facts("go1.20.4", modinfo, "/esbuild"));
+        assert_eq!(p[0].1, "v0.0.0-20230513000607-d47ab43980c4");
+        assert_eq!(
+            pseudo_version(Some("zz"), Some("2023-05-13T00:06:07Z")),
+            None
+        );
     }
 
     #[test]
