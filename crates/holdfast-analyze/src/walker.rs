@@ -394,6 +394,9 @@ fn tar_entry<R: Read>(c: &mut Collector<'_>, entry: &mut tar::Entry<'_, R>) {
     }
 }
 
+/// Top-level directories of a root filesystem that are never walked.
+const PSEUDO_FS: [&str; 3] = ["/proc", "/sys", "/dev"];
+
 /// Walks a host directory as one layer, never leaving it.
 pub fn walk_dir(root: &Path, analyzers: &[&dyn Analyzer], limits: WalkLimits) -> LayerAnalysis {
     use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
@@ -450,6 +453,9 @@ pub fn walk_dir(root: &Path, analyzers: &[&dyn Analyzer], limits: WalkLimits) ->
                 gid: md.gid() as u64,
             };
             match meta.kind {
+                // Kernel pseudo-filesystems hold no packages and can be endless; a root
+                // filesystem scanned in place (the host's `/`, a chroot) has them mounted.
+                EntryKind::Dir if PSEUDO_FS.contains(&image_path.as_str()) => {}
                 EntryKind::Dir => stack.push((host_path, image_path)),
                 EntryKind::Symlink => {
                     let target = std::fs::read_link(&host_path)
