@@ -35,6 +35,18 @@ fn group_label(p: &holdfast_model::Package) -> String {
     }
 }
 
+/// Cuts text to `max` characters, marking the cut; the id says where to read the rest.
+fn cut(text: &str, max: usize) -> String {
+    let first_line = text.lines().next().unwrap_or("");
+    if first_line.chars().count() <= max {
+        first_line.to_string()
+    } else {
+        let mut s: String = first_line.chars().take(max.saturating_sub(1)).collect();
+        s.push('…');
+        s
+    }
+}
+
 fn short_layer(id: &str) -> &str {
     let hex = id.strip_prefix("sha256:").unwrap_or(id);
     &hex[..hex.len().min(12)]
@@ -95,6 +107,40 @@ pub fn write(result: &ScanResult, out: &mut dyn Write, opts: &TableOptions) -> s
                 ]);
             }
             writeln!(out, "{table}")?;
+        }
+        if !t.findings.is_empty() {
+            writeln!(out, "\nFindings ({})", t.findings.len())?;
+            let mut table = Table::new();
+            table.load_preset(UTF8_FULL_CONDENSED);
+            if let Some(w) = opts.width {
+                table.set_content_arrangement(ContentArrangement::Dynamic);
+                table.set_width(w);
+            }
+            table.set_header(vec![
+                "Package",
+                "Id",
+                "Severity",
+                "Installed",
+                "Fixed",
+                "Title",
+            ]);
+            for f in &t.findings {
+                table.add_row(vec![
+                    f.package.clone().unwrap_or_default(),
+                    f.id.clone(),
+                    f.severity.as_str().to_string(),
+                    f.installed_version.clone().unwrap_or_default(),
+                    f.fixed_version.clone().unwrap_or_default(),
+                    cut(&f.title, 60),
+                ]);
+            }
+            writeln!(out, "{table}")?;
+            let mut counts = Vec::new();
+            for sev in holdfast_model::Severity::ALL.iter().rev() {
+                let n = t.findings.iter().filter(|f| f.severity == *sev).count();
+                counts.push(format!("{}: {n}", sev.as_str()));
+            }
+            writeln!(out, "By severity: {}", counts.join(", "))?;
         }
         writeln!(
             out,

@@ -33,12 +33,34 @@ pub enum Command {
     /// Scan a target.
     #[command(subcommand)]
     Scan(ScanCommand),
+    /// Build or inspect the vulnerability database.
+    #[command(subcommand)]
+    Db(DbCommand),
     /// Write a software bill of materials for an image.
     Sbom {
         /// The image: docker-archive:PATH, oci:DIR[:TAG], oci-archive:PATH, docker:NAME, or a bare path/name.
         target: String,
         #[command(flatten)]
         opts: ScanOptions,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum DbCommand {
+    /// Compile OSV advisories (directories of OSV JSON files, or per-ecosystem all.zip files) into a database.
+    Build {
+        /// OSV sources: directories (searched recursively), .json files, or all.zip files.
+        #[arg(long = "from", required = true, num_args = 1..)]
+        from: Vec<PathBuf>,
+        /// The database file to write [default: the user cache dir, holdfast/db/holdfast.db].
+        #[arg(long, short = 'o')]
+        output: Option<PathBuf>,
+    },
+    /// Print a database's age, counts and sources.
+    Info {
+        /// The database [default: $HOLDFAST_DB, then the user cache dir].
+        #[arg(long, env = "HOLDFAST_DB")]
+        db: Option<PathBuf>,
     },
 }
 
@@ -69,6 +91,9 @@ pub struct ScanOptions {
     /// Write to this file (one format) or directory (several formats) instead of stdout.
     #[arg(long, short = 'o')]
     pub output: Option<PathBuf>,
+    /// The vulnerability database [default: the user cache dir, holdfast/db/holdfast.db].
+    #[arg(long, env = "HOLDFAST_DB")]
+    pub db: Option<PathBuf>,
     /// Package types to inventory, comma-separated: os, library.
     #[arg(long, value_delimiter = ',', default_value = "os,library")]
     pub pkg_types: Vec<String>,

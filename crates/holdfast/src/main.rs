@@ -3,6 +3,7 @@
 mod cli;
 mod output;
 mod scan;
+mod vulns;
 
 use std::process::ExitCode;
 

@@ -10,8 +10,8 @@ use holdfast_source::{
     open_target, DecompressLimits, LayerCache, OpenOptions, SourceKind, TargetSpec,
 };
 
-use crate::cli::{Cli, Command, ScanCommand, ScanOptions};
-use crate::output;
+use crate::cli::{Cli, Command, DbCommand, ScanCommand, ScanOptions};
+use crate::{output, vulns};
 
 /// Dispatches a parsed command line.
 pub fn run(cli: Cli) -> Result<ExitCode> {
@@ -29,6 +29,10 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             let spec = TargetSpec::parse_image(&target)?;
             scan(&spec, &target, &opts, Format::CycloneDx, quiet)
         }
+        Command::Db(DbCommand::Build { from, output }) => {
+            vulns::build(&from, output.as_deref(), quiet)
+        }
+        Command::Db(DbCommand::Info { db }) => vulns::info(db.as_deref()),
     }
 }
 
@@ -89,14 +93,21 @@ fn scan(
         read = facts.read_layers,
         "layers"
     );
-    let target = target_result(facts);
+    let mut target = target_result(facts);
+    // An SBOM is an inventory; vulnerabilities are the scan commands' job.
+    let db = if default == Format::Table {
+        vulns::scan_target(&mut target, opts.db.as_deref(), quiet)?
+    } else {
+        None
+    };
     if !quiet && !target.warnings.is_empty() {
         eprintln!(
             "warning: {} item(s) in `{name}` were skipped or unreadable; they are listed in the report",
             target.warnings.len()
         );
     }
-    let result = scan_result(vec![target]);
+    let mut result = scan_result(vec![target]);
+    result.db = db;
     output::write_all(&result, &formats, opts.output.as_deref())?;
     Ok(ExitCode::SUCCESS)
 }

@@ -103,3 +103,57 @@ fn unknown_flags_values_fail_clearly() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--pkg-types"));
 }
+
+#[test]
+fn vulnerability_scan_with_a_built_database() {
+    let d = temp();
+    let db = d.path().join("osv.db");
+    let fixtures = repo_root().join("crates/holdfast-vulndb/tests/fixtures/osv");
+    stdout_of(&[
+        "db",
+        "build",
+        "--from",
+        &path_str(&fixtures),
+        "-o",
+        &path_str(&db),
+    ]);
+    let info = stdout_of(&["db", "info", "--db", &path_str(&db)]);
+    assert!(info.contains("Debian:12"), "{info}");
+    let out = stdout_of(&[
+        "scan",
+        "image",
+        "--no-cache",
+        "-f",
+        "json",
+        "--db",
+        &path_str(&db),
+        &demo(),
+    ]);
+    let r: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let findings = r["targets"][0]["findings"].as_array().unwrap();
+    let has = |pkg: &str, id: &str| {
+        findings
+            .iter()
+            .any(|f| f["package"] == pkg && f["id"] == id)
+    };
+    // libssl3 is matched through its source package, openssl.
+    assert!(has("libssl3", "CVE-2023-5678"), "{findings:?}");
+    assert!(has("Django", "CVE-2021-33203"));
+    assert!(has("minimist", "CVE-2020-7598"));
+    assert_eq!(r["db"]["advisories"], 15);
+    // Without a database the scan still runs, and says how to get one.
+    let out = holdfast()
+        .current_dir(repo_root())
+        .args(["scan", "image", "--no-cache", &demo()])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("holdfast db build"));
+    // A named database that is missing is an error.
+    let out = holdfast()
+        .current_dir(repo_root())
+        .args(["scan", "image", "--db", "/nonexistent.db", &demo()])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}

@@ -232,7 +232,12 @@ pub fn debian_base(packages: &[(&str, &str)]) -> Vec<u8> {
 /// The built binary.
 pub fn holdfast() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_holdfast"));
-    c.env_remove("HOLDFAST_CACHE_DIR").env("NO_COLOR", "1");
+    // A cache home of the tests' own, so no user DB or cache leaks into a result.
+    let xdg = Path::new(env!("CARGO_TARGET_TMPDIR")).join("xdg-cache");
+    c.env_remove("HOLDFAST_CACHE_DIR")
+        .env_remove("HOLDFAST_DB")
+        .env("XDG_CACHE_HOME", xdg)
+        .env("NO_COLOR", "1");
     c
 }
 

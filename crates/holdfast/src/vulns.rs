@@ -1,0 +1,136 @@
+//! Wiring the vulnerability database into the commands: where the DB lives, `db build`,
+//! `db info`, and matching a target's packages.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use holdfast_model::{Finding, TargetResult, Warning};
+use holdfast_source::LayerCache;
+use holdfast_vulndb::{DbInfo, VulnDb};
+
+/// A DB older than this gets a warning.
+const STALE_AFTER_DAYS: i64 = 7;
+
+/// The default database file, beside the layer cache.
+pub fn default_db_path() -> PathBuf {
+    LayerCache::default_dir().join("db").join("holdfast.db")
+}
+
+/// `holdfast db build`.
+pub fn build(from: &[PathBuf], output: Option<&Path>, quiet: bool) -> Result<ExitCode> {
+    let out = output
+        .map(Path::to_path_buf)
+        .unwrap_or_else(default_db_path);
+    if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("cannot create `{}`", dir.display()))?;
+    }
+    let report = holdfast_vulndb::build(from, &out)
+        .with_context(|| format!("cannot build `{}`", out.display()))?;
+    if !quiet {
+        for w in &report.warnings {
+            eprintln!("warning: {w:?}");
+        }
+        eprintln!(
+            "built {} with {} advisories ({} withdrawn) in {:.1} s; {} GIT ranges skipped; {} warnings",
+            out.display(),
+            report.advisories,
+            report.withdrawn,
+            report.elapsed.as_secs_f64(),
+            report.git_ranges_skipped,
+            report.warning_count
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `holdfast db info`.
+pub fn info(db: Option<&Path>) -> Result<ExitCode> {
+    let path = db.map(Path::to_path_buf).unwrap_or_else(default_db_path);
+    let info = holdfast_vulndb::info(&path).with_context(|| {
+        format!("cannot read the vulnerability database `{}`; build one with `holdfast db build --from OSV_DIR`", path.display())
+    })?;
+    println!("database: {}", path.display());
+    println!("built:    {} by {}", info.built_at, info.builder);
+    println!(
+        "advisories: {} ({} withdrawn)",
+        info.advisories, info.withdrawn
+    );
+    for (eco, n) in &info.ecosystems {
+        println!("  {eco}: {n}");
+    }
+    for s in &info.sources {
+        println!("source: {s:?}");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn age_days(info: &DbInfo) -> Option<i64> {
+    let built = time::OffsetDateTime::parse(
+        &info.built_at,
+        &time::format_description::well_known::Rfc3339,
+    )
+    .ok()?;
+    Some((time::OffsetDateTime::now_utc() - built).whole_days())
+}
+
+/// Matches a target's packages against the DB, when there is one. Without a DB the scan
+/// goes on and says how to get one; an explicitly named DB that cannot be opened is an
+/// error.
+pub fn scan_target(
+    target: &mut TargetResult,
+    explicit: Option<&Path>,
+    quiet: bool,
+) -> Result<Option<serde_json::Value>> {
+    let path = match explicit {
+        Some(p) => p.to_path_buf(),
+        None => {
+            let p = default_db_path();
+            if !p.is_file() {
+                if !quiet {
+                    eprintln!(
+                        "note: no vulnerability database at {}; vulnerabilities were not scanned. Build one with `holdfast db build --from OSV_DIR` or pass --db",
+                        p.display()
+                    );
+                }
+                return Ok(None);
+            }
+            p
+        }
+    };
+    let db = VulnDb::open(&path).with_context(|| {
+        format!(
+            "cannot open the vulnerability database `{}`",
+            path.display()
+        )
+    })?;
+    if let Some(days) = age_days(db.info()).filter(|d| *d > STALE_AFTER_DAYS) {
+        let msg = format!(
+            "the vulnerability database is {days} days old; rebuild it for current advisories"
+        );
+        if !quiet {
+            eprintln!("warning: {msg}");
+        }
+        target.warnings.push(Warning::general(None, msg));
+    }
+    let matches = db
+        .match_packages(target.os.as_ref(), &target.packages)
+        .with_context(|| format!("matching against `{}`", path.display()))?;
+    let mut findings: Vec<Finding> = matches.into_iter().map(|m| m.finding).collect();
+    findings.sort_by(|a, b| {
+        (std::cmp::Reverse(a.severity), &a.package, &a.id).cmp(&(
+            std::cmp::Reverse(b.severity),
+            &b.package,
+            &b.id,
+        ))
+    });
+    target.findings.extend(findings);
+    let info = db.info();
+    Ok(Some(serde_json::json!({
+        "path": path.display().to_string(),
+        "schema_version": info.schema_version,
+        "built_at": info.built_at,
+        "advisories": info.advisories,
+    })))
+}
