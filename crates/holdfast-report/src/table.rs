@@ -131,7 +131,7 @@ pub fn write(result: &ScanResult, out: &mut dyn Write, opts: &TableOptions) -> s
                     f.severity.as_str().to_string(),
                     f.installed_version.clone().unwrap_or_default(),
                     f.fixed_version.clone().unwrap_or_default(),
-                    cut(&f.title, 60),
+                    cut(&f.title, 40),
                 ]);
             }
             writeln!(out, "{table}")?;

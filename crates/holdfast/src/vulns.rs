@@ -12,6 +12,74 @@ use holdfast_vulndb::{DbInfo, VulnDb};
 /// A DB older than this gets a warning.
 const STALE_AFTER_DAYS: i64 = 7;
 
+/// The demo advisories (`fixtures/demo/advisories/`), used when no database was built.
+const DEMO_ADVISORIES: &[(&str, &str)] = &[
+    (
+        "DEBIAN-CVE-2023-38545-curl.json",
+        include_str!("../../../fixtures/demo/advisories/DEBIAN-CVE-2023-38545-curl.json"),
+    ),
+    (
+        "DEBIAN-CVE-2023-46218-curl.json",
+        include_str!("../../../fixtures/demo/advisories/DEBIAN-CVE-2023-46218-curl.json"),
+    ),
+    (
+        "DEBIAN-CVE-2023-52425-expat.json",
+        include_str!("../../../fixtures/demo/advisories/DEBIAN-CVE-2023-52425-expat.json"),
+    ),
+    (
+        "DEBIAN-CVE-2023-5678-openssl.json",
+        include_str!("../../../fixtures/demo/advisories/DEBIAN-CVE-2023-5678-openssl.json"),
+    ),
+    (
+        "DEBIAN-CVE-2024-0727-openssl.json",
+        include_str!("../../../fixtures/demo/advisories/DEBIAN-CVE-2024-0727-openssl.json"),
+    ),
+    (
+        "GHSA-p6mc-m468-83gw.json",
+        include_str!("../../../fixtures/demo/advisories/GHSA-p6mc-m468-83gw.json"),
+    ),
+    (
+        "PYSEC-2018-28.json",
+        include_str!("../../../fixtures/demo/advisories/PYSEC-2018-28.json"),
+    ),
+    (
+        "PYSEC-2019-133.json",
+        include_str!("../../../fixtures/demo/advisories/PYSEC-2019-133.json"),
+    ),
+    (
+        "PYSEC-2020-96.json",
+        include_str!("../../../fixtures/demo/advisories/PYSEC-2020-96.json"),
+    ),
+    (
+        "PYSEC-2022-19.json",
+        include_str!("../../../fixtures/demo/advisories/PYSEC-2022-19.json"),
+    ),
+];
+
+/// Builds the demo database in a fresh temporary directory and returns its path (the
+/// directory is removed when the guard drops).
+fn demo_db() -> Result<(PathBuf, TempDirGuard)> {
+    let dir = std::env::temp_dir().join(format!("holdfast-demo-db-{}", std::process::id()));
+    let guard = TempDirGuard(dir.clone());
+    let src = dir.join("osv");
+    std::fs::create_dir_all(&src).with_context(|| format!("cannot create `{}`", src.display()))?;
+    for (name, text) in DEMO_ADVISORIES {
+        std::fs::write(src.join(name), text).with_context(|| format!("cannot write `{name}`"))?;
+    }
+    let db = dir.join("demo.db");
+    holdfast_vulndb::build(&[src], &db).context("cannot build the demo database")?;
+    Ok((db, guard))
+}
+
+/// Removes a temporary directory when dropped.
+struct TempDirGuard(PathBuf);
+
+impl Drop for TempDirGuard {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
 /// The default database file, beside the layer cache.
 pub fn default_db_path() -> PathBuf {
     LayerCache::default_dir().join("db").join("holdfast.db")
@@ -75,28 +143,33 @@ fn age_days(info: &DbInfo) -> Option<i64> {
     Some((time::OffsetDateTime::now_utc() - built).whole_days())
 }
 
-/// Matches a target's packages against the DB, when there is one. Without a DB the scan
-/// goes on and says how to get one; an explicitly named DB that cannot be opened is an
+/// Matches a target's packages against the DB. Without a built DB it matches against the
+/// bundled demo advisories and says so; an explicitly named DB that cannot be opened is an
 /// error.
 pub fn scan_target(
     target: &mut TargetResult,
     explicit: Option<&Path>,
     quiet: bool,
 ) -> Result<Option<serde_json::Value>> {
+    let mut demo = None;
     let path = match explicit {
         Some(p) => p.to_path_buf(),
         None => {
             let p = default_db_path();
-            if !p.is_file() {
+            if p.is_file() {
+                p
+            } else {
                 if !quiet {
                     eprintln!(
-                        "note: no vulnerability database at {}; vulnerabilities were not scanned. Build one with `holdfast db build --from OSV_DIR` or pass --db",
-                        p.display()
+                        "note: no vulnerability database at {}; matching against the {} bundled demo advisories only. Build a real one with `holdfast db build --from OSV_DIR` or pass --db",
+                        p.display(),
+                        DEMO_ADVISORIES.len()
                     );
                 }
-                return Ok(None);
+                let (db, guard) = demo_db()?;
+                demo = Some(guard);
+                db
             }
-            p
         }
     };
     let db = VulnDb::open(&path).with_context(|| {
@@ -127,8 +200,14 @@ pub fn scan_target(
     });
     target.findings.extend(findings);
     let info = db.info();
+    let shown_path = if demo.is_some() {
+        "(bundled demo advisories)".to_string()
+    } else {
+        path.display().to_string()
+    };
     Ok(Some(serde_json::json!({
-        "path": path.display().to_string(),
+        "path": shown_path,
+        "demo": demo.is_some(),
         "schema_version": info.schema_version,
         "built_at": info.built_at,
         "advisories": info.advisories,

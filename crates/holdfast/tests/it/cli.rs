@@ -141,14 +141,28 @@ fn vulnerability_scan_with_a_built_database() {
     assert!(has("Django", "CVE-2021-33203"));
     assert!(has("minimist", "CVE-2020-7598"));
     assert_eq!(r["db"]["advisories"], 15);
-    // Without a database the scan still runs, and says how to get one.
+    // Without a database the scan matches the bundled demo advisories and says so.
     let out = holdfast()
         .current_dir(repo_root())
-        .args(["scan", "image", "--no-cache", &demo()])
+        .args(["scan", "image", "--no-cache", "-f", "json", &demo()])
         .output()
         .unwrap();
     assert!(out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("holdfast db build"));
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(r["db"]["demo"], true);
+    let findings = r["targets"][0]["findings"].as_array().unwrap();
+    let has = |pkg: &str, id: &str| {
+        findings
+            .iter()
+            .any(|f| f["package"] == pkg && f["id"] == id)
+    };
+    assert!(has("libssl3", "CVE-2024-0727"));
+    assert!(has("PyYAML", "CVE-2020-1747"));
+    assert!(has("lodash", "CVE-2020-8203"));
+    // curl 7.88.1-10+deb12u4 is the fixed version of CVE-2023-38545: not reported.
+    assert!(!has("curl", "CVE-2023-38545"));
+    assert!(has("curl", "CVE-2023-46218"));
     // A named database that is missing is an error.
     let out = holdfast()
         .current_dir(repo_root())
