@@ -94,6 +94,18 @@ pub struct ScanOptions {
     /// The vulnerability database [default: the user cache dir, holdfast/db/holdfast.db].
     #[arg(long, env = "HOLDFAST_DB")]
     pub db: Option<PathBuf>,
+    /// Report only these severities, comma-separated: UNKNOWN,LOW,MEDIUM,HIGH,CRITICAL.
+    #[arg(long, value_delimiter = ',', value_parser = holdfast_policy::parse_severity)]
+    pub severity: Vec<holdfast_model::Severity>,
+    /// Do not report vulnerabilities that have no fixed version yet.
+    #[arg(long)]
+    pub ignore_unfixed: bool,
+    /// Exit with this code when any finding remains after the filters (0: always exit 0).
+    #[arg(long, default_value_t = 0)]
+    pub exit_code: u8,
+    /// Ignore file: `ID [exp:YYYY-MM-DD] [pkg:NAME] [path:PREFIX]` per line [default: .holdfastignore if present].
+    #[arg(long)]
+    pub ignorefile: Option<PathBuf>,
     /// Package types to inventory, comma-separated: os, library.
     #[arg(long, value_delimiter = ',', default_value = "os,library")]
     pub pkg_types: Vec<String>,

@@ -106,10 +106,47 @@ fn scan(
             target.warnings.len()
         );
     }
+    let policy = policy(opts)?;
+    let (kept, suppressed) = policy.apply(std::mem::take(&mut target.findings));
+    target.findings = kept;
+    if !quiet && !suppressed.is_empty() {
+        eprintln!(
+            "note: {} finding(s) suppressed by --severity, --ignore-unfixed or the ignore file",
+            suppressed.len()
+        );
+    }
+    let failing = !target.findings.is_empty();
     let mut result = scan_result(vec![target]);
     result.db = db;
     output::write_all(&result, &formats, opts.output.as_deref())?;
-    Ok(ExitCode::SUCCESS)
+    Ok(if failing && opts.exit_code != 0 {
+        ExitCode::from(opts.exit_code)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// The filters from the flags and the ignore file.
+fn policy(opts: &ScanOptions) -> Result<holdfast_policy::Policy> {
+    let path = match &opts.ignorefile {
+        Some(p) => Some(p.clone()),
+        None => Some(std::path::PathBuf::from(".holdfastignore")).filter(|p| p.is_file()),
+    };
+    let ignore = match path {
+        Some(p) => {
+            let text = std::fs::read_to_string(&p)
+                .with_context(|| format!("cannot read the ignore file `{}`", p.display()))?;
+            holdfast_policy::IgnoreFile::parse(&text)
+                .with_context(|| format!("in the ignore file `{}`", p.display()))?
+        }
+        None => holdfast_policy::IgnoreFile::default(),
+    };
+    Ok(holdfast_policy::Policy {
+        severities: opts.severity.clone(),
+        ignore_unfixed: opts.ignore_unfixed,
+        ignore,
+        today: Some(time::OffsetDateTime::now_utc().date()),
+    })
 }
 
 fn target_result(facts: ImageFacts) -> TargetResult {

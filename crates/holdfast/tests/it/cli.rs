@@ -171,3 +171,63 @@ fn vulnerability_scan_with_a_built_database() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn gates_severity_unfixed_ignore_file_and_exit_code() {
+    let run = |extra: &[&str]| {
+        let out = holdfast()
+            .current_dir(repo_root())
+            .args(["scan", "image", "-q", "--no-cache", "-f", "json"])
+            .args(extra)
+            .arg(demo())
+            .output()
+            .unwrap();
+        let ids: Vec<String> = serde_json::from_slice::<serde_json::Value>(&out.stdout)
+            .map(|r| {
+                r["targets"][0]["findings"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|f| {
+                        format!(
+                            "{}:{}",
+                            f["package"].as_str().unwrap(),
+                            f["id"].as_str().unwrap()
+                        )
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        (out.status.code(), ids)
+    };
+    let (code, all) = run(&[]);
+    assert_eq!(code, Some(0), "no --exit-code: 0 whatever is found");
+    assert!(all.len() > 5);
+    let (code, critical) = run(&["--severity", "CRITICAL", "--exit-code", "3"]);
+    assert_eq!(code, Some(3));
+    assert!(
+        !critical.is_empty() && critical.iter().all(|i| i.contains("CVE-2020-1747")),
+        "{critical:?}"
+    );
+    let d = temp();
+    let ignore = d.path().join("ignore");
+    std::fs::write(&ignore, "# accepted: not loaded from untrusted input\nCVE-2020-1747 exp:2999-12-31\nCVE-2024-0727 pkg:openssl\n").unwrap();
+    let (code, left) = run(&[
+        "--severity",
+        "CRITICAL",
+        "--exit-code",
+        "3",
+        "--ignorefile",
+        &path_str(&ignore),
+    ]);
+    assert_eq!((code, left.len()), (Some(0), 0));
+    let (_, scoped) = run(&["--ignorefile", &path_str(&ignore)]);
+    assert!(
+        scoped.contains(&"libssl3:CVE-2024-0727".to_string()),
+        "the pkg: scope keeps libssl3"
+    );
+    assert!(!scoped.contains(&"openssl:CVE-2024-0727".to_string()));
+    std::fs::write(&ignore, "CVE-2020-1747 exp:2020-01-01\n").unwrap();
+    let (_, expired) = run(&["--severity", "CRITICAL", "--ignorefile", &path_str(&ignore)]);
+    assert!(!expired.is_empty(), "an expired rule no longer suppresses");
+}
