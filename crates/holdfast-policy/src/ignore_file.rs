@@ -77,7 +77,7 @@ impl IgnoreFile {
     /// The first rule that suppresses `f` on `today` (no date: expiry is not checked).
     pub fn matching_rule(&self, f: &Finding, today: Option<time::Date>) -> Option<&IgnoreRule> {
         self.rules.iter().find(|r| {
-            let id_hit = r.id == f.id || f.aliases.iter().any(|a| *a == r.id);
+            let id_hit = r.id == f.id || f.aliases.contains(&r.id);
             let live = match (r.expires, today) {
                 (Some(exp), Some(t)) => t <= exp,
                 _ => true,
