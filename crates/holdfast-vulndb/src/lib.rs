@@ -29,6 +29,7 @@ pub mod ingest;
 pub mod matcher;
 mod osv;
 mod severity;
+pub mod update;
 
 use std::path::PathBuf;
 

@@ -56,6 +56,18 @@ pub enum DbCommand {
         #[arg(long, short = 'o')]
         output: Option<PathBuf>,
     },
+    /// Download the OSV feed's per-ecosystem zips and rebuild the database from them (atomic: a failed update keeps the old database).
+    Update {
+        /// Base URL of the feed (a mirror of the OSV bucket layout: BASE/ECOSYSTEM/all.zip).
+        #[arg(long, env = "HOLDFAST_FEED_URL", default_value = holdfast_vulndb::update::DEFAULT_FEED_URL)]
+        feed_url: String,
+        /// Ecosystems to fetch, comma-separated [default: the distributions and languages holdfast catalogs].
+        #[arg(long, value_delimiter = ',')]
+        ecosystem: Vec<String>,
+        /// The database file to write [default: the user cache dir, holdfast/db/holdfast.db].
+        #[arg(long, short = 'o')]
+        output: Option<PathBuf>,
+    },
     /// Print a database's age, counts and sources.
     Info {
         /// The database [default: $HOLDFAST_DB, then the user cache dir].
@@ -115,6 +127,9 @@ pub struct ScanOptions {
     /// Directory for the per-layer analysis cache [default: the user cache dir, holdfast/].
     #[arg(long, env = "HOLDFAST_CACHE_DIR")]
     pub cache_dir: Option<PathBuf>,
+    /// Never use the network. Scans never do; the flag is accepted for scripts written for other scanners.
+    #[arg(long)]
+    pub offline: bool,
     /// Do not read or write the layer cache.
     #[arg(long)]
     pub no_cache: bool,

@@ -33,6 +33,11 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             vulns::build(&from, output.as_deref(), quiet)
         }
         Command::Db(DbCommand::Info { db }) => vulns::info(db.as_deref()),
+        Command::Db(DbCommand::Update {
+            feed_url,
+            ecosystem,
+            output,
+        }) => vulns::update(&feed_url, &ecosystem, output.as_deref(), quiet),
     }
 }
 

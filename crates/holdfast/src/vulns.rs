@@ -113,6 +113,56 @@ pub fn build(from: &[PathBuf], output: Option<&Path>, quiet: bool) -> Result<Exi
     Ok(ExitCode::SUCCESS)
 }
 
+/// `holdfast db update`.
+pub fn update(
+    feed_url: &str,
+    ecosystems: &[String],
+    output: Option<&Path>,
+    quiet: bool,
+) -> Result<ExitCode> {
+    use holdfast_vulndb::update::{update, UpdateOptions};
+    let out = output
+        .map(Path::to_path_buf)
+        .unwrap_or_else(default_db_path);
+    if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("cannot create `{}`", dir.display()))?;
+    }
+    // One line each time a download passes another 16 MiB.
+    let last = std::cell::Cell::new((String::new(), 0u64));
+    let progress = |eco: &str, got: u64, total: Option<u64>| {
+        let (prev_eco, prev) = last.take();
+        let step = got >> 24;
+        if !quiet && (prev_eco != eco || step > prev) {
+            match total {
+                Some(t) => eprintln!("{eco}: {} of {} MiB", got >> 20, t >> 20),
+                None => eprintln!("{eco}: {} MiB", got >> 20),
+            }
+        }
+        last.set((eco.to_string(), step));
+    };
+    let mut opts = UpdateOptions {
+        feed_url: feed_url.to_string(),
+        progress: Some(&progress),
+        ..UpdateOptions::default()
+    };
+    if !ecosystems.is_empty() {
+        opts.ecosystems = ecosystems.to_vec();
+    }
+    let report =
+        update(&out, &opts).with_context(|| format!("`{}` was not changed", out.display()))?;
+    if !quiet {
+        eprintln!(
+            "updated {} with {} advisories from {} ecosystems in {:.1} s",
+            out.display(),
+            report.advisories,
+            opts.ecosystems.len(),
+            report.elapsed.as_secs_f64()
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 /// `holdfast db info`.
 pub fn info(db: Option<&Path>) -> Result<ExitCode> {
     let path = db.map(Path::to_path_buf).unwrap_or_else(default_db_path);

@@ -1,0 +1,198 @@
+//! `db update` against a feed served on loopback by the test, with connections cut
+//! mid-download.
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader, Write};
+use std::net::TcpListener;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use holdfast_vulndb::update::{update, UpdateError, UpdateOptions};
+
+/// How the server answers one path.
+#[derive(Clone, Copy)]
+enum Mode {
+    Whole,
+    /// Cut the body half way on the first N requests.
+    CutFirst(usize),
+    CutAlways,
+}
+
+struct Feed {
+    base: String,
+    hits: Arc<Mutex<HashMap<String, usize>>>,
+}
+
+/// Serves `files` (path → (body, mode)) on 127.0.0.1 until the test ends.
+fn serve(files: HashMap<String, (Vec<u8>, Mode)>) -> Feed {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let hits: Arc<Mutex<HashMap<String, usize>>> = Arc::default();
+    let counter = hits.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().take(64) {
+            let Ok(mut stream) = stream else { continue };
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut request = String::new();
+            if reader.read_line(&mut request).is_err() {
+                continue;
+            }
+            let mut line = String::new();
+            while reader.read_line(&mut line).is_ok_and(|n| n > 2) {
+                line.clear();
+            }
+            let path = request.split_whitespace().nth(1).unwrap_or("").to_string();
+            let n = {
+                let mut h = counter.lock().unwrap();
+                let e = h.entry(path.clone()).or_insert(0);
+                *e += 1;
+                *e
+            };
+            match files.get(&path) {
+                None => {
+                    let _ = stream.write_all(
+                        b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+                    );
+                }
+                Some((body, mode)) => {
+                    let cut = match mode {
+                        Mode::Whole => false,
+                        Mode::CutFirst(k) => n <= *k,
+                        Mode::CutAlways => true,
+                    };
+                    let head = format!(
+                        "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                        body.len()
+                    );
+                    let _ = stream.write_all(head.as_bytes());
+                    let part = if cut {
+                        &body[..body.len() / 2]
+                    } else {
+                        &body[..]
+                    };
+                    let _ = stream.write_all(part);
+                }
+            }
+            let _ = stream.shutdown(std::net::Shutdown::Both);
+        }
+    });
+    Feed { base, hits }
+}
+
+fn advisory(id: &str, eco: &str, name: &str, fixed: &str) -> String {
+    format!(
+        r#"{{"id":"{id}","modified":"2024-01-01T00:00:00Z","affected":[{{"package":{{"ecosystem":"{eco}","name":"{name}"}},"ranges":[{{"type":"ECOSYSTEM","events":[{{"introduced":"0"}},{{"fixed":"{fixed}"}}]}}]}}]}}"#
+    )
+}
+
+fn zip_of(files: &[(&str, String)]) -> Vec<u8> {
+    let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    for (name, text) in files {
+        w.start_file(*name, zip::write::SimpleFileOptions::default())
+            .unwrap();
+        w.write_all(text.as_bytes()).unwrap();
+    }
+    w.finish().unwrap().into_inner()
+}
+
+fn options(feed: &Feed, ecosystems: &[&str]) -> UpdateOptions<'static> {
+    UpdateOptions {
+        feed_url: feed.base.clone(),
+        ecosystems: ecosystems.iter().map(|e| e.to_string()).collect(),
+        attempts: 3,
+        backoff: Duration::from_millis(10),
+        timeout: Duration::from_secs(5),
+        ..UpdateOptions::default()
+    }
+}
+
+fn files() -> HashMap<String, (Vec<u8>, Mode)> {
+    let pypi = zip_of(&[(
+        "PYSEC-2020-96.json",
+        advisory("PYSEC-2020-96", "PyPI", "pyyaml", "5.3.1"),
+    )]);
+    let npm = zip_of(&[
+        (
+            "GHSA-p6mc-m468-83gw.json",
+            advisory("GHSA-p6mc-m468-83gw", "npm", "lodash", "4.17.19"),
+        ),
+        (
+            "GHSA-vh95-rmgr-6w4m.json",
+            advisory("GHSA-vh95-rmgr-6w4m", "npm", "minimist", "1.2.3"),
+        ),
+    ]);
+    HashMap::from([
+        ("/PyPI/all.zip".to_string(), (pypi, Mode::CutFirst(1))),
+        ("/npm/all.zip".to_string(), (npm, Mode::Whole)),
+        ("/Go/all.zip".to_string(), (zip_of(&[]), Mode::CutAlways)),
+        (
+            "/Maven/all.zip".to_string(),
+            (b"not a zip at all".to_vec(), Mode::Whole),
+        ),
+    ])
+}
+
+#[test]
+fn update_retries_a_cut_download_and_builds() {
+    let feed = serve(files());
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("osv.db");
+    let report = update(&db, &options(&feed, &["PyPI", "npm"])).unwrap();
+    assert_eq!(report.advisories, 3);
+    assert_eq!(
+        feed.hits.lock().unwrap()["/PyPI/all.zip"],
+        2,
+        "the cut download was retried once"
+    );
+    let info = holdfast_vulndb::info(&db).unwrap();
+    assert_eq!(info.ecosystems.get("npm"), Some(&2));
+}
+
+#[test]
+fn a_failed_update_leaves_the_old_database_whole() {
+    let feed = serve(files());
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("osv.db");
+    update(&db, &options(&feed, &["npm"])).unwrap();
+    let before = std::fs::read(&db).unwrap();
+    let err = update(&db, &options(&feed, &["npm", "Go"])).unwrap_err();
+    assert!(matches!(err, UpdateError::Download { .. }), "{err}");
+    assert!(
+        err.to_string().contains("/Go/all.zip") && err.to_string().contains("3 attempts"),
+        "{err}"
+    );
+    assert_eq!(
+        std::fs::read(&db).unwrap(),
+        before,
+        "the old database is untouched"
+    );
+    let err = update(&db, &options(&feed, &["Maven"])).unwrap_err();
+    assert!(matches!(err, UpdateError::BadZip { .. }), "{err}");
+    assert_eq!(std::fs::read(&db).unwrap(), before);
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name())
+        .collect();
+    assert_eq!(leftovers.len(), 1, "no temporary files left: {leftovers:?}");
+}
+
+#[test]
+fn a_missing_ecosystem_is_not_retried() {
+    let feed = serve(files());
+    let dir = tempfile::tempdir().unwrap();
+    let err = update(&dir.path().join("osv.db"), &options(&feed, &["Nope"])).unwrap_err();
+    assert!(
+        err.to_string().contains("after 1 attempts") && err.to_string().contains("404"),
+        "{err}"
+    );
+    assert_eq!(feed.hits.lock().unwrap()["/Nope/all.zip"], 1);
+}
+
+#[test]
+fn urls_encode_ecosystem_names() {
+    assert_eq!(
+        holdfast_vulndb::update::zip_url("http://h/", "Red Hat"),
+        "http://h/Red%20Hat/all.zip"
+    );
+}
