@@ -64,8 +64,19 @@ pub enum FindingStatus {
     NotAffected,
 }
 
+/// A CVSS rating as the advisory gave it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Cvss {
+    /// The vector (`CVSS:3.1/AV:N/...`), when the advisory has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vector: Option<String>,
+    /// The base score computed from the vector, or the score the database gave.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub score: Option<f64>,
+}
+
 /// One finding, in the shape of the JSON contract.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Finding {
     pub kind: FindingKind,
     /// A stable id: a CVE/GHSA id, or a rule id such as `HF-BACKDOOR-LD-PRELOAD`.
@@ -98,4 +109,7 @@ pub struct Finding {
     pub references: Vec<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub aliases: Vec<String>,
+    /// The CVSS rating the severity was derived from, for vulnerabilities.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cvss: Option<Cvss>,
 }

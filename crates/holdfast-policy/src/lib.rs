@@ -95,6 +95,7 @@ mod tests {
             removed: false,
             references: vec![],
             aliases: vec!["GHSA-aaaa".into()],
+            cvss: None,
         }
     }
 

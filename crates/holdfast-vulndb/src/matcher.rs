@@ -30,7 +30,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 use std::rc::Rc;
 
-use holdfast_model::{Finding, FindingKind, FindingStatus, OsRelease, Package, Severity};
+use holdfast_model::{Cvss, Finding, FindingKind, FindingStatus, OsRelease, Package, Severity};
 use holdfast_version::{parse, Scheme, Version};
 use rusqlite::Connection;
 
@@ -861,6 +861,10 @@ fn finding(index: usize, pkg: &Package, hits: &[Hit<'_>], group: Group<'_>) -> M
             removed: false,
             references,
             aliases: aliases.into_iter().map(str::to_string).collect(),
+            cvss: (best.vector.is_some() || best.score.is_some()).then(|| Cvss {
+                vector: best.vector.clone(),
+                score: best.score,
+            }),
         },
         cvss_vector: best.vector.clone(),
         cvss_score: best.score,

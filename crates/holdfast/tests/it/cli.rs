@@ -159,6 +159,15 @@ fn vulnerability_scan_with_a_built_database() {
     };
     assert!(has("libssl3", "CVE-2024-0727"));
     assert!(has("PyYAML", "CVE-2020-1747"));
+    let pyyaml = findings
+        .iter()
+        .find(|f| f["id"] == "CVE-2020-1747")
+        .unwrap();
+    assert_eq!(
+        pyyaml["cvss"]["score"], 9.8,
+        "the vector's base score is kept"
+    );
+    assert_eq!(pyyaml["severity"], "CRITICAL");
     assert!(has("lodash", "CVE-2020-8203"));
     // curl 7.88.1-10+deb12u4 is the fixed version of CVE-2023-38545: not reported.
     assert!(!has("curl", "CVE-2023-38545"));
