@@ -112,4 +112,21 @@ pub struct Finding {
     /// The CVSS rating the severity was derived from, for vulnerabilities.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cvss: Option<Cvss>,
+    /// Why this finding was suppressed, on findings in a target's `suppressed` list.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub suppression: Option<SuppressionInfo>,
+}
+
+/// What suppressed a finding: a VEX statement or an ignore rule, kept so a reviewer can see
+/// who decided what.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SuppressionInfo {
+    /// `vex` or `ignore-file`.
+    pub by: String,
+    /// Where the decision came from: the VEX document or ignore file path.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+    /// The VEX statement as written, or the ignore rule's line number.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub statement: Option<serde_json::Value>,
 }

@@ -10,7 +10,7 @@ mod package;
 mod purl;
 mod result;
 
-pub use finding::{Cvss, Finding, FindingKind, FindingStatus, Severity};
+pub use finding::{Cvss, Finding, FindingKind, FindingStatus, Severity, SuppressionInfo};
 pub use os::{OsFamily, OsRelease};
 pub use package::{DependencyScope, Package, PackageType};
 pub use purl::Purl;

@@ -53,6 +53,10 @@ pub struct TargetResult {
     pub layers: Vec<LayerInfo>,
     pub packages: Vec<Package>,
     pub findings: Vec<Finding>,
+    /// Findings suppressed by a VEX statement or an ignore rule, with the reason; they are
+    /// not counted and do not fail a scan.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub suppressed: Vec<Finding>,
     /// What could not be read, and why; the rest of the target was still scanned.
     #[serde(default)]
     pub warnings: Vec<Warning>,

@@ -3,6 +3,7 @@
 //! should fail a CI job (`--exit-code`).
 
 mod ignore_file;
+pub mod vex;
 
 use holdfast_model::{Finding, FindingStatus, Severity};
 
@@ -19,6 +20,8 @@ pub struct Policy {
     pub ignore: IgnoreFile,
     /// The date rules expire against (`YYYY-MM-DD`), normally today.
     pub today: Option<time::Date>,
+    /// Suppressing statements from `--vex` documents, with each document's name.
+    pub vex: Vec<(String, vex::VexStatement)>,
 }
 
 /// Why a finding was dropped.
@@ -29,6 +32,10 @@ pub enum Suppression {
     /// An ignore rule, by its line in the file.
     IgnoreRule {
         line: usize,
+    },
+    /// A VEX statement (`not_affected` or `fixed`), by index into `Policy::vex`.
+    Vex {
+        statement: usize,
     },
 }
 
@@ -52,6 +59,9 @@ impl Policy {
         }
         if self.ignore_unfixed && f.status == Some(FindingStatus::Affected) {
             return Some(Suppression::Unfixed);
+        }
+        if let Some(i) = self.vex.iter().position(|(_, st)| st.covers(f)) {
+            return Some(Suppression::Vex { statement: i });
         }
         self.ignore
             .matching_rule(f, self.today)
@@ -96,6 +106,7 @@ mod tests {
             references: vec![],
             aliases: vec!["GHSA-aaaa".into()],
             cvss: None,
+            suppression: None,
         }
     }
 
@@ -109,6 +120,7 @@ mod tests {
             )
             .unwrap(),
             today: time::Date::from_calendar_date(2026, time::Month::November, 25).ok(),
+            vex: Vec::new(),
         };
         let (kept, dropped) = policy.apply(vec![
             finding("CVE-1", Severity::High, FindingStatus::Fixed),

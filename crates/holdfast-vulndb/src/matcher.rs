@@ -865,6 +865,7 @@ fn finding(index: usize, pkg: &Package, hits: &[Hit<'_>], group: Group<'_>) -> M
                 vector: best.vector.clone(),
                 score: best.score,
             }),
+            suppression: None,
         },
         cvss_vector: best.vector.clone(),
         cvss_score: best.score,

@@ -118,6 +118,9 @@ pub struct ScanOptions {
     /// Ignore file: `ID [exp:YYYY-MM-DD] [pkg:NAME] [path:PREFIX]` per line [default: .holdfastignore if present].
     #[arg(long)]
     pub ignorefile: Option<PathBuf>,
+    /// OpenVEX documents: not_affected and fixed statements suppress the findings they name (kept in the JSON under `suppressed`).
+    #[arg(long)]
+    pub vex: Vec<PathBuf>,
     /// Package types to inventory, comma-separated: os, library.
     #[arg(long, value_delimiter = ',', default_value = "os,library")]
     pub pkg_types: Vec<String>,

@@ -111,9 +111,34 @@ fn scan(
             target.warnings.len()
         );
     }
-    let policy = policy(opts)?;
+    let (policy, ignore_path) = policy(opts)?;
     let (kept, suppressed) = policy.apply(std::mem::take(&mut target.findings));
     target.findings = kept;
+    // VEX and ignore-rule decisions stay visible in the result; the severity and
+    // fixed-only filters are views and just drop.
+    for (mut f, why) in suppressed.iter().cloned() {
+        f.suppression = match why {
+            holdfast_policy::Suppression::Vex { statement } => {
+                let (source, st) = &policy.vex[statement];
+                Some(holdfast_model::SuppressionInfo {
+                    by: "vex".into(),
+                    source: Some(source.clone()),
+                    statement: Some(st.raw.clone()),
+                })
+            }
+            holdfast_policy::Suppression::IgnoreRule { line } => {
+                Some(holdfast_model::SuppressionInfo {
+                    by: "ignore-file".into(),
+                    source: ignore_path.clone(),
+                    statement: Some(serde_json::json!({ "line": line })),
+                })
+            }
+            _ => None,
+        };
+        if f.suppression.is_some() {
+            target.suppressed.push(f);
+        }
+    }
     if !quiet && !suppressed.is_empty() {
         eprintln!(
             "note: {} finding(s) suppressed by --severity, --ignore-unfixed or the ignore file",
@@ -131,12 +156,26 @@ fn scan(
     })
 }
 
-/// The filters from the flags and the ignore file.
-fn policy(opts: &ScanOptions) -> Result<holdfast_policy::Policy> {
+/// The filters from the flags, the ignore file and the VEX documents; with the ignore
+/// file's path, when one was read.
+fn policy(opts: &ScanOptions) -> Result<(holdfast_policy::Policy, Option<String>)> {
     let path = match &opts.ignorefile {
         Some(p) => Some(p.clone()),
         None => Some(std::path::PathBuf::from(".holdfastignore")).filter(|p| p.is_file()),
     };
+    let ignore_path = path.as_ref().map(|p| p.display().to_string());
+    let mut vex = Vec::new();
+    for doc in &opts.vex {
+        let text = std::fs::read_to_string(doc)
+            .with_context(|| format!("cannot read the VEX document `{}`", doc.display()))?;
+        let statements = holdfast_policy::vex::parse(&text)
+            .with_context(|| format!("in the VEX document `{}`", doc.display()))?;
+        vex.extend(
+            statements
+                .into_iter()
+                .map(|st| (doc.display().to_string(), st)),
+        );
+    }
     let ignore = match path {
         Some(p) => {
             let text = std::fs::read_to_string(&p)
@@ -146,12 +185,16 @@ fn policy(opts: &ScanOptions) -> Result<holdfast_policy::Policy> {
         }
         None => holdfast_policy::IgnoreFile::default(),
     };
-    Ok(holdfast_policy::Policy {
-        severities: opts.severity.clone(),
-        ignore_unfixed: opts.ignore_unfixed,
-        ignore,
-        today: Some(time::OffsetDateTime::now_utc().date()),
-    })
+    Ok((
+        holdfast_policy::Policy {
+            severities: opts.severity.clone(),
+            ignore_unfixed: opts.ignore_unfixed,
+            ignore,
+            today: Some(time::OffsetDateTime::now_utc().date()),
+            vex,
+        },
+        ignore_path,
+    ))
 }
 
 fn target_result(facts: ImageFacts) -> TargetResult {
@@ -169,6 +212,7 @@ fn target_result(facts: ImageFacts) -> TargetResult {
         layers: facts.layers,
         packages: facts.packages,
         findings: Vec::new(),
+        suppressed: Vec::new(),
         warnings: facts.warnings,
     }
 }

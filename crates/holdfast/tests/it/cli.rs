@@ -240,3 +240,115 @@ fn gates_severity_unfixed_ignore_file_and_exit_code() {
     let (_, expired) = run(&["--severity", "CRITICAL", "--ignorefile", &path_str(&ignore)]);
     assert!(!expired.is_empty(), "an expired rule no longer suppresses");
 }
+
+#[test]
+fn openvex_statements_suppress_and_are_kept() {
+    let d = temp();
+    let vex = d.path().join("demo.vex.json");
+    std::fs::write(
+        &vex,
+        r#"{
+  "@context": "https://openvex.dev/ns/v0.2.0",
+  "@id": "https://example.invalid/vex/demo-1",
+  "author": "holdfast tests",
+  "timestamp": "2026-01-01T00:00:00Z",
+  "version": 1,
+  "statements": [
+    {
+      "vulnerability": {"name": "CVE-2020-1747"},
+      "products": [{"@id": "pkg:oci/demo", "subcomponents": [{"@id": "pkg:pypi/pyyaml@5.3"}]}],
+      "status": "not_affected",
+      "justification": "vulnerable_code_not_in_execute_path",
+      "impact_statement": "full_load is never called"
+    },
+    {
+      "vulnerability": {"name": "CVE-2023-46218"},
+      "products": [{"@id": "pkg:deb/debian/curl@7.88.1-10+deb12u4?arch=amd64"}],
+      "status": "affected"
+    },
+    {
+      "vulnerability": "GHSA-p6mc-m468-83gw",
+      "products": ["pkg:npm/lodash@4.17.14"],
+      "status": "fixed"
+    }
+  ]
+}"#,
+    )
+    .unwrap();
+    let out = holdfast()
+        .current_dir(repo_root())
+        .args([
+            "scan",
+            "image",
+            "-q",
+            "--no-cache",
+            "-f",
+            "json",
+            "--exit-code",
+            "4",
+            "--vex",
+            &path_str(&vex),
+            &demo(),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(4), "other findings remain");
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let t = &r["targets"][0];
+    let ids = |key: &str| -> Vec<String> {
+        t[key]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .map(|f| {
+                        format!(
+                            "{}:{}",
+                            f["package"].as_str().unwrap(),
+                            f["id"].as_str().unwrap()
+                        )
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let findings = ids("findings");
+    let suppressed = ids("suppressed");
+    assert!(
+        !findings.iter().any(|i| i.ends_with("CVE-2020-1747")),
+        "{findings:?}"
+    );
+    assert_eq!(
+        suppressed
+            .iter()
+            .filter(|i| i.ends_with("CVE-2020-1747"))
+            .count(),
+        2,
+        "{suppressed:?}"
+    );
+    let s = &t["suppressed"][0];
+    assert_eq!(s["suppression"]["by"], "vex");
+    assert_eq!(
+        s["suppression"]["statement"]["justification"],
+        "vulnerable_code_not_in_execute_path"
+    );
+    // `affected` changes nothing; a `fixed` statement for another version does not apply.
+    assert!(findings.contains(&"curl:CVE-2023-46218".to_string()));
+    assert!(findings.contains(&"lodash:CVE-2020-8203".to_string()));
+    let bad = d.path().join("bad.json");
+    std::fs::write(&bad, "{\"statements\": 3}").unwrap();
+    let out = holdfast()
+        .current_dir(repo_root())
+        .args([
+            "scan",
+            "image",
+            "-q",
+            "--no-cache",
+            "--vex",
+            &path_str(&bad),
+            &demo(),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("bad.json"));
+}
