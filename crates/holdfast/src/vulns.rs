@@ -170,7 +170,10 @@ pub fn info(db: Option<&Path>) -> Result<ExitCode> {
         format!("cannot read the vulnerability database `{}`; build one with `holdfast db build --from OSV_DIR`", path.display())
     })?;
     println!("database: {}", path.display());
-    println!("built:    {} by {}", info.built_at, info.builder);
+    let age = age_days(&info)
+        .map(|d| format!(" ({d} days old)"))
+        .unwrap_or_default();
+    println!("built:    {}{age} by {}", info.built_at, info.builder);
     println!(
         "advisories: {} ({} withdrawn)",
         info.advisories, info.withdrawn
