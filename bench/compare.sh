@@ -7,6 +7,9 @@
 # Environment: BENCH_DIR (the shared bench scripts: ptime.py, make-empty-javadb.py;
 # default ../shared/bench beside the repo), BENCH_IMAGES (default /var/tmp/bench-images),
 # TRIVY / SYFT (default /opt/peers/bin/...), N (runs per case, default 5), CASES.
+# The vulnerability cases (hf-vuln, trivy-vuln) need HF_DB (from `holdfast db build --from
+# ../shared/osv`) and TRIVY_DB (a Trivy cache dir made by the shared trivydb/osv2trivydb
+# from the same OSV files); bench/compare-findings.py compares their findings.
 # Prints one line per case: median wall seconds, median CPU seconds, median peak MiB.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -59,6 +62,8 @@ for image in "${images[@]}"; do
         time_case "$c" "$TRIVY" image --cache-dir "$work/trivy" $TFLAGS --format cyclonedx -o /dev/null --input "$tar" ;;
       trivy-cold-oci) time_case "$c" sh -c "rm -rf '$work/trivy/fanal' && exec '$TRIVY' image --cache-dir '$work/trivy' $TFLAGS --format cyclonedx -o /dev/null --input '$oci'" ;;
       syft) time_case "$c" "$SYFT" -q "docker-archive:$tar" -o cyclonedx-json=/dev/null ;;
+      hf-vuln) time_case "$c" sh -c "rm -rf '$work/hf' && exec '$HF' scan image -q --cache-dir '$work/hf' --db '$HF_DB' -f json -o /dev/null '$tar'" ;;
+      trivy-vuln) time_case "$c" sh -c "rm -rf '$TRIVY_DB/fanal' && exec '$TRIVY' image --cache-dir '$TRIVY_DB' $TFLAGS --scanners vuln --format json -o /dev/null --input '$tar'" ;;
       floor-layers) time_case "$c" sh -c "tar -xOf '$tar' --wildcards '*layer.tar' | tar -tif - >/dev/null" ;;
       *) echo "unknown case $c" >&2; exit 2 ;;
     esac
