@@ -26,10 +26,15 @@ done
 # A Docker daemon for the daemon-source tests.
 if ! docker version --format '{{.Server.Version}}' >/dev/null 2>&1; then
   echo "setup: starting dockerd" >&2
+  # A daemon ended without cleanup leaves its pid file behind.
+  pgrep -x dockerd >/dev/null || rm -f /var/run/docker.pid
   nohup dockerd >/var/log/holdfast-test-dockerd.log 2>&1 &
   for _ in $(seq 1 60); do
     docker version --format '{{.Server.Version}}' >/dev/null 2>&1 && break
     sleep 1
   done
-  docker version --format 'setup: dockerd {{.Server.Version}} is up' >&2
+  if ! docker version --format 'setup: dockerd {{.Server.Version}} is up' >&2; then
+    echo "setup: dockerd did not start; its log ends with:" >&2
+    tail -n 20 /var/log/holdfast-test-dockerd.log >&2
+  fi
 fi
