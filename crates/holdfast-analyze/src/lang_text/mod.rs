@@ -15,7 +15,9 @@ use std::collections::HashMap;
 
 use holdfast_model::{DependencyScope, Package, PackageType, Purl};
 
-use crate::analyzer::{Analyzer, FileFact};
+use crate::analyzer::{
+    AnalyzeError, Analyzer, AnalyzerGroup, EntryMeta, FileContent, FileFact, FileInput, Want,
+};
 
 mod deps;
 mod lenient;
@@ -55,6 +57,50 @@ pub(crate) fn file_name(path: &str) -> &str {
 }
 
 /// The bytes without a leading UTF-8 byte order mark, which some editors write and JSON
+/// A cataloger of text files recognized by their path alone, with one parser per kind of
+/// file. Implementing it gives an [`Analyzer`] of the `Library` group that asks for the
+/// file's bytes, strips a UTF-8 byte-order mark and hands them to `parse`.
+pub(crate) trait TextCataloger: Send + Sync {
+    /// The kinds of file this cataloger reads.
+    type Kind: Copy;
+    /// The analyzer's name.
+    const NAME: &'static str;
+    /// The analyzer's version (part of the layer-cache key).
+    const VERSION: u32;
+    /// The kind of file at `path`, if this cataloger reads it. Runs for every entry.
+    fn kind(path: &str) -> Option<Self::Kind>;
+    /// Parses one file; `bytes` has no byte-order mark.
+    fn parse(kind: Self::Kind, bytes: &[u8], path: &str) -> Result<Vec<FileFact>, AnalyzeError>;
+}
+
+impl<T: TextCataloger> Analyzer for T {
+    fn name(&self) -> &'static str {
+        T::NAME
+    }
+    fn version(&self) -> u32 {
+        T::VERSION
+    }
+    fn group(&self) -> AnalyzerGroup {
+        AnalyzerGroup::Library
+    }
+    fn wants(&self, path: &str, _meta: &EntryMeta) -> Want {
+        if T::kind(path).is_some() {
+            Want::Bytes
+        } else {
+            Want::No
+        }
+    }
+    fn analyze(&self, input: &mut FileInput<'_>) -> Result<Vec<FileFact>, AnalyzeError> {
+        let FileContent::Bytes(bytes) = input.content else {
+            return Ok(Vec::new());
+        };
+        match T::kind(input.path) {
+            Some(kind) => T::parse(kind, strip_bom(bytes), input.path),
+            None => Ok(Vec::new()),
+        }
+    }
+}
+
 /// and TOML parsers reject (npm strips it too).
 pub(crate) fn strip_bom(bytes: &[u8]) -> &[u8] {
     bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes)

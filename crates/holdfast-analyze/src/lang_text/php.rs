@@ -8,11 +8,9 @@ use std::collections::HashSet;
 use holdfast_model::DependencyScope;
 use serde::Deserialize;
 
-use crate::analyzer::{
-    AnalyzeError, Analyzer, AnalyzerGroup, EntryMeta, FileContent, FileFact, FileInput, Want,
-};
+use crate::analyzer::{AnalyzeError, FileFact};
 use crate::lang_text::lenient::{JLicenses, JStr, JStrs};
-use crate::lang_text::{file_name, strip_bom, Catalog, Eco};
+use crate::lang_text::{file_name, Catalog, Eco, TextCataloger};
 
 /// Reads Composer lockfiles and installed package lists.
 pub struct PhpAnalyzer;
@@ -22,7 +20,7 @@ const INSTALLED: &str = "/vendor/composer/installed.json";
 
 /// Which kind of Composer file a path is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Kind {
+pub(crate) enum Kind {
     Lock,
     Installed,
 }
@@ -38,32 +36,17 @@ fn kind(path: &str) -> Option<Kind> {
     }
 }
 
-impl Analyzer for PhpAnalyzer {
-    fn name(&self) -> &'static str {
-        "php"
+impl TextCataloger for PhpAnalyzer {
+    type Kind = Kind;
+    const NAME: &'static str = "php";
+    const VERSION: u32 = 1;
+    fn kind(path: &str) -> Option<Kind> {
+        kind(path)
     }
-    fn version(&self) -> u32 {
-        1
-    }
-    fn group(&self) -> AnalyzerGroup {
-        AnalyzerGroup::Library
-    }
-    fn wants(&self, path: &str, _meta: &EntryMeta) -> Want {
-        if kind(path).is_some() {
-            Want::Bytes
-        } else {
-            Want::No
-        }
-    }
-    fn analyze(&self, input: &mut FileInput<'_>) -> Result<Vec<FileFact>, AnalyzeError> {
-        let FileContent::Bytes(bytes) = input.content else {
-            return Ok(Vec::new());
-        };
-        let bytes = strip_bom(bytes);
-        match kind(input.path) {
-            Some(Kind::Lock) => parse_lock(bytes, input.path),
-            Some(Kind::Installed) => parse_installed(bytes, input.path),
-            None => Ok(Vec::new()),
+    fn parse(kind: Kind, bytes: &[u8], path: &str) -> Result<Vec<FileFact>, AnalyzeError> {
+        match kind {
+            Kind::Lock => parse_lock(bytes, path),
+            Kind::Installed => parse_installed(bytes, path),
         }
     }
 }

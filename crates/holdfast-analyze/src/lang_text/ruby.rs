@@ -12,17 +12,15 @@ use std::collections::HashSet;
 
 use holdfast_model::DependencyScope;
 
-use crate::analyzer::{
-    AnalyzeError, Analyzer, AnalyzerGroup, EntryMeta, FileContent, FileFact, FileInput, Want,
-};
-use crate::lang_text::{file_name, parent, strip_bom, Catalog, Eco};
+use crate::analyzer::{AnalyzeError, FileFact};
+use crate::lang_text::{file_name, parent, Catalog, Eco, TextCataloger};
 
 /// Reads installed gem specifications and Bundler lockfiles.
 pub struct RubyAnalyzer;
 
 /// Which kind of Ruby file a path is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Kind {
+pub(crate) enum Kind {
     Gemspec,
     Lockfile,
 }
@@ -42,33 +40,18 @@ fn kind(path: &str) -> Option<Kind> {
     None
 }
 
-impl Analyzer for RubyAnalyzer {
-    fn name(&self) -> &'static str {
-        "ruby"
+impl TextCataloger for RubyAnalyzer {
+    type Kind = Kind;
+    const NAME: &'static str = "ruby";
+    const VERSION: u32 = 1;
+    fn kind(path: &str) -> Option<Kind> {
+        kind(path)
     }
-    fn version(&self) -> u32 {
-        1
-    }
-    fn group(&self) -> AnalyzerGroup {
-        AnalyzerGroup::Library
-    }
-    fn wants(&self, path: &str, _meta: &EntryMeta) -> Want {
-        if kind(path).is_some() {
-            Want::Bytes
-        } else {
-            Want::No
-        }
-    }
-    fn analyze(&self, input: &mut FileInput<'_>) -> Result<Vec<FileFact>, AnalyzeError> {
-        let FileContent::Bytes(bytes) = input.content else {
-            return Ok(Vec::new());
-        };
-        let bytes = strip_bom(bytes);
+    fn parse(kind: Kind, bytes: &[u8], path: &str) -> Result<Vec<FileFact>, AnalyzeError> {
         let text = String::from_utf8_lossy(bytes);
-        match kind(input.path) {
-            Some(Kind::Gemspec) => parse_gemspec(&text, input.path),
-            Some(Kind::Lockfile) => Ok(parse_lockfile(&text, input.path)),
-            None => Ok(Vec::new()),
+        match kind {
+            Kind::Gemspec => parse_gemspec(&text, path),
+            Kind::Lockfile => Ok(parse_lockfile(&text, path)),
         }
     }
 }

@@ -6,10 +6,8 @@
 //! own path. Lockfiles inside `node_modules` (shipped inside a published package) are not
 //! read: they describe that package's development, not what is installed.
 
-use crate::analyzer::{
-    AnalyzeError, Analyzer, AnalyzerGroup, EntryMeta, FileContent, FileFact, FileInput, Want,
-};
-use crate::lang_text::{file_name, parent, strip_bom};
+use crate::analyzer::{AnalyzeError, FileFact};
+use crate::lang_text::{file_name, parent, TextCataloger};
 
 mod package_json;
 mod package_lock;
@@ -21,7 +19,7 @@ pub struct NodeAnalyzer;
 
 /// Which kind of Node file a path is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Kind {
+pub(crate) enum Kind {
     Installed,
     PackageLock,
     Yarn,
@@ -67,35 +65,19 @@ fn kind(path: &str) -> Option<Kind> {
     }
 }
 
-impl Analyzer for NodeAnalyzer {
-    fn name(&self) -> &'static str {
-        "node"
+impl TextCataloger for NodeAnalyzer {
+    type Kind = Kind;
+    const NAME: &'static str = "node";
+    const VERSION: u32 = 1;
+    fn kind(path: &str) -> Option<Kind> {
+        kind(path)
     }
-    fn version(&self) -> u32 {
-        1
-    }
-    fn group(&self) -> AnalyzerGroup {
-        AnalyzerGroup::Library
-    }
-    fn wants(&self, path: &str, _meta: &EntryMeta) -> Want {
-        if kind(path).is_some() {
-            Want::Bytes
-        } else {
-            Want::No
-        }
-    }
-    fn analyze(&self, input: &mut FileInput<'_>) -> Result<Vec<FileFact>, AnalyzeError> {
-        let FileContent::Bytes(bytes) = input.content else {
-            return Ok(Vec::new());
-        };
-        let bytes = strip_bom(bytes);
-        let path = input.path;
-        match kind(path) {
-            Some(Kind::Installed) => package_json::parse(bytes, path),
-            Some(Kind::PackageLock) => package_lock::parse(bytes, path),
-            Some(Kind::Yarn) => Ok(yarn::parse(&String::from_utf8_lossy(bytes), path)),
-            Some(Kind::Pnpm) => Ok(pnpm::parse(&String::from_utf8_lossy(bytes), path)),
-            None => Ok(Vec::new()),
+    fn parse(kind: Kind, bytes: &[u8], path: &str) -> Result<Vec<FileFact>, AnalyzeError> {
+        match kind {
+            Kind::Installed => package_json::parse(bytes, path),
+            Kind::PackageLock => package_lock::parse(bytes, path),
+            Kind::Yarn => Ok(yarn::parse(&String::from_utf8_lossy(bytes), path)),
+            Kind::Pnpm => Ok(pnpm::parse(&String::from_utf8_lossy(bytes), path)),
         }
     }
 }

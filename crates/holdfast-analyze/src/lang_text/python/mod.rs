@@ -6,10 +6,8 @@
 //! user site. Declared: `requirements*.txt` (pinned lines), `poetry.lock`, `Pipfile.lock`,
 //! `uv.lock`, `pdm.lock`.
 
-use crate::analyzer::{
-    AnalyzeError, Analyzer, AnalyzerGroup, EntryMeta, FileContent, FileFact, FileInput, Want,
-};
-use crate::lang_text::{file_name, parent, strip_bom};
+use crate::analyzer::{AnalyzeError, FileFact};
+use crate::lang_text::{file_name, parent, TextCataloger};
 
 mod locks;
 mod metadata;
@@ -20,7 +18,7 @@ pub struct PythonAnalyzer;
 
 /// Which kind of Python file a path is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Kind {
+pub(crate) enum Kind {
     Metadata,
     Requirements,
     Poetry,
@@ -51,33 +49,15 @@ fn kind(path: &str) -> Option<Kind> {
     }
 }
 
-impl Analyzer for PythonAnalyzer {
-    fn name(&self) -> &'static str {
-        "python"
+impl TextCataloger for PythonAnalyzer {
+    type Kind = Kind;
+    const NAME: &'static str = "python";
+    const VERSION: u32 = 1;
+    fn kind(path: &str) -> Option<Kind> {
+        kind(path)
     }
-    fn version(&self) -> u32 {
-        1
-    }
-    fn group(&self) -> AnalyzerGroup {
-        AnalyzerGroup::Library
-    }
-    fn wants(&self, path: &str, _meta: &EntryMeta) -> Want {
-        if kind(path).is_some() {
-            Want::Bytes
-        } else {
-            Want::No
-        }
-    }
-    fn analyze(&self, input: &mut FileInput<'_>) -> Result<Vec<FileFact>, AnalyzeError> {
-        let FileContent::Bytes(bytes) = input.content else {
-            return Ok(Vec::new());
-        };
-        let bytes = strip_bom(bytes);
-        let Some(kind) = kind(input.path) else {
-            return Ok(Vec::new());
-        };
+    fn parse(kind: Kind, bytes: &[u8], path: &str) -> Result<Vec<FileFact>, AnalyzeError> {
         let text = String::from_utf8_lossy(bytes);
-        let path = input.path;
         match kind {
             Kind::Metadata => metadata::parse(&text, path),
             Kind::Requirements => Ok(requirements::parse(&text, path)),
