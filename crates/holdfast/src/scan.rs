@@ -116,7 +116,8 @@ fn scan(
     target.findings = kept;
     // VEX and ignore-rule decisions stay visible in the result; the severity and
     // fixed-only filters are views and just drop.
-    for (mut f, why) in suppressed.iter().cloned() {
+    let suppressed_count = suppressed.len();
+    for (mut f, why) in suppressed {
         f.suppression = match why {
             holdfast_policy::Suppression::Vex { statement } => {
                 let (source, st) = &policy.vex[statement];
@@ -139,10 +140,10 @@ fn scan(
             target.suppressed.push(f);
         }
     }
-    if !quiet && !suppressed.is_empty() {
+    if !quiet && suppressed_count > 0 {
         eprintln!(
             "note: {} finding(s) suppressed by --severity, --ignore-unfixed or the ignore file",
-            suppressed.len()
+            suppressed_count
         );
     }
     let failing = !target.findings.is_empty();

@@ -434,3 +434,30 @@ mod tests {
         assert_eq!(shorten("abc", 10), "abc");
     }
 }
+
+/// Helpers shared by the catalogers' unit tests.
+#[cfg(test)]
+pub(crate) mod test_support {
+    use holdfast_model::DependencyScope;
+
+    use crate::analyzer::FileFact;
+
+    /// (name, version, scope) of the packages in the first fact.
+    pub(crate) fn list(facts: &[FileFact]) -> Vec<(String, String, Option<DependencyScope>)> {
+        let FileFact::Packages(p) = &facts[0] else {
+            panic!("packages")
+        };
+        p.iter()
+            .map(|p| (p.name.clone(), p.version.clone(), p.scope))
+            .collect()
+    }
+
+    /// One expected (name, version, scope) row.
+    pub(crate) fn s(
+        n: &str,
+        v: &str,
+        sc: Option<DependencyScope>,
+    ) -> (String, String, Option<DependencyScope>) {
+        (n.to_string(), v.to_string(), sc)
+    }
+}

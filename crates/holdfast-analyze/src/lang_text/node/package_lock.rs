@@ -251,16 +251,8 @@ fn v1(deps: &BTreeMap<String, V1Entry>, cat: &mut Catalog<'_>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::lang_text::test_support::list;
     use DependencyScope::*;
-
-    fn list(facts: &[FileFact]) -> Vec<(String, String, Option<DependencyScope>)> {
-        let FileFact::Packages(p) = &facts[0] else {
-            panic!("packages")
-        };
-        p.iter()
-            .map(|p| (p.name.clone(), p.version.clone(), p.scope))
-            .collect()
-    }
 
     #[test]
     fn v3_with_workspaces_links_and_aliases() {

@@ -234,24 +234,8 @@ pub(super) fn pdm(text: &str, path: &str) -> Result<Vec<FileFact>, AnalyzeError>
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::lang_text::test_support::{list, s};
     use DependencyScope::*;
-
-    fn list(facts: &[FileFact]) -> Vec<(String, String, Option<DependencyScope>)> {
-        let FileFact::Packages(p) = &facts[0] else {
-            panic!("packages")
-        };
-        p.iter()
-            .map(|p| (p.name.clone(), p.version.clone(), p.scope))
-            .collect()
-    }
-
-    fn s(
-        n: &str,
-        v: &str,
-        sc: Option<DependencyScope>,
-    ) -> (String, String, Option<DependencyScope>) {
-        (n.to_string(), v.to_string(), sc)
-    }
 
     #[test]
     fn poetry_categories_and_groups() {
