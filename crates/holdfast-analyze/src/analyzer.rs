@@ -8,7 +8,7 @@
 
 use std::io::Read;
 
-use holdfast_model::{OsRelease, Package};
+use holdfast_model::{Finding, FindingKind, OsRelease, Package};
 use serde::{Deserialize, Serialize};
 
 /// What kind of entry a tar member or directory entry is.
@@ -77,6 +77,8 @@ pub enum AnalyzerGroup {
     OsPackages,
     /// Language package catalogers.
     Library,
+    /// A checker's file-level part (`holdfast-checks`), selected by `--scanners`.
+    Check(FindingKind),
 }
 
 /// What an analyzer learned from one file. Stored in the layer cache, so the shape is
@@ -94,6 +96,16 @@ pub enum FileFact {
     },
     /// Part of the file was skipped; the walker turns this into a warning naming the file.
     Skipped(String),
+    /// A finding about this file, from a checker. The pipeline fills in `path`, `layer`
+    /// and `removed` after the merge.
+    Finding(Box<Finding>),
+    /// Structured data a checker extracted from the file for its image-wide step (shadow
+    /// entries, sshd settings, owned-file lists). Read back after the merge by the
+    /// analyzer that wrote it; `kind` names the record type within that analyzer.
+    Record {
+        kind: String,
+        data: serde_json::Value,
+    },
 }
 
 /// Which file an OS identification came from; earlier variants win.

@@ -55,6 +55,62 @@ pub enum FindingKind {
     Suid,
 }
 
+impl FindingKind {
+    /// Every kind, in the order of the JSON contract.
+    pub const ALL: [FindingKind; 11] = [
+        FindingKind::Vulnerability,
+        FindingKind::Secret,
+        FindingKind::Misconfiguration,
+        FindingKind::Compliance,
+        FindingKind::Malware,
+        FindingKind::Webshell,
+        FindingKind::Backdoor,
+        FindingKind::WeakPassword,
+        FindingKind::Escape,
+        FindingKind::History,
+        FindingKind::Suid,
+    ];
+
+    /// The kebab-case name used in JSON and in `--scanners`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FindingKind::Vulnerability => "vulnerability",
+            FindingKind::Secret => "secret",
+            FindingKind::Misconfiguration => "misconfiguration",
+            FindingKind::Compliance => "compliance",
+            FindingKind::Malware => "malware",
+            FindingKind::Webshell => "webshell",
+            FindingKind::Backdoor => "backdoor",
+            FindingKind::WeakPassword => "weak-password",
+            FindingKind::Escape => "escape",
+            FindingKind::History => "history",
+            FindingKind::Suid => "suid",
+        }
+    }
+}
+
+impl std::str::FromStr for FindingKind {
+    type Err = String;
+
+    /// Parses a kind name; `vuln` is accepted for `vulnerability`, as Trivy users write it.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let s = s.trim().to_ascii_lowercase();
+        if s == "vuln" {
+            return Ok(FindingKind::Vulnerability);
+        }
+        FindingKind::ALL
+            .into_iter()
+            .find(|k| k.as_str() == s)
+            .ok_or_else(|| {
+                let names: Vec<&str> = FindingKind::ALL.iter().map(|k| k.as_str()).collect();
+                format!(
+                    "unknown scanner `{s}`; expected one of: {}",
+                    names.join(", ")
+                )
+            })
+    }
+}
+
 /// Whether a fix exists for a vulnerability.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -109,12 +165,56 @@ pub struct Finding {
     pub references: Vec<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub aliases: Vec<String>,
+    /// What to do about it, for findings of the checkers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remediation: Option<String>,
+    /// What matched, made safe to show: a secret is redacted to its first 4 characters
+    /// followed by `*****`; never the clear value.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub evidence: Option<String>,
+    /// A stable hash of what matched (`sha256:` of the clear value for secrets), so the same
+    /// secret or file can be recognised across layers, images and runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fingerprint: Option<String>,
     /// The CVSS rating the severity was derived from, for vulnerabilities.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cvss: Option<Cvss>,
     /// Why this finding was suppressed, on findings in a target's `suppressed` list.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub suppression: Option<SuppressionInfo>,
+}
+
+impl Finding {
+    /// A finding with only the required fields set; the checkers fill in the rest.
+    pub fn new(
+        kind: FindingKind,
+        id: impl Into<String>,
+        severity: Severity,
+        title: impl Into<String>,
+    ) -> Self {
+        Finding {
+            kind,
+            id: id.into(),
+            severity,
+            title: title.into(),
+            description: String::new(),
+            package: None,
+            installed_version: None,
+            fixed_version: None,
+            status: None,
+            layer: None,
+            path: None,
+            line: None,
+            removed: false,
+            references: Vec::new(),
+            aliases: Vec::new(),
+            remediation: None,
+            evidence: None,
+            fingerprint: None,
+            cvss: None,
+            suppression: None,
+        }
+    }
 }
 
 /// What suppressed a finding: a VEX statement or an ignore rule, kept so a reviewer can see

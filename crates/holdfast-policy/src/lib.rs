@@ -107,6 +107,9 @@ mod tests {
             aliases: vec!["GHSA-aaaa".into()],
             cvss: None,
             suppression: None,
+            remediation: None,
+            evidence: None,
+            fingerprint: None,
         }
     }
 

@@ -106,6 +106,10 @@ pub struct ScanOptions {
     /// The vulnerability database [default: the user cache dir, holdfast/db/holdfast.db].
     #[arg(long, env = "HOLDFAST_DB")]
     pub db: Option<PathBuf>,
+    /// Scanners to run, comma-separated: vuln, secret, malware, webshell, weak-password,
+    /// backdoor, escape, history, suid [default: all of them].
+    #[arg(long, value_delimiter = ',', value_parser = parse_scanner)]
+    pub scanners: Vec<holdfast_model::FindingKind>,
     /// Report only these severities, comma-separated: UNKNOWN,LOW,MEDIUM,HIGH,CRITICAL.
     #[arg(long, value_delimiter = ',', value_parser = holdfast_policy::parse_severity)]
     pub severity: Vec<holdfast_model::Severity>,
@@ -142,4 +146,8 @@ pub struct ScanOptions {
     /// Largest file read into memory for analysis, in bytes.
     #[arg(long, default_value_t = 64 << 20)]
     pub max_file_size: u64,
+}
+
+fn parse_scanner(s: &str) -> Result<holdfast_model::FindingKind, String> {
+    s.parse()
 }

@@ -4,7 +4,9 @@ use std::process::ExitCode;
 
 use anyhow::{bail, Context, Result};
 use holdfast_analyze::{AnalyzeOptions, AnalyzerGroup, ImageFacts, WalkLimits};
-use holdfast_model::{ScanResult, ScanSummary, TargetKind, TargetResult, ToolInfo, SCHEMA_VERSION};
+use holdfast_model::{
+    FindingKind, ScanResult, ScanSummary, TargetKind, TargetResult, ToolInfo, SCHEMA_VERSION,
+};
 use holdfast_report::Format;
 use holdfast_source::{
     open_target, DecompressLimits, LayerCache, OpenOptions, SourceKind, TargetSpec,
@@ -54,6 +56,18 @@ fn groups(pkg_types: &[String]) -> Result<Vec<AnalyzerGroup>> {
     Ok(out)
 }
 
+/// The scanners to run: the ones named, or every one holdfast has.
+fn selected_scanners(named: &[FindingKind]) -> Vec<FindingKind> {
+    if named.is_empty() {
+        FindingKind::ALL
+            .into_iter()
+            .filter(|k| !matches!(k, FindingKind::Misconfiguration | FindingKind::Compliance))
+            .collect()
+    } else {
+        named.to_vec()
+    }
+}
+
 fn scan(
     spec: &TargetSpec,
     name: &str,
@@ -76,7 +90,22 @@ fn scan(
             ..DecompressLimits::default()
         },
     };
-    let analyzers = holdfast_analyze::registry::select(&groups(&opts.pkg_types)?);
+    // An SBOM is an inventory; findings are the scan commands' job.
+    let sbom = default != Format::Table;
+    let scanners = if sbom {
+        vec![FindingKind::Vulnerability]
+    } else {
+        selected_scanners(&opts.scanners)
+    };
+    let vuln = scanners.contains(&FindingKind::Vulnerability);
+    let check_config = holdfast_checks::CheckConfig::default();
+    let checkers = holdfast_checks::checkers(&scanners, &check_config);
+    let mut analyzers = if vuln {
+        holdfast_analyze::registry::select(&groups(&opts.pkg_types)?)
+    } else {
+        holdfast_analyze::registry::select(&[])
+    };
+    analyzers.extend(holdfast_checks::analyzers(&checkers));
     let source = open_target(spec, name, &open).with_context(|| format!("cannot open `{name}`"))?;
     let cache = (!opts.no_cache).then(|| {
         LayerCache::new(
@@ -98,13 +127,23 @@ fn scan(
         read = facts.read_layers,
         "layers"
     );
+    let check_findings = holdfast_checks::run(
+        &checkers,
+        &scanners,
+        &holdfast_checks::ImageContext {
+            metadata: &facts.metadata,
+            fs: &facts.fs,
+            packages: &facts.packages,
+            layers: &facts.layers,
+        },
+    );
     let mut target = target_result(facts);
-    // An SBOM is an inventory; vulnerabilities are the scan commands' job.
-    let db = if default == Format::Table {
+    let db = if vuln && !sbom {
         vulns::scan_target(&mut target, opts.db.as_deref(), quiet)?
     } else {
         None
     };
+    target.findings.extend(check_findings);
     if !quiet && !target.warnings.is_empty() {
         eprintln!(
             "warning: {} item(s) in `{name}` were skipped or unreadable; they are listed in the report",
