@@ -1,5 +1,6 @@
 //! The `holdfast` command: flags in, a scan request to the library crates, a result out.
 
+mod checks;
 mod cli;
 mod output;
 mod scan;

@@ -13,7 +13,7 @@ use holdfast_source::{
 };
 
 use crate::cli::{Cli, Command, DbCommand, ScanCommand, ScanOptions};
-use crate::{output, vulns};
+use crate::{checks, output, vulns};
 
 /// Dispatches a parsed command line.
 pub fn run(cli: Cli) -> Result<ExitCode> {
@@ -68,6 +68,176 @@ fn selected_scanners(named: &[FindingKind]) -> Vec<FindingKind> {
     }
 }
 
+/// Everything a scan needs that does not depend on the target: built once from the flags,
+/// reused for every target of a multi-target scan.
+pub struct ScanPlan {
+    pub scanners: Vec<FindingKind>,
+    /// True for `sbom`: an inventory only, no findings.
+    pub sbom: bool,
+    pub checkers: Vec<Box<dyn holdfast_checks::Checker>>,
+    pub analyzers: Vec<Box<dyn holdfast_analyze::Analyzer>>,
+    pub open: OpenOptions,
+    pub analyze: AnalyzeOptions,
+    pub policy: holdfast_policy::Policy,
+    /// The ignore file's path, when one was read.
+    pub ignore_path: Option<String>,
+    pub db: Option<std::path::PathBuf>,
+}
+
+impl ScanPlan {
+    /// Reads the flags (and the files they name) into a plan.
+    pub fn new(opts: &ScanOptions, sbom: bool) -> Result<Self> {
+        let platform = opts
+            .platform
+            .as_deref()
+            .map(str::parse)
+            .transpose()
+            .map_err(anyhow::Error::msg)
+            .context("--platform")?;
+        let open = OpenOptions {
+            platform,
+            limits: DecompressLimits {
+                max_bytes: opts.max_layer_size,
+                ..DecompressLimits::default()
+            },
+        };
+        // An SBOM is an inventory; findings are the scan commands' job.
+        let scanners = if sbom {
+            vec![FindingKind::Vulnerability]
+        } else {
+            selected_scanners(&opts.scanners)
+        };
+        let vuln = scanners.contains(&FindingKind::Vulnerability);
+        let check_config = checks::check_config(opts)?;
+        let checkers = holdfast_checks::checkers(&scanners, &check_config);
+        let mut analyzers = if vuln {
+            holdfast_analyze::registry::select(&groups(&opts.pkg_types)?)
+        } else {
+            holdfast_analyze::registry::select(&[])
+        };
+        analyzers.extend(holdfast_checks::analyzers(&checkers));
+        let cache = (!opts.no_cache).then(|| {
+            LayerCache::new(
+                opts.cache_dir
+                    .clone()
+                    .unwrap_or_else(LayerCache::default_dir),
+            )
+        });
+        let analyze = AnalyzeOptions {
+            cache,
+            limits: WalkLimits {
+                max_file_bytes: opts.max_file_size,
+                ..WalkLimits::default()
+            },
+        };
+        let (policy, ignore_path) = policy(opts)?;
+        Ok(ScanPlan {
+            scanners,
+            sbom,
+            checkers,
+            analyzers,
+            open,
+            analyze,
+            policy,
+            ignore_path,
+            db: opts.db.clone(),
+        })
+    }
+
+    /// Opens a target and scans it.
+    pub fn scan_target(
+        &self,
+        spec: &TargetSpec,
+        name: &str,
+        quiet: bool,
+    ) -> Result<(TargetResult, Option<serde_json::Value>)> {
+        let source =
+            open_target(spec, name, &self.open).with_context(|| format!("cannot open `{name}`"))?;
+        self.scan_source(source.as_ref(), quiet)
+    }
+
+    /// Scans an opened source: analysis, checkers, vulnerability matching, then the
+    /// policy. Returns the target's result and the vulnerability DB's description.
+    pub fn scan_source(
+        &self,
+        source: &dyn holdfast_source::Source,
+        quiet: bool,
+    ) -> Result<(TargetResult, Option<serde_json::Value>)> {
+        let name = source.metadata().name.clone();
+        let facts = holdfast_analyze::analyze(source, &self.analyzers, &self.analyze);
+        tracing::debug!(
+            cached = facts.cached_layers,
+            read = facts.read_layers,
+            "layers"
+        );
+        let check_findings = holdfast_checks::run(
+            &self.checkers,
+            &self.scanners,
+            &holdfast_checks::ImageContext {
+                metadata: &facts.metadata,
+                fs: &facts.fs,
+                packages: &facts.packages,
+                layers: &facts.layers,
+            },
+        );
+        let mut target = target_result(facts);
+        let db = if self.scanners.contains(&FindingKind::Vulnerability) && !self.sbom {
+            vulns::scan_target(&mut target, self.db.as_deref(), quiet)?
+        } else {
+            None
+        };
+        target.findings.extend(check_findings);
+        if !quiet && !target.warnings.is_empty() {
+            eprintln!(
+                "warning: {} item(s) in `{name}` were skipped or unreadable; they are listed in the report",
+                target.warnings.len()
+            );
+        }
+        let suppressed_count = self.apply_policy(&mut target);
+        if !quiet && suppressed_count > 0 {
+            eprintln!(
+                "note: {} finding(s) suppressed by --severity, --ignore-unfixed or the ignore file",
+                suppressed_count
+            );
+        }
+        Ok((target, db))
+    }
+
+    /// Filters the target's findings. VEX and ignore-rule decisions stay visible in the
+    /// result (`suppressed`); the severity and fixed-only filters are views and just drop.
+    /// Returns how many findings were taken out.
+    fn apply_policy(&self, target: &mut TargetResult) -> usize {
+        let policy = &self.policy;
+        let (kept, suppressed) = policy.apply(std::mem::take(&mut target.findings));
+        target.findings = kept;
+        let count = suppressed.len();
+        for (mut f, why) in suppressed {
+            f.suppression = match why {
+                holdfast_policy::Suppression::Vex { statement } => {
+                    let (source, st) = &policy.vex[statement];
+                    Some(holdfast_model::SuppressionInfo {
+                        by: "vex".into(),
+                        source: Some(source.clone()),
+                        statement: Some(st.raw.clone()),
+                    })
+                }
+                holdfast_policy::Suppression::IgnoreRule { line } => {
+                    Some(holdfast_model::SuppressionInfo {
+                        by: "ignore-file".into(),
+                        source: self.ignore_path.clone(),
+                        statement: Some(serde_json::json!({ "line": line })),
+                    })
+                }
+                _ => None,
+            };
+            if f.suppression.is_some() {
+                target.suppressed.push(f);
+            }
+        }
+        count
+    }
+}
+
 fn scan(
     spec: &TargetSpec,
     name: &str,
@@ -76,124 +246,22 @@ fn scan(
     quiet: bool,
 ) -> Result<ExitCode> {
     let formats = output::parse_formats(&opts.format, default)?;
-    let platform = opts
-        .platform
-        .as_deref()
-        .map(str::parse)
-        .transpose()
-        .map_err(anyhow::Error::msg)
-        .context("--platform")?;
-    let open = OpenOptions {
-        platform,
-        limits: DecompressLimits {
-            max_bytes: opts.max_layer_size,
-            ..DecompressLimits::default()
-        },
-    };
-    // An SBOM is an inventory; findings are the scan commands' job.
-    let sbom = default != Format::Table;
-    let scanners = if sbom {
-        vec![FindingKind::Vulnerability]
-    } else {
-        selected_scanners(&opts.scanners)
-    };
-    let vuln = scanners.contains(&FindingKind::Vulnerability);
-    let check_config = holdfast_checks::CheckConfig::default();
-    let checkers = holdfast_checks::checkers(&scanners, &check_config);
-    let mut analyzers = if vuln {
-        holdfast_analyze::registry::select(&groups(&opts.pkg_types)?)
-    } else {
-        holdfast_analyze::registry::select(&[])
-    };
-    analyzers.extend(holdfast_checks::analyzers(&checkers));
-    let source = open_target(spec, name, &open).with_context(|| format!("cannot open `{name}`"))?;
-    let cache = (!opts.no_cache).then(|| {
-        LayerCache::new(
-            opts.cache_dir
-                .clone()
-                .unwrap_or_else(LayerCache::default_dir),
-        )
-    });
-    let analyze_opts = AnalyzeOptions {
-        cache,
-        limits: WalkLimits {
-            max_file_bytes: opts.max_file_size,
-            ..WalkLimits::default()
-        },
-    };
-    let facts = holdfast_analyze::analyze(source.as_ref(), &analyzers, &analyze_opts);
-    tracing::debug!(
-        cached = facts.cached_layers,
-        read = facts.read_layers,
-        "layers"
-    );
-    let check_findings = holdfast_checks::run(
-        &checkers,
-        &scanners,
-        &holdfast_checks::ImageContext {
-            metadata: &facts.metadata,
-            fs: &facts.fs,
-            packages: &facts.packages,
-            layers: &facts.layers,
-        },
-    );
-    let mut target = target_result(facts);
-    let db = if vuln && !sbom {
-        vulns::scan_target(&mut target, opts.db.as_deref(), quiet)?
-    } else {
-        None
-    };
-    target.findings.extend(check_findings);
-    if !quiet && !target.warnings.is_empty() {
-        eprintln!(
-            "warning: {} item(s) in `{name}` were skipped or unreadable; they are listed in the report",
-            target.warnings.len()
-        );
-    }
-    let (policy, ignore_path) = policy(opts)?;
-    let (kept, suppressed) = policy.apply(std::mem::take(&mut target.findings));
-    target.findings = kept;
-    // VEX and ignore-rule decisions stay visible in the result; the severity and
-    // fixed-only filters are views and just drop.
-    let suppressed_count = suppressed.len();
-    for (mut f, why) in suppressed {
-        f.suppression = match why {
-            holdfast_policy::Suppression::Vex { statement } => {
-                let (source, st) = &policy.vex[statement];
-                Some(holdfast_model::SuppressionInfo {
-                    by: "vex".into(),
-                    source: Some(source.clone()),
-                    statement: Some(st.raw.clone()),
-                })
-            }
-            holdfast_policy::Suppression::IgnoreRule { line } => {
-                Some(holdfast_model::SuppressionInfo {
-                    by: "ignore-file".into(),
-                    source: ignore_path.clone(),
-                    statement: Some(serde_json::json!({ "line": line })),
-                })
-            }
-            _ => None,
-        };
-        if f.suppression.is_some() {
-            target.suppressed.push(f);
-        }
-    }
-    if !quiet && suppressed_count > 0 {
-        eprintln!(
-            "note: {} finding(s) suppressed by --severity, --ignore-unfixed or the ignore file",
-            suppressed_count
-        );
-    }
+    let plan = ScanPlan::new(opts, default != Format::Table)?;
+    let (target, db) = plan.scan_target(spec, name, quiet)?;
     let failing = !target.findings.is_empty();
     let mut result = scan_result(vec![target]);
     result.db = db;
     output::write_all(&result, &formats, opts.output.as_deref())?;
-    Ok(if failing && opts.exit_code != 0 {
-        ExitCode::from(opts.exit_code)
+    Ok(exit_code(failing, opts.exit_code))
+}
+
+/// The process exit code: `--exit-code` when findings remain, else success.
+pub fn exit_code(failing: bool, code: u8) -> ExitCode {
+    if failing && code != 0 {
+        ExitCode::from(code)
     } else {
         ExitCode::SUCCESS
-    })
+    }
 }
 
 /// The filters from the flags, the ignore file and the VEX documents; with the ignore
@@ -257,7 +325,7 @@ fn target_result(facts: ImageFacts) -> TargetResult {
     }
 }
 
-fn scan_result(targets: Vec<TargetResult>) -> ScanResult {
+pub fn scan_result(targets: Vec<TargetResult>) -> ScanResult {
     let created_at = time::OffsetDateTime::now_utc()
         .replace_nanosecond(0)
         .ok()
