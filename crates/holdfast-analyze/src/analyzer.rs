@@ -30,6 +30,10 @@ pub struct EntryMeta {
     pub mode: u32,
     pub uid: u64,
     pub gid: u64,
+    /// The raw `security.capability` extended attribute (a `vfs_cap_data` structure),
+    /// from the tar entry's PAX header `SCHILY.xattr.security.capability` or the host
+    /// file's xattr; [`crate::file_caps::FileCaps::parse`] decodes it.
+    pub capabilities: Option<Vec<u8>>,
 }
 
 /// How an analyzer wants a file.
@@ -42,6 +46,10 @@ pub enum Want {
     /// are mostly skipped (binaries). When another analyzer asked for bytes, the reader
     /// reads those bytes; otherwise it reads the layer stream itself, once.
     Stream,
+    /// Only the entry's metadata (mode, owner, capabilities): `analyze` is called with
+    /// empty content and the file is never read. Also offered for directories, which
+    /// the walker shows to analyzers for this want only.
+    Meta,
 }
 
 /// The content handed to `analyze`.

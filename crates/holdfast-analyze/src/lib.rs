@@ -10,6 +10,7 @@ pub mod analyzer;
 pub mod apk;
 mod control;
 pub mod dpkg;
+pub mod file_caps;
 mod finish;
 mod lang_binary;
 mod lang_text;
@@ -31,7 +32,7 @@ pub use merge::MergedFs;
 pub use walker::WalkLimits;
 
 /// Version of the walker and of the cached [`LayerAnalysis`] shape; part of the cache key.
-pub const WALKER_VERSION: u32 = 2;
+pub const WALKER_VERSION: u32 = 3;
 
 /// How to run an analysis.
 #[derive(Default)]

@@ -81,12 +81,14 @@ impl<'a> Collector<'a> {
         }
     }
 
-    /// Runs the analyzers that want a regular file, reading it at most once.
+    /// Runs the analyzers that want a regular file, reading it at most once. Directories
+    /// come here too, for the analyzers that want only their metadata.
     fn file(&mut self, path: &str, meta: &EntryMeta, content: &mut dyn Read) {
         let mut wanting: Vec<(&dyn Analyzer, Want)> = Vec::new();
         for a in self.analyzers {
             let w = a.wants(path, meta);
-            if w != Want::No {
+            // A directory has no content to give: only metadata wants count for it.
+            if w == Want::Meta || (w != Want::No && meta.kind != EntryKind::Dir) {
                 wanting.push((*a, w));
             }
         }
@@ -109,7 +111,9 @@ impl<'a> Collector<'a> {
         }
         let buf = std::mem::take(&mut self.buf);
         for (analyzer, want) in wanting {
-            let content = if read_whole {
+            let content = if want == Want::Meta {
+                FileContent::Bytes(&[])
+            } else if read_whole {
                 FileContent::Bytes(&buf)
             } else if want == Want::Stream && !streamed {
                 streamed = true;
@@ -194,6 +198,7 @@ impl<'a> Collector<'a> {
                     mode: 0o644,
                     uid: 0,
                     gid: 0,
+                    capabilities: None,
                 };
                 if self
                     .analyzers
@@ -347,6 +352,7 @@ fn tar_entry<R: Read>(c: &mut Collector<'_>, entry: &mut tar::Entry<'_, R>) {
         }
         return;
     }
+    let capabilities = file_capabilities(entry);
     let header = entry.header();
     let kind = match header.entry_type() {
         tar::EntryType::Regular | tar::EntryType::Continuous | tar::EntryType::GNUSparse => {
@@ -363,13 +369,17 @@ fn tar_entry<R: Read>(c: &mut Collector<'_>, entry: &mut tar::Entry<'_, R>) {
         mode: header.mode().unwrap_or(0),
         uid: header.uid().unwrap_or(0),
         gid: header.gid().unwrap_or(0),
+        capabilities,
     };
     match kind {
         EntryKind::File => {
             c.out.non_links.push(path.clone());
             c.file(&path, &meta, entry);
         }
-        EntryKind::Dir => c.out.non_links.push(path),
+        EntryKind::Dir => {
+            c.out.non_links.push(path.clone());
+            c.file(&path, &meta, &mut io::empty());
+        }
         EntryKind::Symlink => {
             let target = entry
                 .link_name_bytes()
@@ -392,6 +402,41 @@ fn tar_entry<R: Read>(c: &mut Collector<'_>, entry: &mut tar::Entry<'_, R>) {
         }
         EntryKind::Other => {}
     }
+}
+
+/// The PAX name of the file-capability xattr, as GNU tar and the container tools write it.
+const CAPABILITY_PAX_KEY: &str = "SCHILY.xattr.security.capability";
+/// Longer than any `vfs_cap_data` revision (24 bytes); a bigger value is not kept.
+const MAX_CAPABILITY_BYTES: usize = 64;
+
+/// The raw `security.capability` xattr of a tar entry, from its PAX header. Cheap: the
+/// PAX records were read with the header; most entries have none.
+fn file_capabilities<R: Read>(entry: &mut tar::Entry<'_, R>) -> Option<Vec<u8>> {
+    let extensions = entry.pax_extensions().ok().flatten()?;
+    for ext in extensions.flatten() {
+        if ext.key_bytes() == CAPABILITY_PAX_KEY.as_bytes() {
+            let value = ext.value_bytes();
+            return (value.len() <= MAX_CAPABILITY_BYTES).then(|| value.to_vec());
+        }
+    }
+    None
+}
+
+/// The `security.capability` xattr of a host file, without following a symlink.
+fn host_capabilities(path: &Path) -> Option<Vec<u8>> {
+    use std::os::unix::ffi::OsStrExt;
+    let c_path = std::ffi::CString::new(path.as_os_str().as_bytes()).ok()?;
+    let mut buf = [0u8; MAX_CAPABILITY_BYTES];
+    // SAFETY: both strings are NUL-terminated and `buf` is valid for `buf.len()` bytes.
+    let n = unsafe {
+        libc::lgetxattr(
+            c_path.as_ptr(),
+            c"security.capability".as_ptr(),
+            buf.as_mut_ptr().cast(),
+            buf.len(),
+        )
+    };
+    (n > 0).then(|| buf[..n as usize].to_vec())
 }
 
 /// Top-level directories of a root filesystem that are never walked.
@@ -451,12 +496,20 @@ pub fn walk_dir(root: &Path, analyzers: &[&dyn Analyzer], limits: WalkLimits) ->
                 mode: md.mode(),
                 uid: md.uid() as u64,
                 gid: md.gid() as u64,
+                capabilities: if ft.is_file() {
+                    host_capabilities(&host_path)
+                } else {
+                    None
+                },
             };
             match meta.kind {
                 // Kernel pseudo-filesystems hold no packages and can be endless; a root
                 // filesystem scanned in place (the host's `/`, a chroot) has them mounted.
                 EntryKind::Dir if PSEUDO_FS.contains(&image_path.as_str()) => {}
-                EntryKind::Dir => stack.push((host_path, image_path)),
+                EntryKind::Dir => {
+                    c.file(&image_path, &meta, &mut io::empty());
+                    stack.push((host_path, image_path));
+                }
                 EntryKind::Symlink => {
                     let target = std::fs::read_link(&host_path)
                         .map(|t| t.to_string_lossy().into_owned())
@@ -464,11 +517,17 @@ pub fn walk_dir(root: &Path, analyzers: &[&dyn Analyzer], limits: WalkLimits) ->
                     c.out.symlinks.push((image_path, target));
                 }
                 EntryKind::File => {
-                    if !c
+                    let wants: Vec<Want> = c
                         .analyzers
                         .iter()
-                        .any(|a| a.wants(&image_path, &meta) != Want::No)
-                    {
+                        .map(|a| a.wants(&image_path, &meta))
+                        .collect();
+                    if wants.iter().all(|w| *w == Want::No) {
+                        continue;
+                    }
+                    if wants.iter().all(|w| matches!(w, Want::No | Want::Meta)) {
+                        // Metadata only: the file is never opened.
+                        c.file(&image_path, &meta, &mut io::empty());
                         continue;
                     }
                     let opened = std::fs::OpenOptions::new()

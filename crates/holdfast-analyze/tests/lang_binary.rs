@@ -59,6 +59,7 @@ fn file_meta(size: u64, mode: u32) -> EntryMeta {
         mode,
         uid: 0,
         gid: 0,
+        capabilities: None,
     }
 }
 
@@ -946,6 +947,7 @@ impl TarSource {
                 config: ImageConfig::default(),
                 layers: vec![LayerDescriptor::default()],
                 warnings: Vec::new(),
+                container: None,
             },
             tar: b.into_inner().unwrap(),
         }

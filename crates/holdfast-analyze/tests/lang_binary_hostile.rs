@@ -23,6 +23,7 @@ fn meta(size: u64, mode: u32) -> EntryMeta {
         mode,
         uid: 0,
         gid: 0,
+        capabilities: None,
     }
 }
 

@@ -45,6 +45,7 @@ fn meta(size: usize) -> EntryMeta {
         mode: 0o644,
         uid: 0,
         gid: 0,
+        capabilities: None,
     }
 }
 

@@ -33,7 +33,7 @@ fn daemon_err(e: impl std::fmt::Display) -> SourceError {
 }
 
 /// Connects to the daemon named by `DOCKER_HOST` (or the default socket).
-fn connect(runtime: &tokio::runtime::Runtime) -> Result<Docker, SourceError> {
+pub(crate) fn connect(runtime: &tokio::runtime::Runtime) -> Result<Docker, SourceError> {
     let docker = Docker::connect_with_local_defaults().map_err(|e| {
         SourceError::Daemon(format!(
             "cannot connect (is dockerd running? DOCKER_HOST?): {e}"
@@ -126,6 +126,7 @@ impl DaemonSource {
                 config,
                 layers,
                 warnings: Vec::new(),
+                container: None,
             },
             docker,
             runtime,
@@ -149,11 +150,22 @@ impl DaemonSource {
     }
 }
 
-/// A blocking reader over chunks sent from the async export stream.
-struct ChannelReader {
+/// A blocking reader over chunks sent from an async export stream.
+pub(crate) struct ChannelReader {
     rx: Receiver<io::Result<Vec<u8>>>,
     current: Vec<u8>,
     pos: usize,
+}
+
+impl ChannelReader {
+    /// Reads what arrives on `rx` until the sender hangs up.
+    pub(crate) fn new(rx: Receiver<io::Result<Vec<u8>>>) -> Self {
+        ChannelReader {
+            rx,
+            current: Vec::new(),
+            pos: 0,
+        }
+    }
 }
 
 impl Read for ChannelReader {
@@ -202,11 +214,7 @@ impl Source for DaemonSource {
                     }
                 });
             });
-            let reader = ChannelReader {
-                rx,
-                current: Vec::new(),
-                pos: 0,
-            };
+            let reader = ChannelReader::new(rx);
             if let Err(e) = self.walk_export(reader, indexes, visit) {
                 errors.push(LayerOpenError {
                     index: None,

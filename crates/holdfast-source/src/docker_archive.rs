@@ -142,6 +142,7 @@ pub(crate) fn from_store(
             config,
             layers,
             warnings,
+            container: None,
         },
         store,
         layer_members: entry.layers.clone(),

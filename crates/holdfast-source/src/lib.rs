@@ -13,6 +13,7 @@ mod archive_index;
 mod cache;
 mod compression;
 mod config;
+mod container;
 mod daemon;
 mod docker_archive;
 mod error;
@@ -28,6 +29,10 @@ use std::path::Path;
 pub use cache::LayerCache;
 pub use compression::{Compression, DecompressLimits, LayerReader};
 pub use config::{HistoryEntry, ImageConfig};
+pub use container::{
+    list_containers, ContainerMount, ContainerProcess, ContainerRef, ContainerRuntime,
+    ContainerSource,
+};
 pub use error::SourceError;
 pub use platform::Platform;
 pub use target::{open_target, OpenOptions, TargetSpec};
@@ -73,6 +78,9 @@ pub struct ImageMetadata {
     pub layers: Vec<LayerDescriptor>,
     /// Problems met while reading the target's metadata that did not stop it.
     pub warnings: Vec<String>,
+    /// For a container target: how it runs (privileges, mounts, namespaces, kernel,
+    /// processes). `None` for images and directories.
+    pub container: Option<ContainerRuntime>,
 }
 
 /// A layer's content as handed to the visitor.

@@ -164,6 +164,7 @@ pub(crate) fn from_store(
             config,
             layers,
             warnings,
+            container: None,
         },
         store,
         layer_members: members,

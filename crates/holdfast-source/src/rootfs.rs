@@ -33,6 +33,7 @@ impl RootfsSource {
                 config: ImageConfig::default(),
                 layers: vec![LayerDescriptor::default()],
                 warnings: Vec::new(),
+                container: None,
             },
             root: root.to_path_buf(),
         })

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 
 use crate::archive_index::BlobStore;
 use crate::compression::DecompressLimits;
+use crate::container::ContainerSource;
 use crate::daemon::DaemonSource;
 use crate::rootfs::RootfsSource;
 use crate::{docker_archive, oci, Platform, Source, SourceError};
@@ -28,6 +29,8 @@ pub enum TargetSpec {
     Daemon(String),
     Registry(String),
     Rootfs(PathBuf),
+    /// A container in the Docker daemon, by id, id prefix or name.
+    Container(String),
     /// No prefix: resolved when opened.
     Bare(String),
 }
@@ -112,6 +115,7 @@ pub fn open_target(
             )))
         }
         TargetSpec::Rootfs(dir) => Box::new(RootfsSource::open(dir, name)?),
+        TargetSpec::Container(id) => Box::new(ContainerSource::open(id, limits)?),
         TargetSpec::Bare(arg) => {
             let path = Path::new(arg);
             if path.is_file() {

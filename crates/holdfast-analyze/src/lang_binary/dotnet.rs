@@ -376,6 +376,7 @@ mod tests {
             mode: 0o644,
             uid: 0,
             gid: 0,
+            capabilities: None,
         };
         assert_eq!(a.wants("/app/App.deps.json", &m), Want::Bytes);
         assert_eq!(a.wants("/app/.deps.json", &m), Want::No);

@@ -532,6 +532,7 @@ build\tGOARCH=amd64\n";
             mode: 0o755,
             uid: 0,
             gid: 0,
+            capabilities: None,
         };
         let plain = EntryMeta {
             mode: 0o644,
@@ -570,6 +571,7 @@ build\tGOARCH=amd64\n";
             mode: 0o755,
             uid: 0,
             gid: 0,
+            capabilities: None,
         };
         let mut from_bytes = FileInput {
             path: "/app",

@@ -214,6 +214,7 @@ mod tests {
             mode: 0o755,
             uid: 0,
             gid: 0,
+            capabilities: None,
         };
         let huge = EntryMeta {
             size: 1 << 40,

@@ -1,0 +1,478 @@
+//! Containers in a local Docker daemon (`scan container ID|NAME`), through the Engine API.
+//!
+//! `inspect` gives the runtime configuration (privileges, capabilities, mounts, namespaces,
+//! security options) and the daemon's `info` its kernel and defaults; both go on
+//! [`ImageMetadata::container`] as a [`ContainerRuntime`] for the escape checker. `top` lists
+//! the processes of a running container (a created or stopped one has none). The
+//! filesystem is the container's `export` stream, read once as one layer: it is the
+//! flattened result of the image and the container's own changes, so it has no diff_id and
+//! is never cached. The image's history, when the daemon still has the image, is kept so
+//! the history checks apply as well.
+
+use std::io;
+use std::sync::mpsc::sync_channel;
+
+use bollard::query_parameters::{ListContainersOptionsBuilder, TopOptionsBuilder};
+use bollard::Docker;
+use futures_util::StreamExt;
+use serde::{Deserialize, Serialize};
+
+use crate::compression::{DecompressLimits, LayerReader};
+use crate::config::{HistoryEntry, RuntimeConfig};
+use crate::daemon::{connect, ChannelReader};
+use crate::{
+    ImageConfig, ImageMetadata, LayerDescriptor, LayerOpenError, LayerStream, LayerVisit,
+    LayerVisitor, Source, SourceError, SourceKind,
+};
+
+/// Processes kept from `top`; a container with more is unusual and the rest are dropped.
+const MAX_PROCESSES: usize = 4096;
+/// Longest command line kept per process.
+const MAX_COMMAND_BYTES: usize = 4096;
+
+/// How a container runs: the facts the escape checks judge. Plain data, filled from the
+/// Engine API's container `inspect`, daemon `info` and `top`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ContainerRuntime {
+    pub id: String,
+    /// The container's name, without the leading `/`.
+    pub name: String,
+    /// The image as the container names it (`Config.Image`), and its id.
+    pub image: String,
+    pub image_id: String,
+    /// `created`, `running`, `exited`, ...
+    pub state: String,
+    pub privileged: bool,
+    /// Capabilities added and dropped, as given (`SYS_ADMIN`, `CAP_NET_ADMIN`, `ALL`).
+    pub cap_add: Vec<String>,
+    pub cap_drop: Vec<String>,
+    pub mounts: Vec<ContainerMount>,
+    /// Host devices mapped in (`--device`): the host path.
+    pub devices: Vec<String>,
+    /// Namespace modes: empty or `private` for the container's own, `host` for the host's,
+    /// `container:ID` to share another container's.
+    pub pid_mode: String,
+    pub network_mode: String,
+    pub ipc_mode: String,
+    pub uts_mode: String,
+    pub userns_mode: String,
+    pub cgroupns_mode: String,
+    /// `--security-opt` values as given (`seccomp=unconfined`, `no-new-privileges`, ...).
+    pub security_opt: Vec<String>,
+    /// The AppArmor profile the daemon recorded (`docker-default`, `unconfined`, or empty).
+    pub apparmor_profile: String,
+    /// The user the container runs as (`Config.User`; empty means the image's default, root).
+    pub user: String,
+    pub readonly_rootfs: bool,
+    pub no_new_privileges: bool,
+    /// The daemon's security options (`name=seccomp,profile=default`, `name=apparmor`,
+    /// `name=userns`, `name=rootless`).
+    pub daemon_security_options: Vec<String>,
+    /// The host kernel as the daemon reports it (`6.1.0-18-amd64`).
+    pub kernel_version: Option<String>,
+    /// `1` or `2`, when the daemon says.
+    pub cgroup_version: Option<String>,
+    /// Processes from `top`; empty for a container that is not running.
+    pub processes: Vec<ContainerProcess>,
+}
+
+/// One mount of a container.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ContainerMount {
+    /// `bind`, `volume`, `tmpfs`, ...
+    pub kind: String,
+    /// The host path (binds) or the volume's directory on the host.
+    pub source: String,
+    pub destination: String,
+    pub read_write: bool,
+}
+
+/// One process of a running container.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ContainerProcess {
+    pub pid: String,
+    pub user: String,
+    /// The command line as `ps` shows it.
+    pub command: String,
+}
+
+/// A container's filesystem and runtime facts.
+pub struct ContainerSource {
+    metadata: ImageMetadata,
+    docker: Docker,
+    runtime: tokio::runtime::Runtime,
+    id: String,
+    limits: DecompressLimits,
+}
+
+fn io_runtime() -> Result<tokio::runtime::Runtime, SourceError> {
+    // One worker thread drives the I/O, so the export stream can be consumed from
+    // another thread, as in `daemon.rs`.
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .map_err(|e| SourceError::Daemon(format!("cannot start the I/O runtime: {e}")))
+}
+
+/// A container the daemon lists.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContainerRef {
+    pub id: String,
+    pub name: String,
+}
+
+/// Every container of the daemon, running or not, oldest first.
+pub fn list_containers() -> Result<Vec<ContainerRef>, SourceError> {
+    let runtime = io_runtime()?;
+    let docker = connect(&runtime)?;
+    let options = ListContainersOptionsBuilder::new().all(true).build();
+    let mut list = runtime
+        .block_on(docker.list_containers(Some(options)))
+        .map_err(|e| SourceError::Daemon(format!("cannot list containers: {e}")))?;
+    list.sort_by_key(|c| c.created.unwrap_or_default());
+    Ok(list
+        .into_iter()
+        .filter_map(|c| {
+            let id = c.id?;
+            let name = c
+                .names
+                .and_then(|n| n.into_iter().next())
+                .map(|n| n.trim_start_matches('/').to_string())
+                .unwrap_or_else(|| id.chars().take(12).collect());
+            Some(ContainerRef { id, name })
+        })
+        .collect())
+}
+
+impl ContainerSource {
+    /// Inspects a container (by id, id prefix or name) and the daemon.
+    pub fn open(container: &str, limits: DecompressLimits) -> Result<Self, SourceError> {
+        let runtime = io_runtime()?;
+        let docker = connect(&runtime)?;
+        let inspect = runtime
+            .block_on(docker.inspect_container(
+                container,
+                None::<bollard::query_parameters::InspectContainerOptions>,
+            ))
+            .map_err(|e| SourceError::Daemon(format!("container `{container}`: {e}")))?;
+        let mut warnings = Vec::new();
+        let info = match runtime.block_on(docker.info()) {
+            Ok(i) => Some(i),
+            Err(e) => {
+                warnings.push(format!("daemon info unavailable (kernel not checked): {e}"));
+                None
+            }
+        };
+        let id = inspect.id.clone().unwrap_or_else(|| container.to_string());
+        let host = inspect.host_config.clone().unwrap_or_default();
+        let cfg = inspect.config.clone().unwrap_or_default();
+        let state = inspect
+            .state
+            .as_ref()
+            .and_then(|s| s.status)
+            .map(|s| s.to_string())
+            .unwrap_or_default();
+        let running = inspect
+            .state
+            .as_ref()
+            .and_then(|s| s.running)
+            .unwrap_or(false);
+        let processes = if running {
+            match runtime.block_on(
+                docker.top_processes(&id, Some(TopOptionsBuilder::new().ps_args("-ef").build())),
+            ) {
+                Ok(top) => processes_from_top(top.titles, top.processes),
+                Err(e) => {
+                    warnings.push(format!("container processes unavailable: {e}"));
+                    Vec::new()
+                }
+            }
+        } else {
+            Vec::new()
+        };
+        let security_opt = host.security_opt.clone().unwrap_or_default();
+        let image_id = inspect.image.clone().unwrap_or_default();
+        let runtime_facts = ContainerRuntime {
+            id: id.clone(),
+            name: inspect
+                .name
+                .clone()
+                .unwrap_or_default()
+                .trim_start_matches('/')
+                .to_string(),
+            image: cfg.image.clone().unwrap_or_default(),
+            image_id: image_id.clone(),
+            state,
+            privileged: host.privileged.unwrap_or(false),
+            cap_add: host.cap_add.clone().unwrap_or_default(),
+            cap_drop: host.cap_drop.clone().unwrap_or_default(),
+            mounts: mounts(&inspect),
+            devices: host
+                .devices
+                .clone()
+                .unwrap_or_default()
+                .into_iter()
+                .filter_map(|d| d.path_on_host)
+                .collect(),
+            pid_mode: host.pid_mode.clone().unwrap_or_default(),
+            network_mode: host.network_mode.clone().unwrap_or_default(),
+            ipc_mode: host.ipc_mode.clone().unwrap_or_default(),
+            uts_mode: host.uts_mode.clone().unwrap_or_default(),
+            userns_mode: host.userns_mode.clone().unwrap_or_default(),
+            cgroupns_mode: host
+                .cgroupns_mode
+                .map(|m| m.to_string())
+                .unwrap_or_default(),
+            no_new_privileges: security_opt.iter().any(|o| is_no_new_privileges(o)),
+            security_opt,
+            apparmor_profile: inspect.app_armor_profile.clone().unwrap_or_default(),
+            user: cfg.user.clone().unwrap_or_default(),
+            readonly_rootfs: host.readonly_rootfs.unwrap_or(false),
+            daemon_security_options: info
+                .as_ref()
+                .and_then(|i| i.security_options.clone())
+                .unwrap_or_default(),
+            kernel_version: info.as_ref().and_then(|i| i.kernel_version.clone()),
+            cgroup_version: info
+                .as_ref()
+                .and_then(|i| i.cgroup_version)
+                .map(|v| v.to_string())
+                .filter(|v| !v.is_empty()),
+            processes,
+        };
+        // The image's history, for the history checks; the image may be gone.
+        let history: Vec<HistoryEntry> = match runtime.block_on(docker.image_history(&image_id)) {
+            Ok(h) => h
+                .iter()
+                .rev()
+                .map(|h| HistoryEntry {
+                    created: None,
+                    created_by: Some(h.created_by.clone()).filter(|s| !s.is_empty()),
+                    comment: Some(h.comment.clone()).filter(|s| !s.is_empty()),
+                    empty_layer: h.size == 0 && h.created_by.contains("#(nop)"),
+                })
+                .collect(),
+            Err(_) => Vec::new(),
+        };
+        let config = ImageConfig {
+            architecture: String::new(),
+            os: String::new(),
+            variant: None,
+            created: inspect.created.as_ref().map(|c| c.to_string()),
+            config: RuntimeConfig {
+                user: cfg.user.unwrap_or_default(),
+                env: cfg.env.unwrap_or_default(),
+                entrypoint: cfg.entrypoint.unwrap_or_default(),
+                cmd: cfg.cmd.unwrap_or_default(),
+                working_dir: cfg.working_dir.unwrap_or_default(),
+                labels: cfg.labels.unwrap_or_default().into_iter().collect(),
+                exposed_ports: Default::default(),
+                healthcheck: cfg.healthcheck.and_then(|h| serde_json::to_value(h).ok()),
+            },
+            rootfs: Default::default(),
+            history,
+        };
+        let name = if runtime_facts.name.is_empty() {
+            id.clone()
+        } else {
+            runtime_facts.name.clone()
+        };
+        Ok(ContainerSource {
+            metadata: ImageMetadata {
+                name,
+                kind: SourceKind::Container,
+                image_id: Some(image_id).filter(|i| !i.is_empty()),
+                repo_tags: Vec::new(),
+                repo_digests: Vec::new(),
+                config,
+                layers: vec![LayerDescriptor {
+                    created_by: Some(format!("container {id} (exported filesystem)")),
+                    ..LayerDescriptor::default()
+                }],
+                warnings,
+                container: Some(runtime_facts),
+            },
+            docker,
+            runtime,
+            id,
+            limits,
+        })
+    }
+}
+
+/// `no-new-privileges`, `no-new-privileges=true` or `no-new-privileges:true`.
+fn is_no_new_privileges(opt: &str) -> bool {
+    let opt = opt.trim();
+    match opt.strip_prefix("no-new-privileges") {
+        Some("") => true,
+        Some(rest) => matches!(
+            rest.trim_start_matches([':', '='])
+                .to_ascii_lowercase()
+                .as_str(),
+            "true" | "1" | ""
+        ),
+        None => false,
+    }
+}
+
+/// The mounts `inspect` lists; `HostConfig.Binds` when it lists none.
+fn mounts(inspect: &bollard::models::ContainerInspectResponse) -> Vec<ContainerMount> {
+    let listed: Vec<ContainerMount> = inspect
+        .mounts
+        .clone()
+        .unwrap_or_default()
+        .into_iter()
+        .map(|m| ContainerMount {
+            kind: m.typ.map(|t| t.to_string()).unwrap_or_default(),
+            source: m.source.unwrap_or_default(),
+            destination: m.destination.unwrap_or_default(),
+            read_write: m.rw.unwrap_or(true),
+        })
+        .collect();
+    if !listed.is_empty() {
+        return listed;
+    }
+    let binds = inspect
+        .host_config
+        .as_ref()
+        .and_then(|h| h.binds.clone())
+        .unwrap_or_default();
+    binds.iter().filter_map(|b| parse_bind(b)).collect()
+}
+
+/// `SRC:DEST[:OPTIONS]`; a source that is not an absolute path names a volume.
+fn parse_bind(bind: &str) -> Option<ContainerMount> {
+    let mut parts = bind.splitn(3, ':');
+    let source = parts.next()?.to_string();
+    let destination = parts.next()?.to_string();
+    let options = parts.next().unwrap_or_default();
+    Some(ContainerMount {
+        kind: if source.starts_with('/') {
+            "bind".into()
+        } else {
+            "volume".into()
+        },
+        source,
+        destination,
+        read_write: !options.split(',').any(|o| o == "ro"),
+    })
+}
+
+/// The PID, user and command columns of `top`, bounded.
+fn processes_from_top(
+    titles: Option<Vec<String>>,
+    rows: Option<Vec<Vec<String>>>,
+) -> Vec<ContainerProcess> {
+    let titles = titles.unwrap_or_default();
+    let col = |names: &[&str]| titles.iter().position(|t| names.contains(&t.as_str()));
+    let (Some(cmd), pid, user) = (
+        col(&["CMD", "COMMAND", "ARGS"]),
+        col(&["PID"]),
+        col(&["UID", "USER"]),
+    ) else {
+        return Vec::new();
+    };
+    rows.unwrap_or_default()
+        .into_iter()
+        .take(MAX_PROCESSES)
+        .map(|row| {
+            let get = |i: Option<usize>| i.and_then(|i| row.get(i)).cloned().unwrap_or_default();
+            // `ps -ef` may split a command line over the trailing columns.
+            let mut command = row.get(cmd..).map(|r| r.join(" ")).unwrap_or_default();
+            if command.len() > MAX_COMMAND_BYTES {
+                let mut end = MAX_COMMAND_BYTES;
+                while !command.is_char_boundary(end) {
+                    end -= 1;
+                }
+                command.truncate(end);
+            }
+            ContainerProcess {
+                pid: get(pid),
+                user: get(user),
+                command,
+            }
+        })
+        .collect()
+}
+
+impl Source for ContainerSource {
+    fn metadata(&self) -> &ImageMetadata {
+        &self.metadata
+    }
+
+    fn stream_layers(&self, indexes: &[usize], visit: &LayerVisitor<'_>) -> Vec<LayerOpenError> {
+        if !indexes.contains(&0) {
+            return Vec::new();
+        }
+        let (tx, rx) = sync_channel::<io::Result<Vec<u8>>>(16);
+        let docker = self.docker.clone();
+        let id = self.id.clone();
+        let handle = self.runtime.handle().clone();
+        let mut errors = Vec::new();
+        std::thread::scope(|scope| {
+            scope.spawn(move || {
+                handle.block_on(async move {
+                    let mut stream = docker.export_container(&id);
+                    while let Some(item) = stream.next().await {
+                        let msg = item.map(|b| b.to_vec()).map_err(io::Error::other);
+                        let failed = msg.is_err();
+                        if tx.send(msg).is_err() || failed {
+                            break;
+                        }
+                    }
+                });
+            });
+            let reader = ChannelReader::new(rx);
+            match LayerReader::new(reader, self.limits) {
+                Ok(mut layer) => visit(LayerVisit {
+                    index: Some(0),
+                    stream: LayerStream::Tar(&mut layer),
+                }),
+                Err(e) => errors.push(LayerOpenError {
+                    index: Some(0),
+                    error: SourceError::Daemon(format!("container export: {e}")),
+                }),
+            }
+        });
+        errors
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn binds_and_options() {
+        let m = parse_bind("/:/host").unwrap();
+        assert_eq!((m.kind.as_str(), m.read_write), ("bind", true));
+        let m = parse_bind("/etc/localtime:/etc/localtime:ro").unwrap();
+        assert!(!m.read_write);
+        assert_eq!(parse_bind("data:/var/lib/x").unwrap().kind, "volume");
+        assert!(parse_bind("nocolon").is_none());
+    }
+
+    #[test]
+    fn no_new_privileges_forms() {
+        assert!(is_no_new_privileges("no-new-privileges"));
+        assert!(is_no_new_privileges("no-new-privileges:true"));
+        assert!(is_no_new_privileges("no-new-privileges=true"));
+        assert!(!is_no_new_privileges("no-new-privileges=false"));
+        assert!(!is_no_new_privileges("seccomp=unconfined"));
+    }
+
+    #[test]
+    fn top_columns() {
+        let titles = ["UID", "PID", "PPID", "C", "STIME", "TTY", "TIME", "CMD"]
+            .map(String::from)
+            .to_vec();
+        let row = ["root", "42", "1", "0", "10:00", "?", "00:00:00", "sh -c x"]
+            .map(String::from)
+            .to_vec();
+        let p = processes_from_top(Some(titles), Some(vec![row]));
+        assert_eq!(p[0].pid, "42");
+        assert_eq!(p[0].command, "sh -c x");
+        assert!(processes_from_top(None, Some(vec![vec![]])).is_empty());
+    }
+}
