@@ -15,6 +15,11 @@
 //! merge (a secret a later layer deleted is still in the image, so it is reported).
 //! Adding a checker is one module and one line in [`checkers`].
 
+mod escape;
+mod history;
+mod rules;
+mod suid;
+
 use holdfast_analyze::analyzer::FileFact;
 use holdfast_analyze::{Analyzer, MergedFs};
 use holdfast_model::{Finding, FindingKind, LayerInfo, Package};
@@ -57,7 +62,11 @@ pub trait Checker: Send + Sync {
 
 /// The checkers for the selected kinds, configured.
 pub fn checkers(selected: &[FindingKind], _config: &CheckConfig) -> Vec<Box<dyn Checker>> {
-    let all: Vec<Box<dyn Checker>> = vec![];
+    let all: Vec<Box<dyn Checker>> = vec![
+        Box::new(escape::EscapeChecker),
+        Box::new(history::HistoryChecker),
+        Box::new(suid::SuidChecker),
+    ];
     all.into_iter()
         .filter(|c| c.kinds().iter().any(|k| selected.contains(k)))
         .collect()
