@@ -92,6 +92,17 @@ pub enum ScanCommand {
         #[command(flatten)]
         opts: ScanOptions,
     },
+    /// Scan a container of the Docker daemon: its runtime settings, processes and filesystem.
+    Container {
+        /// The container's id, id prefix or name.
+        #[arg(required_unless_present = "all", conflicts_with = "all")]
+        target: Option<String>,
+        /// Scan every container of the daemon, running or not (one target each).
+        #[arg(long)]
+        all: bool,
+        #[command(flatten)]
+        opts: ScanOptions,
+    },
 }
 
 /// Flags shared by the scanning commands.

@@ -2,6 +2,7 @@
 
 mod checks;
 mod cli;
+mod container_scan;
 mod output;
 mod scan;
 mod vulns;

@@ -27,6 +27,9 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             let name = dir.display().to_string();
             scan(&TargetSpec::Rootfs(dir), &name, &opts, Format::Table, quiet)
         }
+        Command::Scan(ScanCommand::Container { target, all, opts }) => {
+            crate::container_scan::run(target.as_deref(), all, &opts, quiet)
+        }
         Command::Sbom { target, opts } => {
             let spec = TargetSpec::parse_image(&target)?;
             scan(&spec, &target, &opts, Format::CycloneDx, quiet)
