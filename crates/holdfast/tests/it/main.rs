@@ -3,6 +3,7 @@
 mod bad_input;
 mod cli;
 mod common;
+mod container;
 mod daemon;
 mod escape;
 mod layers;

