@@ -548,3 +548,88 @@ pub fn walk_dir(root: &Path, analyzers: &[&dyn Analyzer], limits: WalkLimits) ->
     }
     c.finish()
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use super::*;
+    use crate::analyzer::{AnalyzeError, AnalyzerGroup};
+
+    /// What the probe was shown: path, kind, content length, capabilities.
+    type Seen = (String, EntryKind, usize, Option<Vec<u8>>);
+
+    /// Records what it was shown.
+    struct MetaProbe(Mutex<Vec<Seen>>);
+
+    impl Analyzer for MetaProbe {
+        fn name(&self) -> &'static str {
+            "probe"
+        }
+        fn version(&self) -> u32 {
+            1
+        }
+        fn group(&self) -> AnalyzerGroup {
+            AnalyzerGroup::Library
+        }
+        fn wants(&self, _path: &str, meta: &EntryMeta) -> Want {
+            if meta.mode & 0o4000 != 0 || meta.kind == EntryKind::Dir {
+                Want::Meta
+            } else {
+                Want::No
+            }
+        }
+        fn analyze(&self, input: &mut FileInput<'_>) -> Result<Vec<FileFact>, AnalyzeError> {
+            let len = match &input.content {
+                FileContent::Bytes(b) => b.len(),
+                FileContent::Stream(_) => usize::MAX,
+            };
+            self.0.lock().unwrap().push((
+                input.path.to_string(),
+                input.meta.kind,
+                len,
+                input.meta.capabilities.clone(),
+            ));
+            Ok(vec![FileFact::Skipped("seen".into())])
+        }
+    }
+
+    #[test]
+    fn meta_wants_read_nothing_and_see_dirs_and_pax_capabilities() {
+        let mut b = tar::Builder::new(Vec::new());
+        let mut dir = tar::Header::new_gnu();
+        dir.set_entry_type(tar::EntryType::Directory);
+        dir.set_mode(0o777);
+        dir.set_size(0);
+        b.append_data(&mut dir, "var/x", io::empty()).unwrap();
+        let caps = [
+            2u8, 0, 0, 2, 0, 0, 32, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+        ];
+        b.append_pax_extensions([("SCHILY.xattr.security.capability", &caps[..])])
+            .unwrap();
+        let body = vec![7u8; 4096];
+        let mut file = tar::Header::new_gnu();
+        file.set_mode(0o4755);
+        file.set_size(body.len() as u64);
+        b.append_data(&mut file, "usr/bin/tool", &body[..]).unwrap();
+        let tar = b.into_inner().unwrap();
+
+        let probe = MetaProbe(Mutex::new(Vec::new()));
+        let refs: [&dyn Analyzer; 1] = [&probe];
+        let out = walk_tar(&mut &tar[..], &refs, WalkLimits::default());
+        assert!(out.diff_id.is_some(), "the stream was read to the end");
+        let seen = probe.0.into_inner().unwrap();
+        assert_eq!(
+            seen,
+            vec![
+                ("/var/x".into(), EntryKind::Dir, 0, None),
+                (
+                    "/usr/bin/tool".into(),
+                    EntryKind::File,
+                    0,
+                    Some(caps.to_vec())
+                ),
+            ]
+        );
+    }
+}

@@ -147,7 +147,8 @@ impl Analyzer for SuidAnalyzer {
                 (true, false) => "setuid",
                 _ => "setgid",
             };
-            if !expected && !(meta.mode & SETUID != 0 && meta.uid == 0) {
+            let setuid_root = meta.mode & SETUID != 0 && meta.uid == 0;
+            if !expected && !setuid_root {
                 // Setgid only, or setuid to a user other than root: less than root.
                 f.severity = Severity::Low;
             }
