@@ -32,7 +32,7 @@ fn demo() -> String {
 fn demo_image_table() {
     insta::assert_snapshot!(
         "demo_table",
-        stdout_of(&["scan", "image", "--no-cache", &demo()])
+        stdout_of(&["scan", "image", "--no-cache", "--scanners", "vuln", &demo()])
     );
 }
 
@@ -187,6 +187,7 @@ fn gates_severity_unfixed_ignore_file_and_exit_code() {
         let out = holdfast()
             .current_dir(repo_root())
             .args(["scan", "image", "-q", "--no-cache", "-f", "json"])
+            .args(["--scanners", "vuln"])
             .args(extra)
             .arg(demo())
             .output()
@@ -286,6 +287,8 @@ fn openvex_statements_suppress_and_are_kept() {
             "json",
             "--exit-code",
             "4",
+            "--scanners",
+            "vuln",
             "--vex",
             &path_str(&vex),
             &demo(),
