@@ -1,25 +1,36 @@
 //! Setuid/setgid files, per layer, and world-writable paths in system directories.
 //!
-//! Both are judged from the entry's mode alone (`Want::Meta`): no file is read. Each
-//! finding is a file finding, so the pipeline attaches the layer that added the file and
-//! marks copies a later layer replaced or deleted as `removed`.
+//! Both are judged from the entry's mode alone (`Want::Meta`): no file is read. The
+//! analyzer records a finding per entry; the image-wide step reports each path once per
+//! state it had, at the layer that gave it that state: layers re-list parent directories
+//! and copy files up unchanged, and those repeats are not new findings. A state a later
+//! layer replaced or deleted is reported `removed`, as its bytes are still in the image.
+//! A later layer that clears the bit leaves no record (nobody asked for the plain file),
+//! so the lower state is then reported as visible: the layer that added it is still right.
 //!
 //! Grading: the setuid/setgid programs a Debian system ships on purpose (su, mount,
 //! passwd, chsh, ...) are LOW, "present as expected"; any other setuid/setgid file is
 //! MEDIUM. Setuid copies of shells and interpreters are also reported by the escape
 //! checker, at HIGH (`HF-SUID-GTFOBIN`).
 
+use std::collections::BTreeMap;
 use std::sync::LazyLock;
 
 use holdfast_analyze::analyzer::{
     AnalyzeError, AnalyzerGroup, EntryKind, EntryMeta, FileFact, FileInput, Want,
 };
+use holdfast_analyze::merge::Placed;
 use holdfast_analyze::Analyzer;
-use holdfast_model::{FindingKind, Severity};
+use holdfast_model::{Finding, FindingKind, Severity};
 use serde::Deserialize;
 
 use crate::rules::{embedded, file_name, mode_owner, parent, under, RuleText};
-use crate::Checker;
+use crate::{Checker, ImageContext};
+
+/// The analyzer's name, under which its records sit in the merged filesystem.
+const ANALYZER: &str = "suid-files";
+/// The record kind holding one finding about the entry.
+const RECORD: &str = "suid-finding";
 
 #[derive(Debug, Deserialize)]
 struct SuidRules {
@@ -102,6 +113,73 @@ impl Checker for SuidChecker {
     fn analyzers(&self) -> Vec<Box<dyn Analyzer>> {
         vec![Box::new(SuidAnalyzer)]
     }
+
+    fn check(&self, ctx: &ImageContext<'_>) -> Vec<Finding> {
+        let mut out = Vec::new();
+        for by_analyzer in ctx.fs.stacks.values() {
+            if let Some(stack) = by_analyzer.get(ANALYZER) {
+                let stack: Vec<&Placed> = stack.iter().collect();
+                report_states(ctx, &stack, false, &mut out);
+            }
+        }
+        let mut deleted: BTreeMap<&str, Vec<&Placed>> = BTreeMap::new();
+        for placed in ctx
+            .fs
+            .removed
+            .iter()
+            .filter(|p| p.result.analyzer == ANALYZER)
+        {
+            deleted.entry(&placed.result.path).or_default().push(placed);
+        }
+        for mut stack in deleted.into_values() {
+            stack.sort_by_key(|p| p.layer);
+            report_states(ctx, &stack, true, &mut out);
+        }
+        out
+    }
+}
+
+/// The findings recorded for one entry.
+fn recorded(placed: &Placed) -> Vec<Finding> {
+    placed
+        .result
+        .facts
+        .iter()
+        .filter_map(|f| match f {
+            FileFact::Record { kind, data } if kind == RECORD => {
+                serde_json::from_value::<Finding>(data.clone()).ok()
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+/// One finding per run of identical states in a path's stack (bottom first), at the
+/// run's first layer; all but the last run, or all when the path was deleted, are
+/// `removed`.
+fn report_states(ctx: &ImageContext<'_>, stack: &[&Placed], deleted: bool, out: &mut Vec<Finding>) {
+    let mut runs: Vec<(usize, Vec<Finding>)> = Vec::new();
+    for placed in stack {
+        let findings = recorded(placed);
+        let same = runs.last().is_some_and(|(_, prev)| {
+            prev.len() == findings.len()
+                && prev.iter().zip(&findings).all(|(a, b)| {
+                    (&a.id, a.severity, &a.evidence) == (&b.id, b.severity, &b.evidence)
+                })
+        });
+        if !same {
+            runs.push((placed.layer, findings));
+        }
+    }
+    let last = runs.len().saturating_sub(1);
+    for (i, (layer, findings)) in runs.into_iter().enumerate() {
+        for mut f in findings {
+            f.path = stack.first().map(|p| p.result.path.clone());
+            f.layer = ctx.layer_id(layer);
+            f.removed = deleted || i != last;
+            out.push(f);
+        }
+    }
 }
 
 /// The file-level part of [`SuidChecker`].
@@ -109,11 +187,11 @@ pub struct SuidAnalyzer;
 
 impl Analyzer for SuidAnalyzer {
     fn name(&self) -> &'static str {
-        "suid-files"
+        ANALYZER
     }
 
     fn version(&self) -> u32 {
-        1
+        2
     }
 
     fn group(&self) -> AnalyzerGroup {
@@ -154,7 +232,7 @@ impl Analyzer for SuidAnalyzer {
             }
             f.title = format!("{bits} {}: {}", file_name(path), f.title);
             f.evidence = Some(mode_owner(meta.mode, meta.uid, meta.gid));
-            facts.push(FileFact::Finding(Box::new(f)));
+            facts.push(record(&f));
         }
         if let Some(severity) = RULES.world_writable_risk(path, meta) {
             let mut f = RULES.world_writable.text.finding(FindingKind::Suid);
@@ -165,9 +243,17 @@ impl Analyzer for SuidAnalyzer {
                 "World-writable file in a system path".into()
             };
             f.evidence = Some(mode_owner(meta.mode, meta.uid, meta.gid));
-            facts.push(FileFact::Finding(Box::new(f)));
+            facts.push(record(&f));
         }
         Ok(facts)
+    }
+}
+
+/// A finding kept as a record for the image-wide step, which places and dedupes it.
+fn record(f: &Finding) -> FileFact {
+    FileFact::Record {
+        kind: RECORD.into(),
+        data: serde_json::to_value(f).unwrap_or_default(),
     }
 }
 
@@ -201,7 +287,10 @@ mod tests {
         .unwrap()
         .into_iter()
         .filter_map(|f| match f {
-            FileFact::Finding(f) => Some((f.id, f.severity)),
+            FileFact::Record { data, .. } => {
+                let f: Finding = serde_json::from_value(data).ok()?;
+                Some((f.id, f.severity))
+            }
             _ => None,
         })
         .collect()

@@ -132,7 +132,13 @@ fn risky_image(dir: &Path) -> (std::path::PathBuf, Vec<Vec<u8>>) {
         M::Dir("srv/shared", 0o1777),
         M::File("etc/passwd", 0o644, 0, None),
     ]);
-    let cleanup = mode_layer(&[M::Whiteout("usr/local/bin/.wh.helper")]);
+    // Deletes the helper; re-lists the world-writable directory unchanged (as a layer
+    // adding a file below it does): not a new finding.
+    let cleanup = mode_layer(&[
+        M::Whiteout("usr/local/bin/.wh.helper"),
+        M::Dir("usr/share/app/cache", 0o777),
+        M::File("usr/share/app/cache/new", 0o644, 0, None),
+    ]);
     let layers = vec![base, app, cleanup];
     let history = serde_json::json!([
         {"created_by": "/bin/sh -c #(nop) ADD file:aa in / "},
