@@ -162,7 +162,7 @@ fn setuid_shell(meta: &EntryMeta, path: &str) -> FileFact {
     } else {
         "setgid"
     };
-    f.title = format!("{bit} `{}`: {}", file_name(path), rules.text.title);
+    f.title = format!("{bit} `{}` {}", file_name(path), rules.text.title);
     f.evidence = Some(mode_owner(meta.mode, meta.uid, meta.gid));
     FileFact::Finding(Box::new(f))
 }

@@ -230,7 +230,7 @@ impl Analyzer for SuidAnalyzer {
                 // Setgid only, or setuid to a user other than root: less than root.
                 f.severity = Severity::Low;
             }
-            f.title = format!("{bits} {}: {}", file_name(path), f.title);
+            f.title = format!("{bits} `{}`: {}", file_name(path), f.title);
             f.evidence = Some(mode_owner(meta.mode, meta.uid, meta.gid));
             facts.push(record(&f));
         }

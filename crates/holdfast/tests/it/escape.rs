@@ -170,6 +170,25 @@ fn risky_image_findings_snapshot() {
 }
 
 #[test]
+fn scan_container_help() {
+    let out = holdfast()
+        .args(["scan", "container", "--help"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    // Asserted line by line: the shared scan flags below change with other scanners.
+    let help = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        help.contains("Usage: holdfast scan container [OPTIONS] [TARGET]"),
+        "{help}"
+    );
+    assert!(help.contains("--all"), "{help}");
+    // Neither a container nor --all: a clear usage error.
+    let out = holdfast().args(["scan", "container"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
 fn scanners_select_their_kinds_and_clean_image_is_quiet() {
     let d = temp();
     let (p, _) = risky_image(d.path());
