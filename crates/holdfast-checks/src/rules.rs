@@ -1,5 +1,5 @@
 //! What the rule tables of the escape, history and suid checkers share: the text of a
-//! finding as the table writes it, and small path and mode helpers.
+//! finding as the table writes it, and small path and mode functions.
 
 use holdfast_model::{Finding, FindingKind, Severity};
 use serde::Deserialize;
@@ -75,7 +75,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn path_helpers() {
+    fn path_functions() {
         assert_eq!(file_name("/usr/bin/su"), "su");
         assert_eq!(parent("/usr/bin/su"), "/usr/bin");
         assert_eq!(parent("/su"), "/");

