@@ -20,9 +20,17 @@ use holdfast_analyze::{Analyzer, MergedFs};
 use holdfast_model::{Finding, FindingKind, LayerInfo, Package};
 use holdfast_source::ImageMetadata;
 
+pub mod backdoor;
+mod finding_text;
+#[cfg(test)]
+mod test_support;
+pub mod weak_password;
+
 /// Options the checkers take from the command line.
 #[derive(Debug, Clone, Default)]
-pub struct CheckConfig {}
+pub struct CheckConfig {
+    pub weak_password: weak_password::Config,
+}
 
 /// Everything an image-wide check may look at. Checks never touch the source.
 pub struct ImageContext<'a> {
@@ -56,8 +64,13 @@ pub trait Checker: Send + Sync {
 }
 
 /// The checkers for the selected kinds, configured.
-pub fn checkers(selected: &[FindingKind], _config: &CheckConfig) -> Vec<Box<dyn Checker>> {
-    let all: Vec<Box<dyn Checker>> = vec![];
+pub fn checkers(selected: &[FindingKind], config: &CheckConfig) -> Vec<Box<dyn Checker>> {
+    let all: Vec<Box<dyn Checker>> = vec![
+        Box::new(weak_password::WeakPasswordChecker::new(
+            config.weak_password.clone(),
+        )),
+        Box::new(backdoor::BackdoorChecker::new()),
+    ];
     all.into_iter()
         .filter(|c| c.kinds().iter().any(|k| selected.contains(k)))
         .collect()

@@ -1,0 +1,525 @@
+//! The weak-password checker: local accounts (`/etc/shadow`, hashes in `/etc/passwd`,
+//! empty passwords, extra UID 0 accounts) and services (Redis, MySQL/MariaDB, PostgreSQL,
+//! Tomcat, FTP, sshd).
+//!
+//! The walk only extracts: account entries, sshd settings, and passwords from service
+//! configs as digests ([`secret::SecretDigest`]), all as records; rules that one file
+//! proves on its own (a `trust` line, anonymous FTP, a clear-text Tomcat password) are
+//! file findings. Guessing runs once per image in [`Checker::check`], because it depends on
+//! `--dict` (not part of the layer-cache key) and is slow by design.
+//!
+//! Findings name the account, the hash scheme and which list the password was in, never
+//! the password.
+
+pub mod accounts;
+pub mod crack;
+pub mod crypt;
+pub mod dictionary;
+pub mod ftp;
+pub mod mysql;
+pub mod pg_hba;
+pub mod redis;
+pub mod secret;
+pub mod sshd;
+pub mod tomcat;
+
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use holdfast_analyze::analyzer::{
+    AnalyzeError, AnalyzerGroup, EntryKind, EntryMeta, FileFact, FileInput, Want,
+};
+use holdfast_analyze::merge::Placed;
+use holdfast_analyze::Analyzer;
+use holdfast_model::{Finding, FindingKind, Severity};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use crate::finding_text::FindingTexts;
+use crate::{Checker, ImageContext};
+use accounts::{PasswdEntry, ShadowEntry};
+use crack::Outcome;
+use crypt::Scheme;
+use dictionary::Candidates;
+
+const ANALYZER: &str = "weak-password";
+
+/// Options from the command line.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Extra candidates (`--dict FILE`), tried after the derived guesses.
+    pub dictionary: Candidates,
+    /// Whether to try the built-in dictionary (tests turn it off to stay fast).
+    pub built_in: bool,
+    /// Time budget for guessing crypt(3) hashes in one image.
+    pub timeout: Duration,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            dictionary: Candidates::default(),
+            built_in: true,
+            timeout: Duration::from_secs(60),
+        }
+    }
+}
+
+/// The finding texts, from `data/weak-password-findings.toml`.
+pub fn texts() -> &'static FindingTexts {
+    static T: OnceLock<FindingTexts> = OnceLock::new();
+    T.get_or_init(|| {
+        FindingTexts::parse(
+            FindingKind::WeakPassword,
+            include_str!("../../data/weak-password-findings.toml"),
+        )
+    })
+}
+
+/// The weak-password checker.
+pub struct WeakPasswordChecker {
+    config: Config,
+}
+
+impl WeakPasswordChecker {
+    /// A checker with the given options.
+    pub fn new(config: Config) -> Self {
+        WeakPasswordChecker { config }
+    }
+}
+
+/// What kind of file the analyzer reads, from its path alone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum FileClass {
+    Passwd,
+    Shadow,
+    Hostname,
+    Redis,
+    Tomcat,
+    Mysql,
+    PgHba,
+    Vsftpd,
+    Proftpd,
+    Sshd,
+}
+
+fn classify(path: &str) -> Option<FileClass> {
+    let name = path.rsplit('/').next().unwrap_or(path);
+    let c = match path {
+        "/etc/passwd" => FileClass::Passwd,
+        "/etc/shadow" => FileClass::Shadow,
+        "/etc/hostname" => FileClass::Hostname,
+        "/etc/ssh/sshd_config" => FileClass::Sshd,
+        p if p.starts_with("/etc/ssh/sshd_config.d/") && name.ends_with(".conf") => FileClass::Sshd,
+        _ if name == "redis.conf" => FileClass::Redis,
+        p if p.starts_with("/etc/redis/") && name.ends_with(".conf") => FileClass::Redis,
+        _ if name == "tomcat-users.xml" => FileClass::Tomcat,
+        _ if name == "pg_hba.conf" => FileClass::PgHba,
+        _ if name == "vsftpd.conf" => FileClass::Vsftpd,
+        _ if name == "proftpd.conf" => FileClass::Proftpd,
+        p if p.starts_with("/etc/proftpd/conf.d/") => FileClass::Proftpd,
+        p if p.ends_with("/mysql/user.MYD")
+            || p.ends_with("/mysql/global_priv.MAD")
+            || p.ends_with("/mysql/global_priv.MYD") =>
+        {
+            FileClass::Mysql
+        }
+        _ => return None,
+    };
+    Some(c)
+}
+
+fn record<T: Serialize>(kind: &str, value: &T) -> Result<FileFact, AnalyzeError> {
+    let data = serde_json::to_value(value)
+        .map_err(|e| AnalyzeError::Malformed(format!("cannot record {kind}: {e}")))?;
+    Ok(FileFact::Record {
+        kind: kind.to_string(),
+        data,
+    })
+}
+
+fn file_finding(id: &str, subject: &str, line: u32, evidence: String) -> FileFact {
+    let mut f = texts().finding(id, subject);
+    f.line = Some(line);
+    f.evidence = Some(evidence);
+    FileFact::Finding(Box::new(f))
+}
+
+/// The file-level part: reads account files and service configs.
+pub struct WeakPasswordFiles;
+
+impl Analyzer for WeakPasswordFiles {
+    fn name(&self) -> &'static str {
+        ANALYZER
+    }
+
+    fn version(&self) -> u32 {
+        1
+    }
+
+    fn group(&self) -> AnalyzerGroup {
+        AnalyzerGroup::Check(FindingKind::WeakPassword)
+    }
+
+    fn wants(&self, path: &str, meta: &EntryMeta) -> Want {
+        if meta.kind != EntryKind::File && meta.kind != EntryKind::HardLink {
+            return Want::No;
+        }
+        match classify(path) {
+            Some(_) => Want::Bytes,
+            None => Want::No,
+        }
+    }
+
+    fn analyze(&self, input: &mut FileInput<'_>) -> Result<Vec<FileFact>, AnalyzeError> {
+        let Some(class) = classify(input.path) else {
+            return Ok(Vec::new());
+        };
+        let mut bytes = Vec::new();
+        input.content.with_reader(|r| r.read_to_end(&mut bytes))?;
+        if class == FileClass::Mysql {
+            let accounts = mysql::parse(&bytes);
+            return Ok(if accounts.is_empty() {
+                Vec::new()
+            } else {
+                vec![record("mysql", &accounts)?]
+            });
+        }
+        let text = String::from_utf8_lossy(&bytes);
+        let facts = match class {
+            FileClass::Passwd => vec![record("passwd", &accounts::parse_passwd(&text))?],
+            FileClass::Shadow => vec![record("shadow", &accounts::parse_shadow(&text))?],
+            FileClass::Hostname => {
+                let name = text.lines().next().unwrap_or("").trim().to_string();
+                vec![record("hostname", &name)?]
+            }
+            FileClass::Redis => vec![record("redis", &redis::parse(&text))?],
+            FileClass::Sshd => vec![record("sshd", &sshd::parse(&text))?],
+            FileClass::Tomcat => {
+                let users = tomcat::parse(&text);
+                let mut facts = Vec::new();
+                for u in users
+                    .iter()
+                    .filter(|u| u.password.is_some() && !u.looks_digested)
+                {
+                    facts.push(file_finding(
+                        "HF-WEAKPW-TOMCAT-PLAIN",
+                        &u.name,
+                        u.line,
+                        format!("user {} (roles: {})", u.name, u.roles),
+                    ));
+                }
+                facts.push(record("tomcat", &users)?);
+                facts
+            }
+            FileClass::PgHba => pg_hba::trust_rules(&text)
+                .into_iter()
+                .map(|r| {
+                    let mut fact = file_finding("HF-WEAKPW-PG-TRUST", "", r.line, r.text);
+                    if let FileFact::Finding(f) = &mut fact {
+                        if r.conn_type == "local" {
+                            // Only processes inside the container reach a local socket.
+                            f.severity = Severity::Medium;
+                        }
+                    }
+                    fact
+                })
+                .collect(),
+            FileClass::Vsftpd => ftp::vsftpd_anonymous(&text)
+                .map(|line| {
+                    file_finding(
+                        "HF-WEAKPW-FTP-ANONYMOUS",
+                        "",
+                        line,
+                        "anonymous_enable=YES".into(),
+                    )
+                })
+                .into_iter()
+                .collect(),
+            FileClass::Proftpd => ftp::proftpd_anonymous(&text)
+                .map(|line| {
+                    file_finding(
+                        "HF-WEAKPW-FTP-ANONYMOUS",
+                        "",
+                        line,
+                        "<Anonymous> block".into(),
+                    )
+                })
+                .into_iter()
+                .collect(),
+            FileClass::Mysql => Vec::new(),
+        };
+        Ok(facts)
+    }
+}
+
+/// The records of one kind that this analyzer left at visible paths, with their place.
+fn visible_records<'a, T: DeserializeOwned>(
+    ctx: &'a ImageContext<'_>,
+    kind: &'a str,
+) -> impl Iterator<Item = (&'a Placed, T)> + 'a {
+    ctx.fs
+        .visible_all()
+        .filter(|p| p.result.analyzer == ANALYZER)
+        .flat_map(move |p| {
+            p.result.facts.iter().filter_map(move |f| match f {
+                FileFact::Record { kind: k, data } if k == kind => {
+                    serde_json::from_value(data.clone()).ok().map(|v| (p, v))
+                }
+                _ => None,
+            })
+        })
+}
+
+fn at(ctx: &ImageContext<'_>, mut f: Finding, placed: &Placed, line: Option<u32>) -> Finding {
+    f.path = Some(placed.result.path.clone());
+    f.layer = ctx.layer_id(placed.layer);
+    f.line = line;
+    f
+}
+
+impl WeakPasswordChecker {
+    /// Candidates for one account or service: derived guesses, then `--dict`, then the
+    /// built-in list.
+    fn candidates(&self, names: &[&str]) -> Candidates {
+        let mut c = dictionary::derived_from(names);
+        c.extend(&self.config.dictionary);
+        if self.config.built_in {
+            c.extend(dictionary::built_in());
+        }
+        c
+    }
+
+    fn accounts(&self, ctx: &ImageContext<'_>, host: Option<&str>, out: &mut Vec<Finding>) {
+        let t = texts();
+        let passwd: Option<(&Placed, Vec<PasswdEntry>)> = visible_records(ctx, "passwd").next();
+        let shadow: Option<(&Placed, Vec<ShadowEntry>)> = visible_records(ctx, "shadow").next();
+
+        // (account, hash, where it is, line) of every hash worth guessing.
+        let mut targets: Vec<(String, String, &Placed, u32)> = Vec::new();
+        if let Some((placed, entries)) = &passwd {
+            for e in entries {
+                if e.uid == 0 && e.name != "root" {
+                    let mut f = t.finding("HF-WEAKPW-UID0", &e.name);
+                    f.evidence = Some(format!("{}: uid 0, shell {}", e.name, e.shell));
+                    out.push(at(ctx, f, placed, Some(e.line)));
+                }
+                let in_shadow = shadow
+                    .as_ref()
+                    .is_some_and(|(_, s)| s.iter().any(|x| x.name == e.name));
+                if e.password.is_empty() && !in_shadow {
+                    let mut f = t.finding("HF-WEAKPW-EMPTY", &e.name);
+                    f.evidence = Some(format!("{}: empty password field in /etc/passwd", e.name));
+                    out.push(at(ctx, f, placed, Some(e.line)));
+                } else if Scheme::of(&e.password).is_some() {
+                    let mut f = t.finding("HF-WEAKPW-PASSWD-HASH", &e.name);
+                    f.evidence = Some(format!(
+                        "{}: {} hash in /etc/passwd",
+                        e.name,
+                        Scheme::of(&e.password).map_or("", Scheme::name)
+                    ));
+                    out.push(at(ctx, f, placed, Some(e.line)));
+                    targets.push((e.name.clone(), e.password.clone(), placed, e.line));
+                }
+            }
+        }
+        if let Some((placed, entries)) = &shadow {
+            for e in entries {
+                if e.password.is_empty() {
+                    let mut f = t.finding("HF-WEAKPW-EMPTY", &e.name);
+                    f.evidence = Some(format!("{}: empty password field in /etc/shadow", e.name));
+                    out.push(at(ctx, f, placed, Some(e.line)));
+                } else if Scheme::of(&e.password).is_some() {
+                    targets.push((e.name.clone(), e.password.clone(), placed, e.line));
+                }
+            }
+        }
+        // root first: it matters most if the budget runs out.
+        targets.sort_by_key(|(name, ..)| name != "root");
+        let deadline = Instant::now() + self.config.timeout;
+        for (name, hash, placed, line) in targets {
+            let scheme = Scheme::of(&hash).map_or("unknown", Scheme::name);
+            let mut names = vec![name.as_str()];
+            names.extend(host);
+            let outcome = crack::crack(&hash, &self.candidates(&names), deadline);
+            let f = match outcome {
+                Outcome::Cracked(source) => {
+                    let mut f = t.finding("HF-WEAKPW-SHADOW", &name);
+                    if name == "root" {
+                        f.severity = Severity::Critical;
+                    }
+                    f.evidence = Some(format!(
+                        "{name}: {scheme} hash matches {}",
+                        source.describe()
+                    ));
+                    f
+                }
+                Outcome::Incomplete => {
+                    let mut f = t.finding("HF-WEAKPW-NOT-FULLY-CHECKED", &name);
+                    f.evidence = Some(format!(
+                        "{name}: {scheme} hash; time bound of {}s reached",
+                        self.config.timeout.as_secs_f64()
+                    ));
+                    f
+                }
+                Outcome::Resisted => continue,
+            };
+            out.push(at(ctx, f, placed, Some(line)));
+        }
+    }
+
+    fn services(&self, ctx: &ImageContext<'_>, host: Option<&str>, out: &mut Vec<Finding>) {
+        let t = texts();
+        let with_host = |name: &'static str| {
+            let mut n = vec![name];
+            n.extend(host);
+            n
+        };
+        for (placed, c) in visible_records::<redis::RedisConfig>(ctx, "redis") {
+            if let Some((digest, line)) = &c.requirepass {
+                if let Some(why) = digest.weakness(&self.candidates(&with_host("redis"))) {
+                    let mut f = t.finding("HF-WEAKPW-REDIS", "");
+                    f.evidence = Some(format!("requirepass: {why}"));
+                    out.push(at(ctx, f, placed, Some(*line)));
+                }
+            } else if !c.acl_auth {
+                let mut f = t.finding("HF-WEAKPW-REDIS-NOAUTH", "");
+                f.severity = match (c.listens_beyond_loopback, c.protected_mode_off) {
+                    (true, true) => Severity::High,
+                    (false, false) => Severity::Low,
+                    _ => Severity::Medium,
+                };
+                f.evidence = Some(format!(
+                    "no requirepass; {}; protected-mode {}",
+                    if c.listens_beyond_loopback {
+                        "listens beyond loopback"
+                    } else {
+                        "bound to loopback"
+                    },
+                    if c.protected_mode_off { "no" } else { "yes" }
+                ));
+                out.push(at(ctx, f, placed, None));
+            }
+        }
+        for (placed, users) in visible_records::<Vec<tomcat::TomcatUser>>(ctx, "tomcat") {
+            for u in users {
+                let Some(digest) = u.password.as_ref().filter(|_| !u.looks_digested) else {
+                    continue;
+                };
+                let mut names = vec![u.name.as_str(), "tomcat"];
+                names.extend(host);
+                if let Some(why) = digest.weakness(&self.candidates(&names)) {
+                    let mut f = t.finding("HF-WEAKPW-TOMCAT", &u.name);
+                    f.evidence = Some(format!("user {} (roles: {}): {why}", u.name, u.roles));
+                    out.push(at(ctx, f, placed, Some(u.line)));
+                }
+            }
+        }
+        for (placed, accounts) in visible_records::<Vec<mysql::MysqlAccount>>(ctx, "mysql") {
+            for a in accounts {
+                let user = a.user.clone().unwrap_or_else(|| "(unknown)".into());
+                if a.hash.is_empty() {
+                    let mut f = t.finding("HF-WEAKPW-MYSQL-EMPTY", &user);
+                    f.evidence = Some(format!("{user}: mysql_native_password, empty"));
+                    out.push(at(ctx, f, placed, None));
+                    continue;
+                }
+                let mut names = vec![user.as_str(), "mysql", "mariadb"];
+                names.extend(host);
+                let hit = self
+                    .candidates(&names)
+                    .iter()
+                    .find(|(p, _)| mysql::native_hash(p) == a.hash)
+                    .map(|(_, s)| s);
+                if let Some(source) = hit {
+                    let mut f = t.finding("HF-WEAKPW-MYSQL", &user);
+                    f.evidence = Some(format!(
+                        "{user}: mysql_native_password hash matches {}",
+                        source.describe()
+                    ));
+                    out.push(at(ctx, f, placed, None));
+                }
+            }
+        }
+        self.sshd(ctx, out);
+    }
+
+    fn sshd(&self, ctx: &ImageContext<'_>, out: &mut Vec<Finding>) {
+        let files: Vec<(&Placed, sshd::SshdFile)> = visible_records(ctx, "sshd").collect();
+        let Some((main, _)) = files
+            .iter()
+            .find(|(p, _)| p.result.path == "/etc/ssh/sshd_config")
+        else {
+            return;
+        };
+        let paths: Vec<String> = files.iter().map(|(p, _)| p.result.path.clone()).collect();
+        let get = |path: &str| {
+            files
+                .iter()
+                .find(|(p, _)| p.result.path == path)
+                .map(|(_, f)| f.clone())
+        };
+        let eff = sshd::effective("/etc/ssh/sshd_config", &get, &paths);
+        let value = |k: &str| {
+            eff.iter()
+                .find(|(key, ..)| key == k)
+                .map(|(_, v, path, line)| (v.to_ascii_lowercase(), path.clone(), *line))
+        };
+        let placed_of = |path: &str| {
+            files
+                .iter()
+                .find(|(p, _)| p.result.path == path)
+                .map_or(*main, |(p, _)| *p)
+        };
+        let t = texts();
+        if let Some((v, path, line)) = value("permitemptypasswords") {
+            if v == "yes" {
+                let mut f = t.finding("HF-WEAKPW-SSH-EMPTY-PASSWORDS", "");
+                f.evidence = Some("PermitEmptyPasswords yes".into());
+                out.push(at(ctx, f, placed_of(&path), Some(line)));
+            }
+        }
+        if let Some((v, path, line)) = value("permitrootlogin") {
+            // OpenSSH's defaults: password and keyboard-interactive authentication on.
+            let on = |k: &str| value(k).is_none_or(|(v, ..)| v == "yes");
+            let by_password = on("passwordauthentication");
+            let by_kbd = on("kbdinteractiveauthentication")
+                && value("challengeresponseauthentication").is_none_or(|(v, ..)| v == "yes");
+            if v == "yes" && (by_password || by_kbd) {
+                let mut f = t.finding("HF-WEAKPW-SSH-ROOT-PASSWORD", "");
+                f.evidence = Some(format!(
+                    "PermitRootLogin yes; {} authentication on",
+                    if by_password {
+                        "password"
+                    } else {
+                        "keyboard-interactive"
+                    }
+                ));
+                out.push(at(ctx, f, placed_of(&path), Some(line)));
+            }
+        }
+    }
+}
+
+impl Checker for WeakPasswordChecker {
+    fn kinds(&self) -> &'static [FindingKind] {
+        &[FindingKind::WeakPassword]
+    }
+
+    fn analyzers(&self) -> Vec<Box<dyn Analyzer>> {
+        vec![Box::new(WeakPasswordFiles)]
+    }
+
+    fn check(&self, ctx: &ImageContext<'_>) -> Vec<Finding> {
+        let host: Option<String> = visible_records::<String>(ctx, "hostname")
+            .map(|(_, h)| h)
+            .find(|h| !h.is_empty());
+        let mut out = Vec::new();
+        self.accounts(ctx, host.as_deref(), &mut out);
+        self.services(ctx, host.as_deref(), &mut out);
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests;
