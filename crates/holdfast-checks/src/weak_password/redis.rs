@@ -55,13 +55,12 @@ pub fn parse(text: &str) -> RedisConfig {
                 let pw = unquote(value);
                 c.requirepass = (!pw.is_empty()).then(|| (SecretDigest::of(pw), n));
             }
-            "user" => {
+            "user"
                 if value
                     .split_whitespace()
-                    .any(|t| t.starts_with('>') || t.starts_with('#'))
-                {
-                    c.acl_auth = true;
-                }
+                    .any(|t| t.starts_with('>') || t.starts_with('#')) =>
+            {
+                c.acl_auth = true;
             }
             "aclfile" => c.acl_auth = true,
             "protected-mode" => c.protected_mode_off = unquote(value).eq_ignore_ascii_case("no"),
