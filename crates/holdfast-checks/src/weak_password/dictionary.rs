@@ -27,7 +27,7 @@ impl Source {
     /// How a report names the source.
     pub fn describe(self) -> &'static str {
         match self {
-            Source::Derived => "a guess derived from the account or host name",
+            Source::Derived => "a guess derived from the account, service or host name",
             Source::BuiltIn => "the built-in dictionary of common passwords",
             Source::UserDictionary => "the dictionary given with --dict",
         }

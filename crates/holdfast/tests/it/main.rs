@@ -4,6 +4,7 @@ mod bad_input;
 mod cli;
 mod common;
 mod daemon;
+mod hostchecks;
 mod layers;
 mod rpm;
 mod sources;
