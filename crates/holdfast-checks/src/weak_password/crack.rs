@@ -44,6 +44,33 @@ pub fn crack(hash: &str, candidates: &Candidates, deadline: Instant) -> Outcome 
     }
 }
 
+/// Tries `candidates` with any verifier (service hashes), until one matches, all fail, or
+/// `deadline` passes.
+pub fn search(
+    candidates: &Candidates,
+    deadline: Instant,
+    verify: impl Fn(&str) -> bool + Sync,
+) -> Outcome {
+    let list: Vec<(&str, Source)> = candidates.iter().collect();
+    let hit = list
+        .par_iter()
+        .map(|(password, source)| {
+            if Instant::now() >= deadline {
+                Some(Err(()))
+            } else if verify(password) {
+                Some(Ok(*source))
+            } else {
+                None
+            }
+        })
+        .find_map_any(|r| r);
+    match hit {
+        Some(Ok(source)) => Outcome::Cracked(source),
+        Some(Err(())) => Outcome::Incomplete,
+        None => Outcome::Resisted,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -17,6 +17,7 @@ pub mod crypt;
 pub mod dictionary;
 pub mod ftp;
 pub mod mysql;
+pub mod pg_authid;
 pub mod pg_hba;
 pub mod redis;
 pub mod secret;
@@ -97,6 +98,7 @@ enum FileClass {
     Redis,
     Tomcat,
     Mysql,
+    PgAuthid,
     PgHba,
     Vsftpd,
     Proftpd,
@@ -124,6 +126,8 @@ fn classify(path: &str) -> Option<FileClass> {
         {
             FileClass::Mysql
         }
+        // pg_authid's heap file: a mapped shared catalog whose file node is its OID.
+        p if p.ends_with("/global/1260") => FileClass::PgAuthid,
         _ => return None,
     };
     Some(c)
@@ -183,6 +187,14 @@ impl Analyzer for WeakPasswordFiles {
                 Vec::new()
             } else {
                 vec![record("mysql", &accounts)?]
+            });
+        }
+        if class == FileClass::PgAuthid {
+            let roles = pg_authid::parse(&bytes);
+            return Ok(if roles.is_empty() {
+                Vec::new()
+            } else {
+                vec![record("pg-roles", &roles)?]
             });
         }
         let text = String::from_utf8_lossy(&bytes);
@@ -247,7 +259,7 @@ impl Analyzer for WeakPasswordFiles {
                 })
                 .into_iter()
                 .collect(),
-            FileClass::Mysql => Vec::new(),
+            FileClass::Mysql | FileClass::PgAuthid => Vec::new(),
         };
         Ok(facts)
     }
@@ -278,6 +290,40 @@ fn at(ctx: &ImageContext<'_>, mut f: Finding, placed: &Placed, line: Option<u32>
     f
 }
 
+/// A stored password verifier.
+enum Stored {
+    /// A crypt(3) hash from shadow or passwd.
+    Crypt(String),
+    /// A PostgreSQL role verifier.
+    Postgres(pg_authid::PgSecret),
+}
+
+/// One verifier to guess and where to report it.
+struct GuessTarget<'a> {
+    /// The account or role.
+    subject: String,
+    /// Names the derived guesses come from.
+    names: Vec<String>,
+    verifier: Stored,
+    scheme: &'static str,
+    /// Rough cost of one verification, 0 (fast) to 3 (memory-hard or iterated).
+    cost: u8,
+    id: &'static str,
+    placed: &'a Placed,
+    line: Option<u32>,
+}
+
+impl GuessTarget<'_> {
+    fn run(&self, candidates: &Candidates, deadline: Instant) -> Outcome {
+        match &self.verifier {
+            Stored::Crypt(hash) => crack::crack(hash, candidates, deadline),
+            Stored::Postgres(secret) => {
+                crack::search(candidates, deadline, |p| secret.verify(&self.subject, p))
+            }
+        }
+    }
+}
+
 impl WeakPasswordChecker {
     /// Candidates for one account or service: derived guesses, then `--dict`, then the
     /// built-in list.
@@ -290,13 +336,38 @@ impl WeakPasswordChecker {
         c
     }
 
-    fn accounts(&self, ctx: &ImageContext<'_>, host: Option<&str>, out: &mut Vec<Finding>) {
+    /// Empty, UID 0 and passwd-stored findings; returns the hashes worth guessing.
+    fn accounts<'a>(
+        &self,
+        ctx: &'a ImageContext<'_>,
+        host: Option<&str>,
+        out: &mut Vec<Finding>,
+    ) -> Vec<GuessTarget<'a>> {
         let t = texts();
         let passwd: Option<(&Placed, Vec<PasswdEntry>)> = visible_records(ctx, "passwd").next();
         let shadow: Option<(&Placed, Vec<ShadowEntry>)> = visible_records(ctx, "shadow").next();
+        let target = |name: &str, hash: &str, placed: &'a Placed, line: u32| {
+            let scheme = Scheme::of(hash);
+            let mut names = vec![name.to_string()];
+            names.extend(host.map(str::to_string));
+            GuessTarget {
+                subject: name.to_string(),
+                names,
+                verifier: Stored::Crypt(hash.to_string()),
+                scheme: scheme.map_or("unknown", Scheme::name),
+                cost: match scheme {
+                    Some(Scheme::Des | Scheme::Md5) => 0,
+                    Some(Scheme::Sha256 | Scheme::Sha512) => 1,
+                    Some(Scheme::Bcrypt) => 2,
+                    _ => 3,
+                },
+                id: "HF-WEAKPW-SHADOW",
+                placed,
+                line: Some(line),
+            }
+        };
 
-        // (account, hash, where it is, line) of every hash worth guessing.
-        let mut targets: Vec<(String, String, &Placed, u32)> = Vec::new();
+        let mut targets = Vec::new();
         if let Some((placed, entries)) = &passwd {
             for e in entries {
                 if e.uid == 0 && e.name != "root" {
@@ -311,15 +382,11 @@ impl WeakPasswordChecker {
                     let mut f = t.finding("HF-WEAKPW-EMPTY", &e.name);
                     f.evidence = Some(format!("{}: empty password field in /etc/passwd", e.name));
                     out.push(at(ctx, f, placed, Some(e.line)));
-                } else if Scheme::of(&e.password).is_some() {
+                } else if let Some(scheme) = Scheme::of(&e.password) {
                     let mut f = t.finding("HF-WEAKPW-PASSWD-HASH", &e.name);
-                    f.evidence = Some(format!(
-                        "{}: {} hash in /etc/passwd",
-                        e.name,
-                        Scheme::of(&e.password).map_or("", Scheme::name)
-                    ));
+                    f.evidence = Some(format!("{}: {} hash in /etc/passwd", e.name, scheme.name()));
                     out.push(at(ctx, f, placed, Some(e.line)));
-                    targets.push((e.name.clone(), e.password.clone(), placed, e.line));
+                    targets.push(target(&e.name, &e.password, placed, e.line));
                 }
             }
         }
@@ -330,42 +397,105 @@ impl WeakPasswordChecker {
                     f.evidence = Some(format!("{}: empty password field in /etc/shadow", e.name));
                     out.push(at(ctx, f, placed, Some(e.line)));
                 } else if Scheme::of(&e.password).is_some() {
-                    targets.push((e.name.clone(), e.password.clone(), placed, e.line));
+                    targets.push(target(&e.name, &e.password, placed, e.line));
                 }
             }
         }
-        // root first: it matters most if the budget runs out.
-        targets.sort_by_key(|(name, ..)| name != "root");
-        let deadline = Instant::now() + self.config.timeout;
-        for (name, hash, placed, line) in targets {
-            let scheme = Scheme::of(&hash).map_or("unknown", Scheme::name);
-            let mut names = vec![name.as_str()];
-            names.extend(host);
-            let outcome = crack::crack(&hash, &self.candidates(&names), deadline);
-            let f = match outcome {
-                Outcome::Cracked(source) => {
-                    let mut f = t.finding("HF-WEAKPW-SHADOW", &name);
-                    if name == "root" {
-                        f.severity = Severity::Critical;
-                    }
-                    f.evidence = Some(format!(
-                        "{name}: {scheme} hash matches {}",
-                        source.describe()
-                    ));
-                    f
-                }
-                Outcome::Incomplete => {
-                    let mut f = t.finding("HF-WEAKPW-NOT-FULLY-CHECKED", &name);
-                    f.evidence = Some(format!(
-                        "{name}: {scheme} hash; time bound of {}s reached",
-                        self.config.timeout.as_secs_f64()
-                    ));
-                    f
-                }
-                Outcome::Resisted => continue,
-            };
-            out.push(at(ctx, f, placed, Some(line)));
+        targets
+    }
+
+    /// PostgreSQL role verifiers worth guessing.
+    fn postgres_roles<'a>(
+        &self,
+        ctx: &'a ImageContext<'_>,
+        host: Option<&str>,
+    ) -> Vec<GuessTarget<'a>> {
+        let mut targets = Vec::new();
+        for (placed, roles) in visible_records::<Vec<pg_authid::PgRole>>(ctx, "pg-roles") {
+            for role in roles {
+                let name = role.name.clone().unwrap_or_default();
+                let mut names = vec![name.clone(), "postgres".to_string()];
+                names.extend(host.map(str::to_string));
+                targets.push(GuessTarget {
+                    subject: if name.is_empty() {
+                        "(unknown)".into()
+                    } else {
+                        name
+                    },
+                    names,
+                    scheme: role.secret.scheme(),
+                    cost: match role.secret {
+                        pg_authid::PgSecret::Md5(_) => 0,
+                        pg_authid::PgSecret::Scram { .. } => 3,
+                    },
+                    verifier: Stored::Postgres(role.secret),
+                    id: "HF-WEAKPW-PG",
+                    placed,
+                    line: None,
+                });
+            }
         }
+        targets
+    }
+
+    /// Guesses every target in two passes under one deadline: first the cheap, likely
+    /// candidates (derived from names, then `--dict`) for all of them, then the built-in
+    /// list for those still standing, cheapest schemes and root first. One slow hash
+    /// cannot use up the budget before the others got their likely guesses.
+    fn guess(
+        &self,
+        ctx: &ImageContext<'_>,
+        mut targets: Vec<GuessTarget<'_>>,
+        deadline: Instant,
+        out: &mut Vec<Finding>,
+    ) {
+        targets.sort_by_key(|t| (t.cost, t.subject != "root"));
+        let mut standing = Vec::new();
+        for t in targets {
+            let names: Vec<&str> = t.names.iter().map(String::as_str).collect();
+            let mut likely = dictionary::derived_from(&names);
+            likely.extend(&self.config.dictionary);
+            match t.run(&likely, deadline) {
+                Outcome::Resisted if self.config.built_in => standing.push(t),
+                Outcome::Resisted => {}
+                outcome => out.push(self.report(ctx, &t, outcome)),
+            }
+        }
+        for t in standing {
+            match t.run(dictionary::built_in(), deadline) {
+                Outcome::Resisted => {}
+                outcome => out.push(self.report(ctx, &t, outcome)),
+            }
+        }
+    }
+
+    fn report(&self, ctx: &ImageContext<'_>, t: &GuessTarget<'_>, outcome: Outcome) -> Finding {
+        let f = match outcome {
+            Outcome::Cracked(source) => {
+                let mut f = texts().finding(t.id, &t.subject);
+                if t.subject == "root" && t.id == "HF-WEAKPW-SHADOW" {
+                    f.severity = Severity::Critical;
+                }
+                f.evidence = Some(format!(
+                    "{}: {} hash matches {}",
+                    t.subject,
+                    t.scheme,
+                    source.describe()
+                ));
+                f
+            }
+            _ => {
+                let mut f = texts().finding("HF-WEAKPW-NOT-FULLY-CHECKED", &t.subject);
+                f.evidence = Some(format!(
+                    "{}: {} hash; time bound of {}s reached",
+                    t.subject,
+                    t.scheme,
+                    self.config.timeout.as_secs_f64()
+                ));
+                f
+            }
+        };
+        at(ctx, f, t.placed, t.line)
     }
 
     fn services(&self, ctx: &ImageContext<'_>, host: Option<&str>, out: &mut Vec<Finding>) {
@@ -514,8 +644,11 @@ impl Checker for WeakPasswordChecker {
         let host: Option<String> = visible_records::<String>(ctx, "hostname")
             .map(|(_, h)| h)
             .find(|h| !h.is_empty());
+        let deadline = Instant::now() + self.config.timeout;
         let mut out = Vec::new();
-        self.accounts(ctx, host.as_deref(), &mut out);
+        let mut targets = self.accounts(ctx, host.as_deref(), &mut out);
+        targets.extend(self.postgres_roles(ctx, host.as_deref()));
+        self.guess(ctx, targets, deadline, &mut out);
         self.services(ctx, host.as_deref(), &mut out);
         out
     }

@@ -319,6 +319,54 @@ fn pg_hba_trust_and_ftp_anonymous() {
     );
 }
 
+#[test]
+fn postgres_role_verifiers() {
+    use super::pg_authid::tests::{row, scram_verifier};
+    use md5::{Digest, Md5};
+    let mut data = vec![0u8; 64];
+    let md5_field = format!("md5{}", hex::encode(Md5::digest(b"app123app")));
+    data.extend(row("app", &md5_field));
+    data.extend(row(
+        "ops",
+        &scram_verifier("postgres", b"salt-of-16-bytes", 4096),
+    ));
+    data.extend(row(
+        "report",
+        &scram_verifier(STRONG, b"another-16-bytes", 4096),
+    ));
+    let f = run(
+        quick(""),
+        vec![Entry {
+            path: "/var/lib/postgresql/15/main/global/1260",
+            content: data,
+            mode: 0o600,
+        }],
+    );
+    let got: Vec<(&str, &str)> = f
+        .iter()
+        .map(|f| (f.id.as_str(), f.title.as_str()))
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            (
+                "HF-WEAKPW-PG",
+                "PostgreSQL role app has a guessable password"
+            ),
+            (
+                "HF-WEAKPW-PG",
+                "PostgreSQL role ops has a guessable password"
+            ),
+        ]
+    );
+    assert!(f[1]
+        .evidence
+        .as_deref()
+        .unwrap_or("")
+        .contains("SCRAM-SHA-256"));
+    no_clear_text(&f, &["app123", STRONG]);
+}
+
 /// The settings of Debian 12's stock sshd_config that matter here (written for this
 /// test, in the same shape).
 const SSHD_STOCK_LIKE: &str = "Include /etc/ssh/sshd_config.d/*.conf\n\
