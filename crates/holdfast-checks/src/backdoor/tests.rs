@@ -213,3 +213,24 @@ fn setuid_shells_by_name_and_by_content() {
         .unwrap_or("")
         .contains("same content"));
 }
+
+#[test]
+fn long_hostile_lines_are_bounded_and_not_misjudged() {
+    let benign = format!("alias ls='ls {}'\n", "$LS_OPTIONS ".repeat(500));
+    let failing = format!("alias ls='ls {};'\n", "$aaaaaaaaaaaa".repeat(600));
+    let huge = format!("* * * * * root {} | sh\n", "curl x ".repeat(5000));
+    let start = std::time::Instant::now();
+    let f = run(&[vec![
+        file("/root/.bashrc", &benign),
+        file("/home/a/.bashrc", &failing),
+        file("/etc/cron.d/huge", &huge),
+    ]]);
+    assert!(start.elapsed() < std::time::Duration::from_secs(10));
+    let got: Vec<(&str, &str)> = f
+        .iter()
+        .map(|f| (f.id.as_str(), f.path.as_deref().unwrap_or("")))
+        .collect();
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert_eq!(got[0], ("HF-BACKDOOR-SHELL-ALIAS", "/home/a/.bashrc"));
+    assert!(f[0].evidence.as_deref().unwrap_or("").len() <= 200);
+}

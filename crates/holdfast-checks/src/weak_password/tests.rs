@@ -199,6 +199,37 @@ fn the_time_bound_reports_what_was_not_checked() {
 }
 
 #[test]
+fn likely_guesses_for_every_account_come_before_the_long_list() {
+    if !have_mkpasswd() {
+        return;
+    }
+    // root sorts first (cheaper scheme, and root) and resists everything; alice's derived
+    // guess must still be tried before root's turn at the built-in list uses up the budget.
+    let shadow = format!(
+        "root:{}:19000::::::\nalice:{}:19000::::::\n",
+        mkpasswd("bcrypt", STRONG),
+        mkpasswd("yescrypt", "alice1")
+    );
+    let mut config = quick("");
+    config.built_in = true;
+    config.timeout = Duration::from_secs(8);
+    let f = run(
+        config,
+        vec![
+            file("/etc/passwd", &passwd_for(&["alice"])),
+            file("/etc/shadow", &shadow),
+        ],
+    );
+    assert_eq!(
+        ids(&f),
+        vec![
+            ("HF-WEAKPW-SHADOW", Some(2)),
+            ("HF-WEAKPW-NOT-FULLY-CHECKED", Some(1)),
+        ]
+    );
+}
+
+#[test]
 fn redis_requirepass_missing_weak_and_strong() {
     let f = run(
         quick(""),
