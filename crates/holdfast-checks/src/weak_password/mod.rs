@@ -547,10 +547,15 @@ impl WeakPasswordChecker {
         }
         for (placed, accounts) in visible_records::<Vec<mysql::MysqlAccount>>(ctx, "mysql") {
             for a in accounts {
-                let user = a.user.clone().unwrap_or_else(|| "(unknown)".into());
+                let user = a.user.clone().unwrap_or_default();
+                let subject = match (&a.user, &a.host) {
+                    (Some(u), Some(h)) => format!("'{u}'@'{h}'"),
+                    (Some(u), None) => u.clone(),
+                    _ => "(unknown)".into(),
+                };
                 if a.hash.is_empty() {
-                    let mut f = t.finding("HF-WEAKPW-MYSQL-EMPTY", &user);
-                    f.evidence = Some(format!("{user}: mysql_native_password, empty"));
+                    let mut f = t.finding("HF-WEAKPW-MYSQL-EMPTY", &subject);
+                    f.evidence = Some(format!("{subject}: mysql_native_password, empty"));
                     out.push(at(ctx, f, placed, None));
                     continue;
                 }
@@ -562,9 +567,9 @@ impl WeakPasswordChecker {
                     .find(|(p, _)| mysql::native_hash(p) == a.hash)
                     .map(|(_, s)| s);
                 if let Some(source) = hit {
-                    let mut f = t.finding("HF-WEAKPW-MYSQL", &user);
+                    let mut f = t.finding("HF-WEAKPW-MYSQL", &subject);
                     f.evidence = Some(format!(
-                        "{user}: mysql_native_password hash matches {}",
+                        "{subject}: mysql_native_password hash matches {}",
                         source.describe()
                     ));
                     out.push(at(ctx, f, placed, None));

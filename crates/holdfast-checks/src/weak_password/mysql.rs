@@ -3,9 +3,11 @@
 //! The hash is `*` and 40 upper-case hex digits: SHA1(SHA1(password)). It sits in the
 //! `Password`/`authentication_string` column of `mysql/user.MYD` (MyISAM, MySQL 5 and
 //! MariaDB before 10.4) or in the JSON of `mysql/global_priv.MAD`/`.MYD` (MariaDB 10.4+).
-//! Rows are found by the hash pattern, not by decoding the storage engines' formats; the
-//! account name is the printable token stored just before the hash (fixed-width MyISAM
-//! rows) or before the JSON (global_priv), which is how both engines lay the row out.
+//! Rows are found by the hash pattern, not by decoding the storage engines' formats. The
+//! account is read from what precedes it: in Aria's global_priv rows, Host and User are
+//! stored back to back after their lengths (u16 each, little-endian, then the u32 length
+//! of the JSON), as a data directory made by MariaDB 10.11 shows; in fixed-width MyISAM
+//! rows the user is the last printable token before the hash.
 
 use std::sync::OnceLock;
 
@@ -17,6 +19,9 @@ use sha1::{Digest, Sha1};
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MysqlAccount {
     pub user: Option<String>,
+    /// The Host column, when the row layout told it apart from the user.
+    #[serde(default)]
+    pub host: Option<String>,
     /// `*HEX`, or empty for an empty password.
     pub hash: String,
 }
@@ -27,12 +32,50 @@ pub fn native_hash(password: &str) -> String {
     format!("*{}", hex::encode_upper(Sha1::digest(once)))
 }
 
-fn user_before(data: &[u8], at: usize) -> Option<String> {
-    let from = at.saturating_sub(300);
-    let mut region = &data[from..at];
-    if let Some(json) = find_last(region, b"{\"access\"") {
-        region = &region[..json];
+fn printable(b: u8) -> bool {
+    (0x21..=0x7e).contains(&b)
+}
+
+fn u16_at(data: &[u8], at: usize) -> Option<usize> {
+    let b = data.get(at..at + 2)?;
+    Some(usize::from(u16::from_le_bytes([b[0], b[1]])))
+}
+
+/// Host and User stored back to back right before `end`, after their u16 lengths and
+/// the u32 length of the next column (Aria's dynamic rows).
+fn host_user_before(data: &[u8], end: usize) -> Option<(String, String)> {
+    let lowest = end.saturating_sub(255 + 128);
+    let mut start = end;
+    while start > lowest && printable(data[start - 1]) {
+        start -= 1;
+        if start < 8 {
+            continue;
+        }
+        let (Some(hl), Some(ul)) = (u16_at(data, start - 8), u16_at(data, start - 6)) else {
+            continue;
+        };
+        if hl >= 1 && ul >= 1 && hl + ul == end - start {
+            let host = std::str::from_utf8(&data[start..start + hl]).ok()?;
+            let user = std::str::from_utf8(&data[start + hl..end]).ok()?;
+            return Some((host.to_string(), user.to_string()));
+        }
     }
+    None
+}
+
+fn account_before(data: &[u8], at: usize) -> (Option<String>, Option<String>) {
+    let from = at.saturating_sub(300);
+    let region = &data[from..at];
+    if let Some(json) = find_last(region, b"{\"access\"") {
+        if let Some((host, user)) = host_user_before(data, from + json) {
+            return (Some(user), Some(host));
+        }
+        return (last_token(&region[..json]), None);
+    }
+    (last_token(region), None)
+}
+
+fn last_token(region: &[u8]) -> Option<String> {
     let token = region
         .split(|b| !(0x21..=0x7e).contains(b))
         .rfind(|t| !t.is_empty())?;
@@ -61,8 +104,10 @@ pub fn parse(data: &[u8]) -> Vec<MysqlAccount> {
     });
     let mut out = Vec::new();
     for m in hash.find_iter(data) {
+        let (user, host) = account_before(data, m.start());
         out.push(MysqlAccount {
-            user: user_before(data, m.start()),
+            user,
+            host,
             hash: String::from_utf8_lossy(m.as_bytes()).into_owned(),
         });
     }
@@ -74,11 +119,16 @@ pub fn parse(data: &[u8]) -> Vec<MysqlAccount> {
         if find_last(rest.as_bytes(), b"\"account_locked\":true").is_some() {
             continue;
         }
+        let (user, host) = account_before(data, whole.start());
         out.push(MysqlAccount {
-            user: user_before(data, whole.start()),
+            user,
+            host,
             hash: String::new(),
         });
     }
+    // Aria and MyISAM keep old row versions in the file: report each account once.
+    let mut seen = std::collections::HashSet::new();
+    out.retain(|a| seen.insert((a.user.clone(), a.host.clone(), a.hash.clone())));
     out
 }
 
@@ -95,6 +145,19 @@ mod tests {
         );
     }
 
+    /// A global_priv row as Aria stores it (see the module comment).
+    pub(crate) fn aria_row(host: &str, user: &str, json: &str) -> Vec<u8> {
+        let len16 = |s: &str| u16::try_from(s.len()).unwrap_or(0).to_le_bytes();
+        let mut r = vec![0x08, 0x00];
+        r.extend(len16(host));
+        r.extend(len16(user));
+        r.extend(u32::try_from(json.len()).unwrap_or(0).to_le_bytes());
+        r.extend(host.as_bytes());
+        r.extend(user.as_bytes());
+        r.extend(json.as_bytes());
+        r
+    }
+
     #[test]
     fn finds_fixed_width_and_global_priv_rows() {
         let mut myd = b"\xfe\x00localhost                                                   root                            ".to_vec();
@@ -105,21 +168,29 @@ mod tests {
             a,
             vec![MysqlAccount {
                 user: Some("root".into()),
+                host: None,
                 hash: native_hash("root")
             }]
         );
 
-        let mut aria = b"\x00\x09localhost\x05admin\x8a\x01".to_vec();
-        aria.extend(format!("{{\"access\":0,\"plugin\":\"mysql_native_password\",\"authentication_string\":\"{}\"}}", native_hash("x")).as_bytes());
-        aria.extend(b"\x00\x09localhost\x0bmariadb.sys\x55\x00{\"access\":0,\"plugin\":\"mysql_native_password\",\"authentication_string\":\"\",\"account_locked\":true}");
-        aria.extend(b"\x00\x01%\x04anon\x90\x00{\"access\":0,\"plugin\":\"mysql_native_password\",\"authentication_string\":\"\"}");
+        let native = |h: &str| {
+            format!("{{\"access\": 0, \"plugin\": \"mysql_native_password\", \"authentication_string\": \"{h}\"}}")
+        };
+        let mut aria = vec![0u8; 32];
+        aria.extend(aria_row("localhost", "admin", &native(&native_hash("x"))));
+        aria.extend(aria_row("localhost", "mariadb.sys", r#"{"access":0,"plugin":"mysql_native_password","authentication_string":"","account_locked":true}"#));
+        aria.extend(aria_row("%", "anon", &native("")));
+        // An old version of the same row, as Aria leaves them.
+        aria.extend(aria_row("%", "anon", &native("")));
         let a = parse(&aria);
-        assert_eq!(a.len(), 2);
+        assert_eq!(a.len(), 2, "{a:?}");
         assert_eq!(a[0].user.as_deref(), Some("admin"));
+        assert_eq!(a[0].host.as_deref(), Some("localhost"));
         assert_eq!(
             a[1],
             MysqlAccount {
                 user: Some("anon".into()),
+                host: Some("%".into()),
                 hash: String::new()
             }
         );
