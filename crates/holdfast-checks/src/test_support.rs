@@ -103,6 +103,41 @@ pub fn check(checker: Box<dyn Checker>, layers: &[Vec<Entry<'_>>]) -> Vec<Findin
     crate::run(&[checker], &kinds, &ctx)
 }
 
+/// Hashes `password` with `openssl passwd -<flag>` (e.g. `6`, `5`, `1`), or `None` when
+/// openssl is not installed (the test then skips, unless `HOLDFAST_FULL_TESTS=1`).
+pub fn openssl_passwd(flag: &str, password: &str) -> Option<String> {
+    use std::io::Write;
+    let child = std::process::Command::new("openssl")
+        .args(["passwd", &format!("-{flag}"), "-stdin"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn();
+    let Ok(mut child) = child else {
+        assert!(
+            std::env::var("HOLDFAST_FULL_TESTS").map_or(true, |v| v != "1"),
+            "HOLDFAST_FULL_TESTS=1 but openssl is not installed"
+        );
+        eprintln!("skipped: openssl is not installed");
+        return None;
+    };
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(format!("{password}\n").as_bytes())
+        .expect("write");
+    let out = child.wait_with_output().expect("openssl");
+    let hash = String::from_utf8(out.stdout)
+        .expect("utf8")
+        .trim()
+        .to_string();
+    assert!(
+        out.status.success() && hash.starts_with('$'),
+        "openssl passwd -{flag}: {hash}"
+    );
+    Some(hash)
+}
+
 /// Whether `mkpasswd` can run; when it cannot, the test is skipped, unless
 /// `HOLDFAST_FULL_TESTS=1` requires it (then the test fails).
 pub fn have_mkpasswd() -> bool {

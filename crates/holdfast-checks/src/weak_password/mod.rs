@@ -107,6 +107,10 @@ enum FileClass {
 
 fn classify(path: &str) -> Option<FileClass> {
     let name = path.rsplit('/').next().unwrap_or(path);
+    // Sample configurations shipped as documentation are not what a service reads.
+    if path.starts_with("/usr/share/doc/") || path.contains("/examples/") {
+        return None;
+    }
     let c = match path {
         "/etc/passwd" => FileClass::Passwd,
         "/etc/shadow" => FileClass::Shadow,
@@ -661,3 +665,30 @@ impl Checker for WeakPasswordChecker {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod classify_tests {
+    use super::*;
+
+    #[test]
+    fn live_configs_but_not_documentation_samples() {
+        assert_eq!(classify("/etc/vsftpd.conf"), Some(FileClass::Vsftpd));
+        assert_eq!(
+            classify("/opt/app/conf/tomcat-users.xml"),
+            Some(FileClass::Tomcat)
+        );
+        assert_eq!(
+            classify("/usr/share/doc/vsftpd/examples/INTERNET_SITE/vsftpd.conf"),
+            None
+        );
+        assert_eq!(classify("/srv/redis/examples/redis.conf"), None);
+        assert_eq!(
+            classify("/var/lib/postgresql/15/main/global/1260"),
+            Some(FileClass::PgAuthid)
+        );
+        assert_eq!(
+            classify("/var/lib/mysql/mysql/global_priv.MAD"),
+            Some(FileClass::Mysql)
+        );
+    }
+}

@@ -6,7 +6,7 @@ use holdfast_model::{Finding, Severity};
 
 use super::dictionary::user_dictionary;
 use super::*;
-use crate::test_support::{check, file, have_mkpasswd, mkpasswd, Entry};
+use crate::test_support::{check, file, have_mkpasswd, mkpasswd, openssl_passwd, Entry};
 
 const STRONG: &str = "vT7#qL2!mZ9@xR4p";
 
@@ -83,6 +83,27 @@ fn every_scheme_is_verified_through_libxcrypt() {
             f[0].evidence
         );
         no_clear_text(&f, &["alice123", STRONG]);
+    }
+}
+
+#[test]
+fn hashes_made_by_openssl_passwd() {
+    for flag in ["6", "5", "1"] {
+        let (Some(weak), Some(strong)) = (
+            openssl_passwd(flag, "carol2025"),
+            openssl_passwd(flag, STRONG),
+        ) else {
+            return;
+        };
+        let shadow = format!("carol:{weak}:19000::::::\ndave:{strong}:19000::::::\n");
+        let f = run(
+            quick(""),
+            vec![
+                file("/etc/passwd", &passwd_for(&["carol", "dave"])),
+                file("/etc/shadow", &shadow),
+            ],
+        );
+        assert_eq!(ids(&f), vec![("HF-WEAKPW-SHADOW", Some(1))], "-{flag}");
     }
 }
 
