@@ -24,6 +24,8 @@ pub mod secret;
 pub mod sshd;
 pub mod tomcat;
 
+use std::cell::OnceCell;
+use std::collections::HashMap;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
@@ -41,9 +43,15 @@ use crate::{Checker, ImageContext};
 use accounts::{PasswdEntry, ShadowEntry};
 use crack::Outcome;
 use crypt::Scheme;
-use dictionary::Candidates;
+use dictionary::{Candidates, Source};
+use secret::SecretDigest;
 
 const ANALYZER: &str = "weak-password";
+
+/// Most hashes guessed per image; the rest are reported as not checked.
+const MAX_GUESS_TARGETS: usize = 1000;
+/// Most service accounts (Tomcat users, database rows) recorded per file.
+const MAX_SERVICE_ACCOUNTS: usize = 10_000;
 
 /// Options from the command line.
 #[derive(Debug, Clone)]
@@ -186,7 +194,8 @@ impl Analyzer for WeakPasswordFiles {
         let mut bytes = Vec::new();
         input.content.with_reader(|r| r.read_to_end(&mut bytes))?;
         if class == FileClass::Mysql {
-            let accounts = mysql::parse(&bytes);
+            let mut accounts = mysql::parse(&bytes);
+            accounts.truncate(MAX_SERVICE_ACCOUNTS);
             return Ok(if accounts.is_empty() {
                 Vec::new()
             } else {
@@ -194,7 +203,8 @@ impl Analyzer for WeakPasswordFiles {
             });
         }
         if class == FileClass::PgAuthid {
-            let roles = pg_authid::parse(&bytes);
+            let mut roles = pg_authid::parse(&bytes);
+            roles.truncate(MAX_SERVICE_ACCOUNTS);
             return Ok(if roles.is_empty() {
                 Vec::new()
             } else {
@@ -212,7 +222,8 @@ impl Analyzer for WeakPasswordFiles {
             FileClass::Redis => vec![record("redis", &redis::parse(&text))?],
             FileClass::Sshd => vec![record("sshd", &sshd::parse(&text))?],
             FileClass::Tomcat => {
-                let users = tomcat::parse(&text);
+                let mut users = tomcat::parse(&text);
+                users.truncate(MAX_SERVICE_ACCOUNTS);
                 let mut facts = Vec::new();
                 for u in users
                     .iter()
@@ -329,15 +340,19 @@ impl GuessTarget<'_> {
 }
 
 impl WeakPasswordChecker {
-    /// Candidates for one account or service: derived guesses, then `--dict`, then the
-    /// built-in list.
-    fn candidates(&self, names: &[&str]) -> Candidates {
-        let mut c = dictionary::derived_from(names);
-        c.extend(&self.config.dictionary);
+    /// The dictionaries (`--dict`, then the built-in list) indexed by `digest` of each
+    /// candidate, so a service password is looked up rather than compared with every
+    /// candidate. Built on first use: most images have no service passwords.
+    fn index(&self, digest: fn(&str) -> String) -> HashMap<String, Source> {
+        let mut all = self.config.dictionary.clone();
         if self.config.built_in {
-            c.extend(dictionary::built_in());
+            all.extend(dictionary::built_in());
         }
-        c
+        let mut index = HashMap::with_capacity(all.len());
+        for (p, source) in all.iter() {
+            index.entry(digest(p)).or_insert(source);
+        }
+        index
     }
 
     /// Empty, UID 0 and passwd-stored findings; returns the hashes worth guessing.
@@ -454,6 +469,19 @@ impl WeakPasswordChecker {
         out: &mut Vec<Finding>,
     ) {
         targets.sort_by_key(|t| (t.cost, t.subject != "root"));
+        if targets.len() > MAX_GUESS_TARGETS {
+            // A hostile image can hold millions of hashes: guess the first ones and say
+            // how many were left, in one finding.
+            let rest = targets.split_off(MAX_GUESS_TARGETS);
+            let mut f = texts().finding(
+                "HF-WEAKPW-NOT-FULLY-CHECKED",
+                &format!("{} more accounts", rest.len()),
+            );
+            f.evidence = Some(format!(
+                "only the first {MAX_GUESS_TARGETS} password hashes are guessed"
+            ));
+            out.push(at(ctx, f, rest[0].placed, None));
+        }
         let mut standing = Vec::new();
         for t in targets {
             let names: Vec<&str> = t.names.iter().map(String::as_str).collect();
@@ -504,6 +532,11 @@ impl WeakPasswordChecker {
 
     fn services(&self, ctx: &ImageContext<'_>, host: Option<&str>, out: &mut Vec<Finding>) {
         let t = texts();
+        let sha256_index = OnceCell::new();
+        let sha256_known =
+            || sha256_index.get_or_init(|| self.index(|p| SecretDigest::of(p).sha256));
+        let mysql_index = OnceCell::new();
+        let mysql_known = || mysql_index.get_or_init(|| self.index(mysql::native_hash));
         let with_host = |name: &'static str| {
             let mut n = vec![name];
             n.extend(host);
@@ -511,7 +544,10 @@ impl WeakPasswordChecker {
         };
         for (placed, c) in visible_records::<redis::RedisConfig>(ctx, "redis") {
             if let Some((digest, line)) = &c.requirepass {
-                if let Some(why) = digest.weakness(&self.candidates(&with_host("redis"))) {
+                if let Some(why) = digest.weakness(
+                    &dictionary::derived_from(&with_host("redis")),
+                    sha256_known(),
+                ) {
                     let mut f = t.finding("HF-WEAKPW-REDIS", "");
                     f.evidence = Some(format!("requirepass: {why}"));
                     out.push(at(ctx, f, placed, Some(*line)));
@@ -542,7 +578,9 @@ impl WeakPasswordChecker {
                 };
                 let mut names = vec![u.name.as_str(), "tomcat"];
                 names.extend(host);
-                if let Some(why) = digest.weakness(&self.candidates(&names)) {
+                if let Some(why) =
+                    digest.weakness(&dictionary::derived_from(&names), sha256_known())
+                {
                     let mut f = t.finding("HF-WEAKPW-TOMCAT", &u.name);
                     f.evidence = Some(format!("user {} (roles: {}): {why}", u.name, u.roles));
                     out.push(at(ctx, f, placed, Some(u.line)));
@@ -565,11 +603,11 @@ impl WeakPasswordChecker {
                 }
                 let mut names = vec![user.as_str(), "mysql", "mariadb"];
                 names.extend(host);
-                let hit = self
-                    .candidates(&names)
+                let hit = dictionary::derived_from(&names)
                     .iter()
                     .find(|(p, _)| mysql::native_hash(p) == a.hash)
-                    .map(|(_, s)| s);
+                    .map(|(_, s)| s)
+                    .or_else(|| mysql_known().get(&a.hash).copied());
                 if let Some(source) = hit {
                     let mut f = t.finding("HF-WEAKPW-MYSQL", &subject);
                     f.evidence = Some(format!(

@@ -4,6 +4,8 @@
 //! the password against the dictionary without the clear value ever being written to the
 //! cache or a report.
 
+use std::collections::HashMap;
+
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -28,12 +30,18 @@ impl SecretDigest {
         }
     }
 
-    /// Why the password is weak, if it is: in a candidate list, or too short.
-    pub fn weakness(&self, candidates: &Candidates) -> Option<String> {
-        let hit = candidates
+    /// Why the password is weak, if it is: one of the `derived` guesses, a password whose
+    /// digest is in `known` (the dictionaries, indexed once per image), or too short.
+    pub fn weakness(
+        &self,
+        derived: &Candidates,
+        known: &HashMap<String, Source>,
+    ) -> Option<String> {
+        let hit = derived
             .iter()
             .find(|(p, _)| SecretDigest::of(p).sha256 == self.sha256)
-            .map(|(_, s)| s);
+            .map(|(_, s)| s)
+            .or_else(|| known.get(&self.sha256).copied());
         match hit {
             Some(Source::Derived) => Some(format!("it matches {}", Source::Derived.describe())),
             Some(s) => Some(format!("it is in {}", s.describe())),

@@ -251,6 +251,39 @@ fn likely_guesses_for_every_account_come_before_the_long_list() {
 }
 
 #[test]
+fn millions_of_hashes_are_capped_into_one_finding() {
+    if !have_mkpasswd() {
+        return;
+    }
+    // One DES hash, repeated: cheap to verify, so the cap, not the clock, is exercised.
+    let hash = mkpasswd("descrypt", "secret");
+    let mut shadow = String::new();
+    let mut passwd = String::new();
+    for i in 0..1500 {
+        shadow.push_str(&format!("u{i}:{hash}:19000::::::\n"));
+        passwd.push_str(&format!("u{i}:x:{}:100::/home/u{i}:/bin/sh\n", 2000 + i));
+    }
+    let mut config = quick("secret\n");
+    config.timeout = Duration::from_secs(120);
+    let f = run(
+        config,
+        vec![file("/etc/passwd", &passwd), file("/etc/shadow", &shadow)],
+    );
+    let weak = f.iter().filter(|f| f.id == "HF-WEAKPW-SHADOW").count();
+    let capped: Vec<&Finding> = f
+        .iter()
+        .filter(|f| f.id == "HF-WEAKPW-NOT-FULLY-CHECKED")
+        .collect();
+    assert_eq!(weak, 1000);
+    assert_eq!(capped.len(), 1);
+    assert!(
+        capped[0].title.contains("500 more accounts"),
+        "{}",
+        capped[0].title
+    );
+}
+
+#[test]
 fn redis_requirepass_missing_weak_and_strong() {
     let f = run(
         quick(""),
