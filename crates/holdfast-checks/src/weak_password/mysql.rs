@@ -102,6 +102,9 @@ pub fn parse(data: &[u8]) -> Vec<MysqlAccount> {
         )
         .expect("static regex")
     });
+    static LOCKED: OnceLock<Regex> = OnceLock::new();
+    let locked =
+        LOCKED.get_or_init(|| Regex::new(r#""account_locked"\s*:\s*true"#).expect("static regex"));
     let mut out = Vec::new();
     for m in hash.find_iter(data) {
         let (user, host) = account_before(data, m.start());
@@ -116,7 +119,7 @@ pub fn parse(data: &[u8]) -> Vec<MysqlAccount> {
             continue;
         };
         // A locked account cannot log in, whatever its password.
-        if find_last(rest.as_bytes(), b"\"account_locked\":true").is_some() {
+        if locked.is_match(rest.as_bytes()) {
             continue;
         }
         let (user, host) = account_before(data, whole.start());
@@ -133,7 +136,7 @@ pub fn parse(data: &[u8]) -> Vec<MysqlAccount> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     #[test]

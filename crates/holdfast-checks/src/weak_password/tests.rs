@@ -375,6 +375,54 @@ fn mysql_native_password_rows() {
     );
     assert_eq!(ids(&f), vec![("HF-WEAKPW-MYSQL", None)]);
     assert!(f[0].title.contains("root"));
+
+    // MariaDB 10.4+: global_priv rows in Aria, JSON as CREATE USER writes it.
+    use super::mysql::tests::aria_row;
+    let json = |auth: &str, extra: &str| {
+        format!("{{\"access\": 0, \"plugin\": \"mysql_native_password\", \"authentication_string\": \"{auth}\"{extra}}}")
+    };
+    let mut aria = vec![0u8; 24];
+    aria.extend(aria_row(
+        "%",
+        "app",
+        &json(&mysql::native_hash("app2024"), ""),
+    ));
+    aria.extend(aria_row(
+        "localhost",
+        "report",
+        &json(&mysql::native_hash(STRONG), ""),
+    ));
+    aria.extend(aria_row("%", "anon", &json("", "")));
+    aria.extend(aria_row(
+        "localhost",
+        "mariadb.sys",
+        &json("", ", \"account_locked\": true"),
+    ));
+    let f = run(
+        quick(""),
+        vec![Entry {
+            path: "/var/lib/mysql/mysql/global_priv.MAD",
+            content: aria,
+            mode: 0o660,
+        }],
+    );
+    let got: Vec<(&str, &str)> = f
+        .iter()
+        .map(|f| (f.id.as_str(), f.title.as_str()))
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            (
+                "HF-WEAKPW-MYSQL-EMPTY",
+                "MySQL/MariaDB account 'anon'@'%' has an empty password"
+            ),
+            (
+                "HF-WEAKPW-MYSQL",
+                "MySQL/MariaDB account 'app'@'%' has a guessable password"
+            ),
+        ]
+    );
 }
 
 #[test]
