@@ -11,6 +11,7 @@ use super::{SecretDigest, WeakPasswordChecker};
 use crate::ImageContext;
 
 impl WeakPasswordChecker {
+    /// Findings about service passwords (Redis, Tomcat, MySQL) and sshd's settings.
     pub(super) fn services(
         &self,
         ctx: &ImageContext<'_>,
@@ -107,6 +108,7 @@ impl WeakPasswordChecker {
         self.sshd(ctx, out);
     }
 
+    /// PermitEmptyPasswords and root password logins, from the effective sshd settings.
     fn sshd(&self, ctx: &ImageContext<'_>, out: &mut Vec<Finding>) {
         let files: Vec<(&Placed, sshd::SshdFile)> = visible_records(ctx, "sshd").collect();
         let Some((main, _)) = files
