@@ -209,10 +209,9 @@ impl WeakPasswordChecker {
                     f.evidence = Some(format!("{}: uid 0, shell {}", e.name, e.shell));
                     out.push(at(ctx, f, placed, Some(e.line)));
                 }
-                let in_shadow = shadow
-                    .as_ref()
-                    .is_some_and(|(_, s)| s.iter().any(|x| x.name == e.name));
-                if e.password.is_empty() && !in_shadow {
+                // pam_unix reads shadow only when the passwd field says so (`x`); an empty
+                // field is an empty password whatever shadow holds.
+                if e.password.is_empty() {
                     let mut f = t.finding("HF-WEAKPW-EMPTY", &e.name);
                     f.evidence = Some(format!("{}: empty password field in /etc/passwd", e.name));
                     out.push(at(ctx, f, placed, Some(e.line)));
@@ -224,8 +223,18 @@ impl WeakPasswordChecker {
                 }
             }
         }
+        // Shadow entries count for accounts whose passwd field points there, and for
+        // accounts passwd does not list.
+        let uses_shadow = |name: &str| {
+            passwd.as_ref().is_none_or(|(_, entries)| {
+                entries
+                    .iter()
+                    .find(|e| e.name == name)
+                    .is_none_or(|e| e.password == "x" || e.password.starts_with("##"))
+            })
+        };
         if let Some((placed, entries)) = &shadow {
-            for e in entries {
+            for e in entries.iter().filter(|e| uses_shadow(&e.name)) {
                 if e.password.is_empty() {
                     let mut f = t.finding("HF-WEAKPW-EMPTY", &e.name);
                     f.evidence = Some(format!("{}: empty password field in /etc/shadow", e.name));

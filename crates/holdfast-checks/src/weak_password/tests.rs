@@ -173,13 +173,18 @@ fn empty_passwords_uid0_and_hashes_in_passwd() {
          toor:x:0:0::/root:/bin/sh\n\
          guest::1001:1001::/home/guest:/bin/sh\n\
          old:{}:1002:1002::/home/old:/bin/sh\n\
-         nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n",
+         nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n\
+         carl::1003:1003::/home/carl:/bin/sh\n",
         mkpasswd("descrypt", "old")
     );
-    let shadow = "root:*:19000::::::\ntoor::19000::::::\nnobody:*:19000::::::\n";
+    // carl's shadow hash is never consulted: his passwd field is empty, not `x`.
+    let shadow = format!(
+        "root:*:19000::::::\ntoor::19000::::::\nnobody:*:19000::::::\ncarl:{}:19000::::::\n",
+        mkpasswd("md5crypt", STRONG)
+    );
     let f = run(
         quick(""),
-        vec![file("/etc/passwd", &passwd), file("/etc/shadow", shadow)],
+        vec![file("/etc/passwd", &passwd), file("/etc/shadow", &shadow)],
     );
     let mut got = ids(&f);
     got.sort();
@@ -188,6 +193,7 @@ fn empty_passwords_uid0_and_hashes_in_passwd() {
         vec![
             ("HF-WEAKPW-EMPTY", Some(2)),
             ("HF-WEAKPW-EMPTY", Some(3)),
+            ("HF-WEAKPW-EMPTY", Some(6)),
             ("HF-WEAKPW-PASSWD-HASH", Some(4)),
             ("HF-WEAKPW-SHADOW", Some(4)),
             ("HF-WEAKPW-UID0", Some(2)),
