@@ -6,7 +6,8 @@ set -euo pipefail
 need=()
 for pkg_cmd in docker.io:dockerd skopeo:skopeo debootstrap:debootstrap rpm:rpmbuild \
                python3-rpm:/usr/lib/python3/dist-packages/rpm db-util:db_load ruby:ruby \
-               maven:mvn nodejs:node npm:npm golang-go:go gpg:gpg; do
+               maven:mvn nodejs:node npm:npm golang-go:go gpg:gpg \
+               whois:mkpasswd; do  # whois: mkpasswd makes the weak-password tests' hashes
   pkg=${pkg_cmd%%:*}; probe=${pkg_cmd#*:}
   if [[ $probe == /* ]]; then [ -e "$probe" ] || need+=("$pkg")
   else command -v "$probe" >/dev/null 2>&1 || need+=("$pkg"); fi

@@ -15,10 +15,15 @@
 //! merge (a secret a later layer deleted is still in the image, so it is reported).
 //! Adding a checker is one module and one line in [`checkers`].
 
+pub mod backdoor;
 mod escape;
+mod finding_text;
 mod history;
 mod rules;
 mod suid;
+#[cfg(test)]
+mod test_support;
+pub mod weak_password;
 
 use holdfast_analyze::analyzer::FileFact;
 use holdfast_analyze::{Analyzer, MergedFs};
@@ -27,7 +32,9 @@ use holdfast_source::ImageMetadata;
 
 /// Options the checkers take from the command line.
 #[derive(Debug, Clone, Default)]
-pub struct CheckConfig {}
+pub struct CheckConfig {
+    pub weak_password: weak_password::Config,
+}
 
 /// Everything an image-wide check may look at. Checks never touch the source.
 pub struct ImageContext<'a> {
@@ -61,11 +68,15 @@ pub trait Checker: Send + Sync {
 }
 
 /// The checkers for the selected kinds, configured.
-pub fn checkers(selected: &[FindingKind], _config: &CheckConfig) -> Vec<Box<dyn Checker>> {
+pub fn checkers(selected: &[FindingKind], config: &CheckConfig) -> Vec<Box<dyn Checker>> {
     let all: Vec<Box<dyn Checker>> = vec![
         Box::new(escape::EscapeChecker),
         Box::new(history::HistoryChecker),
         Box::new(suid::SuidChecker),
+        Box::new(weak_password::WeakPasswordChecker::new(
+            config.weak_password.clone(),
+        )),
+        Box::new(backdoor::BackdoorChecker::new()),
     ];
     all.into_iter()
         .filter(|c| c.kinds().iter().any(|k| selected.contains(k)))

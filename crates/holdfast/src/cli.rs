@@ -157,6 +157,16 @@ pub struct ScanOptions {
     /// Largest file read into memory for analysis, in bytes.
     #[arg(long, default_value_t = 64 << 20)]
     pub max_file_size: u64,
+    /// Extra candidate passwords for the weak-password scanner, one per line (tried after guesses from account and host names, before the built-in list).
+    #[arg(long, value_name = "FILE")]
+    pub dict: Option<PathBuf>,
+    /// Time budget for guessing password hashes in one image, e.g. 30s, 2m; accounts left unchecked are reported.
+    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = parse_duration)]
+    pub weak_password_timeout: std::time::Duration,
+}
+
+fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
+    humantime::parse_duration(s).map_err(|e| format!("`{s}` is not a duration like 30s or 2m: {e}"))
 }
 
 fn parse_scanner(s: &str) -> Result<holdfast_model::FindingKind, String> {

@@ -6,6 +6,7 @@ mod common;
 mod container;
 mod daemon;
 mod escape;
+mod hostchecks;
 mod layers;
 mod rpm;
 mod sources;

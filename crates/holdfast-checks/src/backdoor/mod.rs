@@ -1,0 +1,292 @@
+//! The backdoor checker: persistence and hidden access planted in an image.
+//!
+//! Line rules (`data/backdoor-rules.toml`) run in the layer walk over the files of their
+//! class and give file findings: `/etc/ld.so.preload`, crontabs, systemd units and boot
+//! scripts that fetch and run code or open reverse shells, shell start-up files that
+//! alias core commands or hook every command, forced-command SSH keys, odd
+//! `AuthorizedKeysCommand`s, inetd/xinetd bind shells. What needs the whole image is
+//! recorded and decided in [`Checker::check`]: SSH keys of service accounts (from
+//! `/etc/passwd`), PAM modules no package owns (dpkg's `*.list` files or apk's installed
+//! database; rpm images are not judged, see [`BackdoorChecker`]), and setuid shells (by
+//! name, or by content equal to one of the image's shells).
+
+pub mod classes;
+pub mod rules;
+
+use std::collections::HashSet;
+
+use holdfast_analyze::analyzer::{
+    AnalyzeError, AnalyzerGroup, EntryKind, EntryMeta, FileFact, FileInput, Want,
+};
+use holdfast_analyze::merge::Placed;
+use holdfast_analyze::Analyzer;
+use holdfast_model::{Finding, FindingKind};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::weak_password::accounts::{self, PasswdEntry};
+use crate::{Checker, ImageContext};
+use classes::{classify, is_system_shell, FileClass, SHELL_NAMES};
+
+const ANALYZER: &str = "backdoor";
+
+/// The backdoor checker. PAM-module ownership is judged only when the image has dpkg or
+/// apk ownership data: rpm keeps file lists inside its database, which the rpm cataloger
+/// does not expose to checkers, so rpm-based images get no `HF-BACKDOOR-PAM-UNOWNED`
+/// findings rather than false ones.
+pub struct BackdoorChecker;
+
+impl Default for BackdoorChecker {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl BackdoorChecker {
+    /// The checker with the built-in rules.
+    pub fn new() -> Self {
+        BackdoorChecker
+    }
+}
+
+/// A file with the setuid bit, or one of the image's own shells, by content hash.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct Hashed {
+    sha256: String,
+}
+
+fn record<T: Serialize>(kind: &str, value: &T) -> Result<FileFact, AnalyzeError> {
+    let data = serde_json::to_value(value)
+        .map_err(|e| AnalyzeError::Malformed(format!("cannot record {kind}: {e}")))?;
+    Ok(FileFact::Record {
+        kind: kind.to_string(),
+        data,
+    })
+}
+
+fn is_setuid(meta: &EntryMeta) -> bool {
+    meta.mode & 0o4000 != 0
+}
+
+/// Paths under a PAM module directory in a package's file list.
+fn pam_paths<'a>(lines: impl Iterator<Item = &'a str>) -> Vec<String> {
+    lines
+        .map(str::trim)
+        .filter(|l| l.ends_with(".so") && classify(l) == Some(FileClass::PamModule))
+        .map(str::to_string)
+        .collect()
+}
+
+/// The files of apk's installed database (`F:` directory, `R:` file lines).
+fn apk_files(text: &str) -> Vec<String> {
+    let mut dir = "";
+    let mut out = Vec::new();
+    for line in text.lines() {
+        if let Some(d) = line.strip_prefix("F:") {
+            dir = d;
+        } else if let Some(f) = line.strip_prefix("R:") {
+            out.push(format!("/{dir}/{f}"));
+        }
+    }
+    out
+}
+
+/// The file-level part.
+pub struct BackdoorFiles;
+
+impl Analyzer for BackdoorFiles {
+    fn name(&self) -> &'static str {
+        ANALYZER
+    }
+
+    fn version(&self) -> u32 {
+        1
+    }
+
+    fn group(&self) -> AnalyzerGroup {
+        AnalyzerGroup::Check(FindingKind::Backdoor)
+    }
+
+    fn wants(&self, path: &str, meta: &EntryMeta) -> Want {
+        if meta.kind != EntryKind::File && meta.kind != EntryKind::HardLink {
+            return Want::No;
+        }
+        if classify(path).is_some() || is_setuid(meta) || is_system_shell(path) {
+            Want::Bytes
+        } else {
+            Want::No
+        }
+    }
+
+    fn analyze(&self, input: &mut FileInput<'_>) -> Result<Vec<FileFact>, AnalyzeError> {
+        let mut bytes = Vec::new();
+        input.content.with_reader(|r| r.read_to_end(&mut bytes))?;
+        let mut facts = Vec::new();
+        if is_setuid(input.meta) || is_system_shell(input.path) {
+            let kind = if is_setuid(input.meta) {
+                "setuid"
+            } else {
+                "shell"
+            };
+            let sha256 = hex::encode(Sha256::digest(&bytes));
+            facts.push(record(kind, &Hashed { sha256 })?);
+        }
+        let text = || String::from_utf8_lossy(&bytes);
+        match classify(input.path) {
+            Some(FileClass::Rules(class)) => {
+                let text = text();
+                for f in rules::scan(rules::built_in(), class, &text) {
+                    facts.push(FileFact::Finding(Box::new(f)));
+                }
+                if class == "authorized-keys" {
+                    let keys = text
+                        .lines()
+                        .filter(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#'))
+                        .count();
+                    facts.push(record("authorized-keys", &keys)?);
+                }
+            }
+            Some(FileClass::Passwd) => {
+                facts.push(record("passwd", &accounts::parse_passwd(&text()))?);
+            }
+            Some(FileClass::PamModule) => facts.push(record("pam-module", &())?),
+            Some(FileClass::DpkgList) => {
+                let owned = pam_paths(text().lines());
+                if !owned.is_empty() {
+                    facts.push(record("owned-pam", &owned)?);
+                }
+                // Even a package without PAM modules proves that ownership data exists.
+                facts.push(record("owner-db", &"dpkg")?);
+            }
+            Some(FileClass::ApkInstalled) => {
+                let files = apk_files(&text());
+                facts.push(record(
+                    "owned-pam",
+                    &pam_paths(files.iter().map(String::as_str)),
+                )?);
+                facts.push(record("owner-db", &"apk")?);
+            }
+            None => {}
+        }
+        Ok(facts)
+    }
+}
+
+fn visible_records<'a, T: for<'de> Deserialize<'de>>(
+    ctx: &'a ImageContext<'_>,
+    kind: &'a str,
+) -> impl Iterator<Item = (&'a Placed, T)> + 'a {
+    ctx.fs
+        .visible_all()
+        .filter(|p| p.result.analyzer == ANALYZER)
+        .flat_map(move |p| {
+            p.result.facts.iter().filter_map(move |f| match f {
+                FileFact::Record { kind: k, data } if k == kind => {
+                    serde_json::from_value(data.clone()).ok().map(|v| (p, v))
+                }
+                _ => None,
+            })
+        })
+}
+
+fn at(ctx: &ImageContext<'_>, mut f: Finding, placed: &Placed) -> Finding {
+    f.path = Some(placed.result.path.clone());
+    f.layer = ctx.layer_id(placed.layer);
+    f
+}
+
+impl BackdoorChecker {
+    fn service_account_keys(&self, ctx: &ImageContext<'_>, out: &mut Vec<Finding>) {
+        let Some((_, users)) = visible_records::<Vec<PasswdEntry>>(ctx, "passwd")
+            .find(|(p, _)| p.result.path == "/etc/passwd")
+        else {
+            return;
+        };
+        for (placed, keys) in visible_records::<usize>(ctx, "authorized-keys") {
+            if keys == 0 {
+                continue;
+            }
+            let path = &placed.result.path;
+            let owner = users.iter().find(|u| {
+                let home = u.home.trim_end_matches('/');
+                !home.is_empty() && path.starts_with(&format!("{home}/.ssh/"))
+            });
+            let Some(u) = owner else { continue };
+            if u.uid != 0 && (u.uid < 1000 || accounts::is_nologin_shell(&u.shell)) {
+                let mut f = rules::texts().finding("HF-BACKDOOR-SSH-KEY-SERVICE-ACCOUNT", &u.name);
+                f.evidence = Some(format!(
+                    "{}: uid {}, shell {}, {keys} key(s)",
+                    u.name, u.uid, u.shell
+                ));
+                out.push(at(ctx, f, placed));
+            }
+        }
+    }
+
+    fn unowned_pam_modules(&self, ctx: &ImageContext<'_>, out: &mut Vec<Finding>) {
+        let dbs: Vec<String> = visible_records::<String>(ctx, "owner-db")
+            .map(|(_, d)| d)
+            .collect();
+        if dbs.is_empty() {
+            return;
+        }
+        let resolve = |p: &str| ctx.fs.resolve(p).unwrap_or_else(|| p.to_string());
+        let owned: HashSet<String> = visible_records::<Vec<String>>(ctx, "owned-pam")
+            .flat_map(|(_, paths)| paths)
+            .map(|p| resolve(&p))
+            .collect();
+        for (placed, ()) in visible_records::<()>(ctx, "pam-module") {
+            let path = &placed.result.path;
+            if owned.contains(path) || owned.contains(&resolve(path)) {
+                continue;
+            }
+            let mut f = rules::texts().finding("HF-BACKDOOR-PAM-UNOWNED", path);
+            let mut names = dbs.clone();
+            names.sort();
+            names.dedup();
+            f.evidence = Some(format!("not listed by {}", names.join(", ")));
+            out.push(at(ctx, f, placed));
+        }
+    }
+
+    fn setuid_shells(&self, ctx: &ImageContext<'_>, out: &mut Vec<Finding>) {
+        let shells: HashSet<String> = visible_records::<Hashed>(ctx, "shell")
+            .map(|(_, h)| h.sha256)
+            .collect();
+        for (placed, h) in visible_records::<Hashed>(ctx, "setuid") {
+            let path = &placed.result.path;
+            let name = path.rsplit('/').next().unwrap_or(path);
+            let why = if SHELL_NAMES.contains(&name) {
+                "named like a shell"
+            } else if shells.contains(&h.sha256) {
+                "same content as one of the image's shells"
+            } else {
+                continue;
+            };
+            let mut f = rules::texts().finding("HF-BACKDOOR-SETUID-SHELL", path);
+            f.evidence = Some(format!("setuid, {why}"));
+            out.push(at(ctx, f, placed));
+        }
+    }
+}
+
+impl Checker for BackdoorChecker {
+    fn kinds(&self) -> &'static [FindingKind] {
+        &[FindingKind::Backdoor]
+    }
+
+    fn analyzers(&self) -> Vec<Box<dyn Analyzer>> {
+        vec![Box::new(BackdoorFiles)]
+    }
+
+    fn check(&self, ctx: &ImageContext<'_>) -> Vec<Finding> {
+        let mut out = Vec::new();
+        self.service_account_keys(ctx, &mut out);
+        self.unowned_pam_modules(ctx, &mut out);
+        self.setuid_shells(ctx, &mut out);
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests;

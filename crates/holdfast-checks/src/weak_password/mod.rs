@@ -1,0 +1,382 @@
+//! The weak-password checker: local accounts (`/etc/shadow`, hashes in `/etc/passwd`,
+//! empty passwords, extra UID 0 accounts) and services (Redis, MySQL/MariaDB, PostgreSQL,
+//! Tomcat, FTP, sshd).
+//!
+//! The walk only extracts: account entries, sshd settings, and passwords from service
+//! configs as digests ([`secret::SecretDigest`]), all as records; rules that one file
+//! proves on its own (a `trust` line, anonymous FTP, a clear-text Tomcat password) are
+//! file findings. Guessing runs once per image in [`Checker::check`], because it depends on
+//! `--dict` (not part of the layer-cache key) and is slow by design.
+//!
+//! Findings name the account, the hash scheme and which list the password was in, never
+//! the password.
+
+pub mod accounts;
+pub mod crack;
+pub mod crypt;
+pub mod dictionary;
+pub mod files;
+pub mod ftp;
+pub mod mysql;
+pub mod pg_authid;
+pub mod pg_hba;
+pub mod redis;
+pub mod secret;
+mod services;
+pub mod sshd;
+pub mod tomcat;
+
+use std::collections::HashMap;
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use holdfast_analyze::analyzer::FileFact;
+use holdfast_analyze::merge::Placed;
+use holdfast_analyze::Analyzer;
+use holdfast_model::{Finding, FindingKind, Severity};
+use serde::de::DeserializeOwned;
+
+use crate::finding_text::FindingTexts;
+use crate::{Checker, ImageContext};
+use accounts::{PasswdEntry, ShadowEntry};
+use crack::Outcome;
+use crypt::Scheme;
+use dictionary::{Candidates, Source};
+use secret::SecretDigest;
+
+const ANALYZER: &str = "weak-password";
+
+/// Most hashes guessed per image; the rest are reported as not checked.
+const MAX_GUESS_TARGETS: usize = 1000;
+/// Most service accounts (Tomcat users, database rows) recorded per file.
+const MAX_SERVICE_ACCOUNTS: usize = 10_000;
+
+/// Options from the command line.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Extra candidates (`--dict FILE`), tried after the derived guesses.
+    pub dictionary: Candidates,
+    /// Whether to try the built-in dictionary (tests turn it off to stay fast).
+    pub built_in: bool,
+    /// Time budget for guessing crypt(3) hashes in one image.
+    pub timeout: Duration,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            dictionary: Candidates::default(),
+            built_in: true,
+            timeout: Duration::from_secs(60),
+        }
+    }
+}
+
+/// The finding texts, from `data/weak-password-findings.toml`.
+pub fn texts() -> &'static FindingTexts {
+    static T: OnceLock<FindingTexts> = OnceLock::new();
+    T.get_or_init(|| {
+        FindingTexts::parse(
+            FindingKind::WeakPassword,
+            include_str!("../../data/weak-password-findings.toml"),
+        )
+    })
+}
+
+/// The weak-password checker.
+pub struct WeakPasswordChecker {
+    config: Config,
+}
+
+impl WeakPasswordChecker {
+    /// A checker with the given options.
+    pub fn new(config: Config) -> Self {
+        WeakPasswordChecker { config }
+    }
+}
+
+/// The records of one kind that this analyzer left at visible paths, with their place.
+fn visible_records<'a, T: DeserializeOwned>(
+    ctx: &'a ImageContext<'_>,
+    kind: &'a str,
+) -> impl Iterator<Item = (&'a Placed, T)> + 'a {
+    ctx.fs
+        .visible_all()
+        .filter(|p| p.result.analyzer == ANALYZER)
+        .flat_map(move |p| {
+            p.result.facts.iter().filter_map(move |f| match f {
+                FileFact::Record { kind: k, data } if k == kind => {
+                    serde_json::from_value(data.clone()).ok().map(|v| (p, v))
+                }
+                _ => None,
+            })
+        })
+}
+
+fn at(ctx: &ImageContext<'_>, mut f: Finding, placed: &Placed, line: Option<u32>) -> Finding {
+    f.path = Some(placed.result.path.clone());
+    f.layer = ctx.layer_id(placed.layer);
+    f.line = line;
+    f
+}
+
+/// A stored password verifier.
+enum Stored {
+    /// A crypt(3) hash from shadow or passwd.
+    Crypt(String),
+    /// A PostgreSQL role verifier.
+    Postgres(pg_authid::PgSecret),
+}
+
+/// One verifier to guess and where to report it.
+struct GuessTarget<'a> {
+    /// The account or role.
+    subject: String,
+    /// Names the derived guesses come from.
+    names: Vec<String>,
+    verifier: Stored,
+    scheme: &'static str,
+    /// Rough cost of one verification, 0 (fast) to 3 (memory-hard or iterated).
+    cost: u8,
+    id: &'static str,
+    placed: &'a Placed,
+    line: Option<u32>,
+}
+
+impl GuessTarget<'_> {
+    fn run(&self, candidates: &Candidates, deadline: Instant) -> Outcome {
+        match &self.verifier {
+            Stored::Crypt(hash) => crack::crack(hash, candidates, deadline),
+            Stored::Postgres(secret) => {
+                crack::search(candidates, deadline, |p| secret.verify(&self.subject, p))
+            }
+        }
+    }
+}
+
+impl WeakPasswordChecker {
+    /// The dictionaries (`--dict`, then the built-in list) indexed by `digest` of each
+    /// candidate, so a service password is looked up rather than compared with every
+    /// candidate. Built on first use: most images have no service passwords.
+    fn index(&self, digest: fn(&str) -> String) -> HashMap<String, Source> {
+        let mut all = self.config.dictionary.clone();
+        if self.config.built_in {
+            all.extend(dictionary::built_in());
+        }
+        let mut index = HashMap::with_capacity(all.len());
+        for (p, source) in all.iter() {
+            index.entry(digest(p)).or_insert(source);
+        }
+        index
+    }
+
+    /// Empty, UID 0 and passwd-stored findings; returns the hashes worth guessing.
+    fn accounts<'a>(
+        &self,
+        ctx: &'a ImageContext<'_>,
+        host: Option<&str>,
+        out: &mut Vec<Finding>,
+    ) -> Vec<GuessTarget<'a>> {
+        let t = texts();
+        let passwd: Option<(&Placed, Vec<PasswdEntry>)> = visible_records(ctx, "passwd").next();
+        let shadow: Option<(&Placed, Vec<ShadowEntry>)> = visible_records(ctx, "shadow").next();
+        let target = |name: &str, hash: &str, placed: &'a Placed, line: u32| {
+            let scheme = Scheme::of(hash);
+            let mut names = vec![name.to_string()];
+            names.extend(host.map(str::to_string));
+            GuessTarget {
+                subject: name.to_string(),
+                names,
+                verifier: Stored::Crypt(hash.to_string()),
+                scheme: scheme.map_or("unknown", Scheme::name),
+                cost: match scheme {
+                    Some(Scheme::Des | Scheme::Md5) => 0,
+                    Some(Scheme::Sha256 | Scheme::Sha512) => 1,
+                    Some(Scheme::Bcrypt) => 2,
+                    _ => 3,
+                },
+                id: "HF-WEAKPW-SHADOW",
+                placed,
+                line: Some(line),
+            }
+        };
+
+        let mut targets = Vec::new();
+        if let Some((placed, entries)) = &passwd {
+            for e in entries {
+                if e.uid == 0 && e.name != "root" {
+                    let mut f = t.finding("HF-WEAKPW-UID0", &e.name);
+                    f.evidence = Some(format!("{}: uid 0, shell {}", e.name, e.shell));
+                    out.push(at(ctx, f, placed, Some(e.line)));
+                }
+                // pam_unix reads shadow only when the passwd field says so (`x`); an empty
+                // field is an empty password whatever shadow holds.
+                if e.password.is_empty() {
+                    let mut f = t.finding("HF-WEAKPW-EMPTY", &e.name);
+                    f.evidence = Some(format!("{}: empty password field in /etc/passwd", e.name));
+                    out.push(at(ctx, f, placed, Some(e.line)));
+                } else if let Some(scheme) = Scheme::of(&e.password) {
+                    let mut f = t.finding("HF-WEAKPW-PASSWD-HASH", &e.name);
+                    f.evidence = Some(format!("{}: {} hash in /etc/passwd", e.name, scheme.name()));
+                    out.push(at(ctx, f, placed, Some(e.line)));
+                    targets.push(target(&e.name, &e.password, placed, e.line));
+                }
+            }
+        }
+        // Shadow entries count for accounts whose passwd field points there, and for
+        // accounts passwd does not list.
+        let uses_shadow = |name: &str| {
+            passwd.as_ref().is_none_or(|(_, entries)| {
+                entries
+                    .iter()
+                    .find(|e| e.name == name)
+                    .is_none_or(|e| e.password == "x" || e.password.starts_with("##"))
+            })
+        };
+        if let Some((placed, entries)) = &shadow {
+            for e in entries.iter().filter(|e| uses_shadow(&e.name)) {
+                if e.password.is_empty() {
+                    let mut f = t.finding("HF-WEAKPW-EMPTY", &e.name);
+                    f.evidence = Some(format!("{}: empty password field in /etc/shadow", e.name));
+                    out.push(at(ctx, f, placed, Some(e.line)));
+                } else if Scheme::of(&e.password).is_some() {
+                    targets.push(target(&e.name, &e.password, placed, e.line));
+                }
+            }
+        }
+        targets
+    }
+
+    /// PostgreSQL role verifiers worth guessing.
+    fn postgres_roles<'a>(
+        &self,
+        ctx: &'a ImageContext<'_>,
+        host: Option<&str>,
+    ) -> Vec<GuessTarget<'a>> {
+        let mut targets = Vec::new();
+        for (placed, roles) in visible_records::<Vec<pg_authid::PgRole>>(ctx, "pg-roles") {
+            for role in roles {
+                let name = role.name.clone().unwrap_or_default();
+                let mut names = vec![name.clone(), "postgres".to_string()];
+                names.extend(host.map(str::to_string));
+                targets.push(GuessTarget {
+                    subject: if name.is_empty() {
+                        "(unknown)".into()
+                    } else {
+                        name
+                    },
+                    names,
+                    scheme: role.secret.scheme(),
+                    cost: match role.secret {
+                        pg_authid::PgSecret::Md5(_) => 0,
+                        pg_authid::PgSecret::Scram { .. } => 3,
+                    },
+                    verifier: Stored::Postgres(role.secret),
+                    id: "HF-WEAKPW-PG",
+                    placed,
+                    line: None,
+                });
+            }
+        }
+        targets
+    }
+
+    /// Guesses every target in two passes under one deadline: first the cheap, likely
+    /// candidates (derived from names, then `--dict`) for all of them, then the built-in
+    /// list for those still standing, cheapest schemes and root first. One slow hash
+    /// cannot use up the budget before the others got their likely guesses.
+    fn guess(
+        &self,
+        ctx: &ImageContext<'_>,
+        mut targets: Vec<GuessTarget<'_>>,
+        deadline: Instant,
+        out: &mut Vec<Finding>,
+    ) {
+        targets.sort_by_key(|t| (t.cost, t.subject != "root"));
+        if targets.len() > MAX_GUESS_TARGETS {
+            // A hostile image can hold millions of hashes: guess the first ones and say
+            // how many were left, in one finding.
+            let rest = targets.split_off(MAX_GUESS_TARGETS);
+            let mut f = texts().finding(
+                "HF-WEAKPW-NOT-FULLY-CHECKED",
+                &format!("{} more accounts", rest.len()),
+            );
+            f.evidence = Some(format!(
+                "only the first {MAX_GUESS_TARGETS} password hashes are guessed"
+            ));
+            out.push(at(ctx, f, rest[0].placed, None));
+        }
+        let mut standing = Vec::new();
+        for t in targets {
+            let names: Vec<&str> = t.names.iter().map(String::as_str).collect();
+            let mut likely = dictionary::derived_from(&names);
+            likely.extend(&self.config.dictionary);
+            match t.run(&likely, deadline) {
+                Outcome::Resisted if self.config.built_in => standing.push(t),
+                Outcome::Resisted => {}
+                outcome => out.push(self.report(ctx, &t, outcome)),
+            }
+        }
+        for t in standing {
+            match t.run(dictionary::built_in(), deadline) {
+                Outcome::Resisted => {}
+                outcome => out.push(self.report(ctx, &t, outcome)),
+            }
+        }
+    }
+
+    fn report(&self, ctx: &ImageContext<'_>, t: &GuessTarget<'_>, outcome: Outcome) -> Finding {
+        let f = match outcome {
+            Outcome::Cracked(source) => {
+                let mut f = texts().finding(t.id, &t.subject);
+                if t.subject == "root" && t.id == "HF-WEAKPW-SHADOW" {
+                    f.severity = Severity::Critical;
+                }
+                f.evidence = Some(format!(
+                    "{}: {} hash matches {}",
+                    t.subject,
+                    t.scheme,
+                    source.describe()
+                ));
+                f
+            }
+            _ => {
+                let mut f = texts().finding("HF-WEAKPW-NOT-FULLY-CHECKED", &t.subject);
+                f.evidence = Some(format!(
+                    "{}: {} hash; time bound of {}s reached",
+                    t.subject,
+                    t.scheme,
+                    self.config.timeout.as_secs_f64()
+                ));
+                f
+            }
+        };
+        at(ctx, f, t.placed, t.line)
+    }
+}
+
+impl Checker for WeakPasswordChecker {
+    fn kinds(&self) -> &'static [FindingKind] {
+        &[FindingKind::WeakPassword]
+    }
+
+    fn analyzers(&self) -> Vec<Box<dyn Analyzer>> {
+        vec![Box::new(files::WeakPasswordFiles)]
+    }
+
+    fn check(&self, ctx: &ImageContext<'_>) -> Vec<Finding> {
+        let host: Option<String> = visible_records::<String>(ctx, "hostname")
+            .map(|(_, h)| h)
+            .find(|h| !h.is_empty());
+        let deadline = Instant::now() + self.config.timeout;
+        let mut out = Vec::new();
+        let mut targets = self.accounts(ctx, host.as_deref(), &mut out);
+        targets.extend(self.postgres_roles(ctx, host.as_deref()));
+        self.guess(ctx, targets, deadline, &mut out);
+        self.services(ctx, host.as_deref(), &mut out);
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests;
