@@ -1,4 +1,7 @@
-//! The human-readable table: per target, its OS, its packages and what was skipped.
+//! The human-readable table: per target, its OS, its packages, its findings by kind and
+//! package, and what was skipped.
+
+mod findings;
 
 use std::io::Write;
 
@@ -10,11 +13,17 @@ use holdfast_model::ScanResult;
 pub struct TableOptions {
     /// Terminal width to fit; `None` lets the table grow.
     pub width: Option<u16>,
+    /// Color severities with ANSI codes (the binary decides: a TTY, no `NO_COLOR`, no
+    /// `--no-color`).
+    pub color: bool,
 }
 
 impl Default for TableOptions {
     fn default() -> Self {
-        TableOptions { width: Some(100) }
+        TableOptions {
+            width: Some(100),
+            color: false,
+        }
     }
 }
 
@@ -36,7 +45,7 @@ fn group_label(p: &holdfast_model::Package) -> String {
 }
 
 /// Cuts text to `max` characters, marking the cut; the id says where to read the rest.
-fn cut(text: &str, max: usize) -> String {
+pub(crate) fn cut(text: &str, max: usize) -> String {
     let first_line = text.lines().next().unwrap_or("");
     if first_line.chars().count() <= max {
         first_line.to_string()
@@ -47,7 +56,7 @@ fn cut(text: &str, max: usize) -> String {
     }
 }
 
-fn short_layer(id: &str) -> &str {
+pub(crate) fn short_layer(id: &str) -> &str {
     let hex = id.strip_prefix("sha256:").unwrap_or(id);
     &hex[..hex.len().min(12)]
 }
@@ -108,46 +117,7 @@ pub fn write(result: &ScanResult, out: &mut dyn Write, opts: &TableOptions) -> s
             }
             writeln!(out, "{table}")?;
         }
-        if !t.findings.is_empty() {
-            writeln!(out, "\nFindings ({})", t.findings.len())?;
-            let mut table = Table::new();
-            table.load_preset(UTF8_FULL_CONDENSED);
-            if let Some(w) = opts.width {
-                table.set_content_arrangement(ContentArrangement::Dynamic);
-                table.set_width(w);
-            }
-            table.set_header(vec![
-                "Package",
-                "Id",
-                "Severity",
-                "Installed",
-                "Fixed",
-                "Title",
-            ]);
-            for f in &t.findings {
-                table.add_row(vec![
-                    f.package.clone().unwrap_or_default(),
-                    f.id.clone(),
-                    f.severity.as_str().to_string(),
-                    f.installed_version.clone().unwrap_or_default(),
-                    f.fixed_version.clone().unwrap_or_default(),
-                    cut(&f.title, 40),
-                ]);
-            }
-            writeln!(out, "{table}")?;
-            let mut counts = Vec::new();
-            for sev in holdfast_model::Severity::ALL.iter().rev() {
-                let n = t.findings.iter().filter(|f| f.severity == *sev).count();
-                counts.push(format!("{}: {n}", sev.as_str()));
-            }
-            writeln!(out, "By severity: {}", counts.join(", "))?;
-        }
-        writeln!(
-            out,
-            "Total: {} packages, {} findings",
-            t.packages.len(),
-            t.findings.len()
-        )?;
+        findings::write(t, out, opts)?;
         if !t.warnings.is_empty() {
             writeln!(out, "\nSkipped or unreadable ({}):", t.warnings.len())?;
             for w in &t.warnings {
@@ -164,6 +134,14 @@ pub fn write(result: &ScanResult, out: &mut dyn Write, opts: &TableOptions) -> s
             }
         }
         writeln!(out)?;
+    }
+    if result.targets.len() > 1 {
+        findings::write_summary(
+            "All targets",
+            result.targets.iter().flat_map(|t| &t.findings),
+            out,
+            opts,
+        )?;
     }
     Ok(())
 }

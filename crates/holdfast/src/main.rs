@@ -3,6 +3,7 @@
 mod checks;
 mod cli;
 mod output;
+mod report;
 mod scan;
 mod vulns;
 

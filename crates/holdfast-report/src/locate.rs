@@ -1,0 +1,88 @@
+//! What several writers need to know about a finding: the package it is about, the file it
+//! points at, a stable fingerprint, a numeric score.
+
+use holdfast_model::{Finding, Package, Severity, TargetResult};
+
+use crate::ids::short_hash;
+
+/// The package a finding is about: same name and installed version, else same name.
+pub fn package_of<'a>(target: &'a TargetResult, f: &Finding) -> Option<&'a Package> {
+    let name = f.package.as_deref()?;
+    let mut by_name = target.packages.iter().filter(|p| p.name == name);
+    let first = by_name.clone().next();
+    by_name
+        .find(|p| Some(p.version.as_str()) == f.installed_version.as_deref())
+        .or(first)
+}
+
+/// The file a finding points at: its own path, else the file its package was read from.
+pub fn file_of<'a>(target: &'a TargetResult, f: &'a Finding) -> Option<&'a str> {
+    f.path
+        .as_deref()
+        .or_else(|| package_of(target, f).map(|p| p.path.as_str()))
+        .filter(|p| !p.is_empty())
+}
+
+/// `path:line`, `path`, or empty.
+pub fn location(f: &Finding) -> String {
+    match (&f.path, f.line) {
+        (Some(p), Some(l)) => format!("{p}:{l}"),
+        (Some(p), None) => p.clone(),
+        _ => String::new(),
+    }
+}
+
+/// The finding's own fingerprint, else a hash of what makes it this finding: the target,
+/// kind, id, package and version, and where it was seen.
+pub fn fingerprint(target: &TargetResult, f: &Finding) -> String {
+    if let Some(fp) = &f.fingerprint {
+        return fp.clone();
+    }
+    let seed = format!(
+        "{}\u{0}{}\u{0}{}\u{0}{}\u{0}{}\u{0}{}\u{0}{}",
+        target.name,
+        f.kind.as_str(),
+        f.id,
+        f.package.as_deref().unwrap_or(""),
+        f.installed_version.as_deref().unwrap_or(""),
+        f.path.as_deref().unwrap_or(""),
+        f.line.map(|l| l.to_string()).unwrap_or_default()
+    );
+    format!("holdfast:{}", short_hash(&seed))
+}
+
+/// The CVSS score when the advisory gave one, else a score in the middle of the severity's
+/// CVSS band (the bands GitHub code scanning uses to name severities).
+pub fn score(f: &Finding) -> f64 {
+    f.cvss
+        .as_ref()
+        .and_then(|c| c.score)
+        .unwrap_or_else(|| severity_score(f.severity))
+}
+
+/// A representative CVSS score for a severity with no score of its own.
+pub fn severity_score(s: Severity) -> f64 {
+    match s {
+        Severity::Critical => 9.5,
+        Severity::High => 8.0,
+        Severity::Medium => 5.5,
+        Severity::Low => 2.0,
+        Severity::Unknown => 0.0,
+    }
+}
+
+/// Human-readable byte size (`12.3 MiB`).
+pub fn human_size(bytes: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut v = bytes as f64;
+    let mut unit = 0;
+    while v >= 1024.0 && unit + 1 < UNITS.len() {
+        v /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{bytes} B")
+    } else {
+        format!("{v:.1} {}", UNITS[unit])
+    }
+}
