@@ -86,3 +86,18 @@ pub fn human_size(bytes: u64) -> String {
         format!("{v:.1} {}", UNITS[unit])
     }
 }
+
+/// A path in the image as a relative URI reference (SARIF `artifactLocation.uri`): no
+/// leading slash, and every byte that is not unreserved or `/` percent-encoded (RFC 3986),
+/// so a file named `<script>` or `a:b` stays one path.
+pub fn uri_path(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    for &b in path.trim_start_matches('/').as_bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~/".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}

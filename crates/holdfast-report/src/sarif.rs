@@ -13,7 +13,7 @@ use serde_sarif::sarif::{
     Suppression, Tool, ToolComponent,
 };
 
-use crate::locate::{file_of, fingerprint, score};
+use crate::locate::{file_of, fingerprint, score, uri_path};
 
 /// What one rule collects from every finding with its id.
 struct RuleFacts<'a> {
@@ -121,7 +121,7 @@ fn target_uri(t: &TargetResult) -> String {
         .iter()
         .find_map(|p| name.strip_prefix(p))
         .unwrap_or(name);
-    bare.trim_start_matches('/').to_string()
+    uri_path(bare)
 }
 
 fn message(t: &TargetResult, f: &Finding) -> String {
@@ -146,7 +146,7 @@ fn message(t: &TargetResult, f: &Finding) -> String {
 
 fn result_of(t: &TargetResult, f: &Finding, rule_index: usize) -> SarifResult {
     let uri = file_of(t, f)
-        .map(|p| p.trim_start_matches('/').to_string())
+        .map(uri_path)
         .unwrap_or_else(|| target_uri(t));
     let region = Region::builder()
         .start_line(i64::from(f.line.unwrap_or(1).max(1)))

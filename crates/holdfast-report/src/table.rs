@@ -44,9 +44,18 @@ fn group_label(p: &holdfast_model::Package) -> String {
     }
 }
 
+/// Text from the image made safe for a terminal: control characters (an escape sequence
+/// in a package name could rewrite the screen) become U+FFFD.
+pub(crate) fn printable(text: &str) -> String {
+    text.chars()
+        .map(|c| if c.is_control() { '\u{FFFD}' } else { c })
+        .collect()
+}
+
 /// Cuts text to `max` characters, marking the cut; the id says where to read the rest.
 pub(crate) fn cut(text: &str, max: usize) -> String {
-    let first_line = text.lines().next().unwrap_or("");
+    let first_line = printable(text.lines().next().unwrap_or(""));
+    let first_line = first_line.as_str();
     if first_line.chars().count() <= max {
         first_line.to_string()
     } else {
@@ -63,6 +72,9 @@ pub(crate) fn short_layer(id: &str) -> &str {
 
 /// Writes the table.
 pub fn write(result: &ScanResult, out: &mut dyn Write, opts: &TableOptions) -> std::io::Result<()> {
+    if result.targets.is_empty() {
+        writeln!(out, "No targets.")?;
+    }
     for t in &result.targets {
         let os =
             t.os.as_ref()
@@ -81,7 +93,7 @@ pub fn write(result: &ScanResult, out: &mut dyn Write, opts: &TableOptions) -> s
         }
         groups.sort_by(|a, b| a.0.cmp(&b.0));
         for (label, packages) in groups {
-            writeln!(out, "\n{label} ({} packages)", packages.len())?;
+            writeln!(out, "\n{} ({} packages)", printable(&label), packages.len())?;
             let mut table = Table::new();
             table.load_preset(UTF8_FULL_CONDENSED);
             match opts.width {
@@ -104,8 +116,8 @@ pub fn write(result: &ScanResult, out: &mut dyn Write, opts: &TableOptions) -> s
                     _ => String::new(),
                 };
                 table.add_row(vec![
-                    p.name.clone(),
-                    p.version.clone(),
+                    printable(&p.name),
+                    printable(&p.version),
                     p.package_type.as_str().to_string(),
                     source,
                     p.layer
@@ -118,6 +130,12 @@ pub fn write(result: &ScanResult, out: &mut dyn Write, opts: &TableOptions) -> s
             writeln!(out, "{table}")?;
         }
         findings::write(t, out, opts)?;
+        writeln!(
+            out,
+            "Total: {} packages, {} findings",
+            t.packages.len(),
+            t.findings.len()
+        )?;
         if !t.warnings.is_empty() {
             writeln!(out, "\nSkipped or unreadable ({}):", t.warnings.len())?;
             for w in &t.warnings {

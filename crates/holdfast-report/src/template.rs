@@ -27,10 +27,11 @@ pub(crate) fn describe(e: &minijinja::Error, fallback_name: &str) -> String {
 
 /// The environment user templates run in: autoescape for names ending in `.html`/`.xml`,
 /// as minijinja decides by default, and strict about undefined variables so a typo in a
-/// field name is an error rather than an empty string.
+/// field name is an error rather than an empty string (`{% if f.package %}` still works
+/// for fields a finding leaves out).
 fn environment() -> Environment<'static> {
     let mut env = Environment::new();
-    env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
+    env.set_undefined_behavior(minijinja::UndefinedBehavior::SemiStrict);
     env
 }
 

@@ -7,7 +7,7 @@ use std::io::Write;
 use comfy_table::{presets::UTF8_FULL_CONDENSED, Attribute, Cell, Color, ContentArrangement, Table};
 use holdfast_model::{Finding, FindingKind, Severity, TargetResult};
 
-use super::{cut, TableOptions};
+use super::{cut, printable, TableOptions};
 use crate::locate::location;
 
 /// Longest title shown in a cell; the id says where to read the rest.
@@ -170,13 +170,13 @@ pub fn write(t: &TargetResult, out: &mut dyn Write, opts: &TableOptions) -> std:
                     name.to_string()
                 };
                 previous_group = group;
-                row.push(Cell::new(shown));
-                row.push(Cell::new(&f.id));
+                row.push(Cell::new(printable(&shown)));
+                row.push(Cell::new(printable(&f.id)));
                 row.push(severity_cell(f.severity, opts.color));
-                row.push(Cell::new(f.installed_version.as_deref().unwrap_or("")));
-                row.push(Cell::new(f.fixed_version.as_deref().unwrap_or("")));
+                row.push(Cell::new(printable(f.installed_version.as_deref().unwrap_or(""))));
+                row.push(Cell::new(printable(f.fixed_version.as_deref().unwrap_or(""))));
             } else {
-                row.push(Cell::new(&f.id));
+                row.push(Cell::new(printable(&f.id)));
                 row.push(severity_cell(f.severity, opts.color));
             }
             if with_location {
@@ -184,7 +184,7 @@ pub fn write(t: &TargetResult, out: &mut dyn Write, opts: &TableOptions) -> std:
                 if f.removed {
                     loc.push_str(" (removed)");
                 }
-                row.push(Cell::new(loc));
+                row.push(Cell::new(printable(&loc)));
             }
             row.push(Cell::new(cut(&f.title, TITLE_MAX)));
             table.add_row(row);
@@ -200,7 +200,8 @@ pub fn write(t: &TargetResult, out: &mut dyn Write, opts: &TableOptions) -> std:
         for f in &t.suppressed {
             let by = f.suppression.as_ref().map(|s| s.by.as_str()).unwrap_or("?");
             let what = f.package.as_deref().map(|p| format!(" in {p}")).unwrap_or_default();
-            writeln!(out, "  - {} {}{what} (by {by})", f.id, f.severity.as_str())?;
+            let line = format!("  - {} {}{what} (by {by})", f.id, f.severity.as_str());
+            writeln!(out, "{}", printable(&line))?;
         }
     }
     Ok(())
