@@ -14,7 +14,7 @@ use holdfast_model::{Finding, FindingKind, ScanResult, Severity, TargetResult};
 use minijinja::{Environment, Value};
 use serde::Serialize;
 
-use crate::locate::{human_size, location, package_of};
+use crate::locate::{human_size, location, PackageIndex};
 use crate::table::short_layer;
 use crate::template::describe;
 use crate::ReportError;
@@ -128,14 +128,19 @@ fn sev_class(s: Severity) -> &'static str {
 }
 
 /// The layer a finding is in: its own, else its package's.
-fn layer_of<'a>(t: &'a TargetResult, f: &'a Finding) -> Option<&'a str> {
+fn layer_of<'a>(idx: &PackageIndex<'a>, f: &'a Finding) -> Option<&'a str> {
     f.layer
         .as_deref()
-        .or_else(|| package_of(t, f).and_then(|p| p.layer.as_deref()))
+        .or_else(|| idx.package_of(f).and_then(|p| p.layer.as_deref()))
 }
 
-fn finding_view(t: &TargetResult, f: &Finding, created_by: &HashMap<&str, &str>) -> FindingView {
-    let layer = layer_of(t, f).unwrap_or("");
+fn finding_view<'a>(
+    t: &TargetResult,
+    idx: &PackageIndex<'a>,
+    f: &'a Finding,
+    created_by: &HashMap<&str, &str>,
+) -> FindingView {
+    let layer = layer_of(idx, f).unwrap_or("");
     let (links, other_references) = f
         .references
         .iter()
@@ -143,7 +148,7 @@ fn finding_view(t: &TargetResult, f: &Finding, created_by: &HashMap<&str, &str>)
         .partition(|r| r.starts_with("https://") || r.starts_with("http://"));
     let mut loc = location(f);
     if loc.is_empty() && f.package.is_some() {
-        if let Some(p) = package_of(t, f) {
+        if let Some(p) = idx.package_of(f) {
             loc = p.path.clone();
         }
     }
@@ -186,6 +191,7 @@ fn finding_view(t: &TargetResult, f: &Finding, created_by: &HashMap<&str, &str>)
 }
 
 fn target_view(t: &TargetResult) -> TargetView {
+    let idx = PackageIndex::new(t);
     let mut packages_by_layer: HashMap<&str, Vec<String>> = HashMap::new();
     for p in &t.packages {
         if let Some(l) = &p.layer {
@@ -197,7 +203,7 @@ fn target_view(t: &TargetResult) -> TargetView {
     }
     let mut findings_by_layer: HashMap<&str, usize> = HashMap::new();
     for f in &t.findings {
-        if let Some(l) = layer_of(t, f) {
+        if let Some(l) = layer_of(&idx, f) {
             *findings_by_layer.entry(l).or_default() += 1;
         }
     }
@@ -281,17 +287,18 @@ fn page(result: &ScanResult) -> Page {
             .iter()
             .filter_map(|l| Some((l.diff_id.as_deref()?, l.created_by.as_deref()?)))
             .collect();
+        let idx = PackageIndex::new(t);
         for f in &t.findings {
             *by_severity.entry(f.severity).or_default() += 1;
             *by_kind.entry(f.kind).or_default() += 1;
-            findings.push(finding_view(t, f, &created_by));
+            findings.push(finding_view(t, &idx, f, &created_by));
         }
         for f in &t.suppressed {
-            suppressed.push(finding_view(t, f, &created_by));
+            suppressed.push(finding_view(t, &idx, f, &created_by));
         }
     }
     // Most severe first, then as the result lists them.
-    findings.sort_by(|a, b| b.rank.cmp(&a.rank));
+    findings.sort_by_key(|f| std::cmp::Reverse(f.rank));
     let severity_chart = chart(
         Severity::ALL
             .iter()

@@ -102,6 +102,15 @@ pub struct RenderOptions {
     pub template: Option<UserTemplate>,
 }
 
+/// Pretty JSON and a final newline. Serialized into memory first: serde_json's many small
+/// writes through a `dyn Write` cost more than the copy.
+fn write_json(out: &mut dyn Write, value: &impl serde::Serialize) -> Result<(), ReportError> {
+    let mut bytes = serde_json::to_vec_pretty(value)?;
+    bytes.push(b'\n');
+    out.write_all(&bytes)?;
+    Ok(())
+}
+
 /// Renders a result in one format.
 pub fn render(
     result: &ScanResult,
@@ -111,20 +120,16 @@ pub fn render(
 ) -> Result<(), ReportError> {
     match format {
         Format::Json => {
-            serde_json::to_writer_pretty(&mut *out, result)?;
-            writeln!(out)?;
+            write_json(out, result)?;
         }
         Format::CycloneDx => {
-            serde_json::to_writer_pretty(&mut *out, &cyclonedx::bom(result))?;
-            writeln!(out)?;
+            write_json(out, &cyclonedx::bom(result))?;
         }
         Format::Spdx => {
-            serde_json::to_writer_pretty(&mut *out, &spdx::document(result))?;
-            writeln!(out)?;
+            write_json(out, &spdx::document(result))?;
         }
         Format::Sarif => {
-            serde_json::to_writer_pretty(&mut *out, &sarif::log(result))?;
-            writeln!(out)?;
+            write_json(out, &sarif::log(result))?;
         }
         Format::Html => html::write(result, out)?,
         Format::Table => table::write(result, out, &opts.table)?,

@@ -1,26 +1,44 @@
 //! What several writers need to know about a finding: the package it is about, the file it
 //! points at, a stable fingerprint, a numeric score.
 
+use std::collections::HashMap;
+
 use holdfast_model::{Finding, Package, Severity, TargetResult};
 
 use crate::ids::short_hash;
 
-/// The package a finding is about: same name and installed version, else same name.
-pub fn package_of<'a>(target: &'a TargetResult, f: &Finding) -> Option<&'a Package> {
-    let name = f.package.as_deref()?;
-    let mut by_name = target.packages.iter().filter(|p| p.name == name);
-    let first = by_name.clone().next();
-    by_name
-        .find(|p| Some(p.version.as_str()) == f.installed_version.as_deref())
-        .or(first)
+/// A target's packages by name, built once per target so that looking up the package of
+/// each of 10,000 findings does not scan the package list each time.
+pub struct PackageIndex<'a> {
+    by_name: HashMap<&'a str, Vec<&'a Package>>,
 }
 
-/// The file a finding points at: its own path, else the file its package was read from.
-pub fn file_of<'a>(target: &'a TargetResult, f: &'a Finding) -> Option<&'a str> {
-    f.path
-        .as_deref()
-        .or_else(|| package_of(target, f).map(|p| p.path.as_str()))
-        .filter(|p| !p.is_empty())
+impl<'a> PackageIndex<'a> {
+    /// Indexes the target's packages.
+    pub fn new(target: &'a TargetResult) -> Self {
+        let mut by_name: HashMap<&str, Vec<&Package>> = HashMap::new();
+        for p in &target.packages {
+            by_name.entry(p.name.as_str()).or_default().push(p);
+        }
+        PackageIndex { by_name }
+    }
+
+    /// The package a finding is about: same name and installed version, else same name.
+    pub fn package_of(&self, f: &Finding) -> Option<&'a Package> {
+        let list = self.by_name.get(f.package.as_deref()?)?;
+        list.iter()
+            .find(|p| Some(p.version.as_str()) == f.installed_version.as_deref())
+            .or_else(|| list.first())
+            .copied()
+    }
+
+    /// The file a finding points at: its own path, else the file its package was read from.
+    pub fn file_of(&self, f: &'a Finding) -> Option<&'a str> {
+        f.path
+            .as_deref()
+            .or_else(|| self.package_of(f).map(|p| p.path.as_str()))
+            .filter(|p| !p.is_empty())
+    }
 }
 
 /// `path:line`, `path`, or empty.

@@ -8,12 +8,12 @@ use std::collections::BTreeMap;
 use holdfast_model::{Finding, FindingKind, ScanResult, Severity, TargetResult};
 use serde_json::json;
 use serde_sarif::sarif::{
-    ArtifactLocation, Location, Message, MultiformatMessageString, PhysicalLocation,
-    PropertyBag, Region, ReportingDescriptor, Result as SarifResult, ResultLevel, Run, Sarif,
-    Suppression, Tool, ToolComponent,
+    ArtifactLocation, Location, Message, MultiformatMessageString, PhysicalLocation, PropertyBag,
+    Region, ReportingDescriptor, Result as SarifResult, ResultLevel, Run, Sarif, Suppression, Tool,
+    ToolComponent,
 };
 
-use crate::locate::{file_of, fingerprint, score, uri_path};
+use crate::locate::{fingerprint, score, uri_path, PackageIndex};
 
 /// What one rule collects from every finding with its id.
 struct RuleFacts<'a> {
@@ -47,12 +47,12 @@ fn rule_name(kind: FindingKind) -> &'static str {
     }
 }
 
+/// The rule's help: the plain text leaves the description to `fullDescription` (10,000
+/// advisories make the log large enough as it is); the markdown, which GitHub shows, has it.
 fn help(f: &Finding) -> (String, String) {
     let mut text = f.title.clone();
     let mut md = format!("**{}** ({})\n\n{}", f.id, f.kind.as_str(), f.title);
     if !f.description.is_empty() {
-        text.push_str("\n\n");
-        text.push_str(&f.description);
         md.push_str("\n\n");
         md.push_str(&f.description);
     }
@@ -117,10 +117,16 @@ fn rule(id: &str, facts: &RuleFacts<'_>) -> ReportingDescriptor {
 /// transport prefix, as a relative reference.
 fn target_uri(t: &TargetResult) -> String {
     let name = t.name.as_str();
-    let bare = ["docker-archive:", "oci-archive:", "oci:", "docker:", "registry:"]
-        .iter()
-        .find_map(|p| name.strip_prefix(p))
-        .unwrap_or(name);
+    let bare = [
+        "docker-archive:",
+        "oci-archive:",
+        "oci:",
+        "docker:",
+        "registry:",
+    ]
+    .iter()
+    .find_map(|p| name.strip_prefix(p))
+    .unwrap_or(name);
     uri_path(bare)
 }
 
@@ -144,8 +150,14 @@ fn message(t: &TargetResult, f: &Finding) -> String {
     m
 }
 
-fn result_of(t: &TargetResult, f: &Finding, rule_index: usize) -> SarifResult {
-    let uri = file_of(t, f)
+fn result_of(
+    t: &TargetResult,
+    idx: &PackageIndex<'_>,
+    f: &Finding,
+    rule_index: usize,
+) -> SarifResult {
+    let uri = idx
+        .file_of(f)
         .map(uri_path)
         .unwrap_or_else(|| target_uri(t));
     let region = Region::builder()
@@ -224,9 +236,14 @@ pub fn log(result: &ScanResult) -> Sarif {
         }
     }
     let index: BTreeMap<&str, usize> = rules.keys().enumerate().map(|(i, k)| (*k, i)).collect();
-    let results: Vec<SarifResult> = all()
-        .map(|(t, f)| result_of(t, f, index.get(f.id.as_str()).copied().unwrap_or(0)))
-        .collect();
+    let mut results = Vec::new();
+    for t in &result.targets {
+        let idx = PackageIndex::new(t);
+        for f in t.findings.iter().chain(&t.suppressed) {
+            let rule_index = index.get(f.id.as_str()).copied().unwrap_or(0);
+            results.push(result_of(t, &idx, f, rule_index));
+        }
+    }
     let driver = ToolComponent::builder()
         .name(result.tool.name.clone())
         .version(result.tool.version.clone())

@@ -9,7 +9,7 @@ use holdfast_model::{Finding, Package, ScanResult, TargetResult};
 use serde::Serialize;
 
 use crate::ids::{short_hash, uuid_from};
-use crate::locate::{location, package_of};
+use crate::locate::{location, PackageIndex};
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -161,8 +161,10 @@ fn attach_findings(
     date: &str,
     annotator: &str,
 ) {
+    let idx = PackageIndex::new(t);
     for f in t.findings.iter().chain(&t.suppressed) {
-        let at = package_of(t, f)
+        let at = idx
+            .package_of(f)
             .and_then(|p| index.get(p.id.as_str()).copied())
             .unwrap_or(target_index);
         let Some(pkg) = packages.get_mut(at) else {
@@ -188,7 +190,11 @@ fn attach_findings(
         }
         pkg.annotations.push(Annotation {
             annotation_date: date.to_string(),
-            annotation_type: if f.suppression.is_some() { "REVIEW" } else { "OTHER" },
+            annotation_type: if f.suppression.is_some() {
+                "REVIEW"
+            } else {
+                "OTHER"
+            },
             annotator: annotator.to_string(),
             comment: finding_comment(f),
         });

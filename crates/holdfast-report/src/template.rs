@@ -18,7 +18,10 @@ pub struct UserTemplate {
 /// The message for a minijinja error: the template's name and line, then what is wrong.
 pub(crate) fn describe(e: &minijinja::Error, fallback_name: &str) -> String {
     let name = e.name().unwrap_or(fallback_name);
-    let what = e.detail().map(str::to_string).unwrap_or_else(|| e.kind().to_string());
+    let what = e
+        .detail()
+        .map(str::to_string)
+        .unwrap_or_else(|| e.kind().to_string());
     match e.line() {
         Some(line) => format!("template `{name}`, line {line}: {what}"),
         None => format!("template `{name}`: {what}"),
@@ -43,8 +46,9 @@ impl UserTemplate {
             source: source.into(),
         };
         let mut env = environment();
-        env.add_template(&t.name, &t.source)
-            .map_err(|e| ReportError::Template(format!("cannot parse {}", describe(&e, &t.name))))?;
+        env.add_template(&t.name, &t.source).map_err(|e| {
+            ReportError::Template(format!("cannot parse {}", describe(&e, &t.name)))
+        })?;
         Ok(t)
     }
 
@@ -56,14 +60,16 @@ impl UserTemplate {
     /// Renders the result through the template.
     pub fn render(&self, result: &ScanResult, out: &mut dyn Write) -> Result<(), ReportError> {
         let mut env = environment();
-        env.add_template(&self.name, &self.source)
-            .map_err(|e| ReportError::Template(format!("cannot parse {}", describe(&e, &self.name))))?;
+        env.add_template(&self.name, &self.source).map_err(|e| {
+            ReportError::Template(format!("cannot parse {}", describe(&e, &self.name)))
+        })?;
         let tmpl = env
             .get_template(&self.name)
             .map_err(|e| ReportError::Template(describe(&e, &self.name)))?;
         let ctx = Value::from_serialize(result);
-        tmpl.render_captured_to(ctx, &mut *out)
-            .map_err(|e| ReportError::Template(format!("cannot render {}", describe(&e, &self.name))))?;
+        tmpl.render_captured_to(ctx, &mut *out).map_err(|e| {
+            ReportError::Template(format!("cannot render {}", describe(&e, &self.name)))
+        })?;
         Ok(())
     }
 }

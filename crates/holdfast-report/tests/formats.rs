@@ -73,7 +73,12 @@ impl jsonschema::Retrieve for LocalSchemas {
         let name = uri.as_str().rsplit('/').next().unwrap_or_default();
         let path = self.0.join(name);
         if !path.is_file() {
-            return Err(format!("no local copy of `{}` (looked for {})", uri.as_str(), path.display()).into());
+            return Err(format!(
+                "no local copy of `{}` (looked for {})",
+                uri.as_str(),
+                path.display()
+            )
+            .into());
         }
         Ok(load(&path))
     }
@@ -189,9 +194,17 @@ fn snapshot_template() {
 fn table_fits_100_columns_and_shows_every_kind() {
     let out = text(Format::Table);
     for line in out.lines() {
-        assert!(line.chars().count() <= 100, "line wider than 100 columns: {line}");
+        assert!(
+            line.chars().count() <= 100,
+            "line wider than 100 columns: {line}"
+        );
     }
-    for heading in ["Vulnerabilities (4)", "Secrets (1)", "Malware (1)", "Container escape risks (1)"] {
+    for heading in [
+        "Vulnerabilities (4)",
+        "Secrets (1)",
+        "Malware (1)",
+        "Container escape risks (1)",
+    ] {
         assert!(out.contains(heading), "no `{heading}` in\n{out}");
     }
     assert!(out.contains("Findings: 7 (CRITICAL: 2, HIGH: 2, MEDIUM: 1, LOW: 1, UNKNOWN: 1)"));
@@ -216,7 +229,11 @@ fn table_neutralizes_terminal_escapes_from_the_image() {
 fn json_output_and_fixtures_validate_against_our_schema() {
     let schema = workspace().join("docs/result.schema.json");
     assert_valid(&schema, &json(Format::Json), "the fixture's JSON");
-    assert_valid(&schema, &serde_json::to_value(synthetic(200)).unwrap(), "the synthetic result");
+    assert_valid(
+        &schema,
+        &serde_json::to_value(synthetic(200)).unwrap(),
+        "the synthetic result",
+    );
     // Every JSON result the binary's snapshots hold.
     let snaps = workspace().join("crates/holdfast/tests/it/snapshots");
     let mut checked = 0;
@@ -251,7 +268,11 @@ fn our_schema_rejects_what_is_not_a_result() {
 #[test]
 fn sarif_validates_against_the_oasis_schema() {
     let Some(dir) = schema_dir() else { return };
-    assert_valid(&dir.join("sarif-schema-2.1.0.json"), &json(Format::Sarif), "SARIF");
+    assert_valid(
+        &dir.join("sarif-schema-2.1.0.json"),
+        &json(Format::Sarif),
+        "SARIF",
+    );
 }
 
 #[test]
@@ -259,8 +280,16 @@ fn cyclonedx_validates_against_the_1_6_schema() {
     let Some(dir) = schema_dir() else { return };
     let schema = dir.join("cyclonedx/bom-1.6.schema.json");
     assert_valid(&schema, &json(Format::CycloneDx), "CycloneDX");
-    let many = rendered(&synthetic(300), Format::CycloneDx, &RenderOptions::default());
-    assert_valid(&schema, &serde_json::from_str(&many).unwrap(), "CycloneDX (synthetic)");
+    let many = rendered(
+        &synthetic(300),
+        Format::CycloneDx,
+        &RenderOptions::default(),
+    );
+    assert_valid(
+        &schema,
+        &serde_json::from_str(&many).unwrap(),
+        "CycloneDX (synthetic)",
+    );
 }
 
 #[test]
@@ -269,7 +298,11 @@ fn spdx_validates_against_the_2_3_schema() {
     let schema = dir.join("spdx/2.3-schema.json");
     assert_valid(&schema, &json(Format::Spdx), "SPDX");
     let many = rendered(&synthetic(300), Format::Spdx, &RenderOptions::default());
-    assert_valid(&schema, &serde_json::from_str(&many).unwrap(), "SPDX (synthetic)");
+    assert_valid(
+        &schema,
+        &serde_json::from_str(&many).unwrap(),
+        "SPDX (synthetic)",
+    );
 }
 
 // ---- HTML ----
@@ -277,22 +310,49 @@ fn spdx_validates_against_the_2_3_schema() {
 #[test]
 fn html_keeps_hostile_content_inert() {
     let html = text(Format::Html);
-    assert!(!html.contains(HOSTILE_NAME), "the package name went in unescaped");
-    assert!(!html.contains("<img src=x"), "the secret's path went in unescaped");
-    assert!(html.contains("&lt;script&gt;alert(1)&lt;&#x2f;script&gt;") || html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
+    assert!(
+        !html.contains(HOSTILE_NAME),
+        "the package name went in unescaped"
+    );
+    assert!(
+        !html.contains("<img src=x"),
+        "the secret's path went in unescaped"
+    );
+    assert!(
+        html.contains("&lt;script&gt;alert(1)&lt;&#x2f;script&gt;")
+            || html.contains("&lt;script&gt;alert(1)&lt;/script&gt;")
+    );
     assert!(html.contains("&lt;img src=x onerror=alert(2)&gt;"));
-    assert!(!html.contains("<b>bold</b>"), "a layer command went in unescaped");
+    assert!(
+        !html.contains("<b>bold</b>"),
+        "a layer command went in unescaped"
+    );
     // Our one script block is the only one, and no link is made from a non-http reference.
     assert_eq!(html.matches("<script").count(), 1);
     assert!(!html.contains("href=\"javascript:"));
-    assert!(html.contains("javascript:alert(3)"), "non-http references are shown as text");
+    assert!(
+        html.contains("javascript:alert(3)"),
+        "non-http references are shown as text"
+    );
 }
 
 #[test]
 fn html_is_self_contained() {
     let html = text(Format::Html);
-    for needle in ["<link", "<img", "<iframe", "src=\"", "@import", "url(", "fetch(", "XMLHttpRequest"] {
-        assert!(!html.contains(needle), "the page would load something: `{needle}`");
+    for needle in [
+        "<link",
+        "<img",
+        "<iframe",
+        "src=\"",
+        "@import",
+        "url(",
+        "fetch(",
+        "XMLHttpRequest",
+    ] {
+        assert!(
+            !html.contains(needle),
+            "the page would load something: `{needle}`"
+        );
     }
     assert!(html.contains("Content-Security-Policy"));
     assert!(html.contains("default-src 'none'"));
@@ -303,9 +363,19 @@ fn html_has_the_views_the_issue_asks_for() {
     let html = text(Format::Html);
     // Summary cards, charts by severity and kind, the filters, detail and layer views.
     for needle in [
-        "class=\"cards\"", "aria-label=\"By severity\"", "aria-label=\"By kind\"", "id=\"f-severity\"",
-        "id=\"f-kind\"", "id=\"f-package\"", "id=\"f-fix\"", "id=\"f-text\"", "class=\"detail\"",
-        "id=\"layers\"", "27.8 MiB", "Fixed version", "3.0.13-1~deb12u1",
+        "class=\"cards\"",
+        "aria-label=\"By severity\"",
+        "aria-label=\"By kind\"",
+        "id=\"f-severity\"",
+        "id=\"f-kind\"",
+        "id=\"f-package\"",
+        "id=\"f-fix\"",
+        "id=\"f-text\"",
+        "class=\"detail\"",
+        "id=\"layers\"",
+        "27.8 MiB",
+        "Fixed version",
+        "3.0.13-1~deb12u1",
     ] {
         assert!(html.contains(needle), "no `{needle}` in the HTML report");
     }
@@ -325,45 +395,101 @@ fn sarif_has_what_github_code_scanning_reads() {
     let mut unique = ids.clone();
     unique.dedup();
     assert_eq!(ids, unique, "one rule per id");
-    assert_eq!(rules.len(), 10, "7 findings and 3 suppressed, all with distinct ids");
+    assert_eq!(
+        rules.len(),
+        10,
+        "7 findings and 3 suppressed, all with distinct ids"
+    );
     let critical = rules.iter().find(|r| r["id"] == "CVE-2024-0001").unwrap();
     assert_eq!(critical["properties"]["security-severity"], "9.8");
-    assert!(critical["help"]["text"].as_str().unwrap().contains("References:"));
-    let escape = rules.iter().find(|r| r["id"] == "HF-ESCAPE-DOCKER-SOCK").unwrap();
-    assert_eq!(escape["properties"]["security-severity"], "8.0", "mapped from HIGH");
+    assert!(critical["help"]["text"]
+        .as_str()
+        .unwrap()
+        .contains("References:"));
+    let escape = rules
+        .iter()
+        .find(|r| r["id"] == "HF-ESCAPE-DOCKER-SOCK")
+        .unwrap();
+    assert_eq!(
+        escape["properties"]["security-severity"], "8.0",
+        "mapped from HIGH"
+    );
     for r in run["results"].as_array().unwrap() {
         let loc = &r["locations"][0]["physicalLocation"];
         let uri = loc["artifactLocation"]["uri"].as_str().unwrap();
-        assert!(!uri.is_empty() && !uri.starts_with('/'), "relative uri: {uri}");
+        assert!(
+            !uri.is_empty() && !uri.starts_with('/'),
+            "relative uri: {uri}"
+        );
         assert!(r["partialFingerprints"]["holdfast/v1"].is_string());
         let idx = r["ruleIndex"].as_u64().unwrap() as usize;
         assert_eq!(rules[idx]["id"], r["ruleId"]);
     }
-    let secret = run["results"].as_array().unwrap().iter().find(|r| r["ruleId"] == "HF-SECRET-AWS-ACCESS-KEY").unwrap();
-    assert_eq!(secret["locations"][0]["physicalLocation"]["region"]["startLine"], 3);
-    assert!(secret["partialFingerprints"]["holdfast/v1"].as_str().unwrap().starts_with("sha256:5e5e"));
-    let escape = run["results"].as_array().unwrap().iter().find(|r| r["ruleId"] == "HF-ESCAPE-DOCKER-SOCK").unwrap();
-    assert_eq!(escape["locations"][0]["physicalLocation"]["artifactLocation"]["uri"], "app.tar");
-    let suppressed = run["results"].as_array().unwrap().iter().filter(|r| r["suppressions"].is_array()).count();
+    let secret = run["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["ruleId"] == "HF-SECRET-AWS-ACCESS-KEY")
+        .unwrap();
+    assert_eq!(
+        secret["locations"][0]["physicalLocation"]["region"]["startLine"],
+        3
+    );
+    assert!(secret["partialFingerprints"]["holdfast/v1"]
+        .as_str()
+        .unwrap()
+        .starts_with("sha256:5e5e"));
+    let escape = run["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["ruleId"] == "HF-ESCAPE-DOCKER-SOCK")
+        .unwrap();
+    assert_eq!(
+        escape["locations"][0]["physicalLocation"]["artifactLocation"]["uri"],
+        "app.tar"
+    );
+    let suppressed = run["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["suppressions"].is_array())
+        .count();
     assert_eq!(suppressed, 3);
 }
 
 #[test]
 fn cyclonedx_vulnerabilities_point_at_components_and_carry_analysis() {
     let v = json(Format::CycloneDx);
-    let mut refs: Vec<String> = v["components"].as_array().unwrap().iter().filter_map(|c| c["bom-ref"].as_str().map(str::to_string)).collect();
-    refs.push(v["metadata"]["component"]["bom-ref"].as_str().unwrap().to_string());
+    let mut refs: Vec<String> = v["components"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|c| c["bom-ref"].as_str().map(str::to_string))
+        .collect();
+    refs.push(
+        v["metadata"]["component"]["bom-ref"]
+            .as_str()
+            .unwrap()
+            .to_string(),
+    );
     let vulns = v["vulnerabilities"].as_array().unwrap();
     assert_eq!(vulns.len(), 10);
     for vuln in vulns {
         let r = vuln["affects"][0]["ref"].as_str().unwrap();
-        assert!(refs.iter().any(|x| x == r), "affects an unknown bom-ref {r}");
+        assert!(
+            refs.iter().any(|x| x == r),
+            "affects an unknown bom-ref {r}"
+        );
     }
     let by_id = |id: &str| vulns.iter().find(|x| x["id"] == id).unwrap();
     let critical = by_id("CVE-2024-0001");
     assert_eq!(critical["ratings"][0]["method"], "CVSSv31");
     assert_eq!(critical["ratings"][0]["score"], 9.8);
-    assert_eq!(by_id("GHSA-xxxx-yyyy-zzzz")["ratings"][0]["method"], "CVSSv4");
+    assert_eq!(
+        by_id("GHSA-xxxx-yyyy-zzzz")["ratings"][0]["method"],
+        "CVSSv4"
+    );
     let vex = &by_id("CVE-2023-7777")["analysis"];
     assert_eq!(vex["state"], "not_affected");
     assert_eq!(vex["justification"], "code_not_reachable");
@@ -371,9 +497,15 @@ fn cyclonedx_vulnerabilities_point_at_components_and_carry_analysis() {
     assert_eq!(by_id("CVE-2023-9999")["analysis"]["state"], "resolved");
     let ignored = &by_id("CVE-2023-8888")["analysis"];
     assert_eq!(ignored["state"], "not_affected");
-    assert!(ignored["detail"].as_str().unwrap().contains(".holdfastignore at line 4"));
+    assert!(ignored["detail"]
+        .as_str()
+        .unwrap()
+        .contains(".holdfastignore at line 4"));
     // The escape risk is about the image itself.
-    assert_eq!(by_id("HF-ESCAPE-DOCKER-SOCK")["affects"][0]["ref"], "target:docker-archive:app.tar");
+    assert_eq!(
+        by_id("HF-ESCAPE-DOCKER-SOCK")["affects"][0]["ref"],
+        "target:docker-archive:app.tar"
+    );
     assert!(by_id("CVE-2024-0001")["analysis"].is_null());
 }
 
@@ -383,20 +515,36 @@ fn spdx_carries_findings_as_annotations_and_security_refs() {
     let pkgs = v["packages"].as_array().unwrap();
     let ssl = pkgs.iter().find(|p| p["name"] == "libssl3").unwrap();
     let refs = ssl["externalRefs"].as_array().unwrap();
-    assert!(refs.iter().any(|r| r["referenceCategory"] == "SECURITY" && r["referenceType"] == "advisory"));
+    assert!(refs
+        .iter()
+        .any(|r| r["referenceCategory"] == "SECURITY" && r["referenceType"] == "advisory"));
     let notes = ssl["annotations"].as_array().unwrap();
-    assert!(notes.iter().any(|a| a["comment"].as_str().unwrap().contains("CVE-2024-0001 (CRITICAL)")));
-    let image = pkgs.iter().find(|p| p["primaryPackagePurpose"] == "CONTAINER").unwrap();
-    let comments: Vec<&str> = image["annotations"].as_array().unwrap().iter().map(|a| a["comment"].as_str().unwrap()).collect();
+    assert!(notes.iter().any(|a| a["comment"]
+        .as_str()
+        .unwrap()
+        .contains("CVE-2024-0001 (CRITICAL)")));
+    let image = pkgs
+        .iter()
+        .find(|p| p["primaryPackagePurpose"] == "CONTAINER")
+        .unwrap();
+    let comments: Vec<&str> = image["annotations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["comment"].as_str().unwrap())
+        .collect();
     assert!(comments.iter().any(|c| c.contains("HF-ESCAPE-DOCKER-SOCK")));
-    assert!(comments.iter().any(|c| c.contains("HF-SECRET-AWS-ACCESS-KEY") && c.contains(":3")));
+    assert!(comments
+        .iter()
+        .any(|c| c.contains("HF-SECRET-AWS-ACCESS-KEY") && c.contains(":3")));
 }
 
 // ---- templates ----
 
 #[test]
 fn a_template_that_does_not_parse_names_the_file_and_line() {
-    let err = UserTemplate::new("broken.tpl", "line one\n{% for x in %}\n{% endfor %}\n").unwrap_err();
+    let err =
+        UserTemplate::new("broken.tpl", "line one\n{% for x in %}\n{% endfor %}\n").unwrap_err();
     let msg = err.to_string();
     assert!(msg.contains("broken.tpl"), "{msg}");
     assert!(msg.contains("line 2"), "{msg}");
@@ -406,7 +554,16 @@ fn a_template_that_does_not_parse_names_the_file_and_line() {
 fn a_template_naming_a_missing_field_fails_with_the_line() {
     let t = UserTemplate::new("typo.tpl", "ok\n{{ summary.findingz }}\n").unwrap();
     let mut out = Vec::new();
-    let err = render(&fixture(), Format::Template, &mut out, &RenderOptions { template: Some(t), ..Default::default() }).unwrap_err();
+    let err = render(
+        &fixture(),
+        Format::Template,
+        &mut out,
+        &RenderOptions {
+            template: Some(t),
+            ..Default::default()
+        },
+    )
+    .unwrap_err();
     let msg = err.to_string();
     assert!(msg.contains("typo.tpl") && msg.contains("line 2"), "{msg}");
 }
@@ -420,7 +577,14 @@ fn every_format_renders_a_result_with_no_findings_and_no_targets() {
     }
     let none = result_of(Vec::new());
     for r in [&empty, &none] {
-        for f in [Format::Table, Format::Json, Format::Html, Format::Sarif, Format::CycloneDx, Format::Spdx] {
+        for f in [
+            Format::Table,
+            Format::Json,
+            Format::Html,
+            Format::Sarif,
+            Format::CycloneDx,
+            Format::Spdx,
+        ] {
             let out = rendered(r, f, &RenderOptions::default());
             assert!(!out.is_empty(), "{f:?}");
         }

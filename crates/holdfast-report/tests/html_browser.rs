@@ -71,7 +71,10 @@ impl Driver {
             if ready {
                 return driver;
             }
-            assert!(Instant::now() < deadline, "chromedriver did not become ready");
+            assert!(
+                Instant::now() < deadline,
+                "chromedriver did not become ready"
+            );
             std::thread::sleep(Duration::from_millis(100));
         }
     }
@@ -87,7 +90,10 @@ fn answer(r: Result<ureq::Response, ureq::Error>, what: &str) -> Value {
     match r {
         Ok(resp) => resp.into_json::<Value>().unwrap()["value"].clone(),
         Err(ureq::Error::Status(code, resp)) => {
-            panic!("{what}: HTTP {code}: {}", resp.into_string().unwrap_or_default())
+            panic!(
+                "{what}: HTTP {code}: {}",
+                resp.into_string().unwrap_or_default()
+            )
         }
         Err(e) => panic!("{what}: {e}"),
     }
@@ -148,7 +154,9 @@ impl<'a> Session<'a> {
         );
         let mut ids = Vec::new();
         for el in found.as_array().unwrap() {
-            let el = el[ELEMENT].as_str().unwrap_or_else(|| panic!("not an element: {el}"));
+            let el = el[ELEMENT]
+                .as_str()
+                .unwrap_or_else(|| panic!("not an element: {el}"));
             if self.get(&format!("/element/{el}/displayed")) == true {
                 let id = self.get(&format!("/element/{el}/attribute/data-id"));
                 ids.push(id.as_str().unwrap().to_string());
@@ -167,11 +175,14 @@ impl Drop for Session<'_> {
 #[test]
 fn html_report_in_headless_chromium() {
     if std::env::var("HOLDFAST_FULL_TESTS").as_deref() != Ok("1") {
-        eprintln!("skipped: set HOLDFAST_FULL_TESTS=1 to drive the HTML report in headless Chromium");
+        eprintln!(
+            "skipped: set HOLDFAST_FULL_TESTS=1 to drive the HTML report in headless Chromium"
+        );
         return;
     }
-    let driver_path = tool("chromedriver")
-        .expect("HOLDFAST_FULL_TESTS=1, but chromedriver is not installed (Debian chromium-driver)");
+    let driver_path = tool("chromedriver").expect(
+        "HOLDFAST_FULL_TESTS=1, but chromedriver is not installed (Debian chromium-driver)",
+    );
     let chromium = tool("chromium")
         .expect("HOLDFAST_FULL_TESTS=1, but chromium is not installed (Debian chromium)");
 
@@ -179,7 +190,13 @@ fn html_report_in_headless_chromium() {
     std::fs::create_dir_all(&dir).unwrap();
     let page = dir.join("report.html");
     let mut html = Vec::new();
-    render(&common::fixture(), Format::Html, &mut html, &RenderOptions::default()).unwrap();
+    render(
+        &common::fixture(),
+        Format::Html,
+        &mut html,
+        &RenderOptions::default(),
+    )
+    .unwrap();
     std::fs::write(&page, &html).unwrap();
 
     let driver = Driver::start(&driver_path);
@@ -207,7 +224,10 @@ fn html_report_in_headless_chromium() {
 
     // Free text searches the rows' text, the hostile package name included, as text.
     let text = s.find("#f-text");
-    s.post(&format!("/element/{text}/value"), json!({"text": "<script>"}));
+    s.post(
+        &format!("/element/{text}/value"),
+        json!({"text": "<script>"}),
+    );
     assert_eq!(s.visible_ids(), ["CVE-2024-6666"]);
     s.post(&format!("/element/{text}/clear"), json!({}));
     s.script("document.getElementById('f-text').dispatchEvent(new Event('input')); return 0");
@@ -226,7 +246,10 @@ fn html_report_in_headless_chromium() {
     let detail = s.find("tbody.finding[data-id='CVE-2024-0001'] tr.detail");
     assert_eq!(s.get(&format!("/element/{detail}/displayed")), true);
     let detail_text = s.get(&format!("/element/{detail}/text"));
-    assert!(detail_text.as_str().unwrap().contains("ADD file:0123 in /"), "{detail_text}");
+    assert!(
+        detail_text.as_str().unwrap().contains("ADD file:0123 in /"),
+        "{detail_text}"
+    );
 
     // The hostile name is text on the page, and nothing from the image ran.
     let body = s.script("return document.body.innerText");

@@ -42,8 +42,8 @@ fn parse_formats(values: &[String], default: Format, has_template: bool) -> Resu
 }
 
 fn load_template(path: &Path) -> Result<UserTemplate> {
-    let file =
-        File::open(path).with_context(|| format!("cannot read the template `{}`", path.display()))?;
+    let file = File::open(path)
+        .with_context(|| format!("cannot read the template `{}`", path.display()))?;
     let mut source = String::new();
     file.take(MAX_TEMPLATE_BYTES + 1)
         .read_to_string(&mut source)

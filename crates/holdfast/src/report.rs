@@ -48,7 +48,10 @@ pub fn read_result(path: &Path) -> Result<ScanResult> {
         .read_to_end(&mut bytes)
         .with_context(|| format!("cannot read `{shown}`"))?;
     if bytes.len() as u64 > MAX_RESULT_BYTES {
-        bail!("`{shown}` is larger than {} MiB; not a holdfast result", MAX_RESULT_BYTES >> 20);
+        bail!(
+            "`{shown}` is larger than {} MiB; not a holdfast result",
+            MAX_RESULT_BYTES >> 20
+        );
     }
     let value: serde_json::Value = serde_json::from_slice(&bytes).with_context(|| {
         format!("`{shown}` is not JSON; `report convert` reads what `holdfast scan -f json` writes")
@@ -67,6 +70,8 @@ pub fn read_result(path: &Path) -> Result<ScanResult> {
         );
     }
     serde_json::from_value(value).with_context(|| {
-        format!("`{shown}` is a holdfast result of an unexpected shape (see docs/result.schema.json)")
+        format!(
+            "`{shown}` is a holdfast result of an unexpected shape (see docs/result.schema.json)"
+        )
     })
 }

@@ -11,7 +11,7 @@ use serde::Serialize;
 
 use super::{prop, target_ref, Property};
 use crate::ids::short_hash;
-use crate::locate::{fingerprint, package_of};
+use crate::locate::{fingerprint, PackageIndex};
 
 #[derive(Serialize)]
 pub struct Vulnerability {
@@ -212,8 +212,13 @@ fn analysis(s: &SuppressionInfo) -> Analysis {
 
 /// `index` counts the target's findings, so two findings with one fingerprint (the same
 /// secret in two files) still get distinct `bom-ref`s.
-fn vulnerability(t: &TargetResult, f: &Finding, index: usize) -> Vulnerability {
-    let package = package_of(t, f);
+fn vulnerability(
+    t: &TargetResult,
+    idx: &PackageIndex<'_>,
+    f: &Finding,
+    index: usize,
+) -> Vulnerability {
+    let package = idx.package_of(f);
     let affects = match package {
         Some(p) => Affects {
             reference: p.id.clone(),
@@ -242,12 +247,13 @@ fn vulnerability(t: &TargetResult, f: &Finding, index: usize) -> Vulnerability {
     }
     let fp = fingerprint(t, f);
     properties.push(prop("fingerprint", fp.clone()));
-    let recommendation = f.remediation.clone().or_else(|| {
-        match (&f.package, &f.fixed_version) {
+    let recommendation = f
+        .remediation
+        .clone()
+        .or_else(|| match (&f.package, &f.fixed_version) {
             (Some(p), Some(v)) => Some(format!("Upgrade {p} to {v} or later.")),
             _ => None,
-        }
-    });
+        });
     Vulnerability {
         bom_ref: format!("finding:{}-{index}", short_hash(&t.name)),
         id: f.id.clone(),
@@ -285,11 +291,13 @@ pub fn vulnerabilities(result: &ScanResult) -> Vec<Vulnerability> {
         .targets
         .iter()
         .flat_map(|t| {
+            let idx = PackageIndex::new(t);
             t.findings
                 .iter()
                 .chain(&t.suppressed)
                 .enumerate()
-                .map(move |(i, f)| vulnerability(t, f, i))
+                .map(move |(i, f)| vulnerability(t, &idx, f, i))
+                .collect::<Vec<_>>()
         })
         .collect()
 }

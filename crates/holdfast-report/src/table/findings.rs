@@ -4,7 +4,9 @@
 use std::collections::{HashMap, HashSet};
 use std::io::Write;
 
-use comfy_table::{presets::UTF8_FULL_CONDENSED, Attribute, Cell, Color, ContentArrangement, Table};
+use comfy_table::{
+    presets::UTF8_FULL_CONDENSED, Attribute, Cell, Color, ContentArrangement, Table,
+};
 use holdfast_model::{Finding, FindingKind, Severity, TargetResult};
 
 use super::{cut, printable, TableOptions};
@@ -85,11 +87,10 @@ fn constrain(table: &mut Table, with_package: bool) {
     use comfy_table::{ColumnConstraint::*, Width::Fixed};
     let limits: &[(usize, comfy_table::ColumnConstraint)] = if with_package {
         &[
-            (0, UpperBoundary(Fixed(22))),
+            (0, UpperBoundary(Fixed(20))),
             (1, LowerBoundary(Fixed(16))),
             (2, Absolute(Fixed(10))),
-            (3, UpperBoundary(Fixed(18))),
-            (4, UpperBoundary(Fixed(18))),
+            (3, LowerBoundary(Fixed(19))),
         ]
     } else {
         &[(0, LowerBoundary(Fixed(18))), (1, Absolute(Fixed(10)))]
@@ -119,13 +120,20 @@ pub fn write(t: &TargetResult, out: &mut dyn Write, opts: &TableOptions) -> std:
             continue;
         }
         list.sort_by(|a, b| {
-            (&a.package, &a.path, std::cmp::Reverse(a.severity), &a.id, a.line).cmp(&(
-                &b.package,
-                &b.path,
-                std::cmp::Reverse(b.severity),
-                &b.id,
-                b.line,
-            ))
+            (
+                &a.package,
+                &a.path,
+                std::cmp::Reverse(a.severity),
+                &a.id,
+                a.line,
+            )
+                .cmp(&(
+                    &b.package,
+                    &b.path,
+                    std::cmp::Reverse(b.severity),
+                    &b.id,
+                    b.line,
+                ))
         });
         writeln!(out, "\n{} ({})", heading(kind), list.len())?;
         let with_package = list.iter().any(|f| f.package.is_some());
@@ -144,7 +152,7 @@ pub fn write(t: &TargetResult, out: &mut dyn Write, opts: &TableOptions) -> std:
         }
         let mut header = Vec::new();
         if with_package {
-            header.extend(["Package", "Id", "Severity", "Installed", "Fixed"]);
+            header.extend(["Package", "Id", "Severity", "Installed → Fixed"]);
         } else {
             header.extend(["Id", "Severity"]);
         }
@@ -165,16 +173,22 @@ pub fn write(t: &TargetResult, out: &mut dyn Write, opts: &TableOptions) -> std:
                 let shown = if group == previous_group {
                     String::new()
                 } else if paths_of.get(name).is_some_and(|s| s.len() > 1) && !path.is_empty() {
-                    format!("{name}\n({})", cut_left(path, 28))
+                    format!("{}\n{}", printable(name), printable(&cut_left(path, 18)))
                 } else {
-                    name.to_string()
+                    printable(name)
                 };
                 previous_group = group;
-                row.push(Cell::new(printable(&shown)));
+                row.push(Cell::new(shown));
                 row.push(Cell::new(printable(&f.id)));
                 row.push(severity_cell(f.severity, opts.color));
-                row.push(Cell::new(printable(f.installed_version.as_deref().unwrap_or(""))));
-                row.push(Cell::new(printable(f.fixed_version.as_deref().unwrap_or(""))));
+                // Installed over fixed in one column, so the title keeps some room at 100
+                // columns.
+                let installed = printable(f.installed_version.as_deref().unwrap_or(""));
+                let fixed = match &f.fixed_version {
+                    Some(v) => format!("→ {}", printable(v)),
+                    None => "no fix yet".to_string(),
+                };
+                row.push(Cell::new(format!("{installed}\n{fixed}")));
             } else {
                 row.push(Cell::new(printable(&f.id)));
                 row.push(severity_cell(f.severity, opts.color));
@@ -199,7 +213,11 @@ pub fn write(t: &TargetResult, out: &mut dyn Write, opts: &TableOptions) -> std:
         writeln!(out, "\nSuppressed ({}, not counted):", t.suppressed.len())?;
         for f in &t.suppressed {
             let by = f.suppression.as_ref().map(|s| s.by.as_str()).unwrap_or("?");
-            let what = f.package.as_deref().map(|p| format!(" in {p}")).unwrap_or_default();
+            let what = f
+                .package
+                .as_deref()
+                .map(|p| format!(" in {p}"))
+                .unwrap_or_default();
             let line = format!("  - {} {}{what} (by {by})", f.id, f.severity.as_str());
             writeln!(out, "{}", printable(&line))?;
         }

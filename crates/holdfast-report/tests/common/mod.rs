@@ -62,7 +62,12 @@ pub fn vuln(
     fixed: Option<&str>,
     layer: &str,
 ) -> Finding {
-    let mut f = Finding::new(FindingKind::Vulnerability, id, sev, format!("{pkg}: flaw in {id}"));
+    let mut f = Finding::new(
+        FindingKind::Vulnerability,
+        id,
+        sev,
+        format!("{pkg}: flaw in {id}"),
+    );
     f.description = format!("A long description of {id}. It goes on for a while to show that the table cuts what does not fit.");
     f.package = Some(pkg.into());
     f.installed_version = Some(installed.into());
@@ -83,43 +88,118 @@ pub fn vuln(
 /// The fixture most tests render.
 pub fn fixture() -> ScanResult {
     let packages = vec![
-        package("libssl3", "3.0.11-1~deb12u2", PackageType::Deb, "/var/lib/dpkg/status", L1),
-        package("zlib1g", "1:1.2.13.dfsg-1", PackageType::Deb, "/var/lib/dpkg/status", L1),
-        package("lodash", "4.17.20", PackageType::Npm, "/app/node_modules/lodash/package.json", L3),
-        package(HOSTILE_NAME, "1.0.0", PackageType::Npm, "/app/node_modules/evil/package.json", L3),
+        package(
+            "libssl3",
+            "3.0.11-1~deb12u2",
+            PackageType::Deb,
+            "/var/lib/dpkg/status",
+            L1,
+        ),
+        package(
+            "zlib1g",
+            "1:1.2.13.dfsg-1",
+            PackageType::Deb,
+            "/var/lib/dpkg/status",
+            L1,
+        ),
+        package(
+            "lodash",
+            "4.17.20",
+            PackageType::Npm,
+            "/app/node_modules/lodash/package.json",
+            L3,
+        ),
+        package(
+            HOSTILE_NAME,
+            "1.0.0",
+            PackageType::Npm,
+            "/app/node_modules/evil/package.json",
+            L3,
+        ),
     ];
-    let mut critical = vuln("CVE-2024-0001", Severity::Critical, "libssl3", "3.0.11-1~deb12u2", Some("3.0.13-1~deb12u1"), L1);
+    let mut critical = vuln(
+        "CVE-2024-0001",
+        Severity::Critical,
+        "libssl3",
+        "3.0.11-1~deb12u2",
+        Some("3.0.13-1~deb12u1"),
+        L1,
+    );
     critical.cvss = Some(Cvss {
         vector: Some("CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H".into()),
         score: Some(9.8),
     });
     critical.aliases = vec!["GHSA-aaaa-bbbb-cccc".into()];
-    let high = vuln("CVE-2024-0002", Severity::High, "libssl3", "3.0.11-1~deb12u2", None, L1);
-    let mut medium = vuln("GHSA-xxxx-yyyy-zzzz", Severity::Medium, "lodash", "4.17.20", Some("4.17.21"), L3);
+    let high = vuln(
+        "CVE-2024-0002",
+        Severity::High,
+        "libssl3",
+        "3.0.11-1~deb12u2",
+        None,
+        L1,
+    );
+    let mut medium = vuln(
+        "GHSA-xxxx-yyyy-zzzz",
+        Severity::Medium,
+        "lodash",
+        "4.17.20",
+        Some("4.17.21"),
+        L3,
+    );
     medium.cvss = Some(Cvss {
         vector: Some("CVSS:4.0/AV:N/AC:L/AT:N/PR:N/UI:N/VC:L/VI:N/VA:N/SC:N/SI:N/SA:N".into()),
         score: Some(5.3),
     });
-    let hostile = vuln("CVE-2024-6666", Severity::Low, HOSTILE_NAME, "1.0.0", None, L3);
+    let hostile = vuln(
+        "CVE-2024-6666",
+        Severity::Low,
+        HOSTILE_NAME,
+        "1.0.0",
+        None,
+        L3,
+    );
 
-    let mut secret = Finding::new(FindingKind::Secret, "HF-SECRET-AWS-ACCESS-KEY", Severity::Critical, "AWS access key id");
+    let mut secret = Finding::new(
+        FindingKind::Secret,
+        "HF-SECRET-AWS-ACCESS-KEY",
+        Severity::Critical,
+        "AWS access key id",
+    );
     secret.path = Some(HOSTILE_PATH.into());
     secret.line = Some(3);
     secret.layer = Some(L2.into());
     secret.removed = true;
     secret.evidence = Some("AKIA*****".into());
-    secret.fingerprint = Some("sha256:5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e".into());
+    secret.fingerprint =
+        Some("sha256:5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e".into());
     secret.remediation = Some("Revoke the key and rebuild the image without it.".into());
 
-    let mut escape = Finding::new(FindingKind::Escape, "HF-ESCAPE-DOCKER-SOCK", Severity::High, "The image expects the Docker socket to be mounted");
+    let mut escape = Finding::new(
+        FindingKind::Escape,
+        "HF-ESCAPE-DOCKER-SOCK",
+        Severity::High,
+        "The image expects the Docker socket to be mounted",
+    );
     escape.description = "A container with the Docker socket controls the host.".into();
     escape.remediation = Some("Do not mount /var/run/docker.sock.".into());
 
-    let mut malware = Finding::new(FindingKind::Malware, "HF-MALWARE-EICAR", Severity::Unknown, "EICAR test file");
+    let mut malware = Finding::new(
+        FindingKind::Malware,
+        "HF-MALWARE-EICAR",
+        Severity::Unknown,
+        "EICAR test file",
+    );
     malware.path = Some("/tmp/eicar.com".into());
     malware.layer = Some(L2.into());
 
-    let mut by_vex = vuln("CVE-2023-7777", Severity::High, "zlib1g", "1:1.2.13.dfsg-1", None, L1);
+    let mut by_vex = vuln(
+        "CVE-2023-7777",
+        Severity::High,
+        "zlib1g",
+        "1:1.2.13.dfsg-1",
+        None,
+        L1,
+    );
     by_vex.suppression = Some(SuppressionInfo {
         by: "vex".into(),
         source: Some("vex/app.openvex.json".into()),
@@ -130,23 +210,41 @@ pub fn fixture() -> ScanResult {
             "impact_statement": "the app never inflates untrusted data"
         })),
     });
-    let mut by_ignore = vuln("CVE-2023-8888", Severity::Medium, "lodash", "4.17.20", Some("4.17.21"), L3);
+    let mut by_ignore = vuln(
+        "CVE-2023-8888",
+        Severity::Medium,
+        "lodash",
+        "4.17.20",
+        Some("4.17.21"),
+        L3,
+    );
     by_ignore.suppression = Some(SuppressionInfo {
         by: "ignore-file".into(),
         source: Some(".holdfastignore".into()),
         statement: Some(serde_json::json!({"line": 4})),
     });
-    let mut fixed_by_vex = vuln("CVE-2023-9999", Severity::Low, "libssl3", "3.0.11-1~deb12u2", None, L1);
+    let mut fixed_by_vex = vuln(
+        "CVE-2023-9999",
+        Severity::Low,
+        "libssl3",
+        "3.0.11-1~deb12u2",
+        None,
+        L1,
+    );
     fixed_by_vex.suppression = Some(SuppressionInfo {
         by: "vex".into(),
         source: Some("vex/app.openvex.json".into()),
-        statement: Some(serde_json::json!({"vulnerability": {"name": "CVE-2023-9999"}, "status": "fixed"})),
+        statement: Some(
+            serde_json::json!({"vulnerability": {"name": "CVE-2023-9999"}, "status": "fixed"}),
+        ),
     });
 
     let target = TargetResult {
         kind: TargetKind::Image,
         name: "docker-archive:app.tar".into(),
-        image_id: Some("sha256:abcabcabcabcabcabcabcabcabcabcabcabcabcabcabcabcabcabcabcabcabca".into()),
+        image_id: Some(
+            "sha256:abcabcabcabcabcabcabcabcabcabcabcabcabcabcabcabcabcabcabcabcabca".into(),
+        ),
         platform: Some("linux/amd64".into()),
         os: Some(OsRelease {
             family: OsFamily::Debian,
@@ -156,13 +254,21 @@ pub fn fixture() -> ScanResult {
         }),
         layers: vec![
             layer(L1, "/bin/sh -c #(nop) ADD file:0123 in / ", 29_123_456),
-            layer(L2, "RUN /bin/sh -c echo AKIA... > /app/.env && rm /app/.env # <b>bold</b>", 2_048),
+            layer(
+                L2,
+                "RUN /bin/sh -c echo AKIA... > /app/.env && rm /app/.env # <b>bold</b>",
+                2_048,
+            ),
             layer(L3, "COPY app/ /app/ # buildkit", 1_234_567),
         ],
         packages,
         findings: vec![critical, high, medium, hostile, secret, escape, malware],
         suppressed: vec![by_vex, by_ignore, fixed_by_vex],
-        warnings: vec![Warning::file(Some(L3), "/app/broken/package.json", "not valid JSON: expected value at line 1")],
+        warnings: vec![Warning::file(
+            Some(L3),
+            "/app/broken/package.json",
+            "not valid JSON: expected value at line 1",
+        )],
     };
     result_of(vec![target])
 }
@@ -189,8 +295,16 @@ pub fn synthetic(n: usize) -> ScanResult {
             package(
                 &format!("pkg-{i}"),
                 &format!("1.{i}.0"),
-                if i % 2 == 0 { PackageType::Deb } else { PackageType::Npm },
-                if i % 2 == 0 { "/var/lib/dpkg/status" } else { "/app/package-lock.json" },
+                if i % 2 == 0 {
+                    PackageType::Deb
+                } else {
+                    PackageType::Npm
+                },
+                if i % 2 == 0 {
+                    "/var/lib/dpkg/status"
+                } else {
+                    "/app/package-lock.json"
+                },
                 layers[i % 3],
             )
         })
@@ -200,7 +314,12 @@ pub fn synthetic(n: usize) -> ScanResult {
             let sev = Severity::ALL[i % 5];
             if i % 10 == 9 {
                 let kind = FindingKind::ALL[1 + (i / 10) % 10];
-                let mut f = Finding::new(kind, format!("HF-RULE-{}", i % 97), sev, format!("rule {} matched", i % 97));
+                let mut f = Finding::new(
+                    kind,
+                    format!("HF-RULE-{}", i % 97),
+                    sev,
+                    format!("rule {} matched", i % 97),
+                );
                 f.path = Some(format!("/srv/file-{i}.conf"));
                 f.line = Some((i % 300) as u32 + 1);
                 f.layer = Some(layers[i % 3].into());

@@ -5,5 +5,6 @@ mod cli;
 mod common;
 mod daemon;
 mod layers;
+mod report;
 mod rpm;
 mod sources;
