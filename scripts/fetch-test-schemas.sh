@@ -16,7 +16,11 @@ echo "setup: fetching the CycloneDX, SPDX and SARIF schemas into $dest" >&2
 mkdir -p "$dest"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-pip download --quiet --no-deps --only-binary :all: -d "$tmp" "lib4sbom==0.10.4" >/dev/null
+if ! python3 -m pip --version >/dev/null 2>&1; then
+  DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=900 install -y -qq \
+    --no-install-recommends python3-pip >/dev/null
+fi
+python3 -m pip download --quiet --no-deps --only-binary :all: -d "$tmp" "lib4sbom==0.10.4" >/dev/null
 python3 - "$tmp" "$dest" <<'PY'
 import glob, os, sys, zipfile
 tmp, dest = sys.argv[1], sys.argv[2]
@@ -33,9 +37,14 @@ with zipfile.ZipFile(wheel) as z:
         with z.open(member) as src, open(out, "wb") as dst:
             dst.write(src.read())
 PY
+(cd "$root" && cargo fetch --locked --quiet)
 manifest=$(cd "$root" && cargo metadata --format-version 1 --locked 2>/dev/null | python3 -c '
 import json, sys
 for p in json.load(sys.stdin)["packages"]:
     if p["name"] == "serde-sarif":
         print(p["manifest_path"]); break')
+if [ -z "$manifest" ]; then
+  echo "setup: serde-sarif is not in Cargo.lock; cannot find the SARIF schema" >&2
+  exit 1
+fi
 cp "$(dirname "$manifest")/src/schema.json" "$dest/sarif-schema-2.1.0.json"
