@@ -104,16 +104,20 @@ fn escape_bare_brackets(schema: &mut Value) {
     }
 }
 
-/// Validates `instance`, listing every error with its place in the document.
-fn assert_valid(schema_path: &Path, instance: &Value, what: &str) {
+fn validator(schema_path: &Path) -> jsonschema::Validator {
     let mut schema = load(schema_path);
     escape_bare_brackets(&mut schema);
     let dir = schema_path.parent().unwrap().to_path_buf();
-    let validator = jsonschema::options()
+    jsonschema::options()
         .with_retriever(LocalSchemas(dir))
         .should_validate_formats(true)
         .build(&schema)
-        .unwrap_or_else(|e| panic!("{}: {e}", schema_path.display()));
+        .unwrap_or_else(|e| panic!("{}: {e}", schema_path.display()))
+}
+
+/// Validates `instance`, listing every error with its place in the document.
+fn assert_valid(schema_path: &Path, instance: &Value, what: &str) {
+    let validator = validator(schema_path);
     let errors: Vec<String> = validator
         .iter_errors(instance)
         .map(|e| format!("{} at {}", e, e.instance_path()))
@@ -303,6 +307,20 @@ fn spdx_validates_against_the_2_3_schema() {
         &serde_json::from_str(&many).unwrap(),
         "SPDX (synthetic)",
     );
+}
+
+#[test]
+fn the_published_schemas_do_reject_broken_documents() {
+    let Some(dir) = schema_dir() else { return };
+    let mut cdx = json(Format::CycloneDx);
+    cdx["vulnerabilities"][0]["ratings"][0]["method"] = Value::from("CVSSv9");
+    assert!(!validator(&dir.join("cyclonedx/bom-1.6.schema.json")).is_valid(&cdx));
+    let mut sarif = json(Format::Sarif);
+    sarif["runs"][0]["results"][0]["level"] = Value::from("fatal");
+    assert!(!validator(&dir.join("sarif-schema-2.1.0.json")).is_valid(&sarif));
+    let mut spdx = json(Format::Spdx);
+    spdx["packages"][1]["annotations"][0]["annotationType"] = Value::from("OPINION");
+    assert!(!validator(&dir.join("spdx/2.3-schema.json")).is_valid(&spdx));
 }
 
 // ---- HTML ----
