@@ -119,3 +119,33 @@ pub fn uri_path(path: &str) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use holdfast_model::FindingKind;
+
+    #[test]
+    fn uri_path_encodes_what_a_uri_reference_cannot_hold() {
+        assert_eq!(uri_path("/var/lib/dpkg/status"), "var/lib/dpkg/status");
+        assert_eq!(uri_path("/a b/<x>:y"), "a%20b/%3Cx%3E%3Ay");
+        assert_eq!(uri_path("/é"), "%C3%A9");
+    }
+
+    #[test]
+    fn scores_come_from_cvss_else_from_the_severity_band() {
+        let mut f = Finding::new(FindingKind::Secret, "X", Severity::High, "t");
+        assert_eq!(score(&f), 8.0);
+        f.cvss = Some(holdfast_model::Cvss {
+            vector: None,
+            score: Some(7.1),
+        });
+        assert_eq!(score(&f), 7.1);
+    }
+
+    #[test]
+    fn sizes_read_as_people_write_them() {
+        assert_eq!(human_size(512), "512 B");
+        assert_eq!(human_size(29_123_456), "27.8 MiB");
+    }
+}
