@@ -80,8 +80,8 @@ impl Driver {
     }
 }
 
-/// One WebDriver session.
-struct Session<'a> {
+/// One browser opened through WebDriver (the protocol calls it a session).
+struct Browser<'a> {
     driver: &'a Driver,
     id: String,
 }
@@ -99,8 +99,8 @@ fn answer(r: Result<ureq::Response, ureq::Error>, what: &str) -> Value {
     }
 }
 
-impl<'a> Session<'a> {
-    fn new(driver: &'a Driver, chromium: &Path) -> Session<'a> {
+impl<'a> Browser<'a> {
+    fn new(driver: &'a Driver, chromium: &Path) -> Browser<'a> {
         let caps = json!({"capabilities": {"alwaysMatch": {
             "browserName": "chrome",
             "goog:chromeOptions": {
@@ -111,9 +111,9 @@ impl<'a> Session<'a> {
         }}});
         let v = answer(
             ureq::post(&format!("{}/session", driver.base)).send_json(caps),
-            "new session",
+            "open the browser",
         );
-        Session {
+        Browser {
             driver,
             id: v["sessionId"].as_str().unwrap().to_string(),
         }
@@ -166,7 +166,7 @@ impl<'a> Session<'a> {
     }
 }
 
-impl Drop for Session<'_> {
+impl Drop for Browser<'_> {
     fn drop(&mut self) {
         let _ = ureq::delete(&self.url("")).call();
     }
@@ -200,7 +200,7 @@ fn html_report_in_headless_chromium() {
     std::fs::write(&page, &html).unwrap();
 
     let driver = Driver::start(&driver_path);
-    let s = Session::new(&driver, &chromium);
+    let s = Browser::new(&driver, &chromium);
     s.post("/url", json!({"url": format!("file://{}", page.display())}));
 
     // Everything is there, most severe first; the script counted the rows.
