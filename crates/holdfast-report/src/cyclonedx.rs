@@ -136,6 +136,7 @@ pub(crate) fn target_ref(t: &TargetResult) -> String {
 pub fn bom(result: &ScanResult) -> Bom {
     let mut components = Vec::new();
     let mut dependencies = Vec::new();
+    let mut emitted = std::collections::HashSet::new();
     for t in &result.targets {
         let mut refs = Vec::new();
         if let Some(os) = &t.os {
@@ -150,7 +151,11 @@ pub fn bom(result: &ScanResult) -> Bom {
             refs.push(os_ref);
         }
         for p in &t.packages {
-            components.push(package_component(p));
+            // Two targets holding the same package (same purl) share one component: the
+            // schema wants `components` unique, and the bom-ref names the package.
+            if emitted.insert(p.id.as_str()) {
+                components.push(package_component(p));
+            }
             refs.push(p.id.clone());
         }
         dependencies.push(Dependency {

@@ -206,6 +206,7 @@ pub fn document(result: &ScanResult) -> Document {
     let mut packages = Vec::new();
     let mut relationships = Vec::new();
     let annotator = format!("Tool: {}-{}", result.tool.name, result.tool.version);
+    let mut emitted: HashMap<&str, usize> = HashMap::new();
     for t in &result.targets {
         let target_id = spdx_id("Target", &t.name);
         packages.push(SpdxPackage {
@@ -230,14 +231,22 @@ pub fn document(result: &ScanResult) -> Document {
             related_spdx_element: target_id.clone(),
         });
         for p in &t.packages {
-            let sp = package(p);
+            // A package two targets share (same purl) is one SPDX element that both
+            // contain: SPDX ids must be unique in a document.
+            let at = match emitted.get(p.id.as_str()) {
+                Some(&at) => at,
+                None => {
+                    emitted.insert(p.id.as_str(), packages.len());
+                    packages.push(package(p));
+                    packages.len() - 1
+                }
+            };
             relationships.push(Relationship {
                 spdx_element_id: target_id.clone(),
                 relationship_type: "CONTAINS",
-                related_spdx_element: sp.spdx_id.clone(),
+                related_spdx_element: packages[at].spdx_id.clone(),
             });
-            index.insert(p.id.as_str(), packages.len());
-            packages.push(sp);
+            index.insert(p.id.as_str(), at);
         }
         attach_findings(
             t,

@@ -557,6 +557,46 @@ fn spdx_carries_findings_as_annotations_and_security_refs() {
         .any(|c| c.contains("HF-SECRET-AWS-ACCESS-KEY") && c.contains(":3")));
 }
 
+#[test]
+fn two_targets_render_in_every_format_and_validate() {
+    let one = fixture();
+    let mut second = one.targets[0].clone();
+    second.name = "oci:layout:v2".into();
+    second.findings.truncate(2);
+    let two = result_of(vec![one.targets[0].clone(), second]);
+    let table = rendered(&two, Format::Table, &RenderOptions::default());
+    assert!(table.contains("oci:layout:v2 (debian 12)"));
+    assert!(
+        table.contains("All targets: 9 (CRITICAL: 3, HIGH: 3,"),
+        "{table}"
+    );
+    let html = rendered(&two, Format::Html, &RenderOptions::default());
+    assert_eq!(html.matches("<tbody class=\"finding\"").count(), 9);
+    let spdx: Value =
+        serde_json::from_str(&rendered(&two, Format::Spdx, &RenderOptions::default())).unwrap();
+    let mut ids: Vec<&str> = spdx["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["SPDXID"].as_str().unwrap())
+        .collect();
+    let n = ids.len();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), n, "SPDX ids are unique");
+    assert_eq!(n, 6, "two images sharing four packages");
+    let Some(dir) = schema_dir() else { return };
+    for (format, schema) in [
+        (Format::CycloneDx, "cyclonedx/bom-1.6.schema.json"),
+        (Format::Spdx, "spdx/2.3-schema.json"),
+        (Format::Sarif, "sarif-schema-2.1.0.json"),
+    ] {
+        let v: Value =
+            serde_json::from_str(&rendered(&two, format, &RenderOptions::default())).unwrap();
+        assert_valid(&dir.join(schema), &v, &format!("{format:?} of two targets"));
+    }
+}
+
 // ---- templates ----
 
 #[test]
