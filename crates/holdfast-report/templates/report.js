@@ -9,8 +9,16 @@
     return;
   }
   var bodies = Array.prototype.slice.call(table.tBodies);
-  var texts = new Map();
-  bodies.forEach(function (b) { texts.set(b, b.textContent.toLowerCase()); });
+  // Each row's text, read on the first free-text search rather than at load: with
+  // 10,000 findings, reading them all up front delays the first paint.
+  var texts = null;
+  function textOf(b) {
+    if (texts === null) {
+      texts = new Map();
+      bodies.forEach(function (x) { texts.set(x, x.textContent.toLowerCase()); });
+    }
+    return texts.get(b);
+  }
   function el(id) { return document.getElementById(id); }
   var fSeverity = el("f-severity"), fKind = el("f-kind"), fPackage = el("f-package"),
       fFix = el("f-fix"), fText = el("f-text");
@@ -26,7 +34,7 @@
         (!kind || d.kind === kind) &&
         (!fix || d.fix === fix) &&
         (!pkg || d.package.toLowerCase().indexOf(pkg) !== -1) &&
-        (!query || texts.get(b).indexOf(query) !== -1);
+        (!query || textOf(b).indexOf(query) !== -1);
       b.hidden = !ok;
       if (ok) { shown += 1; }
     });
