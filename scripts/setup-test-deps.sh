@@ -41,3 +41,14 @@ if ! docker version --format '{{.Server.Version}}' >/dev/null 2>&1; then
     tail -n 20 /var/log/holdfast-test-dockerd.log >&2
   fi
 fi
+
+# The report tests: a headless Chromium driven through chromedriver (the HTML report), and
+# the published JSON schemas the formats are validated against, installed from package
+# registries into target/test-schemas (never committed): CycloneDX 1.6 and SPDX 2.3 from the
+# PyPI package lib4sbom, SARIF 2.1.0 from the serde-sarif crate's sources.
+command -v chromedriver >/dev/null 2>&1 || {
+  echo "setup: installing chromium chromium-driver" >&2
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=900 install -y -qq --no-install-recommends chromium chromium-driver >/dev/null
+}
+"$(dirname "$0")/fetch-test-schemas.sh"

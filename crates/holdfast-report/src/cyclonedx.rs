@@ -2,12 +2,15 @@
 //!
 //! Written with our own serde structs: the `cyclonedx-bom` crate (0.8.1, its newest
 //! release) writes specification versions up to 1.5 only. The subset emitted here is
-//! validated against the published 1.6 schema in the tests.
+//! validated against the published 1.6 schema in the tests. Findings become
+//! `vulnerabilities` (see `vex.rs`).
 
 use holdfast_model::{Package, ScanResult, TargetResult};
 use serde::Serialize;
 
 use crate::ids::uuid_from;
+
+mod vex;
 
 #[derive(Serialize)]
 pub struct Bom {
@@ -23,6 +26,8 @@ pub struct Bom {
     metadata: Metadata,
     components: Vec<Component>,
     dependencies: Vec<Dependency>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    vulnerabilities: Vec<vex::Vulnerability>,
 }
 
 #[derive(Serialize)]
@@ -66,7 +71,7 @@ struct License {
 }
 
 #[derive(Serialize)]
-struct Property {
+pub(crate) struct Property {
     name: String,
     value: String,
 }
@@ -79,7 +84,7 @@ struct Dependency {
     depends_on: Vec<String>,
 }
 
-fn prop(name: &str, value: impl Into<String>) -> Property {
+pub(crate) fn prop(name: &str, value: impl Into<String>) -> Property {
     Property {
         name: format!("holdfast:{name}"),
         value: value.into(),
@@ -123,7 +128,7 @@ fn package_component(p: &Package) -> Component {
     }
 }
 
-fn target_ref(t: &TargetResult) -> String {
+pub(crate) fn target_ref(t: &TargetResult) -> String {
     format!("target:{}", t.name)
 }
 
@@ -131,6 +136,7 @@ fn target_ref(t: &TargetResult) -> String {
 pub fn bom(result: &ScanResult) -> Bom {
     let mut components = Vec::new();
     let mut dependencies = Vec::new();
+    let mut emitted = std::collections::HashSet::new();
     for t in &result.targets {
         let mut refs = Vec::new();
         if let Some(os) = &t.os {
@@ -145,7 +151,11 @@ pub fn bom(result: &ScanResult) -> Bom {
             refs.push(os_ref);
         }
         for p in &t.packages {
-            components.push(package_component(p));
+            // Two targets holding the same package (same purl) share one component: the
+            // schema wants `components` unique, and the bom-ref names the package.
+            if emitted.insert(p.id.as_str()) {
+                components.push(package_component(p));
+            }
             refs.push(p.id.clone());
         }
         dependencies.push(Dependency {
@@ -199,5 +209,6 @@ pub fn bom(result: &ScanResult) -> Bom {
         },
         components,
         dependencies,
+        vulnerabilities: vex::vulnerabilities(result),
     }
 }

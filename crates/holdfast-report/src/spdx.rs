@@ -1,10 +1,15 @@
 //! SPDX 2.3 JSON (<https://spdx.github.io/spdx-spec/v2.3/>). Written with our own serde
 //! structs: the SPDX crates on the registry target reading documents, not writing them.
+//! SPDX 2.3 has no vulnerability element; findings become annotations and `SECURITY`
+//! external references on the package they are about (or on the image).
 
-use holdfast_model::{Package, ScanResult};
+use std::collections::HashMap;
+
+use holdfast_model::{Finding, Package, ScanResult, TargetResult};
 use serde::Serialize;
 
 use crate::ids::{short_hash, uuid_from};
+use crate::locate::{location, PackageIndex};
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -47,6 +52,17 @@ struct SpdxPackage {
     primary_package_purpose: Option<&'static str>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     external_refs: Vec<ExternalRef>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    annotations: Vec<Annotation>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Annotation {
+    annotation_date: String,
+    annotation_type: &'static str,
+    annotator: String,
+    comment: String,
 }
 
 #[derive(Serialize)]
@@ -55,6 +71,8 @@ struct ExternalRef {
     reference_category: &'static str,
     reference_type: &'static str,
     reference_locator: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    comment: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -92,9 +110,94 @@ fn package(p: &Package) -> SpdxPackage {
                 reference_category: "PACKAGE-MANAGER",
                 reference_type: "purl",
                 reference_locator: p.purl.clone(),
+                comment: None,
             })
             .into_iter()
             .collect(),
+        annotations: Vec::new(),
+    }
+}
+
+/// One line saying what holdfast found, for an SPDX annotation.
+fn finding_comment(f: &Finding) -> String {
+    let mut c = format!(
+        "holdfast {} {} ({}): {}",
+        f.kind.as_str(),
+        f.id,
+        f.severity.as_str(),
+        f.title
+    );
+    if let Some(v) = &f.installed_version {
+        c.push_str(&format!("; installed {v}"));
+    }
+    if let Some(v) = &f.fixed_version {
+        c.push_str(&format!("; fixed in {v}"));
+    }
+    let loc = location(f);
+    if !loc.is_empty() {
+        c.push_str(&format!("; at {loc}"));
+    }
+    if let Some(s) = &f.suppression {
+        c.push_str(&format!(
+            "; suppressed by {}{}",
+            s.by,
+            s.source
+                .as_deref()
+                .map(|x| format!(" ({x})"))
+                .unwrap_or_default()
+        ));
+    }
+    c
+}
+
+/// Attaches a target's findings to the SPDX packages: a `SECURITY`/`advisory` external
+/// reference for each advisory URL (as SPDX 2.3 annex K describes for linking security
+/// information), and an annotation for every finding, on its package or on the image.
+fn attach_findings(
+    t: &TargetResult,
+    packages: &mut [SpdxPackage],
+    index: &HashMap<&str, usize>,
+    target_index: usize,
+    date: &str,
+    annotator: &str,
+) {
+    let idx = PackageIndex::new(t);
+    for f in t.findings.iter().chain(&t.suppressed) {
+        let at = idx
+            .package_of(f)
+            .and_then(|p| index.get(p.id.as_str()).copied())
+            .unwrap_or(target_index);
+        let Some(pkg) = packages.get_mut(at) else {
+            continue;
+        };
+        if let Some(url) = f
+            .references
+            .iter()
+            .find(|r| r.starts_with("https://") && !r.contains(char::is_whitespace))
+        {
+            let exists = pkg
+                .external_refs
+                .iter()
+                .any(|e| e.reference_locator == *url);
+            if !exists {
+                pkg.external_refs.push(ExternalRef {
+                    reference_category: "SECURITY",
+                    reference_type: "advisory",
+                    reference_locator: url.clone(),
+                    comment: Some(f.id.clone()),
+                });
+            }
+        }
+        pkg.annotations.push(Annotation {
+            annotation_date: date.to_string(),
+            annotation_type: if f.suppression.is_some() {
+                "REVIEW"
+            } else {
+                "OTHER"
+            },
+            annotator: annotator.to_string(),
+            comment: finding_comment(f),
+        });
     }
 }
 
@@ -102,6 +205,8 @@ fn package(p: &Package) -> SpdxPackage {
 pub fn document(result: &ScanResult) -> Document {
     let mut packages = Vec::new();
     let mut relationships = Vec::new();
+    let annotator = format!("Tool: {}-{}", result.tool.name, result.tool.version);
+    let mut emitted: HashMap<&str, usize> = HashMap::new();
     for t in &result.targets {
         let target_id = spdx_id("Target", &t.name);
         packages.push(SpdxPackage {
@@ -116,21 +221,41 @@ pub fn document(result: &ScanResult) -> Document {
             source_info: None,
             primary_package_purpose: Some("CONTAINER"),
             external_refs: Vec::new(),
+            annotations: Vec::new(),
         });
+        let target_index = packages.len() - 1;
+        let mut index = HashMap::new();
         relationships.push(Relationship {
             spdx_element_id: "SPDXRef-DOCUMENT".into(),
             relationship_type: "DESCRIBES",
             related_spdx_element: target_id.clone(),
         });
         for p in &t.packages {
-            let sp = package(p);
+            // A package two targets share (same purl) is one SPDX element that both
+            // contain: SPDX ids must be unique in a document.
+            let at = match emitted.get(p.id.as_str()) {
+                Some(&at) => at,
+                None => {
+                    emitted.insert(p.id.as_str(), packages.len());
+                    packages.push(package(p));
+                    packages.len() - 1
+                }
+            };
             relationships.push(Relationship {
                 spdx_element_id: target_id.clone(),
                 relationship_type: "CONTAINS",
-                related_spdx_element: sp.spdx_id.clone(),
+                related_spdx_element: packages[at].spdx_id.clone(),
             });
-            packages.push(sp);
+            index.insert(p.id.as_str(), at);
         }
+        attach_findings(
+            t,
+            &mut packages,
+            &index,
+            target_index,
+            &result.created_at,
+            &annotator,
+        );
     }
     let name = result
         .targets

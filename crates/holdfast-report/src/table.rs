@@ -1,4 +1,7 @@
-//! The human-readable table: per target, its OS, its packages and what was skipped.
+//! The human-readable table: per target, its OS, its packages, its findings by kind and
+//! package, and what was skipped.
+
+mod findings;
 
 use std::io::Write;
 
@@ -10,11 +13,17 @@ use holdfast_model::ScanResult;
 pub struct TableOptions {
     /// Terminal width to fit; `None` lets the table grow.
     pub width: Option<u16>,
+    /// Color severities with ANSI codes (the binary decides: a TTY, no `NO_COLOR`, no
+    /// `--no-color`).
+    pub color: bool,
 }
 
 impl Default for TableOptions {
     fn default() -> Self {
-        TableOptions { width: Some(100) }
+        TableOptions {
+            width: Some(100),
+            color: false,
+        }
     }
 }
 
@@ -35,9 +44,18 @@ fn group_label(p: &holdfast_model::Package) -> String {
     }
 }
 
+/// Text from the image made safe for a terminal: control characters (an escape sequence
+/// in a package name could rewrite the screen) become U+FFFD.
+pub(crate) fn printable(text: &str) -> String {
+    text.chars()
+        .map(|c| if c.is_control() { '\u{FFFD}' } else { c })
+        .collect()
+}
+
 /// Cuts text to `max` characters, marking the cut; the id says where to read the rest.
-fn cut(text: &str, max: usize) -> String {
-    let first_line = text.lines().next().unwrap_or("");
+pub(crate) fn cut(text: &str, max: usize) -> String {
+    let first_line = printable(text.lines().next().unwrap_or(""));
+    let first_line = first_line.as_str();
     if first_line.chars().count() <= max {
         first_line.to_string()
     } else {
@@ -47,13 +65,16 @@ fn cut(text: &str, max: usize) -> String {
     }
 }
 
-fn short_layer(id: &str) -> &str {
+pub(crate) fn short_layer(id: &str) -> &str {
     let hex = id.strip_prefix("sha256:").unwrap_or(id);
     &hex[..hex.len().min(12)]
 }
 
 /// Writes the table.
 pub fn write(result: &ScanResult, out: &mut dyn Write, opts: &TableOptions) -> std::io::Result<()> {
+    if result.targets.is_empty() {
+        writeln!(out, "No targets.")?;
+    }
     for t in &result.targets {
         let os =
             t.os.as_ref()
@@ -72,7 +93,7 @@ pub fn write(result: &ScanResult, out: &mut dyn Write, opts: &TableOptions) -> s
         }
         groups.sort_by(|a, b| a.0.cmp(&b.0));
         for (label, packages) in groups {
-            writeln!(out, "\n{label} ({} packages)", packages.len())?;
+            writeln!(out, "\n{} ({} packages)", printable(&label), packages.len())?;
             let mut table = Table::new();
             table.load_preset(UTF8_FULL_CONDENSED);
             match opts.width {
@@ -95,8 +116,8 @@ pub fn write(result: &ScanResult, out: &mut dyn Write, opts: &TableOptions) -> s
                     _ => String::new(),
                 };
                 table.add_row(vec![
-                    p.name.clone(),
-                    p.version.clone(),
+                    printable(&p.name),
+                    printable(&p.version),
                     p.package_type.as_str().to_string(),
                     source,
                     p.layer
@@ -108,40 +129,7 @@ pub fn write(result: &ScanResult, out: &mut dyn Write, opts: &TableOptions) -> s
             }
             writeln!(out, "{table}")?;
         }
-        if !t.findings.is_empty() {
-            writeln!(out, "\nFindings ({})", t.findings.len())?;
-            let mut table = Table::new();
-            table.load_preset(UTF8_FULL_CONDENSED);
-            if let Some(w) = opts.width {
-                table.set_content_arrangement(ContentArrangement::Dynamic);
-                table.set_width(w);
-            }
-            table.set_header(vec![
-                "Package",
-                "Id",
-                "Severity",
-                "Installed",
-                "Fixed",
-                "Title",
-            ]);
-            for f in &t.findings {
-                table.add_row(vec![
-                    f.package.clone().unwrap_or_default(),
-                    f.id.clone(),
-                    f.severity.as_str().to_string(),
-                    f.installed_version.clone().unwrap_or_default(),
-                    f.fixed_version.clone().unwrap_or_default(),
-                    cut(&f.title, 40),
-                ]);
-            }
-            writeln!(out, "{table}")?;
-            let mut counts = Vec::new();
-            for sev in holdfast_model::Severity::ALL.iter().rev() {
-                let n = t.findings.iter().filter(|f| f.severity == *sev).count();
-                counts.push(format!("{}: {n}", sev.as_str()));
-            }
-            writeln!(out, "By severity: {}", counts.join(", "))?;
-        }
+        findings::write(t, out, opts)?;
         writeln!(
             out,
             "Total: {} packages, {} findings",
@@ -164,6 +152,14 @@ pub fn write(result: &ScanResult, out: &mut dyn Write, opts: &TableOptions) -> s
             }
         }
         writeln!(out)?;
+    }
+    if result.targets.len() > 1 {
+        findings::write_summary(
+            "All targets",
+            result.targets.iter().flat_map(|t| &t.findings),
+            out,
+            opts,
+        )?;
     }
     Ok(())
 }

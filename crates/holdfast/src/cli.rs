@@ -43,6 +43,30 @@ pub enum Command {
         #[command(flatten)]
         opts: ScanOptions,
     },
+    /// Work with saved results.
+    #[command(subcommand)]
+    Report(ReportCommand),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ReportCommand {
+    /// Re-render a saved JSON result (`-f json`) in other formats, without scanning again.
+    Convert {
+        /// The JSON result file.
+        input: PathBuf,
+        /// Output formats, comma-separated: table, json, html, sarif, cyclonedx, spdx, template.
+        #[arg(long, short = 'f', value_delimiter = ',')]
+        format: Vec<String>,
+        /// Write to this file (one format) or directory (several formats: one file each).
+        #[arg(long, short = 'o')]
+        output: Option<PathBuf>,
+        /// The minijinja template for `-f template`; the JSON result is its context.
+        #[arg(long)]
+        template: Option<PathBuf>,
+        /// Never color the table (also: the NO_COLOR environment variable).
+        #[arg(long)]
+        no_color: bool,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -108,12 +132,19 @@ pub enum ScanCommand {
 /// Flags shared by the scanning commands.
 #[derive(Args, Debug, Clone)]
 pub struct ScanOptions {
-    /// Output formats, comma-separated: table, json, cyclonedx, spdx.
+    /// Output formats, comma-separated: table, json, html, sarif, cyclonedx, spdx, template.
     #[arg(long, short = 'f', value_delimiter = ',')]
     pub format: Vec<String>,
-    /// Write to this file (one format) or directory (several formats) instead of stdout.
+    /// Write to this file (one format) or directory (several formats: one file each, and
+    /// the table on stdout too) instead of stdout.
     #[arg(long, short = 'o')]
     pub output: Option<PathBuf>,
+    /// The minijinja template for `-f template`; the JSON result is its context.
+    #[arg(long)]
+    pub template: Option<PathBuf>,
+    /// Never color the table (also: the NO_COLOR environment variable).
+    #[arg(long)]
+    pub no_color: bool,
     /// The vulnerability database [default: the user cache dir, holdfast/db/holdfast.db].
     #[arg(long, env = "HOLDFAST_DB")]
     pub db: Option<PathBuf>,

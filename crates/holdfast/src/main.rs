@@ -4,6 +4,7 @@ mod checks;
 mod cli;
 mod container_scan;
 mod output;
+mod report;
 mod scan;
 mod vulns;
 

@@ -1,15 +1,29 @@
-//! Where rendered reports go: stdout, one file, or one file per format in a directory.
+//! Where rendered reports go: stdout, one file, or one file per format in a directory
+//! (with the table on stdout as well), and whether the table is colored.
 
 use std::fs::File;
-use std::io::{BufWriter, Write};
-use std::path::Path;
+use std::io::{BufWriter, IsTerminal, Read, Write};
+use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 use holdfast_model::ScanResult;
-use holdfast_report::{render, Format, TableOptions};
+use holdfast_report::{render, Format, RenderOptions, TableOptions, UserTemplate};
 
-/// Parses `--format` values; empty means the command's default.
-pub fn parse_formats(values: &[String], default: Format) -> Result<Vec<Format>> {
+/// Largest template file read.
+const MAX_TEMPLATE_BYTES: u64 = 4 << 20;
+
+/// The formats, destination and rendering choices of one command, checked before any scan
+/// runs (a template that does not parse fails here, not after the scan).
+pub struct Outputs {
+    formats: Vec<Format>,
+    output: Option<PathBuf>,
+    no_color: bool,
+    template: Option<UserTemplate>,
+}
+
+/// Parses `--format` values; empty means the command's default, or `template` when
+/// `--template` is given.
+fn parse_formats(values: &[String], default: Format, has_template: bool) -> Result<Vec<Format>> {
     let mut out = Vec::new();
     for v in values.iter().filter(|v| !v.trim().is_empty()) {
         let f: Format = v.parse().map_err(anyhow::Error::msg)?;
@@ -18,9 +32,37 @@ pub fn parse_formats(values: &[String], default: Format) -> Result<Vec<Format>> 
         }
     }
     if out.is_empty() {
-        out.push(default);
+        out.push(if has_template {
+            Format::Template
+        } else {
+            default
+        });
     }
     Ok(out)
+}
+
+fn load_template(path: &Path) -> Result<UserTemplate> {
+    let file = File::open(path)
+        .with_context(|| format!("cannot read the template `{}`", path.display()))?;
+    let mut source = String::new();
+    file.take(MAX_TEMPLATE_BYTES + 1)
+        .read_to_string(&mut source)
+        .with_context(|| format!("cannot read the template `{}`", path.display()))?;
+    if source.len() as u64 > MAX_TEMPLATE_BYTES {
+        bail!(
+            "the template `{}` is larger than {} MiB",
+            path.display(),
+            MAX_TEMPLATE_BYTES >> 20
+        );
+    }
+    Ok(UserTemplate::new(path.display().to_string(), source)?)
+}
+
+/// Whether the table on stdout gets colors: a terminal, no `--no-color`, and no
+/// non-empty `NO_COLOR` (<https://no-color.org>).
+fn stdout_color(no_color: bool) -> bool {
+    let env_says_no = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    !no_color && !env_says_no && std::io::stdout().is_terminal()
 }
 
 /// A file-system-safe stem for output files named after the target.
@@ -45,44 +87,90 @@ fn file_stem(result: &ScanResult) -> String {
         .collect()
 }
 
-/// Writes every format to its destination.
-pub fn write_all(result: &ScanResult, formats: &[Format], output: Option<&Path>) -> Result<()> {
-    let table = TableOptions::default();
-    match (output, formats) {
-        (None, [one]) => {
-            let stdout = std::io::stdout();
-            let mut lock = BufWriter::new(stdout.lock());
-            render(result, *one, &mut lock, &table)?;
-            lock.flush()?;
+/// Whether `-o PATH` names a directory: it exists as one, or is written with a trailing
+/// slash.
+fn is_dir_output(path: &Path) -> bool {
+    path.is_dir() || path.as_os_str().to_string_lossy().ends_with('/')
+}
+
+impl Outputs {
+    /// Checks the flags: known formats, a parsable template when `template` is asked for,
+    /// and a directory for several formats.
+    pub fn from_flags(
+        format: &[String],
+        default: Format,
+        output: Option<&Path>,
+        no_color: bool,
+        template: Option<&Path>,
+    ) -> Result<Self> {
+        let formats = parse_formats(format, default, template.is_some())?;
+        let template = match template {
+            Some(p) => Some(load_template(p)?),
+            None => None,
+        };
+        if formats.contains(&Format::Template) && template.is_none() {
+            bail!("`-f template` needs `--template FILE`");
         }
-        (None, _) => bail!("several formats need --output DIR (one file per format)"),
-        (Some(path), [one]) if !path.is_dir() => {
-            let mut f = BufWriter::new(
-                File::create(path)
-                    .with_context(|| format!("cannot create `{}`", path.display()))?,
-            );
-            render(result, *one, &mut f, &table)?;
-            f.flush()?;
+        if formats.len() > 1 && output.is_none() {
+            bail!("several formats need --output DIR (one file per format)");
         }
-        (Some(dir), many) => {
-            std::fs::create_dir_all(dir)
-                .with_context(|| format!("cannot create `{}`", dir.display()))?;
-            let stem = file_stem(result);
-            for f in many {
-                if *f == Format::Table {
-                    let stdout = std::io::stdout();
-                    let mut lock = stdout.lock();
-                    render(result, *f, &mut lock, &table)?;
+        Ok(Outputs {
+            formats,
+            output: output.map(Path::to_path_buf),
+            no_color,
+            template,
+        })
+    }
+
+    fn options(&self, color: bool) -> RenderOptions {
+        RenderOptions {
+            table: TableOptions {
+                color,
+                ..TableOptions::default()
+            },
+            template: self.template.clone(),
+        }
+    }
+
+    fn to_stdout(&self, result: &ScanResult, format: Format) -> Result<()> {
+        let opts = self.options(format == Format::Table && stdout_color(self.no_color));
+        let stdout = std::io::stdout();
+        let mut lock = BufWriter::new(stdout.lock());
+        render(result, format, &mut lock, &opts)?;
+        lock.flush()?;
+        Ok(())
+    }
+
+    fn to_file(&self, result: &ScanResult, format: Format, path: &Path) -> Result<()> {
+        let mut w = BufWriter::new(
+            File::create(path).with_context(|| format!("cannot create `{}`", path.display()))?,
+        );
+        render(result, format, &mut w, &self.options(false))
+            .with_context(|| format!("cannot write `{}`", path.display()))?;
+        w.flush()
+            .with_context(|| format!("cannot write `{}`", path.display()))?;
+        Ok(())
+    }
+
+    /// Writes every format to its destination.
+    pub fn write(&self, result: &ScanResult) -> Result<()> {
+        match (self.output.as_deref(), self.formats.as_slice()) {
+            (None, [one]) => self.to_stdout(result, *one),
+            (None, _) => bail!("several formats need --output DIR (one file per format)"),
+            (Some(path), [one]) if !is_dir_output(path) => self.to_file(result, *one, path),
+            (Some(dir), many) => {
+                std::fs::create_dir_all(dir)
+                    .with_context(|| format!("cannot create `{}`", dir.display()))?;
+                let stem = file_stem(result);
+                for f in many {
+                    if *f == Format::Table {
+                        self.to_stdout(result, *f)?;
+                    }
+                    let path = dir.join(format!("{stem}.{}", f.extension()));
+                    self.to_file(result, *f, &path)?;
                 }
-                let path = dir.join(format!("{stem}.{}", f.extension()));
-                let mut w = BufWriter::new(
-                    File::create(&path)
-                        .with_context(|| format!("cannot create `{}`", path.display()))?,
-                );
-                render(result, *f, &mut w, &table)?;
-                w.flush()?;
+                Ok(())
             }
         }
     }
-    Ok(())
 }

@@ -13,7 +13,7 @@ use holdfast_source::{
 };
 
 use crate::cli::{Cli, Command, DbCommand, ScanCommand, ScanOptions};
-use crate::{checks, output, vulns};
+use crate::{checks, output, report, vulns};
 
 /// Dispatches a parsed command line.
 pub fn run(cli: Cli) -> Result<ExitCode> {
@@ -43,6 +43,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             ecosystem,
             output,
         }) => vulns::update(&feed_url, &ecosystem, output.as_deref(), quiet),
+        Command::Report(cmd) => report::run(cmd),
     }
 }
 
@@ -248,13 +249,19 @@ fn scan(
     default: Format,
     quiet: bool,
 ) -> Result<ExitCode> {
-    let formats = output::parse_formats(&opts.format, default)?;
+    let outputs = output::Outputs::from_flags(
+        &opts.format,
+        default,
+        opts.output.as_deref(),
+        opts.no_color,
+        opts.template.as_deref(),
+    )?;
     let plan = ScanPlan::new(opts, default != Format::Table)?;
     let (target, db) = plan.scan_target(spec, name, quiet)?;
     let failing = !target.findings.is_empty();
     let mut result = scan_result(vec![target]);
     result.db = db;
-    output::write_all(&result, &formats, opts.output.as_deref())?;
+    outputs.write(&result)?;
     Ok(exit_code(failing, opts.exit_code))
 }
 

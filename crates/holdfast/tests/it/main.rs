@@ -8,5 +8,6 @@ mod daemon;
 mod escape;
 mod hostchecks;
 mod layers;
+mod report;
 mod rpm;
 mod sources;

@@ -1,0 +1,396 @@
+//! The HTML report: one self-contained file (CSS and JS inline, nothing fetched), rendered
+//! with minijinja from the templates in `templates/`, embedded at build time.
+//!
+//! Image content is hostile: package names, paths and titles go into the page only through
+//! minijinja's HTML autoescaping (text and quoted attributes), the page's script reads them
+//! back with `dataset`/`textContent` and never builds markup from them, and a
+//! Content-Security-Policy forbids any fetch. Links are made only from `http(s)://`
+//! references.
+
+use std::collections::{BTreeMap, HashMap};
+use std::io::Write;
+
+use holdfast_model::{Finding, FindingKind, ScanResult, Severity, TargetResult};
+use minijinja::{Environment, Value};
+use serde::Serialize;
+
+use crate::locate::{human_size, location, PackageIndex};
+use crate::table::short_layer;
+use crate::template::describe;
+use crate::ReportError;
+
+const PAGE: &str = include_str!("../templates/report.html");
+const DETAIL: &str = include_str!("../templates/finding-detail.html");
+const CSS: &str = include_str!("../templates/report.css");
+const JS: &str = include_str!("../templates/report.js");
+
+#[derive(Serialize)]
+struct Page {
+    title: String,
+    created_at: String,
+    tool: String,
+    db: Option<String>,
+    cards: Vec<Card>,
+    severity_chart: Chart,
+    kind_chart: Chart,
+    severities: Vec<&'static str>,
+    kinds: Vec<&'static str>,
+    findings: Vec<FindingView>,
+    suppressed: Vec<FindingView>,
+    targets: Vec<TargetView>,
+}
+
+#[derive(Serialize)]
+struct Card {
+    label: &'static str,
+    value: usize,
+    class: &'static str,
+}
+
+#[derive(Serialize)]
+struct Chart {
+    height: usize,
+    bars: Vec<Bar>,
+}
+
+#[derive(Serialize)]
+struct Bar {
+    label: &'static str,
+    count: usize,
+    /// Bar length in SVG units, out of [`BAR_MAX`].
+    width: usize,
+    y: usize,
+    class: &'static str,
+}
+
+const BAR_MAX: usize = 260;
+const BAR_STEP: usize = 24;
+
+#[derive(Serialize)]
+struct FindingView {
+    target: String,
+    kind: &'static str,
+    id: String,
+    severity: &'static str,
+    sev_class: &'static str,
+    rank: u8,
+    title: String,
+    description: String,
+    package: String,
+    installed: String,
+    fixed: String,
+    /// `fixed`, `unfixed`, or `n/a` for findings about no package.
+    fix: &'static str,
+    location: String,
+    removed: bool,
+    layer: String,
+    layer_short: String,
+    created_by: String,
+    links: Vec<String>,
+    other_references: Vec<String>,
+    aliases: Vec<String>,
+    remediation: String,
+    evidence: String,
+    suppression: String,
+}
+
+#[derive(Serialize)]
+struct TargetView {
+    name: String,
+    os: String,
+    platform: String,
+    image_id: String,
+    package_count: usize,
+    finding_count: usize,
+    layers: Vec<LayerView>,
+    warnings: Vec<String>,
+}
+
+#[derive(Serialize)]
+struct LayerView {
+    index: usize,
+    diff_id: String,
+    short: String,
+    created_by: String,
+    size: String,
+    packages: Vec<String>,
+    finding_count: usize,
+}
+
+fn sev_class(s: Severity) -> &'static str {
+    match s {
+        Severity::Critical => "critical",
+        Severity::High => "high",
+        Severity::Medium => "medium",
+        Severity::Low => "low",
+        Severity::Unknown => "unknown",
+    }
+}
+
+/// The layer a finding is in: its own, else its package's.
+fn layer_of<'a>(idx: &PackageIndex<'a>, f: &'a Finding) -> Option<&'a str> {
+    f.layer
+        .as_deref()
+        .or_else(|| idx.package_of(f).and_then(|p| p.layer.as_deref()))
+}
+
+fn finding_view<'a>(
+    t: &TargetResult,
+    idx: &PackageIndex<'a>,
+    f: &'a Finding,
+    created_by: &HashMap<&str, &str>,
+) -> FindingView {
+    let layer = layer_of(idx, f).unwrap_or("");
+    let (links, other_references) = f
+        .references
+        .iter()
+        .cloned()
+        .partition(|r| r.starts_with("https://") || r.starts_with("http://"));
+    let mut loc = location(f);
+    if loc.is_empty() && f.package.is_some() {
+        if let Some(p) = idx.package_of(f) {
+            loc = p.path.clone();
+        }
+    }
+    FindingView {
+        target: t.name.clone(),
+        kind: f.kind.as_str(),
+        id: f.id.clone(),
+        severity: f.severity.as_str(),
+        sev_class: sev_class(f.severity),
+        rank: f.severity as u8,
+        title: f.title.clone(),
+        description: f.description.clone(),
+        package: f.package.clone().unwrap_or_default(),
+        installed: f.installed_version.clone().unwrap_or_default(),
+        fixed: f.fixed_version.clone().unwrap_or_default(),
+        fix: match (&f.package, &f.fixed_version) {
+            (_, Some(_)) => "fixed",
+            (Some(_), None) => "unfixed",
+            (None, None) => "n/a",
+        },
+        location: loc,
+        removed: f.removed,
+        layer: layer.to_string(),
+        layer_short: short_layer(layer).to_string(),
+        created_by: created_by.get(layer).copied().unwrap_or("").to_string(),
+        links,
+        other_references,
+        aliases: f.aliases.clone(),
+        remediation: f.remediation.clone().unwrap_or_default(),
+        evidence: f.evidence.clone().unwrap_or_default(),
+        suppression: f
+            .suppression
+            .as_ref()
+            .map(|s| match &s.source {
+                Some(src) => format!("{} ({src})", s.by),
+                None => s.by.clone(),
+            })
+            .unwrap_or_default(),
+    }
+}
+
+fn target_view(t: &TargetResult) -> TargetView {
+    let idx = PackageIndex::new(t);
+    let mut packages_by_layer: HashMap<&str, Vec<String>> = HashMap::new();
+    for p in &t.packages {
+        if let Some(l) = &p.layer {
+            packages_by_layer
+                .entry(l.as_str())
+                .or_default()
+                .push(format!("{} {}", p.name, p.version));
+        }
+    }
+    let mut findings_by_layer: HashMap<&str, usize> = HashMap::new();
+    for f in &t.findings {
+        if let Some(l) = layer_of(&idx, f) {
+            *findings_by_layer.entry(l).or_default() += 1;
+        }
+    }
+    let layers = t
+        .layers
+        .iter()
+        .enumerate()
+        .map(|(i, l)| {
+            let id = l.diff_id.as_deref().unwrap_or("");
+            let mut packages = packages_by_layer.remove(id).unwrap_or_default();
+            packages.sort();
+            LayerView {
+                index: i + 1,
+                diff_id: id.to_string(),
+                short: short_layer(id).to_string(),
+                created_by: l.created_by.clone().unwrap_or_default(),
+                size: l.size.map(human_size).unwrap_or_default(),
+                packages,
+                finding_count: findings_by_layer.get(id).copied().unwrap_or(0),
+            }
+        })
+        .collect();
+    TargetView {
+        name: t.name.clone(),
+        os: t
+            .os
+            .as_ref()
+            .map(|o| {
+                o.pretty_name
+                    .clone()
+                    .unwrap_or_else(|| format!("{} {}", o.family.as_str(), o.version))
+            })
+            .unwrap_or_else(|| "unknown OS".into()),
+        platform: t.platform.clone().unwrap_or_default(),
+        image_id: t.image_id.clone().unwrap_or_default(),
+        package_count: t.packages.len(),
+        finding_count: t.findings.len(),
+        layers,
+        warnings: t
+            .warnings
+            .iter()
+            .map(|w| match &w.path {
+                Some(p) => format!("{p}: {}", w.message),
+                None => w.message.clone(),
+            })
+            .collect(),
+    }
+}
+
+fn chart(counts: Vec<(&'static str, usize, &'static str)>) -> Chart {
+    let max = counts.iter().map(|c| c.1).max().unwrap_or(0).max(1);
+    let bars: Vec<Bar> = counts
+        .into_iter()
+        .enumerate()
+        .map(|(i, (label, count, class))| Bar {
+            label,
+            count,
+            width: if count == 0 {
+                0
+            } else {
+                (count * BAR_MAX / max).max(2)
+            },
+            y: i * BAR_STEP,
+            class,
+        })
+        .collect();
+    Chart {
+        height: bars.len() * BAR_STEP,
+        bars,
+    }
+}
+
+fn page(result: &ScanResult) -> Page {
+    let mut findings = Vec::new();
+    let mut suppressed = Vec::new();
+    let mut by_severity: BTreeMap<Severity, usize> = BTreeMap::new();
+    let mut by_kind: BTreeMap<FindingKind, usize> = BTreeMap::new();
+    for t in &result.targets {
+        let created_by: HashMap<&str, &str> = t
+            .layers
+            .iter()
+            .filter_map(|l| Some((l.diff_id.as_deref()?, l.created_by.as_deref()?)))
+            .collect();
+        let idx = PackageIndex::new(t);
+        for f in &t.findings {
+            *by_severity.entry(f.severity).or_default() += 1;
+            *by_kind.entry(f.kind).or_default() += 1;
+            findings.push(finding_view(t, &idx, f, &created_by));
+        }
+        for f in &t.suppressed {
+            suppressed.push(finding_view(t, &idx, f, &created_by));
+        }
+    }
+    // Most severe first, then as the result lists them.
+    findings.sort_by_key(|f| std::cmp::Reverse(f.rank));
+    let severity_chart = chart(
+        Severity::ALL
+            .iter()
+            .rev()
+            .map(|s| {
+                (
+                    s.as_str(),
+                    by_severity.get(s).copied().unwrap_or(0),
+                    sev_class(*s),
+                )
+            })
+            .collect(),
+    );
+    let kind_chart = chart(
+        by_kind
+            .iter()
+            .map(|(k, n)| (k.as_str(), *n, "kind"))
+            .collect(),
+    );
+    let mut cards = vec![
+        Card {
+            label: "targets",
+            value: result.targets.len(),
+            class: "neutral",
+        },
+        Card {
+            label: "packages",
+            value: result.targets.iter().map(|t| t.packages.len()).sum(),
+            class: "neutral",
+        },
+        Card {
+            label: "findings",
+            value: findings.len(),
+            class: "neutral",
+        },
+    ];
+    for s in Severity::ALL.iter().rev() {
+        cards.push(Card {
+            label: s.as_str(),
+            value: by_severity.get(s).copied().unwrap_or(0),
+            class: sev_class(*s),
+        });
+    }
+    cards.push(Card {
+        label: "suppressed",
+        value: suppressed.len(),
+        class: "neutral",
+    });
+    let names: Vec<&str> = result.targets.iter().map(|t| t.name.as_str()).collect();
+    Page {
+        title: format!("holdfast report: {}", names.join(", ")),
+        created_at: result.created_at.clone(),
+        tool: format!("{} {}", result.tool.name, result.tool.version),
+        db: result.db.as_ref().map(|d| match d {
+            serde_json::Value::Object(_) => serde_json::to_string(d).unwrap_or_default(),
+            other => other.to_string(),
+        }),
+        cards,
+        severity_chart,
+        kind_chart,
+        severities: Severity::ALL.iter().rev().map(|s| s.as_str()).collect(),
+        kinds: by_kind.keys().map(|k| k.as_str()).collect(),
+        findings,
+        suppressed,
+        targets: result.targets.iter().map(target_view).collect(),
+    }
+}
+
+/// The environment holding the report's own templates.
+fn environment() -> Result<Environment<'static>, ReportError> {
+    let mut env = Environment::new();
+    for (name, source) in [
+        ("report.html", PAGE),
+        ("finding-detail.html", DETAIL),
+        ("report.css", CSS),
+        ("report.js", JS),
+    ] {
+        env.add_template(name, source)
+            .map_err(|e| ReportError::Template(describe(&e, name)))?;
+    }
+    Ok(env)
+}
+
+/// Writes the HTML report.
+pub fn write(result: &ScanResult, out: &mut dyn Write) -> Result<(), ReportError> {
+    let env = environment()?;
+    let tmpl = env
+        .get_template("report.html")
+        .map_err(|e| ReportError::Template(describe(&e, "report.html")))?;
+    let text = tmpl
+        .render(Value::from_serialize(page(result)))
+        .map_err(|e| ReportError::Template(describe(&e, "report.html")))?;
+    out.write_all(text.as_bytes())?;
+    Ok(())
+}
