@@ -13,7 +13,7 @@ use crate::scan::{exit_code, scan_result, ScanPlan};
 
 /// Scans one container, or all of them with `all`.
 pub fn run(target: Option<&str>, all: bool, opts: &ScanOptions, quiet: bool) -> Result<ExitCode> {
-    let formats = output::parse_formats(&opts.format, Format::Table)?;
+    let outputs = output::Outputs::from_scan_options(opts, Format::Table)?;
     let plan = ScanPlan::new(opts, false)?;
     let limits = DecompressLimits {
         max_bytes: opts.max_layer_size,
@@ -50,6 +50,6 @@ pub fn run(target: Option<&str>, all: bool, opts: &ScanOptions, quiet: bool) -> 
     let failing = targets.iter().any(|t| !t.findings.is_empty());
     let mut result = scan_result(targets);
     result.db = db;
-    output::write_all(&result, &formats, opts.output.as_deref())?;
+    outputs.write(&result)?;
     Ok(exit_code(failing, opts.exit_code))
 }

@@ -94,6 +94,17 @@ fn is_dir_output(path: &Path) -> bool {
 }
 
 impl Outputs {
+    /// The outputs a scan command's flags ask for.
+    pub fn from_scan_options(opts: &crate::cli::ScanOptions, default: Format) -> Result<Self> {
+        Self::from_flags(
+            &opts.format,
+            default,
+            opts.output.as_deref(),
+            opts.no_color,
+            opts.template.as_deref(),
+        )
+    }
+
     /// Checks the flags: known formats, a parsable template when `template` is asked for,
     /// and a directory for several formats.
     pub fn from_flags(

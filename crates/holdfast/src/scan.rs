@@ -249,13 +249,7 @@ fn scan(
     default: Format,
     quiet: bool,
 ) -> Result<ExitCode> {
-    let outputs = output::Outputs::from_flags(
-        &opts.format,
-        default,
-        opts.output.as_deref(),
-        opts.no_color,
-        opts.template.as_deref(),
-    )?;
+    let outputs = output::Outputs::from_scan_options(opts, default)?;
     let plan = ScanPlan::new(opts, default != Format::Table)?;
     let (target, db) = plan.scan_target(spec, name, quiet)?;
     let failing = !target.findings.is_empty();
