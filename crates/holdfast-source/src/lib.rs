@@ -19,6 +19,7 @@ mod error;
 mod oci;
 pub mod path;
 mod platform;
+pub mod registry;
 mod rootfs;
 mod target;
 
@@ -30,6 +31,7 @@ pub use compression::{Compression, DecompressLimits, LayerReader};
 pub use config::{HistoryEntry, ImageConfig};
 pub use error::SourceError;
 pub use platform::Platform;
+pub use registry::{RegistryOptions, RegistrySource};
 pub use target::{open_target, OpenOptions, TargetSpec};
 
 /// What kind of target a source reads.
