@@ -26,7 +26,7 @@ mod target;
 use std::io::Read;
 use std::path::Path;
 
-pub use cache::LayerCache;
+pub use cache::{CacheInfo, LayerCache, LayerClaim};
 pub use compression::{Compression, DecompressLimits, LayerReader};
 pub use config::{HistoryEntry, ImageConfig};
 pub use error::SourceError;

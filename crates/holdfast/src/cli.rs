@@ -36,9 +36,12 @@ pub enum Command {
     /// Build or inspect the vulnerability database.
     #[command(subcommand)]
     Db(DbCommand),
+    /// Inspect or empty the per-layer analysis cache.
+    #[command(subcommand)]
+    Cache(crate::cache_cmd::CacheCommand),
     /// Write a software bill of materials for an image.
     Sbom {
-        /// The image: docker-archive:PATH, oci:DIR[:TAG], oci-archive:PATH, docker:NAME, or a bare path/name.
+        /// The image: docker-archive:PATH, oci:DIR[:TAG], oci-archive:PATH, docker:NAME, registry:REF, or a bare path/name/host[:port]/repo[:tag].
         target: String,
         #[command(flatten)]
         opts: ScanOptions,
@@ -80,8 +83,17 @@ pub enum DbCommand {
 pub enum ScanCommand {
     /// Scan a container image.
     Image {
-        /// The image: docker-archive:PATH, oci:DIR[:TAG], oci-archive:PATH, docker:NAME, or a bare path/name.
+        /// The image: docker-archive:PATH, oci:DIR[:TAG], oci-archive:PATH, docker:NAME, registry:REF, or a bare path/name/host[:port]/repo[:tag].
         target: String,
+        #[command(flatten)]
+        opts: ScanOptions,
+    },
+    /// Scan every (or every selected) image of a registry.
+    Registry {
+        /// The registry: HOST[:PORT].
+        host: String,
+        #[command(flatten)]
+        select: crate::registry_scan::RegistryScanArgs,
         #[command(flatten)]
         opts: ScanOptions,
     },
@@ -146,6 +158,8 @@ pub struct ScanOptions {
     /// Largest file read into memory for analysis, in bytes.
     #[arg(long, default_value_t = 64 << 20)]
     pub max_file_size: u64,
+    #[command(flatten)]
+    pub registry: crate::registry_scan::RegistryArgs,
 }
 
 fn parse_scanner(s: &str) -> Result<holdfast_model::FindingKind, String> {

@@ -1,8 +1,10 @@
 //! The `holdfast` command: flags in, a scan request to the library crates, a result out.
 
+mod cache_cmd;
 mod checks;
 mod cli;
 mod output;
+mod registry_scan;
 mod scan;
 mod vulns;
 
