@@ -11,6 +11,10 @@ for pkg_cmd in docker.io:dockerd skopeo:skopeo debootstrap:debootstrap rpm:rpmbu
   if [[ $probe == /* ]]; then [ -e "$probe" ] || need+=("$pkg")
   else command -v "$probe" >/dev/null 2>&1 || need+=("$pkg"); fi
 done
+# The registry tests: the distribution registry, htpasswd (basic auth), openssl (a test CA).
+for pkg_cmd in docker-registry:docker-registry apache2-utils:htpasswd openssl:openssl; do
+  command -v "${pkg_cmd#*:}" >/dev/null 2>&1 || need+=("${pkg_cmd%%:*}")
+done
 if [ ${#need[@]} -gt 0 ]; then
   echo "setup: installing ${need[*]}" >&2
   export DEBIAN_FRONTEND=noninteractive

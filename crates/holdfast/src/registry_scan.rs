@@ -338,7 +338,7 @@ fn newest_tags(
         }
     }
     // Newest first; images without a date last.
-    dated.sort_by(|a, b| b.0.cmp(&a.0));
+    dated.sort_by_key(|d| std::cmp::Reverse(d.0));
     dated.into_iter().take(n).map(|(_, t)| t).collect()
 }
 

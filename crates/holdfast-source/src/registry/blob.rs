@@ -77,14 +77,33 @@ impl BlobReader {
     fn end_of_stream(&mut self) -> io::Result<()> {
         let got = hex::encode(std::mem::take(&mut self.hasher).finalize());
         if got != self.expected_hex {
-            let why = format!(
-                "blob {} failed verification: its bytes hash to sha256:{got} (digest mismatch; corrupted or tampered blob)",
-                self.digest
-            );
-            return Err(self.fail(why));
+            return Err(self.mismatch(&format!("sha256:{got}")));
         }
         self.state = State::Verified;
         Ok(())
+    }
+
+    fn mismatch(&mut self, got: &str) -> io::Error {
+        let why = format!(
+            "blob {} failed verification: its bytes hash to {got} (digest mismatch; corrupted or tampered blob)",
+            self.digest
+        );
+        self.fail(why)
+    }
+
+    /// A stream error: `oci-client` checks digests too and may see the mismatch first;
+    /// it is reported the same way as ours.
+    fn stream_error(&mut self, e: io::Error) -> io::Error {
+        use oci_client::errors::DigestError;
+        if let Some(DigestError::VerificationError { actual, .. }) = e
+            .get_ref()
+            .and_then(|inner| inner.downcast_ref::<DigestError>())
+        {
+            let actual = actual.clone();
+            return self.mismatch(&actual);
+        }
+        let why = format!("blob {}: download failed: {e}", self.digest);
+        self.fail(why)
     }
 
     /// Reads what the consumer left unread and returns whether the whole blob matched its
@@ -115,10 +134,7 @@ impl Read for BlobReader {
         while self.current.is_empty() {
             match self.rx.blocking_recv() {
                 Some(Ok(chunk)) => self.current = chunk,
-                Some(Err(e)) => {
-                    let why = format!("blob {}: download failed: {e}", self.digest);
-                    return Err(self.fail(why));
-                }
+                Some(Err(e)) => return Err(self.stream_error(e)),
                 None => {
                     self.end_of_stream()?;
                     return Ok(0);

@@ -5,5 +5,6 @@ mod cli;
 mod common;
 mod daemon;
 mod layers;
+mod registry;
 mod rpm;
 mod sources;
