@@ -96,12 +96,19 @@ pub fn analyze(
     let mut mine = Vec::new();
     let mut busy = Vec::new();
     let mut claims = Vec::new();
-    for i in (0..n).filter(|&i| results[i].is_none()) {
+    let missing: Vec<usize> = (0..n).filter(|&i| results[i].is_none()).collect();
+    for i in missing {
         match (&options.cache, key_of(i)) {
             (Some(cache), Some(key)) => match cache.claim(&set_key, &key) {
                 Ok(Some(c)) => {
-                    claims.push(c);
-                    mine.push(i);
+                    // Another scan may have finished the layer since the lookup above.
+                    if let Some(hit) = lookup(i) {
+                        results[i] = Some(hit);
+                        cached_layers += 1;
+                    } else {
+                        claims.push(c);
+                        mine.push(i);
+                    }
                 }
                 Ok(None) => busy.push(i),
                 Err(e) => {

@@ -340,6 +340,34 @@ fn open_registry_equals_archives_index_zstd_and_fleet_scan() {
     // One base layer + four app layers, each fetched once.
     assert_eq!(distinct.len(), 5, "{logs}");
     assert_eq!(downloads.len(), 5, "{logs}");
+    // Four processes at once on one fresh cache: still one download per distinct layer
+    // (the layer claims are file locks shared across processes).
+    let shared = d.path().join("shared-cache");
+    let children: Vec<Child> = ["app", "beta", "gamma", "delta"]
+        .iter()
+        .map(|name| {
+            holdfast()
+                .args(["sbom", "-f", "json", "--cache-dir", &path_str(&shared)])
+                .arg(format!("registry:{}/team/{name}:1", reg.host))
+                .args(insecure)
+                .env("HOLDFAST_LOG", "holdfast::fleet=debug")
+                .env("DOCKER_CONFIG", env!("CARGO_TARGET_TMPDIR"))
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let mut total = 0;
+    for c in children {
+        let out = c.wait_with_output().unwrap();
+        assert!(out.status.success());
+        total += String::from_utf8_lossy(&out.stderr)
+            .lines()
+            .filter(|l| l.contains("blob download"))
+            .count();
+    }
+    assert_eq!(total, 5, "downloads across four concurrent processes");
     // Filters: --tag, --exclude, --max-images.
     let r = json_ok(&run_holdfast(
         &[
