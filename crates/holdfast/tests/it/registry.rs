@@ -404,6 +404,44 @@ fn open_registry_equals_archives_index_zstd_and_fleet_scan() {
             .all(|n| !n.contains("beta") && !n.contains("multi")),
         "{names:?}"
     );
+    // --newest keeps one tag per repository; the table ends with the registry summary.
+    push(
+        &reg,
+        &format!("docker-archive:{}", path_str(&archive)),
+        "team/app:2",
+        &[],
+    );
+    let out = run_holdfast(
+        &[
+            "scan",
+            "registry",
+            &reg.host,
+            "--scanners",
+            "secret",
+            "--no-cache",
+            "--repo",
+            "team/app",
+            "--newest",
+            "1",
+            insecure[0],
+            insecure[1],
+        ],
+        None,
+        &[],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        table.contains(&format!(
+            "Registry {}: 1 repositories, 1 images selected, 1 scanned, 0 failed",
+            reg.host
+        )),
+        "{table}"
+    );
     // The cache commands see the entries the scan wrote.
     let info = run_holdfast(
         &["cache", "info", "--cache-dir", &path_str(&cache)],
