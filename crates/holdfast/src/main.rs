@@ -15,7 +15,8 @@ use clap::Parser;
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
     let filter = if cli.global.debug {
-        "debug"
+        // oci-client logs token responses at debug level: keep registry tokens out of logs.
+        "debug,oci_client=info"
     } else if cli.global.quiet {
         "error"
     } else {
