@@ -149,10 +149,10 @@ fn app_layers(name: &str) -> Vec<Vec<u8>> {
 fn run_holdfast(args: &[&str], stdin: Option<&str>, env: &[(&str, &str)]) -> Output {
     let mut cmd = holdfast();
     cmd.args(args)
-        .envs(env.iter().copied())
         // No user Docker credentials in the tests.
         .env("DOCKER_CONFIG", env!("CARGO_TARGET_TMPDIR"))
         .env_remove("HOLDFAST_REGISTRY_TOKEN")
+        .envs(env.iter().copied())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
@@ -667,6 +667,47 @@ fn tls_and_basic_auth_credentials_never_leak() {
     let r = json_ok(&cmd_out);
     assert_eq!(r["registry"]["images_scanned"], 1, "{}", r["registry"]);
     cmd_out.stdout.clear();
+
+    // A credential helper named by `credHelpers` (the `docker_credential` protocol:
+    // server on stdin, JSON on stdout).
+    let bin = d.path().join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let helper = bin.join("docker-credential-hftest");
+    std::fs::write(
+        &helper,
+        format!("#!/bin/sh\nread server\nprintf '{{\"ServerURL\":\"%s\",\"Username\":\"{USER}\",\"Secret\":\"{PASSWORD}\"}}' \"$server\"\n"),
+    )
+    .unwrap();
+    sh(&format!("chmod +x '{}'", path_str(&helper)));
+    let helper_dir = d.path().join("docker-helper");
+    std::fs::create_dir_all(&helper_dir).unwrap();
+    std::fs::write(
+        helper_dir.join("config.json"),
+        format!(r#"{{"credHelpers":{{"{}":"hftest"}}}}"#, reg.host),
+    )
+    .unwrap();
+    let path = format!(
+        "{}:{}",
+        path_str(&bin),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let out = holdfast()
+        .args(base)
+        .env("DOCKER_CONFIG", &helper_dir)
+        .env("PATH", path)
+        .output()
+        .unwrap();
+    assert_eq!(package_list(&json_ok(&out)), package_list(&local));
+
+    // A bearer token this registry does not take: refused, the token not shown.
+    let token = "tok-Hq83jd-secret";
+    let out = run_holdfast(&base, None, &[("HOLDFAST_REGISTRY_TOKEN", token)]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(&reg.host) && err.contains("bearer token") && !err.contains(token),
+        "{err}"
+    );
 
     // A wrong password: a clear error naming the registry, never the password.
     let wrong = "Wr0ng-pass-Zq9";
