@@ -9,11 +9,13 @@
 #
 # Environment: BENCH_IMAGES (default /var/tmp/bench-images; needs deb12-python.oci from the
 # shared build-images.sh), TRIVY (default /opt/peers/bin/trivy), BENCH_DIR (the shared bench
-# scripts, for make-empty-javadb.py), COUNT (20), PARALLEL (images at once, 4).
+# scripts, for make-empty-javadb.py), COUNT (20), PARALLEL (images at once, 4), HF (a built
+# holdfast binary; default: build the release one).
 # HF_DB and TRIVY_DB (a holdfast DB and a Trivy cache dir built from the same OSV files):
 # when both are set the scans match vulnerabilities; otherwise both sides inventory only
 # (holdfast with its bundled demo advisories, Trivy with --format cyclonedx).
 set -euo pipefail
+export NO_COLOR=1
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BENCH_DIR=${BENCH_DIR:-$ROOT/../shared/bench}
 IMG=${BENCH_IMAGES:-/var/tmp/bench-images}
@@ -25,12 +27,15 @@ for t in docker-registry skopeo python3; do
 done
 [ -d "$IMG/deb12-python.oci" ] || { echo "registry.sh: no $IMG/deb12-python.oci" >&2; exit 1; }
 
-cargo build --release --locked -q --manifest-path "$ROOT/Cargo.toml" -p holdfast
-HF=$ROOT/target/release/holdfast
+if [ -z "${HF:-}" ]; then   # HF=path/to/holdfast skips the build
+  cargo build --release --locked -q --manifest-path "$ROOT/Cargo.toml" -p holdfast
+  HF=$ROOT/target/release/holdfast
+fi
 work=$(mktemp -d /var/tmp/holdfast-regbench.XXXX)
 reg_pid=
 cleanup() { [ -n "$reg_pid" ] && kill "$reg_pid" 2>/dev/null; wait 2>/dev/null; rm -rf "$work"; }
 trap cleanup EXIT
+[ -n "${KEEP_WORK:-}" ] && trap '[ -n "$reg_pid" ] && kill "$reg_pid"' EXIT
 
 # The registry, on a free port, storage in the work dir.
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
