@@ -119,7 +119,7 @@ echo "registry: $host, $(du -sh "$work/storage" | cut -f1) stored"
 
 if [ -n "${HF_DB:-}" ] && [ -n "${TRIVY_DB:-}" ]; then
   hf_scan=(--scanners vuln --db "$HF_DB"); mode=vulnerabilities
-  cp -r "$TRIVY_DB" "$work/trivy"
+  cp -r "$TRIVY_DB" "$work/trivy"; rm -rf "$work/trivy/fanal"   # its DBs, not its layer cache
   trivy_scan=(--scanners vuln --format json)
 else
   hf_scan=(--scanners vuln); mode="inventory (demo advisories / cyclonedx)"
@@ -152,7 +152,8 @@ down = collections.Counter(re.findall(r"blob download.*?digest=(\S+)", log))
 walked = collections.Counter(re.findall(r'layer analysed.*?diff_id=Some\("([^"]+)"\)', log))
 res = json.load(open(sys.argv[2]))
 s = res["registry"]
-print(f"  images scanned {s['images_scanned']}/{s['images_selected']}, failed {len(s['failed'])}")
+print(f"  images scanned {s['images_scanned']}/{s['images_selected']}, failed {len(s['failed'])}, "
+      f"packages {sum(len(t['packages']) for t in res['targets'])}, findings {sum(len(t['findings']) for t in res['targets'])}")
 print(f"  blob downloads: {sum(down.values())} for {len(down)} distinct blobs (max per blob {max(down.values())})")
 print(f"  layer analyses: {sum(walked.values())} for {len(walked)} distinct layers (max per layer {max(walked.values())})")
 print(f"  ratio registry/one image: {float(sys.argv[4]) / float(sys.argv[3]):.2f}x (vs {s['images_selected']}x for one at a time, uncached)")
@@ -167,6 +168,16 @@ if [ -x "$TRIVY" ]; then
       -o "$work/trivy-$k.out" "$host/bench/app-$k:1"
   done
   t1=$(now); tr=$(secs "$t0" "$t1")
+  python3 - "$work" "$COUNT" <<'PY'
+import json, sys
+work, count = sys.argv[1], int(sys.argv[2])
+pk = vu = 0
+for k in range(count):
+    d = json.load(open(f"{work}/trivy-{k:02d}.out"))
+    pk += len(d.get("components", []))
+    vu += sum(len(r.get("Vulnerabilities") or []) for r in d.get("Results", []))
+print(f"  trivy: components {pk} (cyclonedx mode), vulnerabilities {vu} (vuln mode)")
+PY
   echo "trivy image x $COUNT (one after another, shared cache): ${tr} s   holdfast is $(python3 -c "print(f'{$tr/$all:.1f}')")x faster"
 else
   echo "trivy: not found at $TRIVY (install with the shared install-peers.sh)"

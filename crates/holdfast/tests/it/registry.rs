@@ -376,8 +376,9 @@ fn open_registry_equals_archives_index_zstd_and_fleet_scan() {
             &reg.host,
             "-f",
             "json",
-            "--scanners",
-            "secret",
+            // All scanners (vulnerabilities against the bundled demo advisories), in parallel.
+            "--parallel",
+            "3",
             "--no-cache",
             "--exclude",
             "team/beta",
@@ -398,6 +399,7 @@ fn open_registry_equals_archives_index_zstd_and_fleet_scan() {
         .map(|t| t["name"].as_str().unwrap())
         .collect();
     assert_eq!(names.len(), 3, "{names:?}");
+    assert_eq!(r["registry"]["images_scanned"], 3, "{}", r["registry"]);
     assert!(
         names
             .iter()
