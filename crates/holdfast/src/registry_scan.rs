@@ -229,10 +229,11 @@ pub fn run(
     if table_on_stdout {
         print_summary(&result);
     }
-    if scanned == 0 && result.targets.is_empty() {
+    if scanned == 0 {
+        // Partial results are still written above; the failure reasons are in them.
         if !quiet {
             eprintln!(
-                "error: none of the {} image(s) in `{host}` could be scanned",
+                "error: none of the {} image(s) in `{host}` could be scanned whole",
                 picks.len()
             );
         }

@@ -563,6 +563,33 @@ fn missing_and_corrupted_blobs_fail_clearly() {
             "{good}"
         );
     }
+    // Nothing scanned whole: exit 2, the reason still in the result.
+    let c = path_str(&cache);
+    let out = run_holdfast(
+        &[
+            "scan",
+            "registry",
+            &reg.host,
+            "-f",
+            "json",
+            "--scanners",
+            "secret",
+            "--cache-dir",
+            &c,
+            "--repo",
+            "gone",
+            insecure[0],
+            insecure[1],
+        ],
+        None,
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(r["registry"]["failed"][0]["error"]
+        .as_str()
+        .unwrap()
+        .contains(&gone));
     // A single image scan reports the layer that failed verification, naming the digest.
     let r = json_ok(&run_holdfast(
         &[
