@@ -14,6 +14,10 @@ for pkg_cmd in docker.io:dockerd skopeo:skopeo debootstrap:debootstrap rpm:rpmbu
 done
 # dockerd runs the host's `ps` for `docker top` (the scan-container tests).
 command -v ps >/dev/null 2>&1 || need+=(procps)
+# The registry tests: the distribution registry, htpasswd (basic auth), openssl (a test CA).
+for pkg_cmd in docker-registry:docker-registry apache2-utils:htpasswd openssl:openssl; do
+  command -v "${pkg_cmd#*:}" >/dev/null 2>&1 || need+=("${pkg_cmd%%:*}")
+done
 if [ ${#need[@]} -gt 0 ]; then
   echo "setup: installing ${need[*]}" >&2
   export DEBIAN_FRONTEND=noninteractive

@@ -73,43 +73,131 @@ pub fn analyze(
 
     let mut results: Vec<Option<LayerAnalysis>> = vec![None; n];
     let mut cached_layers = 0;
-    if let Some(cache) = &options.cache {
-        for (i, layer) in metadata.layers.iter().enumerate() {
-            let Some(diff_id) = &layer.diff_id else {
-                continue;
-            };
-            let hit = cache
-                .get(&set_key, diff_id)
-                .and_then(|bytes| serde_json::from_slice::<LayerAnalysis>(&bytes).ok());
-            if let Some(hit) = hit {
-                results[i] = Some(hit);
-                cached_layers += 1;
-            }
+    // A layer the config names no diff_id for may still be known by its blob digest.
+    let key_of = |i: usize| -> Option<String> {
+        let layer = &metadata.layers[i];
+        layer.diff_id.clone().or_else(|| {
+            let cache = options.cache.as_ref()?;
+            cache.diff_id_for_blob(layer.digest.as_deref()?)
+        })
+    };
+    let lookup = |i: usize| -> Option<LayerAnalysis> {
+        let cache = options.cache.as_ref()?;
+        let bytes = cache.get(&set_key, &key_of(i)?)?;
+        serde_json::from_slice::<LayerAnalysis>(&bytes).ok()
+    };
+    for (i, slot) in results.iter_mut().enumerate() {
+        if let Some(hit) = lookup(i) {
+            *slot = Some(hit);
+            cached_layers += 1;
         }
     }
+    // Claim the missing layers so that a concurrent scan of the same layer (this process
+    // or another) waits for our result instead of downloading and walking it again.
+    let mut mine = Vec::new();
+    let mut busy = Vec::new();
+    let mut claims = Vec::new();
     let missing: Vec<usize> = (0..n).filter(|&i| results[i].is_none()).collect();
+    for i in missing {
+        match (&options.cache, key_of(i)) {
+            (Some(cache), Some(key)) => match cache.claim(&set_key, &key) {
+                Ok(Some(c)) => {
+                    // Another scan may have finished the layer since the lookup above.
+                    if let Some(hit) = lookup(i) {
+                        results[i] = Some(hit);
+                        cached_layers += 1;
+                    } else {
+                        claims.push(c);
+                        mine.push(i);
+                    }
+                }
+                Ok(None) => busy.push(i),
+                Err(e) => {
+                    tracing::debug!("layer cache claim: {e}");
+                    mine.push(i);
+                }
+            },
+            _ => mine.push(i),
+        }
+    }
+    let mut read_layers = 0;
+    let mut round = |indexes: &[usize], results: &mut Vec<Option<LayerAnalysis>>| {
+        read_layers += indexes.len();
+        stream_and_store(
+            source,
+            indexes,
+            &refs,
+            options,
+            &set_key,
+            &metadata,
+            results,
+            &mut warnings,
+        );
+    };
+    round(&mine, &mut results);
+    drop(claims);
+    // The layers another scan was analysing: wait for it, then take its result; if it
+    // failed, analyse them here.
+    let mut again = Vec::new();
+    let mut claims = Vec::new();
+    for i in busy {
+        let claim = match (&options.cache, key_of(i)) {
+            (Some(cache), Some(key)) => cache.wait_claim(&set_key, &key).ok(),
+            _ => None,
+        };
+        if let Some(hit) = lookup(i) {
+            results[i] = Some(hit);
+            cached_layers += 1;
+        } else {
+            claims.extend(claim);
+            again.push(i);
+        }
+    }
+    if !again.is_empty() {
+        round(&again, &mut results);
+    }
+    drop(claims);
+    let layers: Vec<LayerAnalysis> = results.into_iter().map(Option::unwrap_or_default).collect();
+    finish::finish(metadata, layers, warnings, cached_layers, read_layers)
+}
+
+/// Streams the given layers from the source through the walker and stores the verified
+/// results in the cache. A layer the source reports as failed (missing blob, digest
+/// mismatch) is neither kept nor cached, even if its walk finished.
+#[allow(clippy::too_many_arguments)]
+fn stream_and_store(
+    source: &dyn Source,
+    indexes: &[usize],
+    refs: &[&dyn Analyzer],
+    options: &AnalyzeOptions,
+    set_key: &str,
+    metadata: &ImageMetadata,
+    results: &mut [Option<LayerAnalysis>],
+    warnings: &mut Vec<Warning>,
+) {
+    if indexes.is_empty() {
+        return;
+    }
     let walked: Mutex<Vec<(Option<usize>, LayerAnalysis)>> = Mutex::new(Vec::new());
     let visit = |v: LayerVisit<'_>| {
         let analysis = match v.stream {
-            LayerStream::Tar(reader) => walker::walk_tar(reader, &refs, options.limits),
-            LayerStream::Directory(dir) => walker::walk_dir(dir, &refs, options.limits),
+            LayerStream::Tar(reader) => walker::walk_tar(reader, refs, options.limits),
+            LayerStream::Directory(dir) => walker::walk_dir(dir, refs, options.limits),
         };
+        tracing::debug!(target: "holdfast::fleet", diff_id = ?analysis.diff_id, "layer analysed");
         walked
             .lock()
             .expect("no panics while holding the lock")
             .push((v.index, analysis));
     };
-    let open_errors = if missing.is_empty() {
-        Vec::new()
-    } else {
-        source.stream_layers(&missing, &visit)
-    };
-    let read_layers = missing.len();
+    let open_errors = source.stream_layers(indexes, &visit);
+    let mut failed = Vec::new();
     for e in open_errors {
+        failed.extend(e.index);
         let layer = e
             .index
             .and_then(|i| metadata.layers.get(i))
-            .and_then(|l| l.diff_id.as_deref());
+            .and_then(|l| l.diff_id.as_deref().or(l.digest.as_deref()));
         warnings.push(Warning::general(
             layer,
             format!("layer not scanned: {}", e.error),
@@ -130,13 +218,21 @@ pub fn analyze(
             ));
             continue;
         };
+        if failed.contains(&index) {
+            continue;
+        }
         let claimed = metadata.layers[index].diff_id.as_deref();
         match (claimed, analysis.diff_id.as_deref()) {
             (Some(c), Some(a)) if c == a => {
                 if let Some(cache) = &options.cache {
                     if let Ok(bytes) = serde_json::to_vec(&analysis) {
-                        if let Err(e) = cache.put(&set_key, c, &bytes) {
+                        if let Err(e) = cache.put(set_key, c, &bytes) {
                             tracing::warn!("layer cache: {e}");
+                        }
+                    }
+                    if let Some(d) = metadata.layers[index].digest.as_deref() {
+                        if d != c {
+                            let _ = cache.record_blob(d, c);
                         }
                     }
                 }
@@ -149,6 +245,4 @@ pub fn analyze(
         }
         results[index] = Some(analysis);
     }
-    let layers: Vec<LayerAnalysis> = results.into_iter().map(Option::unwrap_or_default).collect();
-    finish::finish(metadata, layers, warnings, cached_layers, read_layers)
 }

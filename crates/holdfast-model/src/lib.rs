@@ -8,12 +8,14 @@ mod finding;
 mod os;
 mod package;
 mod purl;
+mod registry_summary;
 mod result;
 
 pub use finding::{Cvss, Finding, FindingKind, FindingStatus, Severity, SuppressionInfo};
 pub use os::{OsFamily, OsRelease};
 pub use package::{DependencyScope, Package, PackageType};
 pub use purl::Purl;
+pub use registry_summary::{FailedImage, ImageFindings, RegistrySummary};
 pub use result::{
     LayerInfo, ScanResult, ScanSummary, TargetKind, TargetResult, ToolInfo, Warning, SCHEMA_VERSION,
 };

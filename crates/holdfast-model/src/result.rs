@@ -19,6 +19,10 @@ pub struct ScanResult {
     pub db: Option<serde_json::Value>,
     pub targets: Vec<TargetResult>,
     pub summary: ScanSummary,
+    /// Present for `scan registry`: what the registry scan covered, what failed, the worst
+    /// images. Absent otherwise (results without it keep their shape).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub registry: Option<crate::RegistrySummary>,
 }
 
 /// The program that wrote a result.

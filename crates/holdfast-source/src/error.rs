@@ -29,6 +29,9 @@ pub enum SourceError {
     InvalidTarget(String),
     #[error("Docker daemon: {0}")]
     Daemon(String),
+    /// A registry request failed; the message names the registry, never a credential.
+    #[error("{0}")]
+    Registry(String),
 }
 
 impl SourceError {

@@ -20,13 +20,14 @@ mod error;
 mod oci;
 pub mod path;
 mod platform;
+pub mod registry;
 mod rootfs;
 mod target;
 
 use std::io::Read;
 use std::path::Path;
 
-pub use cache::LayerCache;
+pub use cache::{CacheInfo, LayerCache, LayerClaim};
 pub use compression::{Compression, DecompressLimits, LayerReader};
 pub use config::{HistoryEntry, ImageConfig};
 pub use container::{
@@ -35,6 +36,7 @@ pub use container::{
 };
 pub use error::SourceError;
 pub use platform::Platform;
+pub use registry::{RegistryOptions, RegistrySource};
 pub use target::{open_target, OpenOptions, TargetSpec};
 
 /// What kind of target a source reads.

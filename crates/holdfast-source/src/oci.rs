@@ -14,40 +14,40 @@ use crate::{ImageConfig, ImageMetadata, Platform, SourceError, SourceKind};
 
 const REF_NAME: &str = "org.opencontainers.image.ref.name";
 /// Nested indexes followed at most this deep.
-const MAX_INDEX_DEPTH: usize = 4;
+pub(crate) const MAX_INDEX_DEPTH: usize = 4;
 
 #[derive(Deserialize, Default)]
-struct Descriptor {
+pub(crate) struct Descriptor {
     #[serde(default, rename = "mediaType")]
-    media_type: Option<String>,
-    digest: String,
+    pub(crate) media_type: Option<String>,
+    pub(crate) digest: String,
     #[serde(default)]
-    size: Option<u64>,
+    pub(crate) size: Option<u64>,
     #[serde(default)]
-    platform: Option<PlatformField>,
+    pub(crate) platform: Option<PlatformField>,
     #[serde(default)]
-    annotations: std::collections::BTreeMap<String, String>,
+    pub(crate) annotations: std::collections::BTreeMap<String, String>,
 }
 
 #[derive(Deserialize, Default)]
-struct PlatformField {
+pub(crate) struct PlatformField {
     #[serde(default)]
-    os: String,
+    pub(crate) os: String,
     #[serde(default)]
-    architecture: String,
+    pub(crate) architecture: String,
     #[serde(default)]
-    variant: Option<String>,
+    pub(crate) variant: Option<String>,
 }
 
 /// An image index or an image manifest: which one it is shows in the fields present.
 #[derive(Deserialize)]
-struct IndexOrManifest {
+pub(crate) struct IndexOrManifest {
     #[serde(default)]
-    manifests: Option<Vec<Descriptor>>,
+    pub(crate) manifests: Option<Vec<Descriptor>>,
     #[serde(default)]
-    config: Option<Descriptor>,
+    pub(crate) config: Option<Descriptor>,
     #[serde(default)]
-    layers: Option<Vec<Descriptor>>,
+    pub(crate) layers: Option<Vec<Descriptor>>,
 }
 
 /// Opens an OCI layout directory.
@@ -209,7 +209,7 @@ fn resolve_manifest(
 }
 
 /// Picks the entry for the wanted (or host) platform out of an index.
-fn choose_platform<'a>(
+pub(crate) fn choose_platform<'a>(
     entries: &'a [Descriptor],
     wanted: Option<&Platform>,
     container: &str,

@@ -3,7 +3,8 @@
 //! Explicit prefixes (`docker-archive:`, `oci:`, `oci-archive:`, `docker:`, `registry:`)
 //! say where to look. A bare argument is tried in the order the CLI contract gives: an
 //! existing file (docker or OCI archive, told apart by their members), an existing
-//! directory (an OCI layout), then an image in the Docker daemon.
+//! directory (an OCI layout), then an image in the Docker daemon, then a registry reference
+//! whose first component is a host (`host[:port]/repo[:tag|@digest]`).
 
 use std::path::{Path, PathBuf};
 
@@ -11,8 +12,9 @@ use crate::archive_index::BlobStore;
 use crate::compression::DecompressLimits;
 use crate::container::ContainerSource;
 use crate::daemon::DaemonSource;
+use crate::registry::looks_like_registry_reference;
 use crate::rootfs::RootfsSource;
-use crate::{docker_archive, oci, Platform, Source, SourceError};
+use crate::{docker_archive, oci, Platform, RegistryOptions, RegistrySource, Source, SourceError};
 
 /// A target as parsed from the command line.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -80,6 +82,8 @@ pub struct OpenOptions {
     /// The platform to pick from a multi-platform index (default: the host's).
     pub platform: Option<Platform>,
     pub limits: DecompressLimits,
+    /// How to reach registries (`registry:REF` and bare references).
+    pub registry: RegistryOptions,
 }
 
 /// Opens a target, the way `holdfast scan image|rootfs` and `holdfast sbom` need it.
@@ -109,18 +113,22 @@ pub fn open_target(
             limits,
         )?),
         TargetSpec::Daemon(image) => Box::new(DaemonSource::open(image, name, limits)?),
-        TargetSpec::Registry(r) => {
-            return Err(SourceError::InvalidTarget(format!(
-                "registry targets (`{r}`) are not supported yet; `docker pull` the image and scan `docker:{r}`, or `skopeo copy` it to an OCI layout"
-            )))
-        }
+        TargetSpec::Registry(r) => Box::new(RegistrySource::open(
+            r,
+            name,
+            platform,
+            &options.registry,
+            limits,
+        )?),
         TargetSpec::Rootfs(dir) => Box::new(RootfsSource::open(dir, name)?),
         TargetSpec::Container(id) => Box::new(ContainerSource::open(id, limits)?),
         TargetSpec::Bare(arg) => {
             let path = Path::new(arg);
             if path.is_file() {
                 let store = BlobStore::index_tar(path)?;
-                Box::new(oci::open_indexed_archive(store, None, platform, name, limits)?)
+                Box::new(oci::open_indexed_archive(
+                    store, None, platform, name, limits,
+                )?)
             } else if path.is_dir() {
                 if path.join("index.json").is_file() {
                     Box::new(oci::open_layout(path, None, platform, name, limits)?)
@@ -131,9 +139,17 @@ pub fn open_target(
                 }
             } else if DaemonSource::has_image(arg) {
                 Box::new(DaemonSource::open(arg, name, limits)?)
+            } else if looks_like_registry_reference(arg) {
+                Box::new(RegistrySource::open(
+                    arg,
+                    name,
+                    platform,
+                    &options.registry,
+                    limits,
+                )?)
             } else {
                 return Err(SourceError::InvalidTarget(format!(
-                    "`{arg}` is not a file, a directory, or an image in the Docker daemon"
+                    "`{arg}` is not a file, a directory, an image in the Docker daemon, or a registry reference (host[:port]/repo[:tag])"
                 )));
             }
         }

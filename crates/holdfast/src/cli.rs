@@ -36,9 +36,12 @@ pub enum Command {
     /// Build or inspect the vulnerability database.
     #[command(subcommand)]
     Db(DbCommand),
+    /// Inspect or empty the per-layer analysis cache.
+    #[command(subcommand)]
+    Cache(crate::cache_cmd::CacheCommand),
     /// Write a software bill of materials for an image.
     Sbom {
-        /// The image: docker-archive:PATH, oci:DIR[:TAG], oci-archive:PATH, docker:NAME, or a bare path/name.
+        /// The image: docker-archive:PATH, oci:DIR[:TAG], oci-archive:PATH, docker:NAME, registry:REF, or a bare path/name/host[:port]/repo[:tag].
         target: String,
         #[command(flatten)]
         opts: ScanOptions,
@@ -104,8 +107,17 @@ pub enum DbCommand {
 pub enum ScanCommand {
     /// Scan a container image.
     Image {
-        /// The image: docker-archive:PATH, oci:DIR[:TAG], oci-archive:PATH, docker:NAME, or a bare path/name.
+        /// The image: docker-archive:PATH, oci:DIR[:TAG], oci-archive:PATH, docker:NAME, registry:REF, or a bare path/name/host[:port]/repo[:tag].
         target: String,
+        #[command(flatten)]
+        opts: ScanOptions,
+    },
+    /// Scan every (or every selected) image of a registry.
+    Registry {
+        /// The registry: HOST[:PORT].
+        host: String,
+        #[command(flatten)]
+        select: crate::registry_scan::RegistryScanArgs,
         #[command(flatten)]
         opts: ScanOptions,
     },
@@ -194,6 +206,8 @@ pub struct ScanOptions {
     /// Time budget for guessing password hashes in one image, e.g. 30s, 2m; accounts left unchecked are reported.
     #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = parse_duration)]
     pub weak_password_timeout: std::time::Duration,
+    #[command(flatten)]
+    pub registry: crate::registry_scan::RegistryArgs,
 }
 
 fn parse_duration(s: &str) -> Result<std::time::Duration, String> {

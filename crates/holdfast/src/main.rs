@@ -1,10 +1,12 @@
 //! The `holdfast` command: flags in, a scan request to the library crates, a result out.
 
+mod cache_cmd;
 mod checks;
 mod cli;
 mod container_scan;
 mod output;
 mod report;
+mod registry_scan;
 mod scan;
 mod vulns;
 
@@ -15,7 +17,8 @@ use clap::Parser;
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
     let filter = if cli.global.debug {
-        "debug"
+        // oci-client logs token responses at debug level: keep registry tokens out of logs.
+        "debug,oci_client=info"
     } else if cli.global.quiet {
         "error"
     } else {

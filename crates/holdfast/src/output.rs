@@ -163,6 +163,15 @@ impl Outputs {
         Ok(())
     }
 
+    /// Whether the table goes to stdout (alone, or beside files in a directory).
+    pub fn table_on_stdout(&self) -> bool {
+        self.formats.contains(&Format::Table)
+            && match self.output.as_deref() {
+                None => true,
+                Some(path) => self.formats.len() > 1 || is_dir_output(path),
+            }
+    }
+
     /// Writes every format to its destination.
     pub fn write(&self, result: &ScanResult) -> Result<()> {
         match (self.output.as_deref(), self.formats.as_slice()) {

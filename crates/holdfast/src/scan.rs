@@ -23,6 +23,10 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             let spec = TargetSpec::parse_image(&target)?;
             scan(&spec, &target, &opts, Format::Table, quiet)
         }
+        Command::Scan(ScanCommand::Registry { host, select, opts }) => {
+            crate::registry_scan::run(&host, &select, &opts, quiet)
+        }
+        Command::Cache(cmd) => crate::cache_cmd::run(cmd),
         Command::Scan(ScanCommand::Rootfs { dir, opts }) => {
             let name = dir.display().to_string();
             scan(&TargetSpec::Rootfs(dir), &name, &opts, Format::Table, quiet)
@@ -104,6 +108,7 @@ impl ScanPlan {
                 max_bytes: opts.max_layer_size,
                 ..DecompressLimits::default()
             },
+            registry: crate::registry_scan::registry_options(&opts.registry)?,
         };
         // An SBOM is an inventory; findings are the scan commands' job.
         let scanners = if sbom {
@@ -348,5 +353,6 @@ pub fn scan_result(targets: Vec<TargetResult>) -> ScanResult {
         db: None,
         summary: ScanSummary::of(&targets),
         targets,
+        registry: None,
     }
 }

@@ -59,7 +59,10 @@ const DEMO_ADVISORIES: &[(&str, &str)] = &[
 /// Builds the demo database in a fresh temporary directory and returns its path (the
 /// directory is removed when the guard drops).
 fn demo_db() -> Result<(PathBuf, TempDirGuard)> {
-    let dir = std::env::temp_dir().join(format!("holdfast-demo-db-{}", std::process::id()));
+    // One directory per call: `scan registry` builds it from several threads at once.
+    static CALLS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let call = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let dir = std::env::temp_dir().join(format!("holdfast-demo-db-{}-{call}", std::process::id()));
     let guard = TempDirGuard(dir.clone());
     let src = dir.join("osv");
     std::fs::create_dir_all(&src).with_context(|| format!("cannot create `{}`", src.display()))?;

@@ -108,7 +108,7 @@ fn mismatched_diff_id_is_not_cached() {
         warnings_text(&r)
     );
     assert_eq!(
-        walkdir_count(&cache),
+        walkdir_count(&cache.join("layers")),
         0,
         "nothing cached under a diff_id the bytes do not have"
     );

@@ -9,5 +9,6 @@ mod escape;
 mod hostchecks;
 mod layers;
 mod report;
+mod registry;
 mod rpm;
 mod sources;
