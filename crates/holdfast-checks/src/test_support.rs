@@ -92,6 +92,7 @@ pub fn check(checker: Box<dyn Checker>, layers: &[Vec<Entry<'_>>]) -> Vec<Findin
         config: ImageConfig::default(),
         layers: vec![],
         warnings: vec![],
+        container: None,
     };
     let ctx = ImageContext {
         metadata: &metadata,

@@ -284,6 +284,7 @@ pub fn result_of(targets: Vec<TargetResult>) -> ScanResult {
         db: Some(serde_json::json!({"built_at": "2026-01-01T00:00:00Z", "advisories": 10})),
         summary: ScanSummary::of(&targets),
         targets,
+        registry: None,
     }
 }
 
