@@ -5,8 +5,8 @@ mod checks;
 mod cli;
 mod container_scan;
 mod output;
-mod report;
 mod registry_scan;
+mod report;
 mod scan;
 mod vulns;
 

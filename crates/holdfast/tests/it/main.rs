@@ -8,7 +8,7 @@ mod daemon;
 mod escape;
 mod hostchecks;
 mod layers;
-mod report;
 mod registry;
+mod report;
 mod rpm;
 mod sources;
