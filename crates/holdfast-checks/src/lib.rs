@@ -20,9 +20,15 @@ use holdfast_analyze::{Analyzer, MergedFs};
 use holdfast_model::{Finding, FindingKind, LayerInfo, Package};
 use holdfast_source::ImageMetadata;
 
+pub mod malware;
+pub mod secret;
+
 /// Options the checkers take from the command line.
 #[derive(Debug, Clone, Default)]
-pub struct CheckConfig {}
+pub struct CheckConfig {
+    pub secret: secret::SecretConfig,
+    pub malware: malware::MalwareConfig,
+}
 
 /// Everything an image-wide check may look at. Checks never touch the source.
 pub struct ImageContext<'a> {
@@ -56,8 +62,11 @@ pub trait Checker: Send + Sync {
 }
 
 /// The checkers for the selected kinds, configured.
-pub fn checkers(selected: &[FindingKind], _config: &CheckConfig) -> Vec<Box<dyn Checker>> {
-    let all: Vec<Box<dyn Checker>> = vec![];
+pub fn checkers(selected: &[FindingKind], config: &CheckConfig) -> Vec<Box<dyn Checker>> {
+    let all: Vec<Box<dyn Checker>> = vec![
+        Box::new(secret::SecretChecker::new(config.secret.clone())),
+        Box::new(malware::MalwareChecker::new(config.malware.clone())),
+    ];
     all.into_iter()
         .filter(|c| c.kinds().iter().any(|k| selected.contains(k)))
         .collect()

@@ -146,6 +146,18 @@ pub struct ScanOptions {
     /// Largest file read into memory for analysis, in bytes.
     #[arg(long, default_value_t = 64 << 20)]
     pub max_file_size: u64,
+    /// Secret rule file (TOML): adds rules and allow rules, or disables built-in rules by id. Repeatable.
+    #[arg(long)]
+    pub secret_config: Vec<PathBuf>,
+    /// Largest file scanned for secrets, in bytes; larger files are skipped with a warning.
+    #[arg(long, default_value_t = holdfast_checks::secret::DEFAULT_MAX_FILE_SIZE)]
+    pub secret_max_file_size: u64,
+    /// Directory of YARA rules (.yar, .yara, searched recursively) used beside the built-in rules. Repeatable.
+    #[arg(long)]
+    pub yara_rules: Vec<PathBuf>,
+    /// Stream files to a running ClamAV daemon: unix:PATH or tcp:HOST:PORT.
+    #[arg(long)]
+    pub clamd: Option<holdfast_checks::malware::clamd::ClamdAddress>,
 }
 
 fn parse_scanner(s: &str) -> Result<holdfast_model::FindingKind, String> {
