@@ -11,6 +11,11 @@ for pkg_cmd in docker.io:dockerd skopeo:skopeo debootstrap:debootstrap rpm:rpmbu
   if [[ $probe == /* ]]; then [ -e "$probe" ] || need+=("$pkg")
   else command -v "$probe" >/dev/null 2>&1 || need+=("$pkg"); fi
 done
+# Secret and malware tests: clamd and sigtool (ClamAV runs on a signature database the
+# test writes; no freshclam), openssl and ssh-keygen (the tests generate their keys).
+for pkg_cmd in clamav-daemon:clamd clamav:sigtool openssl:openssl openssh-client:ssh-keygen; do
+  command -v "${pkg_cmd#*:}" >/dev/null 2>&1 || need+=("${pkg_cmd%%:*}")
+done
 if [ ${#need[@]} -gt 0 ]; then
   echo "setup: installing ${need[*]}" >&2
   export DEBIAN_FRONTEND=noninteractive

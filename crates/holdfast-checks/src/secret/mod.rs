@@ -131,6 +131,29 @@ impl Checker for SecretChecker {
     }
 }
 
+impl SecretConfig {
+    /// `text` with every secret the rules find replaced by its redacted form, for image
+    /// data a report echoes (history commands in the layer list).
+    pub fn redact_text(&self, text: &str) -> String {
+        let found = self.rules.scan_text(None, text.as_bytes());
+        if found.matches.is_empty() {
+            return text.to_string();
+        }
+        let mut out = String::with_capacity(text.len());
+        let mut pos = 0;
+        for m in &found.matches {
+            if m.start < pos || !text.is_char_boundary(m.start) || !text.is_char_boundary(m.end) {
+                continue;
+            }
+            out.push_str(&text[pos..m.start]);
+            out.push_str(&redact::redact(&m.secret));
+            pos = m.end;
+        }
+        out.push_str(&text[pos..]);
+        out
+    }
+}
+
 /// A finding for one match, without path or layer (the caller knows where it was).
 fn finding(rules: &RuleSet, m: &SecretMatch) -> Finding {
     let rule = &rules.rules[m.rule];

@@ -6,4 +6,5 @@ mod common;
 mod daemon;
 mod layers;
 mod rpm;
+mod secrets;
 mod sources;
