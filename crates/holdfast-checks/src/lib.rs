@@ -30,10 +30,15 @@ use holdfast_analyze::{Analyzer, MergedFs};
 use holdfast_model::{Finding, FindingKind, LayerInfo, Package};
 use holdfast_source::ImageMetadata;
 
+pub mod malware;
+pub mod secret;
+
 /// Options the checkers take from the command line.
 #[derive(Debug, Clone, Default)]
 pub struct CheckConfig {
     pub weak_password: weak_password::Config,
+    pub secret: secret::SecretConfig,
+    pub malware: malware::MalwareConfig,
 }
 
 /// Everything an image-wide check may look at. Checks never touch the source.
@@ -77,6 +82,8 @@ pub fn checkers(selected: &[FindingKind], config: &CheckConfig) -> Vec<Box<dyn C
             config.weak_password.clone(),
         )),
         Box::new(backdoor::BackdoorChecker::new()),
+        Box::new(secret::SecretChecker::new(config.secret.clone())),
+        Box::new(malware::MalwareChecker::new(config.malware.clone())),
     ];
     all.into_iter()
         .filter(|c| c.kinds().iter().any(|k| selected.contains(k)))

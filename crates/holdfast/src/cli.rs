@@ -208,10 +208,23 @@ pub struct ScanOptions {
     pub weak_password_timeout: std::time::Duration,
     #[command(flatten)]
     pub registry: crate::registry_scan::RegistryArgs,
+    /// Secret rule file (TOML): adds rules and allow rules, or disables built-in rules by id. Repeatable.
+    #[arg(long)]
+    pub secret_config: Vec<PathBuf>,
+    /// Largest file scanned for secrets, in bytes; larger files are skipped with a warning.
+    #[arg(long, default_value_t = holdfast_checks::secret::DEFAULT_MAX_FILE_SIZE)]
+    pub secret_max_file_size: u64,
+    /// Directory of YARA rules (.yar, .yara, searched recursively) used beside the built-in rules. Repeatable.
+    #[arg(long)]
+    pub yara_rules: Vec<PathBuf>,
+    /// Stream files to a running ClamAV daemon: unix:PATH or tcp:HOST:PORT.
+    #[arg(long)]
+    pub clamd: Option<holdfast_checks::malware::clamd::ClamdAddress>,
 }
 
 fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
     humantime::parse_duration(s).map_err(|e| format!("`{s}` is not a duration like 30s or 2m: {e}"))
+
 }
 
 fn parse_scanner(s: &str) -> Result<holdfast_model::FindingKind, String> {

@@ -90,6 +90,8 @@ pub struct ScanPlan {
     /// The ignore file's path, when one was read.
     pub ignore_path: Option<String>,
     pub db: Option<std::path::PathBuf>,
+    /// Redacts secrets in image data the result echoes (history commands).
+    pub secret: holdfast_checks::secret::SecretConfig,
 }
 
 impl ScanPlan {
@@ -150,6 +152,7 @@ impl ScanPlan {
             policy,
             ignore_path,
             db: opts.db.clone(),
+            secret: check_config.secret.clone(),
         })
     }
 
@@ -190,6 +193,11 @@ impl ScanPlan {
             },
         );
         let mut target = target_result(facts);
+        for layer in &mut target.layers {
+            if let Some(cmd) = &layer.created_by {
+                layer.created_by = Some(self.secret.redact_text(cmd));
+            }
+        }
         let db = if self.scanners.contains(&FindingKind::Vulnerability) && !self.sbom {
             vulns::scan_target(&mut target, self.db.as_deref(), quiet)?
         } else {

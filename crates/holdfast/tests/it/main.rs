@@ -11,4 +11,5 @@ mod layers;
 mod registry;
 mod report;
 mod rpm;
+mod secrets;
 mod sources;

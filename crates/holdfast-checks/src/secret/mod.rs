@@ -1,0 +1,291 @@
+//! Secrets in image contents, in the image config's `Env` and in history commands.
+//!
+//! Files are scanned in the layer walk by [`SecretAnalyzer`] (one pass per file for all
+//! rules: keyword automata first, then only the regexes whose keywords occur); the config
+//! and history are scanned in the image-wide step. Findings carry the secret redacted
+//! ([`redact::redact`]) and hashed ([`redact::fingerprint`]), never in clear.
+
+pub mod matcher;
+pub mod redact;
+pub mod rules;
+
+use std::sync::{Arc, OnceLock};
+
+use holdfast_analyze::analyzer::{
+    AnalyzeError, AnalyzerGroup, EntryKind, EntryMeta, FileContent, FileFact, FileInput, Want,
+};
+use holdfast_analyze::Analyzer;
+use holdfast_model::{Finding, FindingKind};
+use sha2::{Digest, Sha256};
+
+use crate::{Checker, ImageContext};
+use matcher::SecretMatch;
+pub use rules::{RuleError, RuleSet, SecretRule};
+
+/// Files larger than this are not scanned for secrets unless the user raises the bound.
+pub const DEFAULT_MAX_FILE_SIZE: u64 = 10 << 20;
+
+/// Bumped when the analyzer's output for the same rules and input changes.
+const ANALYZER_REVISION: u32 = 1;
+
+/// How many leading bytes decide whether a file is text.
+const SNIFF_BYTES: usize = 8192;
+
+/// The secret checker's options.
+#[derive(Debug, Clone)]
+pub struct SecretConfig {
+    /// Built-in rules plus the user's rule files, compiled once.
+    pub rules: Arc<RuleSet>,
+    /// Files over this size are skipped with a warning.
+    pub max_file_size: u64,
+}
+
+impl Default for SecretConfig {
+    fn default() -> Self {
+        static BUILTIN: OnceLock<Arc<RuleSet>> = OnceLock::new();
+        let rules = BUILTIN
+            .get_or_init(|| {
+                // The built-in rules are data compiled into the binary; a unit test
+                // proves they compile.
+                Arc::new(RuleSet::builtin().expect("built-in secret rules compile"))
+            })
+            .clone();
+        SecretConfig {
+            rules,
+            max_file_size: DEFAULT_MAX_FILE_SIZE,
+        }
+    }
+}
+
+impl SecretConfig {
+    /// The built-in rules with user rule files (`(name, TOML text)`) applied in order.
+    pub fn with_rule_files(
+        files: &[(String, String)],
+        max_file_size: u64,
+    ) -> Result<Self, RuleError> {
+        Ok(SecretConfig {
+            rules: Arc::new(RuleSet::compile(files)?),
+            max_file_size,
+        })
+    }
+}
+
+/// The secret checker: files in the walk, Env and history in the image-wide step.
+pub struct SecretChecker {
+    config: SecretConfig,
+}
+
+impl SecretChecker {
+    pub fn new(config: SecretConfig) -> Self {
+        SecretChecker { config }
+    }
+}
+
+impl Checker for SecretChecker {
+    fn kinds(&self) -> &'static [FindingKind] {
+        &[FindingKind::Secret]
+    }
+
+    fn analyzers(&self) -> Vec<Box<dyn Analyzer>> {
+        vec![Box::new(SecretAnalyzer::new(self.config.clone()))]
+    }
+
+    fn check(&self, ctx: &ImageContext<'_>) -> Vec<Finding> {
+        let rules = &self.config.rules;
+        let mut out = Vec::new();
+        let config = &ctx.metadata.config;
+        for entry in &config.config.env {
+            let name = entry.split_once('=').map_or(entry.as_str(), |(n, _)| n);
+            let found = rules.scan_text(None, entry.as_bytes());
+            for m in found.matches {
+                let mut f = finding(rules, &m);
+                f.title = format!("{} in the image config's Env ({name})", f.title);
+                f.description = format!(
+                    "The image config sets the environment variable `{name}` to a value that matches this rule; every container from the image gets it, and `docker inspect` shows it."
+                );
+                out.push(f);
+            }
+        }
+        // Layers are counted by the history entries that made one.
+        let mut layer = 0usize;
+        for (step, h) in config.history.iter().enumerate() {
+            let this_layer = (!h.empty_layer).then_some(layer);
+            if !h.empty_layer {
+                layer += 1;
+            }
+            let Some(cmd) = h.created_by.as_deref() else {
+                continue;
+            };
+            for m in rules.scan_text(None, cmd.as_bytes()).matches {
+                let mut f = finding(rules, &m);
+                f.title = format!("{} in image history (step {})", f.title, step + 1);
+                f.description = format!(
+                    "The command of history step {} (`created_by` in the image config) holds a value that matches this rule; the history is part of the image and shown by `docker history`.",
+                    step + 1
+                );
+                f.layer = this_layer.and_then(|i| ctx.layer_id(i));
+                out.push(f);
+            }
+        }
+        out
+    }
+}
+
+impl SecretConfig {
+    /// `text` with every secret the rules find replaced by its redacted form, for image
+    /// data a report echoes (history commands in the layer list).
+    pub fn redact_text(&self, text: &str) -> String {
+        let found = self.rules.scan_text(None, text.as_bytes());
+        if found.matches.is_empty() {
+            return text.to_string();
+        }
+        let mut out = String::with_capacity(text.len());
+        let mut pos = 0;
+        for m in &found.matches {
+            if m.start < pos || !text.is_char_boundary(m.start) || !text.is_char_boundary(m.end) {
+                continue;
+            }
+            out.push_str(&text[pos..m.start]);
+            out.push_str(&redact::redact(&m.secret));
+            pos = m.end;
+        }
+        out.push_str(&text[pos..]);
+        out
+    }
+}
+
+/// A finding for one match, without path or layer (the caller knows where it was).
+fn finding(rules: &RuleSet, m: &SecretMatch) -> Finding {
+    let rule = &rules.rules[m.rule];
+    let mut f = Finding::new(
+        FindingKind::Secret,
+        rule.id.clone(),
+        rule.severity,
+        rule.title.clone(),
+    );
+    f.evidence = Some(redact::redact(&m.secret));
+    f.fingerprint = Some(redact::fingerprint(&m.secret));
+    f.remediation = rule.remediation.clone();
+    f
+}
+
+/// The file-level secret scan.
+pub struct SecretAnalyzer {
+    config: SecretConfig,
+    version: u32,
+}
+
+impl SecretAnalyzer {
+    /// The analyzer's cache version folds in a hash of every rule source (built-in and
+    /// user files) and the size bound, so changing a rule file misses old cache entries.
+    pub fn new(config: SecretConfig) -> Self {
+        let mut h = Sha256::new();
+        h.update(ANALYZER_REVISION.to_le_bytes());
+        h.update(config.rules.digest);
+        h.update(config.max_file_size.to_le_bytes());
+        let d = h.finalize();
+        let version = u32::from_le_bytes([d[0], d[1], d[2], d[3]]);
+        SecretAnalyzer { config, version }
+    }
+}
+
+/// File name endings of formats that are binary or compressed: never text worth reading.
+const BINARY_SUFFIXES: &[&str] = &[
+    ".so", ".a", ".o", ".ko", ".gz", ".xz", ".bz2", ".zst", ".lz4", ".zip", ".jar", ".war", ".ear",
+    ".whl", ".egg", ".png", ".jpg", ".jpeg", ".gif", ".ico", ".webp", ".bmp", ".tif", ".tiff",
+    ".mo", ".pyc", ".pyo", ".woff", ".woff2", ".ttf", ".otf", ".eot", ".pdf", ".mp3", ".mp4",
+    ".ogg", ".wav", ".deb", ".rpm", ".apk", ".class", ".wasm", ".exe", ".dll", ".gpg", ".kbx",
+    ".db", ".sqlite", ".cache", ".tar", ".tgz",
+];
+
+fn binary_by_name(path: &str) -> bool {
+    let name = path.rsplit('/').next().unwrap_or(path);
+    let lower = name.to_ascii_lowercase();
+    BINARY_SUFFIXES.iter().any(|s| lower.ends_with(s)) || lower.contains(".so.")
+}
+
+/// A text sniff over the first bytes: no NUL, and valid UTF-8 apart from a character cut
+/// at the end of the sample.
+fn looks_binary(bytes: &[u8]) -> bool {
+    let head = &bytes[..bytes.len().min(SNIFF_BYTES)];
+    if head.contains(&0) {
+        return true;
+    }
+    match std::str::from_utf8(head) {
+        Ok(_) => false,
+        // `error_len() == None`: the sample ends inside a character; that is fine.
+        Err(e) => e.error_len().is_some(),
+    }
+}
+
+impl Analyzer for SecretAnalyzer {
+    fn name(&self) -> &'static str {
+        "secret"
+    }
+
+    fn version(&self) -> u32 {
+        self.version
+    }
+
+    fn group(&self) -> AnalyzerGroup {
+        AnalyzerGroup::Check(FindingKind::Secret)
+    }
+
+    fn wants(&self, path: &str, meta: &EntryMeta) -> Want {
+        if meta.kind != EntryKind::File || meta.size == 0 || binary_by_name(path) {
+            return Want::No;
+        }
+        if self.config.rules.path_allowed(path) {
+            return Want::No;
+        }
+        if meta.size > self.config.max_file_size {
+            // Asked for so the skip is reported; `analyze` does not read it.
+            return Want::Stream;
+        }
+        Want::Bytes
+    }
+
+    fn analyze(&self, input: &mut FileInput<'_>) -> Result<Vec<FileFact>, AnalyzeError> {
+        let max = self.config.max_file_size;
+        if input.meta.size > max {
+            return Ok(vec![FileFact::Skipped(format!(
+                "file is {} bytes, over the secret scanner's {max}-byte bound (--secret-max-file-size); not scanned for secrets",
+                input.meta.size
+            ))]);
+        }
+        let owned;
+        let bytes: &[u8] = match &mut input.content {
+            FileContent::Bytes(b) => b,
+            FileContent::Stream(r) => {
+                let mut buf = Vec::new();
+                std::io::Read::read_to_end(&mut std::io::Read::take(&mut **r, max), &mut buf)?;
+                owned = buf;
+                &owned
+            }
+        };
+        if looks_binary(bytes) {
+            return Ok(Vec::new());
+        }
+        let rules = &self.config.rules;
+        let found = rules.scan_text(Some(input.path), bytes);
+        let mut facts: Vec<FileFact> = found
+            .matches
+            .iter()
+            .map(|m| {
+                let mut f = finding(rules, m);
+                f.line = Some(m.line);
+                FileFact::Finding(Box::new(f))
+            })
+            .collect();
+        if found.truncated {
+            facts.push(FileFact::Skipped(format!(
+                "more than {} secrets in one file; the rest were not reported",
+                matcher::MAX_MATCHES_PER_TEXT
+            )));
+        }
+        Ok(facts)
+    }
+}
+
+#[cfg(test)]
+mod tests;
