@@ -188,7 +188,7 @@ fn synthetic_go_elf(pad: usize, version: &str, modinfo: &str) -> Vec<u8> {
     b[5] = 1;
     b[6] = 1;
     b.resize(64 + pad, 0x90);
-    while b.len() % 16 != 0 {
+    while !b.len().is_multiple_of(16) {
         b.push(0);
     }
     b.extend_from_slice(b"\xff Go buildinf:\x08\x02");

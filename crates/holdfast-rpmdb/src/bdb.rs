@@ -150,7 +150,7 @@ pub(crate) fn read(bytes: &[u8]) -> Result<RpmDbRead, RpmDbError> {
     }
     let mut out = Collector::default();
     let file_pages = bytes.len() / page_size;
-    if bytes.len() % page_size != 0 {
+    if !bytes.len().is_multiple_of(page_size) {
         out.warn(format!(
             "file length {} is not a multiple of the {page_size}-byte page size; \
              the partial last page is ignored",

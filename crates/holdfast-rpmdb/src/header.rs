@@ -465,7 +465,7 @@ pub(crate) mod tests {
                 Val::Int32(v) => (TYPE_INT32, v.len(), 4),
                 Val::Int64(_) => (TYPE_INT64, 1, 8),
             };
-            while data.len() % align != 0 {
+            while !data.len().is_multiple_of(align) {
                 data.push(0);
             }
             let offset = data.len() as u32;

@@ -224,7 +224,6 @@ pub struct ScanOptions {
 
 fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
     humantime::parse_duration(s).map_err(|e| format!("`{s}` is not a duration like 30s or 2m: {e}"))
-
 }
 
 fn parse_scanner(s: &str) -> Result<holdfast_model::FindingKind, String> {

@@ -434,6 +434,7 @@ fn meta(size: u64) -> EntryMeta {
         mode: 0o644,
         uid: 0,
         gid: 0,
+        capabilities: None,
     }
 }
 

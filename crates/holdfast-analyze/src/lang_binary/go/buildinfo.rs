@@ -515,7 +515,7 @@ pub(crate) mod tests {
         b[5] = 1;
         b[6] = 1;
         b.resize(64 + pad, 0);
-        while b.len() % 16 != 0 {
+        while !b.len().is_multiple_of(16) {
             b.push(0);
         }
         b.extend_from_slice(MAGIC);
@@ -583,12 +583,12 @@ pub(crate) mod tests {
         fake[4] = 2;
         fake.extend_from_slice(&[0; 3]);
         fake.extend_from_slice(MAGIC); // unaligned
-        while fake.len() % 16 != 0 {
+        while !fake.len().is_multiple_of(16) {
             fake.push(0);
         }
         fake.extend_from_slice(MAGIC); // aligned, then junk flags
         fake.extend_from_slice(b"\x08\x02\x00\x00junk junk junk junk junk");
-        while fake.len() % 16 != 0 {
+        while !fake.len().is_multiple_of(16) {
             fake.push(0);
         }
         data.splice(0..64, fake);
