@@ -2,7 +2,6 @@
 //! on one shared connection, and sum the outcome up. Also the registry flags every image
 //! command takes (credentials, plain HTTP, a private CA).
 
-use std::collections::BTreeMap;
 use std::io::{IsTerminal, Read};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -13,14 +12,14 @@ use anyhow::{bail, Context, Result};
 use clap::Args;
 use globset::{Glob, GlobSet, GlobSetBuilder};
 use holdfast_model::{
-    FailedImage, ImageFindings, RegistrySummary, ScanResult, Severity, TargetResult,
+    FailedImage, ImageFindings, RegistrySummary, ScanResult, ScanSummary, Severity, TargetResult,
 };
 use holdfast_report::Format;
 use holdfast_source::registry::{
     list_repositories, list_tags, parse_pull_secret, parse_reference, AuthOptions,
     RegistryConnection, Secret,
 };
-use holdfast_source::{RegistryOptions, RegistrySource};
+use holdfast_source::{RegistryOptions, RegistrySource, SourceError};
 
 use crate::cli::ScanOptions;
 use crate::output;
@@ -199,14 +198,16 @@ pub fn run(
 
     let mut targets = Vec::new();
     let mut db = None;
+    let mut scanned = 0;
     for (pick, outcome) in picks.iter().zip(outcomes) {
         match outcome {
             Ok((target, d)) => {
-                if let Some(reason) = incomplete(&target) {
-                    failed.push(FailedImage {
+                match incomplete(&target) {
+                    Some(reason) => failed.push(FailedImage {
                         image: pick.image.clone(),
                         error: reason,
-                    });
+                    }),
+                    None => scanned += 1,
                 }
                 db = db.or(d);
                 targets.push(target);
@@ -217,11 +218,8 @@ pub fn run(
             }),
         }
     }
-    let scanned = targets.len() - targets.iter().filter(|t| incomplete(t).is_some()).count();
-    let failing = targets.iter().any(|t| !t.findings.is_empty());
     let summary = summarize(host, repos.len(), picks.len(), scanned, failed, &targets);
-    let mut result = scan_result(targets);
-    result.db = db;
+    let mut result = scan_result(targets, db);
     result.registry = Some(summary);
     outputs.write(&result)?;
     if outputs.table_on_stdout() {
@@ -237,7 +235,7 @@ pub fn run(
         }
         return Ok(ExitCode::from(crate::cli::EXIT_ERROR));
     }
-    Ok(exit_code(failing, opts.exit_code))
+    Ok(exit_code(&result, opts.exit_code))
 }
 
 /// The progress bar for the whole registry; hidden unless stderr is a terminal.
@@ -287,16 +285,24 @@ fn scan_all(
 }
 
 fn scan_one(conn: &Arc<RegistryConnection>, plan: &ScanPlan, image: &str) -> Outcome {
+    let source = open_image(conn, plan, image).with_context(|| format!("cannot open `{image}`"))?;
+    plan.scan_source(&source, true)
+}
+
+/// Opens `host/repo:tag` on the shared connection, with the plan's platform and limits.
+fn open_image(
+    conn: &Arc<RegistryConnection>,
+    plan: &ScanPlan,
+    image: &str,
+) -> Result<RegistrySource, SourceError> {
     let reference = parse_reference(image)?;
-    let source = RegistrySource::open_on(
+    RegistrySource::open_on(
         conn.clone(),
         &reference,
         image,
         plan.open.platform.as_ref(),
         plan.open.limits,
     )
-    .with_context(|| format!("cannot open `{image}`"))?;
-    plan.scan_source(&source, true)
 }
 
 /// Keeps the `n` tags whose images were created last (by the config's `created`).
@@ -312,16 +318,7 @@ fn newest_tags(
     let mut dated = Vec::new();
     for tag in tags {
         let image = format!("{host}/{repo}:{tag}");
-        let opened = parse_reference(&image).and_then(|r| {
-            RegistrySource::open_on(
-                conn.clone(),
-                &r,
-                &image,
-                plan.open.platform.as_ref(),
-                plan.open.limits,
-            )
-        });
-        match opened {
+        match open_image(conn, plan, &image) {
             Ok(src) => {
                 use holdfast_source::Source;
                 let created = src.metadata().config.created.as_deref().and_then(|c| {
@@ -350,14 +347,6 @@ fn incomplete(target: &TargetResult) -> Option<String> {
         .map(|w| w.message.clone())
 }
 
-fn severity_counts(target: &TargetResult) -> BTreeMap<Severity, usize> {
-    let mut m: BTreeMap<Severity, usize> = Severity::ALL.iter().map(|s| (*s, 0)).collect();
-    for f in &target.findings {
-        *m.entry(f.severity).or_default() += 1;
-    }
-    m
-}
-
 fn summarize(
     host: &str,
     repositories: usize,
@@ -366,20 +355,12 @@ fn summarize(
     failed: Vec<FailedImage>,
     targets: &[TargetResult],
 ) -> RegistrySummary {
-    let mut by_severity: BTreeMap<Severity, usize> =
-        Severity::ALL.iter().map(|s| (*s, 0)).collect();
     let mut worst: Vec<ImageFindings> = targets
         .iter()
-        .map(|t| {
-            let counts = severity_counts(t);
-            for (s, n) in &counts {
-                *by_severity.entry(*s).or_default() += n;
-            }
-            ImageFindings {
-                image: t.name.clone(),
-                findings: t.findings.len(),
-                by_severity: counts,
-            }
+        .map(|t| ImageFindings {
+            image: t.name.clone(),
+            findings: t.findings.len(),
+            by_severity: ScanSummary::of(std::slice::from_ref(t)).by_severity,
         })
         .collect();
     // Worst first: compare the counts from the most severe down, then the name.
@@ -399,7 +380,7 @@ fn summarize(
         images_selected: selected,
         images_scanned: scanned,
         failed,
-        by_severity,
+        by_severity: ScanSummary::of(targets).by_severity,
         worst,
     }
 }
@@ -414,10 +395,10 @@ fn print_summary(result: &ScanResult) {
         .collect();
     println!();
     println!(
-        "Registry {}: {} repositories, {} images selected, {} scanned, {} failed",
+        "Registry {}: {}, {} selected, {} scanned, {} failed",
         s.registry,
-        s.repositories,
-        s.images_selected,
+        counted(s.repositories, "repository", "repositories"),
+        counted(s.images_selected, "image", "images"),
         s.images_scanned,
         s.failed.len()
     );
@@ -428,4 +409,9 @@ fn print_summary(result: &ScanResult) {
     for f in &s.failed {
         println!("  failed: {}: {}", f.image, f.error);
     }
+}
+
+/// `n` with the noun that fits it: "1 repository", "2 repositories".
+fn counted(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
 }

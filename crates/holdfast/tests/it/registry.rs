@@ -439,7 +439,7 @@ fn open_registry_equals_archives_index_zstd_and_fleet_scan() {
     let table = String::from_utf8_lossy(&out.stdout);
     assert!(
         table.contains(&format!(
-            "Registry {}: 1 repositories, 1 images selected, 1 scanned, 0 failed",
+            "Registry {}: 1 repository, 1 image selected, 1 scanned, 0 failed",
             reg.host
         )),
         "{table}"
