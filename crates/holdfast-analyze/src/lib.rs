@@ -72,25 +72,38 @@ pub fn analyze(
         .collect();
 
     let mut results: Vec<Option<LayerAnalysis>> = vec![None; n];
-    let mut cached_layers = 0;
-    // A layer the config names no diff_id for may still be known by its blob digest.
-    let key_of = |i: usize| -> Option<String> {
-        let layer = &metadata.layers[i];
-        layer.diff_id.clone().or_else(|| {
-            let cache = options.cache.as_ref()?;
-            cache.diff_id_for_blob(layer.digest.as_deref()?)
-        })
+    // Each layer's cache key, worked out once: a layer the config names no diff_id for
+    // may still be known by its blob digest, which costs a read of the blob index.
+    let keys: Vec<Option<String>> = match &options.cache {
+        Some(cache) => metadata
+            .layers
+            .iter()
+            .map(|layer| {
+                layer
+                    .diff_id
+                    .clone()
+                    .or_else(|| cache.diff_id_for_blob(layer.digest.as_deref()?))
+            })
+            .collect(),
+        None => vec![None; n],
     };
     let lookup = |i: usize| -> Option<LayerAnalysis> {
         let cache = options.cache.as_ref()?;
-        let bytes = cache.get(&set_key, &key_of(i)?)?;
+        let bytes = cache.get(&set_key, keys[i].as_deref()?)?;
         serde_json::from_slice::<LayerAnalysis>(&bytes).ok()
     };
-    for (i, slot) in results.iter_mut().enumerate() {
-        if let Some(hit) = lookup(i) {
-            *slot = Some(hit);
-            cached_layers += 1;
-        }
+    // Fills a layer's slot from the cache; whether it was there.
+    let mut cached_layers = 0;
+    let mut from_cache = |i: usize, results: &mut [Option<LayerAnalysis>]| -> bool {
+        let Some(hit) = lookup(i) else {
+            return false;
+        };
+        results[i] = Some(hit);
+        cached_layers += 1;
+        true
+    };
+    for i in 0..n {
+        from_cache(i, &mut results);
     }
     // Claim the missing layers so that a concurrent scan of the same layer (this process
     // or another) waits for our result instead of downloading and walking it again.
@@ -99,14 +112,11 @@ pub fn analyze(
     let mut claims = Vec::new();
     let missing: Vec<usize> = (0..n).filter(|&i| results[i].is_none()).collect();
     for i in missing {
-        match (&options.cache, key_of(i)) {
-            (Some(cache), Some(key)) => match cache.claim(&set_key, &key) {
+        match (&options.cache, keys[i].as_deref()) {
+            (Some(cache), Some(key)) => match cache.claim(&set_key, key) {
+                // Another scan may have finished the layer since the lookup above.
                 Ok(Some(c)) => {
-                    // Another scan may have finished the layer since the lookup above.
-                    if let Some(hit) = lookup(i) {
-                        results[i] = Some(hit);
-                        cached_layers += 1;
-                    } else {
+                    if !from_cache(i, &mut results) {
                         claims.push(c);
                         mine.push(i);
                     }
@@ -141,14 +151,11 @@ pub fn analyze(
     let mut again = Vec::new();
     let mut claims = Vec::new();
     for i in busy {
-        let claim = match (&options.cache, key_of(i)) {
-            (Some(cache), Some(key)) => cache.wait_claim(&set_key, &key).ok(),
+        let claim = match (&options.cache, keys[i].as_deref()) {
+            (Some(cache), Some(key)) => cache.wait_claim(&set_key, key).ok(),
             _ => None,
         };
-        if let Some(hit) = lookup(i) {
-            results[i] = Some(hit);
-            cached_layers += 1;
-        } else {
+        if !from_cache(i, &mut results) {
             claims.extend(claim);
             again.push(i);
         }

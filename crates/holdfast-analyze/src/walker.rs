@@ -81,17 +81,34 @@ impl<'a> Collector<'a> {
         }
     }
 
-    /// Runs the analyzers that want a regular file, reading it at most once. Directories
-    /// come here too, for the analyzers that want only their metadata.
-    fn file(&mut self, path: &str, meta: &EntryMeta, content: &mut dyn Read) {
-        let mut wanting: Vec<(&dyn Analyzer, Want)> = Vec::new();
+    /// The analyzers that want an entry, and how. A directory has no content to give:
+    /// only metadata wants count for it.
+    fn wanting(&self, path: &str, meta: &EntryMeta) -> Vec<(&'a dyn Analyzer, Want)> {
+        let mut wanting = Vec::new();
         for a in self.analyzers {
             let w = a.wants(path, meta);
-            // A directory has no content to give: only metadata wants count for it.
             if w == Want::Meta || (w != Want::No && meta.kind != EntryKind::Dir) {
                 wanting.push((*a, w));
             }
         }
+        wanting
+    }
+
+    /// Runs the analyzers that want a regular file, reading it at most once. Directories
+    /// come here too, for the analyzers that want only their metadata.
+    fn file(&mut self, path: &str, meta: &EntryMeta, content: &mut dyn Read) {
+        let wanting = self.wanting(path, meta);
+        self.run(path, meta, wanting, content);
+    }
+
+    /// Runs `wanting` (from [`Collector::wanting`]) on the entry.
+    fn run(
+        &mut self,
+        path: &str,
+        meta: &EntryMeta,
+        wanting: Vec<(&'a dyn Analyzer, Want)>,
+        content: &mut dyn Read,
+    ) {
         if wanting.is_empty() {
             return;
         }
@@ -148,12 +165,7 @@ impl<'a> Collector<'a> {
                 Ok(mut facts) => {
                     facts.retain(|f| match f {
                         FileFact::Skipped(msg) => {
-                            let msg = format!("{}: {msg}", analyzer.name());
-                            if self.out.warnings.len() < self.limits.max_warnings {
-                                self.out.warnings.push((Some(path.to_string()), msg));
-                            } else {
-                                self.dropped_warnings += 1;
-                            }
+                            self.warn(Some(path), format!("{}: {msg}", analyzer.name()));
                             false
                         }
                         _ => true,
@@ -313,7 +325,7 @@ pub fn walk_tar(
 }
 
 fn tar_entry<R: Read>(c: &mut Collector<'_>, entry: &mut tar::Entry<'_, R>) {
-    let raw = entry.path_bytes().into_owned();
+    let raw = entry.path_bytes();
     let Some(name) = normalize_entry(&raw) else {
         if raw.len() > MAX_PATH_BYTES {
             c.warn(
@@ -517,17 +529,13 @@ pub fn walk_dir(root: &Path, analyzers: &[&dyn Analyzer], limits: WalkLimits) ->
                     c.out.symlinks.push((image_path, target));
                 }
                 EntryKind::File => {
-                    let wants: Vec<Want> = c
-                        .analyzers
-                        .iter()
-                        .map(|a| a.wants(&image_path, &meta))
-                        .collect();
-                    if wants.iter().all(|w| *w == Want::No) {
+                    let wanting = c.wanting(&image_path, &meta);
+                    if wanting.is_empty() {
                         continue;
                     }
-                    if wants.iter().all(|w| matches!(w, Want::No | Want::Meta)) {
+                    if wanting.iter().all(|(_, w)| *w == Want::Meta) {
                         // Metadata only: the file is never opened.
-                        c.file(&image_path, &meta, &mut io::empty());
+                        c.run(&image_path, &meta, wanting, &mut io::empty());
                         continue;
                     }
                     let opened = std::fs::OpenOptions::new()
@@ -537,7 +545,7 @@ pub fn walk_dir(root: &Path, analyzers: &[&dyn Analyzer], limits: WalkLimits) ->
                     match opened {
                         Ok(mut f) => {
                             c.out.bytes += meta.size;
-                            c.file(&image_path, &meta, &mut f);
+                            c.run(&image_path, &meta, wanting, &mut f);
                         }
                         Err(e) => c.warn(Some(&image_path), format!("cannot open: {e}")),
                     }

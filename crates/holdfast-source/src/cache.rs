@@ -54,9 +54,8 @@ impl LayerCache {
     /// `DIR/KIND/SET/ALG-HEX.EXT`, or `None` when a part could name a path: the digest
     /// comes from the image, so only `alg:hex` with alphanumeric parts is accepted.
     fn keyed_path(&self, kind: &str, set_key: &str, digest: &str, ext: &str) -> Option<PathBuf> {
-        let (alg, hex) = digest.split_once(':')?;
-        let ok = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric());
-        if !ok(alg) || !ok(hex) || !ok(set_key) {
+        let (alg, hex) = digest_parts(digest)?;
+        if !is_key_part(set_key) {
             return None;
         }
         Some(
@@ -75,7 +74,7 @@ impl LayerCache {
                 "`{digest}` is not a digest that can key the cache"
             )));
         };
-        if self.keyed_path("blobs", "sha", diff_id, "x").is_none() {
+        if digest_parts(diff_id).is_none() {
             return Err(SourceError::InvalidTarget(format!(
                 "`{diff_id}` is not a digest"
             )));
@@ -88,8 +87,7 @@ impl LayerCache {
         let path = self.keyed_path("blobs", "sha", digest, "diffid")?;
         let text = std::fs::read_to_string(path).ok()?;
         let text = text.trim();
-        self.keyed_path("blobs", "sha", text, "x")
-            .map(|_| text.to_string())
+        digest_parts(text).map(|_| text.to_string())
     }
 
     /// Claims the right to analyse a layer. Returns `Ok(None)` when another scan holds
@@ -116,14 +114,23 @@ impl LayerCache {
                 "`{diff_id}` is not a digest that can key the cache"
             )));
         };
-        let dir = path.parent().expect("keyed paths have a parent");
-        std::fs::create_dir_all(dir).map_err(|e| SourceError::io(dir, e))?;
-        let file = std::fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&path)
-            .map_err(|e| SourceError::io(&path, e))?;
+        let open = || {
+            std::fs::OpenOptions::new()
+                .create(true)
+                .truncate(false)
+                .write(true)
+                .open(&path)
+        };
+        // The directory exists after the first claim of a set: create it only when missing.
+        let file = match open() {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                let dir = path.parent().expect("keyed paths have a parent");
+                std::fs::create_dir_all(dir).map_err(|e| SourceError::io(dir, e))?;
+                open()
+            }
+            opened => opened,
+        }
+        .map_err(|e| SourceError::io(&path, e))?;
         Ok((file, path))
     }
 
@@ -222,6 +229,17 @@ pub struct CacheInfo {
     pub bytes: u64,
     pub oldest: Option<SystemTime>,
     pub newest: Option<SystemTime>,
+}
+
+/// Whether `s` can be one component of a cache key: alphanumeric, never empty.
+fn is_key_part(s: &str) -> bool {
+    !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric())
+}
+
+/// The `alg` and `hex` of an `alg:hex` digest whose parts can key the cache.
+fn digest_parts(digest: &str) -> Option<(&str, &str)> {
+    let (alg, hex) = digest.split_once(':')?;
+    (is_key_part(alg) && is_key_part(hex)).then_some((alg, hex))
 }
 
 /// Writes a file by renaming a finished temporary file over it: readers see all or none.

@@ -9,17 +9,13 @@
 //! is never cached. The image's history, when the daemon still has the image, is kept so
 //! the history checks apply as well.
 
-use std::io;
-use std::sync::mpsc::sync_channel;
-
 use bollard::query_parameters::{ListContainersOptionsBuilder, TopOptionsBuilder};
 use bollard::Docker;
-use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
 
 use crate::compression::{DecompressLimits, LayerReader};
-use crate::config::{HistoryEntry, RuntimeConfig};
-use crate::daemon::{connect, ChannelReader};
+use crate::config::RuntimeConfig;
+use crate::daemon::{connect, history_entries, io_runtime, read_export};
 use crate::{
     ImageConfig, ImageMetadata, LayerDescriptor, LayerOpenError, LayerStream, LayerVisit,
     LayerVisitor, Source, SourceError, SourceKind,
@@ -103,16 +99,6 @@ pub struct ContainerSource {
     runtime: tokio::runtime::Runtime,
     id: String,
     limits: DecompressLimits,
-}
-
-fn io_runtime() -> Result<tokio::runtime::Runtime, SourceError> {
-    // One worker thread drives the I/O, so the export stream can be consumed from
-    // another thread, as in `daemon.rs`.
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .map_err(|e| SourceError::Daemon(format!("cannot start the I/O runtime: {e}")))
 }
 
 /// A container the daemon lists.
@@ -242,19 +228,10 @@ impl ContainerSource {
             processes,
         };
         // The image's history, for the history checks; the image may be gone.
-        let history: Vec<HistoryEntry> = match runtime.block_on(docker.image_history(&image_id)) {
-            Ok(h) => h
-                .iter()
-                .rev()
-                .map(|h| HistoryEntry {
-                    created: None,
-                    created_by: Some(h.created_by.clone()).filter(|s| !s.is_empty()),
-                    comment: Some(h.comment.clone()).filter(|s| !s.is_empty()),
-                    empty_layer: h.size == 0 && h.created_by.contains("#(nop)"),
-                })
-                .collect(),
-            Err(_) => Vec::new(),
-        };
+        let history = runtime
+            .block_on(docker.image_history(&image_id))
+            .map(|h| history_entries(&h))
+            .unwrap_or_default();
         let config = ImageConfig {
             architecture: String::new(),
             os: String::new(),
@@ -405,37 +382,22 @@ impl Source for ContainerSource {
         if !indexes.contains(&0) {
             return Vec::new();
         }
-        let (tx, rx) = sync_channel::<io::Result<Vec<u8>>>(16);
-        let docker = self.docker.clone();
-        let id = self.id.clone();
-        let handle = self.runtime.handle().clone();
-        let mut errors = Vec::new();
-        std::thread::scope(|scope| {
-            scope.spawn(move || {
-                handle.block_on(async move {
-                    let mut stream = docker.export_container(&id);
-                    while let Some(item) = stream.next().await {
-                        let msg = item.map(|b| b.to_vec()).map_err(io::Error::other);
-                        let failed = msg.is_err();
-                        if tx.send(msg).is_err() || failed {
-                            break;
-                        }
-                    }
-                });
-            });
-            let reader = ChannelReader::new(rx);
+        let export = || self.docker.export_container(&self.id);
+        read_export(&self.runtime, export, |reader| {
             match LayerReader::new(reader, self.limits) {
-                Ok(mut layer) => visit(LayerVisit {
-                    index: Some(0),
-                    stream: LayerStream::Tar(&mut layer),
-                }),
-                Err(e) => errors.push(LayerOpenError {
+                Ok(mut layer) => {
+                    visit(LayerVisit {
+                        index: Some(0),
+                        stream: LayerStream::Tar(&mut layer),
+                    });
+                    Vec::new()
+                }
+                Err(e) => vec![LayerOpenError {
                     index: Some(0),
                     error: SourceError::Daemon(format!("container export: {e}")),
-                }),
+                }],
             }
-        });
-        errors
+        })
     }
 }
 

@@ -8,8 +8,10 @@
 use std::io::{self, Read};
 use std::sync::mpsc::{sync_channel, Receiver};
 
+use bollard::models::HistoryResponseItem;
 use bollard::Docker;
-use futures_util::StreamExt;
+use bytes::Bytes;
+use futures_util::{Stream, StreamExt};
 
 use crate::compression::{DecompressLimits, LayerReader};
 use crate::config::{HistoryEntry, RootFs, RuntimeConfig};
@@ -32,6 +34,17 @@ fn daemon_err(e: impl std::fmt::Display) -> SourceError {
     SourceError::Daemon(e.to_string())
 }
 
+/// The runtime the Engine API calls run on. One worker thread drives the I/O, so an export
+/// stream can be consumed from another thread (a current-thread runtime only runs inside
+/// its own `block_on`).
+pub(crate) fn io_runtime() -> Result<tokio::runtime::Runtime, SourceError> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .map_err(|e| SourceError::Daemon(format!("cannot start the I/O runtime: {e}")))
+}
+
 /// Connects to the daemon named by `DOCKER_HOST` (or the default socket).
 pub(crate) fn connect(runtime: &tokio::runtime::Runtime) -> Result<Docker, SourceError> {
     let docker = Docker::connect_with_local_defaults().map_err(|e| {
@@ -47,13 +60,7 @@ pub(crate) fn connect(runtime: &tokio::runtime::Runtime) -> Result<Docker, Sourc
 impl DaemonSource {
     /// Looks the image up in the daemon.
     pub fn open(image: &str, name: &str, limits: DecompressLimits) -> Result<Self, SourceError> {
-        // One worker thread drives the I/O, so the export stream can be consumed from
-        // another thread (a current-thread runtime only runs inside its own block_on).
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .enable_all()
-            .build()
-            .map_err(|e| SourceError::Daemon(format!("cannot start the I/O runtime: {e}")))?;
+        let runtime = io_runtime()?;
         let docker = connect(&runtime)?;
         let inspect = runtime
             .block_on(docker.inspect_image(image))
@@ -66,17 +73,7 @@ impl DaemonSource {
             .as_ref()
             .and_then(|r| r.layers.clone())
             .unwrap_or_default();
-        // The history API lists newest first; the config lists oldest first.
-        let history: Vec<HistoryEntry> = history
-            .iter()
-            .rev()
-            .map(|h| HistoryEntry {
-                created: None,
-                created_by: Some(h.created_by.clone()).filter(|s| !s.is_empty()),
-                comment: Some(h.comment.clone()).filter(|s| !s.is_empty()),
-                empty_layer: h.size == 0 && h.created_by.contains("#(nop)"),
-            })
-            .collect();
+        let history = history_entries(&history);
         let cfg = inspect.config.clone().unwrap_or_default();
         let config = ImageConfig {
             architecture: inspect.architecture.clone().unwrap_or_default(),
@@ -150,39 +147,70 @@ impl DaemonSource {
     }
 }
 
-/// A blocking reader over chunks sent from an async export stream.
-pub(crate) struct ChannelReader {
-    rx: Receiver<io::Result<Vec<u8>>>,
-    current: Vec<u8>,
-    pos: usize,
+/// The daemon's history (newest first) as config history entries (oldest first).
+pub(crate) fn history_entries(items: &[HistoryResponseItem]) -> Vec<HistoryEntry> {
+    items
+        .iter()
+        .rev()
+        .map(|h| HistoryEntry {
+            created: None,
+            created_by: Some(h.created_by.clone()).filter(|s| !s.is_empty()),
+            comment: Some(h.comment.clone()).filter(|s| !s.is_empty()),
+            empty_layer: h.size == 0 && h.created_by.contains("#(nop)"),
+        })
+        .collect()
 }
 
-impl ChannelReader {
-    /// Reads what arrives on `rx` until the sender hangs up.
-    pub(crate) fn new(rx: Receiver<io::Result<Vec<u8>>>) -> Self {
-        ChannelReader {
+/// Runs `read` over an export stream as a blocking reader. The stream is opened and
+/// pumped on `runtime` from a scoped thread, through a small bounded channel; once `read`
+/// returns (and drops the reader), the pump stops at its next chunk.
+pub(crate) fn read_export<S, T>(
+    runtime: &tokio::runtime::Runtime,
+    open: impl FnOnce() -> S + Send,
+    read: impl FnOnce(ChannelReader) -> T,
+) -> T
+where
+    S: Stream<Item = Result<Bytes, bollard::errors::Error>> + Unpin,
+{
+    let (tx, rx) = sync_channel::<io::Result<Bytes>>(16);
+    let handle = runtime.handle();
+    std::thread::scope(|scope| {
+        scope.spawn(move || {
+            handle.block_on(async move {
+                let mut stream = open();
+                while let Some(item) = stream.next().await {
+                    let msg = item.map_err(io::Error::other);
+                    let failed = msg.is_err();
+                    if tx.send(msg).is_err() || failed {
+                        break;
+                    }
+                }
+            });
+        });
+        read(ChannelReader {
             rx,
-            current: Vec::new(),
-            pos: 0,
-        }
-    }
+            current: Bytes::new(),
+        })
+    })
+}
+
+/// A blocking reader over chunks sent from an async export stream.
+pub(crate) struct ChannelReader {
+    rx: Receiver<io::Result<Bytes>>,
+    current: Bytes,
 }
 
 impl Read for ChannelReader {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        while self.pos >= self.current.len() {
+        while self.current.is_empty() {
             match self.rx.recv() {
-                Ok(Ok(chunk)) => {
-                    self.current = chunk;
-                    self.pos = 0;
-                }
+                Ok(Ok(chunk)) => self.current = chunk,
                 Ok(Err(e)) => return Err(e),
                 Err(_) => return Ok(0),
             }
         }
-        let n = buf.len().min(self.current.len() - self.pos);
-        buf[..n].copy_from_slice(&self.current[self.pos..self.pos + n]);
-        self.pos += n;
+        let n = buf.len().min(self.current.len());
+        buf[..n].copy_from_slice(&self.current.split_to(n));
         Ok(n)
     }
 }
@@ -196,33 +224,14 @@ impl Source for DaemonSource {
         if indexes.is_empty() {
             return Vec::new();
         }
-        let (tx, rx) = sync_channel::<io::Result<Vec<u8>>>(16);
-        let docker = self.docker.clone();
-        let image = self.image.clone();
-        let handle = self.runtime.handle().clone();
-        let mut errors = Vec::new();
-        std::thread::scope(|scope| {
-            scope.spawn(move || {
-                handle.block_on(async move {
-                    let mut stream = docker.export_image(&image);
-                    while let Some(item) = stream.next().await {
-                        let msg = item.map(|b| b.to_vec()).map_err(io::Error::other);
-                        let failed = msg.is_err();
-                        if tx.send(msg).is_err() || failed {
-                            break;
-                        }
-                    }
-                });
-            });
-            let reader = ChannelReader::new(rx);
-            if let Err(e) = self.walk_export(reader, indexes, visit) {
-                errors.push(LayerOpenError {
-                    index: None,
-                    error: e,
-                });
-            }
-        });
-        errors
+        let export = || self.docker.export_image(&self.image);
+        read_export(&self.runtime, export, |reader| {
+            self.walk_export(reader, indexes, visit)
+                .err()
+                .map(|error| LayerOpenError { index: None, error })
+                .into_iter()
+                .collect()
+        })
     }
 }
 

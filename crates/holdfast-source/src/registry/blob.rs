@@ -1,17 +1,18 @@
 //! A blob as a blocking reader over the async download, checked against its digest.
 //!
 //! The download runs on the connection's runtime and hands chunks over a small bounded
-//! channel, so a layer never sits whole in memory or on disk. Every byte is hashed on the
-//! way; at the end of the stream (or when the caller asks, see [`BlobReader::finish`]) the
-//! hash must equal the digest the manifest gave, and the length must not pass the size it
-//! gave: a registry (or anything between) that serves other bytes makes the read fail
-//! with an error naming the digest.
+//! channel, so a layer never sits whole in memory or on disk. `oci-client`'s
+//! `pull_blob_stream` hashes every byte on the way and ends the stream with an error when
+//! the hash is not the digest the manifest gave; this reader turns that error into ours,
+//! stops a blob that grows past the size the manifest gave, and (see
+//! [`BlobReader::finish`]) reads to the end even when the consumer stopped early. A
+//! registry (or anything between) that serves other bytes makes the read fail with an
+//! error naming the digest. The bytes are not hashed a second time here.
 
 use std::io::{self, Read};
 
 use bytes::Bytes;
 use futures_util::StreamExt;
-use sha2::{Digest, Sha256};
 use tokio::sync::mpsc;
 
 /// Chunks in flight per blob (reqwest chunks are a few KiB to a few tens of KiB).
@@ -29,22 +30,20 @@ enum State {
 pub struct BlobReader {
     rx: mpsc::Receiver<io::Result<Bytes>>,
     current: Bytes,
-    hasher: Sha256,
     digest: String,
-    expected_hex: String,
     max_size: Option<u64>,
     read: u64,
     state: State,
 }
 
 impl BlobReader {
-    /// Starts forwarding `stream` (spawned on `runtime`) into a new reader. `digest` must
-    /// be a `sha256:` digest (checked by [`expected_sha256`]).
+    /// Starts forwarding `stream` (spawned on `runtime`) into a new reader. `stream` is
+    /// what `pull_blob_stream` returned for `digest`, a `sha256:` digest (checked by
+    /// [`require_sha256`]): it verifies the digest as it ends.
     pub(crate) fn spawn(
         runtime: &tokio::runtime::Runtime,
         stream: oci_client::client::SizedStream,
         digest: &str,
-        expected_hex: String,
         max_size: Option<u64>,
     ) -> BlobReader {
         let (tx, rx) = mpsc::channel(CHANNEL_CHUNKS);
@@ -60,9 +59,7 @@ impl BlobReader {
         BlobReader {
             rx,
             current: Bytes::new(),
-            hasher: Sha256::new(),
             digest: digest.to_string(),
-            expected_hex,
             max_size,
             read: 0,
             state: State::Reading,
@@ -74,15 +71,6 @@ impl BlobReader {
         io::Error::other(why)
     }
 
-    fn end_of_stream(&mut self) -> io::Result<()> {
-        let got = hex::encode(std::mem::take(&mut self.hasher).finalize());
-        if got != self.expected_hex {
-            return Err(self.mismatch(&format!("sha256:{got}")));
-        }
-        self.state = State::Verified;
-        Ok(())
-    }
-
     fn mismatch(&mut self, got: &str) -> io::Error {
         let why = format!(
             "blob {} failed verification: its bytes hash to {got} (digest mismatch; corrupted or tampered blob)",
@@ -91,8 +79,7 @@ impl BlobReader {
         self.fail(why)
     }
 
-    /// A stream error: `oci-client` checks digests too and may see the mismatch first;
-    /// it is reported the same way as ours.
+    /// A stream error; `oci-client`'s digest mismatch becomes ours.
     fn stream_error(&mut self, e: io::Error) -> io::Error {
         use oci_client::errors::DigestError;
         if let Some(DigestError::VerificationError { actual, .. }) = e
@@ -136,7 +123,8 @@ impl Read for BlobReader {
                 Some(Ok(chunk)) => self.current = chunk,
                 Some(Err(e)) => return Err(self.stream_error(e)),
                 None => {
-                    self.end_of_stream()?;
+                    // The stream ended without a verification error: the digest matched.
+                    self.state = State::Verified;
                     return Ok(0);
                 }
             }
@@ -144,7 +132,6 @@ impl Read for BlobReader {
         let n = buf.len().min(self.current.len());
         let chunk = self.current.split_to(n);
         buf[..n].copy_from_slice(&chunk);
-        self.hasher.update(&chunk);
         self.read += n as u64;
         if let Some(max) = self.max_size {
             if self.read > max {
@@ -159,11 +146,11 @@ impl Read for BlobReader {
     }
 }
 
-/// The hex part of a `sha256:` digest, or why it cannot be verified.
-pub(crate) fn expected_sha256(digest: &str) -> Result<String, String> {
+/// Whether `digest` is a `sha256:` digest, the only kind holdfast verifies; or why not.
+pub(crate) fn require_sha256(digest: &str) -> Result<(), String> {
     match digest.split_once(':') {
         Some(("sha256", hex)) if hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_hexdigit()) => {
-            Ok(hex.to_ascii_lowercase())
+            Ok(())
         }
         _ => Err(format!(
             "blob digest `{digest}` is not a sha256 digest; holdfast verifies sha256 only"
@@ -175,6 +162,12 @@ pub(crate) fn expected_sha256(digest: &str) -> Result<String, String> {
 mod tests {
     use super::*;
 
+    fn sha256(data: &[u8]) -> String {
+        format!("sha256:{}", crate::docker_archive::sha256_hex(data))
+    }
+
+    /// A reader over `data` served as the blob `sha256(digest_of)`, ending the way
+    /// `pull_blob_stream` ends: with a verification error when the bytes do not match.
     fn reader(
         data: &'static [u8],
         digest_of: &[u8],
@@ -185,16 +178,24 @@ mod tests {
             .enable_all()
             .build()
             .unwrap();
-        let hexd = hex::encode(Sha256::digest(digest_of));
-        let chunks: Vec<io::Result<Bytes>> =
+        let digest = sha256(digest_of);
+        let mut chunks: Vec<io::Result<Bytes>> =
             data.chunks(3).map(|c| Ok(Bytes::from_static(c))).collect();
+        let actual = sha256(data);
+        if actual != digest {
+            chunks.push(Err(io::Error::other(
+                oci_client::errors::DigestError::VerificationError {
+                    expected: digest.clone(),
+                    actual,
+                },
+            )));
+        }
         let stream = oci_client::client::SizedStream {
             content_length: None,
             digest_header_value: None,
             stream: Box::pin(futures_util::stream::iter(chunks)),
         };
-        let digest = format!("sha256:{hexd}");
-        let r = BlobReader::spawn(&rt, stream, &digest, hexd, max);
+        let r = BlobReader::spawn(&rt, stream, &digest, max);
         (rt, r)
     }
 
@@ -231,7 +232,7 @@ mod tests {
 
     #[test]
     fn only_sha256_digests() {
-        assert!(expected_sha256("sha512:abcd").is_err());
-        assert!(expected_sha256("sha256:../../etc").is_err());
+        assert!(require_sha256("sha512:abcd").is_err());
+        assert!(require_sha256("sha256:../../etc").is_err());
     }
 }

@@ -2,6 +2,7 @@
 //! paginated. `oci-client` has no catalog call, so the catalog is read with the same
 //! reqwest settings; a bearer challenge is answered with a `registry:catalog:*` token.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use oci_client::Reference;
@@ -200,6 +201,8 @@ pub fn list_tags(
 ) -> Result<Vec<String>, SourceError> {
     let reference = Reference::with_tag(conn.host.clone(), repository.to_string(), "latest".into());
     let mut tags: Vec<String> = Vec::new();
+    // The tags already listed, so a registry that repeats pages costs no quadratic scan.
+    let mut seen: HashSet<String> = HashSet::new();
     let mut last: Option<String> = None;
     for _ in 0..MAX_PAGES {
         let page = conn
@@ -212,13 +215,14 @@ pub fn list_tags(
         let fresh: Vec<String> = page
             .tags
             .into_iter()
-            .filter(|t| !tags.contains(t))
+            .filter(|t| !seen.contains(t))
             .collect();
         if fresh.is_empty() {
             return Ok(tags);
         }
         let short = fresh.len() < PAGE;
         last = fresh.last().cloned();
+        seen.extend(fresh.iter().cloned());
         tags.extend(fresh);
         if short {
             return Ok(tags);

@@ -34,7 +34,7 @@ use crate::{
     ImageConfig, ImageMetadata, LayerOpenError, LayerStream, LayerVisit, LayerVisitor, Platform,
     Source, SourceError, SourceKind,
 };
-use blob::{expected_sha256, BlobReader};
+use blob::{require_sha256, BlobReader};
 
 /// Largest manifest, index or config accepted.
 const MAX_METADATA_BYTES: u64 = 8 << 20;
@@ -140,14 +140,14 @@ impl RegistrySource {
                 "a layer has no digest",
             ));
         };
-        let hex = expected_sha256(digest).map_err(|e| self.connection.message(e))?;
+        require_sha256(digest).map_err(|e| self.connection.message(e))?;
         tracing::debug!(target: "holdfast::fleet", digest, "blob download");
         let conn = &self.connection;
         let stream = conn
             .runtime
             .block_on(conn.client.pull_blob_stream(&self.reference, digest))
             .map_err(|e| conn.error(&format!("blob {digest}"), &e))?;
-        let mut blob = BlobReader::spawn(&conn.runtime, stream, digest, hex, layer.size);
+        let mut blob = BlobReader::spawn(&conn.runtime, stream, digest, layer.size);
         {
             let mut reader = LayerReader::new(&mut blob, self.limits)
                 .map_err(|e| conn.message(format!("blob {digest}: {e}")))?;
@@ -248,7 +248,7 @@ fn read_small_blob(
 ) -> Result<Vec<u8>, SourceError> {
     use std::io::Read;
     let digest = desc.digest.as_str();
-    let hex = expected_sha256(digest).map_err(|e| conn.message(e))?;
+    require_sha256(digest).map_err(|e| conn.message(e))?;
     let max = desc
         .size
         .unwrap_or(MAX_METADATA_BYTES)
@@ -257,7 +257,7 @@ fn read_small_blob(
         .runtime
         .block_on(conn.client.pull_blob_stream(reference, digest))
         .map_err(|e| conn.error(&format!("blob {digest}"), &e))?;
-    let mut blob = BlobReader::spawn(&conn.runtime, stream, digest, hex, Some(max));
+    let mut blob = BlobReader::spawn(&conn.runtime, stream, digest, Some(max));
     let mut bytes = Vec::new();
     blob.read_to_end(&mut bytes)
         .map_err(|e| conn.message(e.to_string()))?;
