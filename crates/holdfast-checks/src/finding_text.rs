@@ -3,50 +3,29 @@
 
 use std::collections::HashMap;
 
-use holdfast_model::{Finding, FindingKind, Severity};
+use holdfast_model::{Finding, FindingKind};
 use serde::Deserialize;
 
-/// The fixed part of one finding id.
-#[derive(Debug, Clone, Deserialize)]
-pub struct FindingText {
-    pub id: String,
-    #[serde(deserialize_with = "severity")]
-    pub severity: Severity,
-    /// May hold `{subject}`, replaced by what the finding is about.
-    pub title: String,
-    pub description: String,
-    pub remediation: String,
-}
-
-/// Parses a severity name as the JSON contract writes it.
-pub fn severity<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Severity, D::Error> {
-    let s = String::deserialize(d)?;
-    Severity::ALL
-        .into_iter()
-        .find(|v| v.as_str() == s)
-        .ok_or_else(|| serde::de::Error::custom(format!("unknown severity `{s}`")))
-}
+use crate::rules::{embedded, RuleText};
 
 #[derive(Deserialize)]
 struct Catalog {
-    finding: Vec<FindingText>,
+    finding: Vec<RuleText>,
 }
 
-/// The finding texts of one checker, by id.
+/// The finding texts of one checker, by id. A title may hold `{subject}`, replaced by
+/// what the finding is about.
 #[derive(Debug)]
 pub struct FindingTexts {
     kind: FindingKind,
-    by_id: HashMap<String, FindingText>,
+    by_id: HashMap<String, RuleText>,
 }
 
 impl FindingTexts {
-    /// Parses a `[[finding]]` list. Panics on malformed data: the file is compiled in and
-    /// a unit test loads it.
-    pub fn parse(kind: FindingKind, toml_text: &str) -> FindingTexts {
-        let c: Catalog = match toml::from_str(toml_text) {
-            Ok(c) => c,
-            Err(e) => panic!("built-in finding texts do not parse: {e}"),
-        };
+    /// Parses the `[[finding]]` list of the built-in file `name`. Panics on malformed
+    /// data: the file is compiled in and a unit test loads it.
+    pub fn parse(kind: FindingKind, name: &str, toml_text: &str) -> FindingTexts {
+        let c: Catalog = embedded(name, toml_text);
         FindingTexts {
             kind,
             by_id: c.finding.into_iter().map(|f| (f.id.clone(), f)).collect(),
@@ -59,14 +38,8 @@ impl FindingTexts {
         let Some(t) = self.by_id.get(id) else {
             panic!("no finding text for {id}");
         };
-        let mut f = Finding::new(
-            self.kind,
-            &t.id,
-            t.severity,
-            t.title.replace("{subject}", subject),
-        );
-        f.description = t.description.clone();
-        f.remediation = Some(t.remediation.clone());
+        let mut f = t.finding(self.kind);
+        f.title = t.title.replace("{subject}", subject);
         f
     }
 

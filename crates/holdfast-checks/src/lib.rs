@@ -20,15 +20,20 @@ mod escape;
 mod finding_text;
 mod history;
 mod rules;
+#[cfg(test)]
+mod scan_test_support;
 mod suid;
 #[cfg(test)]
 mod test_support;
 pub mod weak_password;
 
-use holdfast_analyze::analyzer::FileFact;
+use holdfast_analyze::analyzer::{AnalyzeError, FileFact};
+use holdfast_analyze::merge::Placed;
 use holdfast_analyze::{Analyzer, MergedFs};
 use holdfast_model::{Finding, FindingKind, LayerInfo, Package};
 use holdfast_source::ImageMetadata;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
 
 pub mod malware;
 pub mod secret;
@@ -55,6 +60,49 @@ impl ImageContext<'_> {
     pub fn layer_id(&self, index: usize) -> Option<String> {
         self.layers.get(index).and_then(|l| l.diff_id.clone())
     }
+
+    /// The records of `kind` that `analyzer` left at visible paths, decoded, with their
+    /// place. Records that do not decode as `T` are skipped.
+    pub fn records<'s, T: DeserializeOwned>(
+        &'s self,
+        analyzer: &'s str,
+        kind: &'s str,
+    ) -> impl Iterator<Item = (&'s Placed, T)> + 's {
+        let fs: &'s MergedFs = self.fs;
+        fs.visible_all()
+            .filter(move |p| p.result.analyzer == analyzer)
+            .flat_map(move |p| records_in(p, kind).map(move |v| (p, v)))
+    }
+
+    /// `f` reported at the file of `placed`: its path, its layer, and `line`.
+    pub fn at(&self, mut f: Finding, placed: &Placed, line: Option<u32>) -> Finding {
+        f.path = Some(placed.result.path.clone());
+        f.layer = self.layer_id(placed.layer);
+        f.line = line;
+        f
+    }
+}
+
+/// A `FileFact::Record` of `kind` holding `value`, for a checker's image-wide step.
+pub(crate) fn record<T: Serialize>(kind: &str, value: &T) -> Result<FileFact, AnalyzeError> {
+    let data = serde_json::to_value(value)
+        .map_err(|e| AnalyzeError::Malformed(format!("cannot record {kind}: {e}")))?;
+    Ok(FileFact::Record {
+        kind: kind.to_string(),
+        data,
+    })
+}
+
+/// The records of `kind` in one file result, decoded; records that do not decode as `T`
+/// are skipped.
+pub(crate) fn records_in<'a, T: DeserializeOwned>(
+    placed: &'a Placed,
+    kind: &'a str,
+) -> impl Iterator<Item = T> + 'a {
+    placed.result.facts.iter().filter_map(move |f| match f {
+        FileFact::Record { kind: k, data } if k == kind => T::deserialize(data).ok(),
+        _ => None,
+    })
 }
 
 /// One checker: its file-level analyzers and its image-wide step.
@@ -115,7 +163,7 @@ pub fn run(
 /// with their path, layer and `removed` flag filled in.
 pub fn file_findings(ctx: &ImageContext<'_>) -> Vec<Finding> {
     let mut out = Vec::new();
-    let mut push = |placed: &holdfast_analyze::merge::Placed, removed: bool| {
+    let mut push = |placed: &Placed, removed: bool| {
         for fact in &placed.result.facts {
             if let FileFact::Finding(f) = fact {
                 let mut f = (**f).clone();

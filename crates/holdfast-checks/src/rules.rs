@@ -1,5 +1,5 @@
-//! What the rule tables of the escape, history and suid checkers share: the text of a
-//! finding as the table writes it, and small path and mode functions.
+//! What the rule tables of the checkers share: the text of a finding as the table writes
+//! it, and small path, mode and text functions.
 
 use holdfast_model::{Finding, FindingKind, Severity};
 use serde::Deserialize;
@@ -15,7 +15,7 @@ pub(crate) struct RuleText {
 }
 
 impl RuleText {
-    /// A finding of `kind` carrying this rule's words.
+    /// A finding of `kind` carrying this rule's words, the title as written.
     pub fn finding(&self, kind: FindingKind) -> Finding {
         let mut f = Finding::new(kind, &self.id, self.severity, &self.title);
         f.description = self.description.clone();
@@ -58,16 +58,17 @@ pub(crate) fn under(path: &str, prefix: &str) -> bool {
         || (path.starts_with(prefix) && path.as_bytes().get(prefix.len()) == Some(&b'/'))
 }
 
+/// The longest start of `s` of at most `max` bytes that ends on a character boundary.
+pub(crate) fn prefix(s: &str, max: usize) -> &str {
+    &s[..s.floor_char_boundary(max)]
+}
+
 /// Cuts `s` to at most `max` bytes on a character boundary, marking the cut.
 pub(crate) fn clip(s: &str, max: usize) -> String {
     if s.len() <= max {
         return s.to_string();
     }
-    let mut end = max;
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    format!("{}…", &s[..end])
+    format!("{}…", prefix(s, max))
 }
 
 #[cfg(test)]

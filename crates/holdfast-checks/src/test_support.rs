@@ -1,5 +1,8 @@
 //! Unit-test scaffolding: real layer tars walked by the real walker, merged, then checked.
 
+use std::io::Write;
+use std::process::{Command, Stdio};
+
 use holdfast_analyze::walker::walk_tar;
 use holdfast_analyze::{Analyzer, WalkLimits};
 use holdfast_model::{Finding, LayerInfo};
@@ -104,36 +107,54 @@ pub fn check(checker: Box<dyn Checker>, layers: &[Vec<Entry<'_>>]) -> Vec<Findin
     crate::run(&[checker], &kinds, &ctx)
 }
 
-/// Hashes `password` with `openssl passwd -<flag>` (e.g. `6`, `5`, `1`), or `None` when
-/// openssl is not installed (the test then skips, unless `HOLDFAST_FULL_TESTS=1`).
-pub fn openssl_passwd(flag: &str, password: &str) -> Option<String> {
-    use std::io::Write;
-    let child = std::process::Command::new("openssl")
-        .args(["passwd", &format!("-{flag}"), "-stdin"])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn();
-    let Ok(mut child) = child else {
+/// Whether the tool `program` runs; when it does not, the test is skipped (`false`),
+/// unless `HOLDFAST_FULL_TESTS=1` requires it: then the test fails.
+fn tool_available(program: &str, args: &[&str], what: &str) -> bool {
+    let found = Command::new(program).args(args).output().is_ok();
+    if !found {
         assert!(
             std::env::var("HOLDFAST_FULL_TESTS").map_or(true, |v| v != "1"),
-            "HOLDFAST_FULL_TESTS=1 but openssl is not installed"
+            "HOLDFAST_FULL_TESTS=1 but {what} is not installed"
         );
-        eprintln!("skipped: openssl is not installed");
-        return None;
-    };
+        eprintln!("skipped: {what} is not installed");
+    }
+    found
+}
+
+/// Runs `cmd` with `password` and a newline on its stdin; returns whether it succeeded and
+/// its output, trimmed.
+fn hash_with(cmd: &mut Command, password: &str) -> (bool, String) {
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
     child
         .stdin
         .take()
         .expect("stdin")
         .write_all(format!("{password}\n").as_bytes())
         .expect("write");
-    let out = child.wait_with_output().expect("openssl");
+    let out = child.wait_with_output().expect("wait");
     let hash = String::from_utf8(out.stdout)
         .expect("utf8")
         .trim()
         .to_string();
+    (out.status.success(), hash)
+}
+
+/// Hashes `password` with `openssl passwd -<flag>` (e.g. `6`, `5`, `1`), or `None` when
+/// openssl is not installed (the test then skips, unless `HOLDFAST_FULL_TESTS=1`).
+pub fn openssl_passwd(flag: &str, password: &str) -> Option<String> {
+    if !tool_available("openssl", &["version"], "openssl") {
+        return None;
+    }
+    let (ok, hash) = hash_with(
+        Command::new("openssl").args(["passwd", &format!("-{flag}"), "-stdin"]),
+        password,
+    );
     assert!(
-        out.status.success() && hash.starts_with('$'),
+        ok && hash.starts_with('$'),
         "openssl passwd -{flag}: {hash}"
     );
     Some(hash)
@@ -142,43 +163,23 @@ pub fn openssl_passwd(flag: &str, password: &str) -> Option<String> {
 /// Whether `mkpasswd` can run; when it cannot, the test is skipped, unless
 /// `HOLDFAST_FULL_TESTS=1` requires it (then the test fails).
 pub fn have_mkpasswd() -> bool {
-    let found = std::process::Command::new("mkpasswd")
-        .arg("--method=help")
-        .output()
-        .is_ok();
-    if !found {
-        assert!(
-            std::env::var("HOLDFAST_FULL_TESTS").map_or(true, |v| v != "1"),
-            "HOLDFAST_FULL_TESTS=1 but mkpasswd (Debian package whois) is not installed"
-        );
-        eprintln!("skipped: mkpasswd (Debian package whois) is not installed");
-    }
-    found
+    tool_available(
+        "mkpasswd",
+        &["--method=help"],
+        "mkpasswd (Debian package whois)",
+    )
 }
 
 /// Hashes `password` with the system's `mkpasswd` (Debian package `whois`) using `method`.
 pub fn mkpasswd(method: &str, password: &str) -> String {
-    use std::io::Write;
-    let mut child = std::process::Command::new("mkpasswd")
-        .arg(format!("--method={method}"))
-        .arg("--stdin")
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .expect("mkpasswd (Debian package whois) must be installed: scripts/setup-test-deps.sh");
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(format!("{password}\n").as_bytes())
-        .expect("write");
-    let out = child.wait_with_output().expect("mkpasswd");
-    let hash = String::from_utf8(out.stdout)
-        .expect("utf8")
-        .trim()
-        .to_string();
+    let (ok, hash) = hash_with(
+        Command::new("mkpasswd")
+            .arg(format!("--method={method}"))
+            .arg("--stdin"),
+        password,
+    );
     assert!(
-        out.status.success() && !hash.contains('\n') && !hash.is_empty(),
+        ok && !hash.contains('\n') && !hash.is_empty(),
         "mkpasswd {method} failed: {hash}"
     );
     hash

@@ -1,5 +1,7 @@
 //! Which files the backdoor checker reads, by path alone (no I/O, as `wants` requires).
 
+use crate::rules::file_name;
+
 /// A file's class: the rule classes of `backdoor-rules.toml`, plus what the image-wide
 /// checks record.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -78,7 +80,7 @@ fn home_file(path: &str) -> Option<&str> {
 
 /// The class of `path`, if the checker reads it.
 pub fn classify(path: &str) -> Option<FileClass> {
-    let name = path.rsplit('/').next().unwrap_or(path);
+    let name = file_name(path);
     let rules = FileClass::Rules;
     let c = match path {
         "/etc/ld.so.preload" => rules("ld-so-preload"),

@@ -18,14 +18,14 @@ use std::collections::HashSet;
 use holdfast_analyze::analyzer::{
     AnalyzeError, AnalyzerGroup, EntryKind, EntryMeta, FileFact, FileInput, Want,
 };
-use holdfast_analyze::merge::Placed;
 use holdfast_analyze::Analyzer;
 use holdfast_model::{Finding, FindingKind};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use crate::rules::file_name;
 use crate::weak_password::accounts::{self, PasswdEntry};
-use crate::{Checker, ImageContext};
+use crate::{record, Checker, ImageContext};
 use classes::{classify, is_system_shell, FileClass, SHELL_NAMES};
 
 const ANALYZER: &str = "backdoor";
@@ -53,15 +53,6 @@ impl BackdoorChecker {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 struct Hashed {
     sha256: String,
-}
-
-fn record<T: Serialize>(kind: &str, value: &T) -> Result<FileFact, AnalyzeError> {
-    let data = serde_json::to_value(value)
-        .map_err(|e| AnalyzeError::Malformed(format!("cannot record {kind}: {e}")))?;
-    Ok(FileFact::Record {
-        kind: kind.to_string(),
-        data,
-    })
 }
 
 fn is_setuid(meta: &EntryMeta) -> bool {
@@ -122,12 +113,14 @@ impl Analyzer for BackdoorFiles {
         let mut bytes = Vec::new();
         input.content.with_reader(|r| r.read_to_end(&mut bytes))?;
         let mut facts = Vec::new();
-        if is_setuid(input.meta) || is_system_shell(input.path) {
-            let kind = if is_setuid(input.meta) {
-                "setuid"
-            } else {
-                "shell"
-            };
+        let hashed = if is_setuid(input.meta) {
+            Some("setuid")
+        } else if is_system_shell(input.path) {
+            Some("shell")
+        } else {
+            None
+        };
+        if let Some(kind) = hashed {
             let sha256 = hex::encode(Sha256::digest(&bytes));
             facts.push(record(kind, &Hashed { sha256 })?);
         }
@@ -172,44 +165,25 @@ impl Analyzer for BackdoorFiles {
     }
 }
 
-fn visible_records<'a, T: for<'de> Deserialize<'de>>(
-    ctx: &'a ImageContext<'_>,
-    kind: &'a str,
-) -> impl Iterator<Item = (&'a Placed, T)> + 'a {
-    ctx.fs
-        .visible_all()
-        .filter(|p| p.result.analyzer == ANALYZER)
-        .flat_map(move |p| {
-            p.result.facts.iter().filter_map(move |f| match f {
-                FileFact::Record { kind: k, data } if k == kind => {
-                    serde_json::from_value(data.clone()).ok().map(|v| (p, v))
-                }
-                _ => None,
-            })
-        })
-}
-
-fn at(ctx: &ImageContext<'_>, mut f: Finding, placed: &Placed) -> Finding {
-    f.path = Some(placed.result.path.clone());
-    f.layer = ctx.layer_id(placed.layer);
-    f
-}
-
 impl BackdoorChecker {
     fn service_account_keys(&self, ctx: &ImageContext<'_>, out: &mut Vec<Finding>) {
-        let Some((_, users)) = visible_records::<Vec<PasswdEntry>>(ctx, "passwd")
+        let Some((_, users)) = ctx
+            .records::<Vec<PasswdEntry>>(ANALYZER, "passwd")
             .find(|(p, _)| p.result.path == "/etc/passwd")
         else {
             return;
         };
-        for (placed, keys) in visible_records::<usize>(ctx, "authorized-keys") {
+        for (placed, keys) in ctx.records::<usize>(ANALYZER, "authorized-keys") {
             if keys == 0 {
                 continue;
             }
             let path = &placed.result.path;
             let owner = users.iter().find(|u| {
                 let home = u.home.trim_end_matches('/');
-                !home.is_empty() && path.starts_with(&format!("{home}/.ssh/"))
+                !home.is_empty()
+                    && path
+                        .strip_prefix(home)
+                        .is_some_and(|rest| rest.starts_with("/.ssh/"))
             });
             let Some(u) = owner else { continue };
             if u.uid != 0 && (u.uid < 1000 || accounts::is_nologin_shell(&u.shell)) {
@@ -218,45 +192,47 @@ impl BackdoorChecker {
                     "{}: uid {}, shell {}, {keys} key(s)",
                     u.name, u.uid, u.shell
                 ));
-                out.push(at(ctx, f, placed));
+                out.push(ctx.at(f, placed, None));
             }
         }
     }
 
     fn unowned_pam_modules(&self, ctx: &ImageContext<'_>, out: &mut Vec<Finding>) {
-        let dbs: Vec<String> = visible_records::<String>(ctx, "owner-db")
+        let mut dbs: Vec<String> = ctx
+            .records::<String>(ANALYZER, "owner-db")
             .map(|(_, d)| d)
             .collect();
         if dbs.is_empty() {
             return;
         }
+        dbs.sort();
+        dbs.dedup();
+        let evidence = format!("not listed by {}", dbs.join(", "));
         let resolve = |p: &str| ctx.fs.resolve(p).unwrap_or_else(|| p.to_string());
-        let owned: HashSet<String> = visible_records::<Vec<String>>(ctx, "owned-pam")
+        let owned: HashSet<String> = ctx
+            .records::<Vec<String>>(ANALYZER, "owned-pam")
             .flat_map(|(_, paths)| paths)
             .map(|p| resolve(&p))
             .collect();
-        for (placed, ()) in visible_records::<()>(ctx, "pam-module") {
+        for (placed, ()) in ctx.records::<()>(ANALYZER, "pam-module") {
             let path = &placed.result.path;
             if owned.contains(path) || owned.contains(&resolve(path)) {
                 continue;
             }
             let mut f = rules::texts().finding("HF-BACKDOOR-PAM-UNOWNED", path);
-            let mut names = dbs.clone();
-            names.sort();
-            names.dedup();
-            f.evidence = Some(format!("not listed by {}", names.join(", ")));
-            out.push(at(ctx, f, placed));
+            f.evidence = Some(evidence.clone());
+            out.push(ctx.at(f, placed, None));
         }
     }
 
     fn setuid_shells(&self, ctx: &ImageContext<'_>, out: &mut Vec<Finding>) {
-        let shells: HashSet<String> = visible_records::<Hashed>(ctx, "shell")
+        let shells: HashSet<String> = ctx
+            .records::<Hashed>(ANALYZER, "shell")
             .map(|(_, h)| h.sha256)
             .collect();
-        for (placed, h) in visible_records::<Hashed>(ctx, "setuid") {
+        for (placed, h) in ctx.records::<Hashed>(ANALYZER, "setuid") {
             let path = &placed.result.path;
-            let name = path.rsplit('/').next().unwrap_or(path);
-            let why = if SHELL_NAMES.contains(&name) {
+            let why = if SHELL_NAMES.contains(&file_name(path)) {
                 "named like a shell"
             } else if shells.contains(&h.sha256) {
                 "same content as one of the image's shells"
@@ -265,7 +241,7 @@ impl BackdoorChecker {
             };
             let mut f = rules::texts().finding("HF-BACKDOOR-SETUID-SHELL", path);
             f.evidence = Some(format!("setuid, {why}"));
-            out.push(at(ctx, f, placed));
+            out.push(ctx.at(f, placed, None));
         }
     }
 }

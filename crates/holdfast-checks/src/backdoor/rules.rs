@@ -4,10 +4,11 @@
 use std::sync::OnceLock;
 
 use fancy_regex::Regex;
-use holdfast_model::{Finding, FindingKind, Severity};
+use holdfast_model::{Finding, FindingKind};
 use serde::Deserialize;
 
-use crate::finding_text::{severity, FindingTexts};
+use crate::finding_text::FindingTexts;
+use crate::rules::{prefix, RuleText};
 
 const RULES: &str = include_str!("../../data/backdoor-rules.toml");
 
@@ -18,16 +19,12 @@ const MAX_EVIDENCE: usize = 200;
 
 #[derive(Deserialize)]
 struct RawRule {
-    id: String,
+    #[serde(flatten)]
+    text: RuleText,
     classes: Vec<String>,
     pattern: String,
     #[serde(default)]
     unless: Option<String>,
-    #[serde(deserialize_with = "severity")]
-    severity: Severity,
-    title: String,
-    description: String,
-    remediation: String,
 }
 
 #[derive(Deserialize)]
@@ -37,14 +34,11 @@ struct RuleFile {
 
 /// One compiled line rule.
 pub struct LineRule {
-    pub id: String,
+    /// The id and words of the finding it raises.
+    pub(crate) text: RuleText,
     pub classes: Vec<String>,
     pattern: Regex,
     unless: Option<Regex>,
-    pub severity: Severity,
-    pub title: String,
-    pub description: String,
-    pub remediation: String,
 }
 
 /// Why the rule data could not be used.
@@ -67,19 +61,15 @@ pub fn parse(text: &str) -> Result<Vec<LineRule>, RuleError> {
         .map(|r| {
             let compile = |p: &str| {
                 Regex::new(p).map_err(|e| RuleError::Regex {
-                    id: r.id.clone(),
+                    id: r.text.id.clone(),
                     source: Box::new(e),
                 })
             };
             Ok(LineRule {
                 pattern: compile(&r.pattern)?,
                 unless: r.unless.as_deref().map(compile).transpose()?,
-                id: r.id,
+                text: r.text,
                 classes: r.classes,
-                severity: r.severity,
-                title: r.title,
-                description: r.description,
-                remediation: r.remediation,
             })
         })
         .collect()
@@ -98,18 +88,7 @@ pub fn built_in() -> &'static [LineRule] {
 /// The texts of the findings raised by image-wide checks.
 pub fn texts() -> &'static FindingTexts {
     static T: OnceLock<FindingTexts> = OnceLock::new();
-    T.get_or_init(|| FindingTexts::parse(FindingKind::Backdoor, RULES))
-}
-
-fn clip(s: &str, max: usize) -> &str {
-    if s.len() <= max {
-        return s;
-    }
-    let mut end = max;
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    &s[..end]
+    T.get_or_init(|| FindingTexts::parse(FindingKind::Backdoor, "backdoor-rules.toml", RULES))
 }
 
 /// The findings of the rules of `class` in `text`, one per matching rule and line.
@@ -123,7 +102,7 @@ pub fn scan(rules: &[LineRule], class: &str, text: &str) -> Vec<Finding> {
     }
     let mut out = Vec::new();
     for (i, raw) in text.lines().enumerate() {
-        let line = clip(raw, MAX_LINE);
+        let line = prefix(raw, MAX_LINE);
         let t = line.trim_start();
         if t.is_empty() || t.starts_with('#') || (class == "systemd-unit" && t.starts_with(';')) {
             continue;
@@ -138,11 +117,9 @@ pub fn scan(rules: &[LineRule], class: &str, text: &str) -> Vec<Finding> {
                     continue;
                 }
             }
-            let mut f = Finding::new(FindingKind::Backdoor, &r.id, r.severity, &r.title);
-            f.description = r.description.clone();
-            f.remediation = Some(r.remediation.clone());
+            let mut f = r.text.finding(FindingKind::Backdoor);
             f.line = u32::try_from(i + 1).ok();
-            f.evidence = Some(clip(line.trim(), MAX_EVIDENCE).to_string());
+            f.evidence = Some(prefix(line.trim(), MAX_EVIDENCE).to_string());
             out.push(f);
         }
     }

@@ -94,11 +94,11 @@ fn every_rule_id_has_a_positive_case() {
     let with_case: HashSet<&str> = CASES.iter().filter_map(|c| c.2).collect();
     for r in rules::built_in() {
         assert!(
-            with_case.contains(r.id.as_str()),
+            with_case.contains(r.text.id.as_str()),
             "{} has no test case",
-            r.id
+            r.text.id
         );
-        assert!(!r.description.is_empty() && !r.remediation.is_empty());
+        assert!(!r.text.description.is_empty() && !r.text.remediation.is_empty());
     }
     for id in rules::texts().ids() {
         let _ = rules::texts().finding(id, "x");

@@ -48,14 +48,9 @@ impl RuleSet {
         ];
         for (ac, owners) in automata {
             let Some(ac) = ac else { continue };
-            let mut seen = vec![false; owners.len()];
             for m in ac.find_overlapping_iter(text) {
-                let p = m.pattern().as_usize();
-                if !seen[p] {
-                    seen[p] = true;
-                    for &r in &owners[p] {
-                        candidate[r] = true;
-                    }
+                for &r in &owners[m.pattern().as_usize()] {
+                    candidate[r] = true;
                 }
             }
         }

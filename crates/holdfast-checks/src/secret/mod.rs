@@ -16,6 +16,7 @@ use holdfast_analyze::analyzer::{
 };
 use holdfast_analyze::Analyzer;
 use holdfast_model::{Finding, FindingKind};
+use holdfast_source::path::file_name;
 use sha2::{Digest, Sha256};
 
 use crate::{Checker, ImageContext};
@@ -42,16 +43,8 @@ pub struct SecretConfig {
 
 impl Default for SecretConfig {
     fn default() -> Self {
-        static BUILTIN: OnceLock<Arc<RuleSet>> = OnceLock::new();
-        let rules = BUILTIN
-            .get_or_init(|| {
-                // The built-in rules are data compiled into the binary; a unit test
-                // proves they compile.
-                Arc::new(RuleSet::builtin().expect("built-in secret rules compile"))
-            })
-            .clone();
         SecretConfig {
-            rules,
+            rules: builtin_rules(),
             max_file_size: DEFAULT_MAX_FILE_SIZE,
         }
     }
@@ -63,11 +56,28 @@ impl SecretConfig {
         files: &[(String, String)],
         max_file_size: u64,
     ) -> Result<Self, RuleError> {
+        let rules = if files.is_empty() {
+            builtin_rules()
+        } else {
+            Arc::new(RuleSet::compile(files)?)
+        };
         Ok(SecretConfig {
-            rules: Arc::new(RuleSet::compile(files)?),
+            rules,
             max_file_size,
         })
     }
+}
+
+/// The built-in rules, compiled once per process.
+fn builtin_rules() -> Arc<RuleSet> {
+    static BUILTIN: OnceLock<Arc<RuleSet>> = OnceLock::new();
+    BUILTIN
+        .get_or_init(|| {
+            // The built-in rules are data compiled into the binary; a unit test proves
+            // they compile.
+            Arc::new(RuleSet::builtin().expect("built-in secret rules compile"))
+        })
+        .clone()
 }
 
 /// The secret checker: files in the walk, Env and history in the image-wide step.
@@ -198,10 +208,16 @@ const BINARY_SUFFIXES: &[&str] = &[
     ".db", ".sqlite", ".cache", ".tar", ".tgz",
 ];
 
+/// Compared without regard to ASCII case and without allocating: `wants` runs for every
+/// entry of every layer.
 fn binary_by_name(path: &str) -> bool {
-    let name = path.rsplit('/').next().unwrap_or(path);
-    let lower = name.to_ascii_lowercase();
-    BINARY_SUFFIXES.iter().any(|s| lower.ends_with(s)) || lower.contains(".so.")
+    let name = file_name(path).as_bytes();
+    let ends_with = |suffix: &str| {
+        name.len() >= suffix.len()
+            && name[name.len() - suffix.len()..].eq_ignore_ascii_case(suffix.as_bytes())
+    };
+    BINARY_SUFFIXES.iter().any(|s| ends_with(s))
+        || name.windows(4).any(|w| w.eq_ignore_ascii_case(b".so."))
 }
 
 /// A text sniff over the first bytes: no NUL, and valid UTF-8 apart from a character cut

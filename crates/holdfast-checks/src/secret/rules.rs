@@ -96,7 +96,6 @@ struct RuleSpec {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct AllowSpec {
-    #[allow(dead_code)]
     id: String,
     #[serde(default)]
     #[allow(dead_code)]
@@ -158,17 +157,16 @@ impl RuleSet {
         let mut allow_paths: Vec<String> = Vec::new();
         let mut allow_values: Vec<String> = Vec::new();
         let mut hasher = Sha256::new();
-        let builtin = (
-            "built-in secret rules".to_string(),
-            BUILTIN_RULES.to_string(),
-        );
-        for (name, text) in std::iter::once(&builtin).chain(user_files) {
+        let user_files = user_files.iter().map(|(n, t)| (n.as_str(), t.as_str()));
+        for (name, text) in
+            std::iter::once(("built-in secret rules", BUILTIN_RULES)).chain(user_files)
+        {
             hasher.update((name.len() as u64).to_le_bytes());
             hasher.update(name.as_bytes());
             hasher.update((text.len() as u64).to_le_bytes());
             hasher.update(text.as_bytes());
             let file: RuleFile = toml::from_str(text).map_err(|source| RuleError::Toml {
-                file: name.clone(),
+                file: name.to_string(),
                 source,
             })?;
             for id in &file.disable {
@@ -176,7 +174,7 @@ impl RuleSet {
             }
             for spec in file.rule {
                 specs.retain(|(_, s)| s.id != spec.id);
-                specs.push((name.clone(), spec));
+                specs.push((name.to_string(), spec));
             }
             for a in file.allow {
                 for p in &a.paths {

@@ -2,7 +2,7 @@
 //! (well-formed, random, never real) so no literal credential sits in the repository.
 
 use super::*;
-use holdfast_analyze::analyzer::EntryMeta;
+use crate::scan_test_support::{analyze_bytes, analyze_unread, file_meta as meta};
 
 const UPPER: &str = "ABCDEFGHIJKLMNOPQRSTUVWXYZ";
 const LOWER: &str = "abcdefghijklmnopqrstuvwxyz";
@@ -427,32 +427,11 @@ fn many_matches_are_bounded() {
     assert!(found.truncated);
 }
 
-fn meta(size: u64) -> EntryMeta {
-    EntryMeta {
-        kind: EntryKind::File,
-        size,
-        mode: 0o644,
-        uid: 0,
-        gid: 0,
-        capabilities: None,
-    }
-}
-
-fn analyze(a: &SecretAnalyzer, path: &str, bytes: &[u8]) -> Vec<FileFact> {
-    let m = meta(bytes.len() as u64);
-    let mut input = FileInput {
-        path,
-        meta: &m,
-        content: FileContent::Bytes(bytes),
-    };
-    a.analyze(&mut input).unwrap()
-}
-
 #[test]
 fn findings_carry_redacted_evidence_and_fingerprint_only() {
     let a = SecretAnalyzer::new(SecretConfig::default());
     let ghp = format!("ghp_{}", tok(&alnum(), 36, 38));
-    let facts = analyze(&a, "/app/.env", format!("x\nT={ghp}\n").as_bytes());
+    let facts = analyze_bytes(&a, "/app/.env", format!("x\nT={ghp}\n").as_bytes());
     let [FileFact::Finding(f)] = facts.as_slice() else {
         panic!("{facts:?}")
     };
@@ -473,23 +452,16 @@ fn binaries_and_large_files_are_skipped() {
     let ghp = format!("ghp_{}", tok(&alnum(), 36, 39));
     let mut bin = b"\x7fELF\0\0\0".to_vec();
     bin.extend_from_slice(ghp.as_bytes());
-    assert!(analyze(&a, "/usr/bin/tool", &bin).is_empty());
+    assert!(analyze_bytes(&a, "/usr/bin/tool", &bin).is_empty());
     let mut latin1 = b"caf\xe9 ".to_vec();
     latin1.extend_from_slice(ghp.as_bytes());
-    assert!(analyze(&a, "/etc/x", &latin1).is_empty());
+    assert!(analyze_bytes(&a, "/etc/x", &latin1).is_empty());
 
     assert_eq!(a.wants("/usr/lib/libx.so.1", &meta(10)), Want::No);
     assert_eq!(a.wants("/usr/share/doc/x/README", &meta(10)), Want::No);
     assert_eq!(a.wants("/etc/app.conf", &meta(10)), Want::Bytes);
     assert_eq!(a.wants("/etc/big.conf", &meta(5000)), Want::Stream);
-    let m = meta(5000);
-    let mut empty = std::io::empty();
-    let mut input = FileInput {
-        path: "/etc/big.conf",
-        meta: &m,
-        content: FileContent::Stream(&mut empty),
-    };
-    let facts = a.analyze(&mut input).unwrap();
+    let facts = analyze_unread(&a, "/etc/big.conf", 5000);
     let [FileFact::Skipped(msg)] = facts.as_slice() else {
         panic!("{facts:?}")
     };

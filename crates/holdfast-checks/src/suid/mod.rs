@@ -25,11 +25,12 @@ use holdfast_model::{Finding, FindingKind, Severity};
 use serde::Deserialize;
 
 use crate::rules::{embedded, file_name, mode_owner, parent, under, RuleText};
-use crate::{Checker, ImageContext};
+use crate::{record, records_in, Checker, ImageContext};
 
 /// The analyzer's name, under which its records sit in the merged filesystem.
 const ANALYZER: &str = "suid-files";
-/// The record kind holding one finding about the entry.
+/// The record kind holding one finding about the entry, for the image-wide step, which
+/// places and dedupes it.
 const RECORD: &str = "suid-finding";
 
 #[derive(Debug, Deserialize)]
@@ -139,28 +140,13 @@ impl Checker for SuidChecker {
     }
 }
 
-/// The findings recorded for one entry.
-fn recorded(placed: &Placed) -> Vec<Finding> {
-    placed
-        .result
-        .facts
-        .iter()
-        .filter_map(|f| match f {
-            FileFact::Record { kind, data } if kind == RECORD => {
-                serde_json::from_value::<Finding>(data.clone()).ok()
-            }
-            _ => None,
-        })
-        .collect()
-}
-
 /// One finding per run of identical states in a path's stack (bottom first), at the
 /// run's first layer; all but the last run, or all when the path was deleted, are
 /// `removed`.
 fn report_states(ctx: &ImageContext<'_>, stack: &[&Placed], deleted: bool, out: &mut Vec<Finding>) {
     let mut runs: Vec<(usize, Vec<Finding>)> = Vec::new();
     for placed in stack {
-        let findings = recorded(placed);
+        let findings: Vec<Finding> = records_in(placed, RECORD).collect();
         let same = runs.last().is_some_and(|(_, prev)| {
             prev.len() == findings.len()
                 && prev.iter().zip(&findings).all(|(a, b)| {
@@ -232,7 +218,7 @@ impl Analyzer for SuidAnalyzer {
             }
             f.title = format!("{bits} `{}`: {}", file_name(path), f.title);
             f.evidence = Some(mode_owner(meta.mode, meta.uid, meta.gid));
-            facts.push(record(&f));
+            facts.push(record(RECORD, &f)?);
         }
         if let Some(severity) = RULES.world_writable_risk(path, meta) {
             let mut f = RULES.world_writable.text.finding(FindingKind::Suid);
@@ -243,17 +229,9 @@ impl Analyzer for SuidAnalyzer {
                 "World-writable file in a system path".into()
             };
             f.evidence = Some(mode_owner(meta.mode, meta.uid, meta.gid));
-            facts.push(record(&f));
+            facts.push(record(RECORD, &f)?);
         }
         Ok(facts)
-    }
-}
-
-/// A finding kept as a record for the image-wide step, which places and dedupes it.
-fn record(f: &Finding) -> FileFact {
-    FileFact::Record {
-        kind: RECORD.into(),
-        data: serde_json::to_value(f).unwrap_or_default(),
     }
 }
 

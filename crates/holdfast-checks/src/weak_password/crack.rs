@@ -24,24 +24,10 @@ pub enum Outcome {
 
 /// Tries `candidates` on `hash` until one matches, all fail, or `deadline` passes.
 pub fn crack(hash: &str, candidates: &Candidates, deadline: Instant) -> Outcome {
-    let list: Vec<(&str, Source)> = candidates.iter().collect();
-    let hit = list
-        .par_iter()
-        .map_init(Verifier::default, |v, (password, source)| {
-            if Instant::now() >= deadline {
-                Some(Err(()))
-            } else if v.verify(password, hash) {
-                Some(Ok(*source))
-            } else {
-                None
-            }
-        })
-        .find_map_any(|r| r);
-    match hit {
-        Some(Ok(source)) => Outcome::Cracked(source),
-        Some(Err(())) => Outcome::Incomplete,
-        None => Outcome::Resisted,
-    }
+    // A verifier (libxcrypt's work area) per rayon job, not per candidate.
+    try_all(candidates, deadline, Verifier::default, |v, password| {
+        v.verify(password, hash)
+    })
 }
 
 /// Tries `candidates` with any verifier (service hashes), until one matches, all fail, or
@@ -51,13 +37,23 @@ pub fn search(
     deadline: Instant,
     verify: impl Fn(&str) -> bool + Sync,
 ) -> Outcome {
+    try_all(candidates, deadline, || (), |(), password| verify(password))
+}
+
+/// The parallel search both share: `verify` gets per-job state made by `init`.
+fn try_all<S>(
+    candidates: &Candidates,
+    deadline: Instant,
+    init: impl Fn() -> S + Sync + Send,
+    verify: impl Fn(&mut S, &str) -> bool + Sync + Send,
+) -> Outcome {
     let list: Vec<(&str, Source)> = candidates.iter().collect();
     let hit = list
         .par_iter()
-        .map(|(password, source)| {
+        .map_init(init, |state, (password, source)| {
             if Instant::now() >= deadline {
                 Some(Err(()))
-            } else if verify(password) {
+            } else if verify(state, password) {
                 Some(Ok(*source))
             } else {
                 None

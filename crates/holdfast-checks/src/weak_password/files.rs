@@ -6,10 +6,11 @@ use holdfast_analyze::analyzer::{
 };
 use holdfast_analyze::Analyzer;
 use holdfast_model::{FindingKind, Severity};
-use serde::Serialize;
 
 use super::{accounts, ftp, mysql, pg_authid, pg_hba, redis, sshd, texts, tomcat};
 use super::{ANALYZER, MAX_SERVICE_ACCOUNTS};
+use crate::record;
+use crate::rules::file_name;
 
 /// What kind of file the analyzer reads, from its path alone.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -28,11 +29,7 @@ enum FileClass {
 }
 
 fn classify(path: &str) -> Option<FileClass> {
-    let name = path.rsplit('/').next().unwrap_or(path);
-    // Sample configurations shipped as documentation are not what a service reads.
-    if path.starts_with("/usr/share/doc/") || path.contains("/examples/") {
-        return None;
-    }
+    let name = file_name(path);
     let c = match path {
         "/etc/passwd" => FileClass::Passwd,
         "/etc/shadow" => FileClass::Shadow,
@@ -56,16 +53,12 @@ fn classify(path: &str) -> Option<FileClass> {
         p if p.ends_with("/global/1260") => FileClass::PgAuthid,
         _ => return None,
     };
+    // Sample configurations shipped as documentation are not what a service reads. Tested
+    // last: `wants` runs on every entry, and almost none has a class.
+    if path.starts_with("/usr/share/doc/") || path.contains("/examples/") {
+        return None;
+    }
     Some(c)
-}
-
-fn record<T: Serialize>(kind: &str, value: &T) -> Result<FileFact, AnalyzeError> {
-    let data = serde_json::to_value(value)
-        .map_err(|e| AnalyzeError::Malformed(format!("cannot record {kind}: {e}")))?;
-    Ok(FileFact::Record {
-        kind: kind.to_string(),
-        data,
-    })
 }
 
 fn file_finding(id: &str, subject: &str, line: u32, evidence: String) -> FileFact {

@@ -30,11 +30,9 @@ use std::collections::HashMap;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use holdfast_analyze::analyzer::FileFact;
 use holdfast_analyze::merge::Placed;
 use holdfast_analyze::Analyzer;
 use holdfast_model::{Finding, FindingKind, Severity};
-use serde::de::DeserializeOwned;
 
 use crate::finding_text::FindingTexts;
 use crate::{Checker, ImageContext};
@@ -78,6 +76,7 @@ pub fn texts() -> &'static FindingTexts {
     T.get_or_init(|| {
         FindingTexts::parse(
             FindingKind::WeakPassword,
+            "weak-password-findings.toml",
             include_str!("../../data/weak-password-findings.toml"),
         )
     })
@@ -93,31 +92,6 @@ impl WeakPasswordChecker {
     pub fn new(config: Config) -> Self {
         WeakPasswordChecker { config }
     }
-}
-
-/// The records of one kind that this analyzer left at visible paths, with their place.
-fn visible_records<'a, T: DeserializeOwned>(
-    ctx: &'a ImageContext<'_>,
-    kind: &'a str,
-) -> impl Iterator<Item = (&'a Placed, T)> + 'a {
-    ctx.fs
-        .visible_all()
-        .filter(|p| p.result.analyzer == ANALYZER)
-        .flat_map(move |p| {
-            p.result.facts.iter().filter_map(move |f| match f {
-                FileFact::Record { kind: k, data } if k == kind => {
-                    serde_json::from_value(data.clone()).ok().map(|v| (p, v))
-                }
-                _ => None,
-            })
-        })
-}
-
-fn at(ctx: &ImageContext<'_>, mut f: Finding, placed: &Placed, line: Option<u32>) -> Finding {
-    f.path = Some(placed.result.path.clone());
-    f.layer = ctx.layer_id(placed.layer);
-    f.line = line;
-    f
 }
 
 /// A stored password verifier.
@@ -159,12 +133,15 @@ impl WeakPasswordChecker {
     /// candidate, so a service password is looked up rather than compared with every
     /// candidate. Built on first use: most images have no service passwords.
     fn index(&self, digest: fn(&str) -> String) -> HashMap<String, Source> {
-        let mut all = self.config.dictionary.clone();
-        if self.config.built_in {
-            all.extend(dictionary::built_in());
-        }
-        let mut index = HashMap::with_capacity(all.len());
-        for (p, source) in all.iter() {
+        let built_in = self.config.built_in.then(dictionary::built_in);
+        let all = self
+            .config
+            .dictionary
+            .iter()
+            .chain(built_in.into_iter().flat_map(Candidates::iter));
+        // The first source of a password wins, as in a merged candidate list.
+        let mut index = HashMap::new();
+        for (p, source) in all {
             index.entry(digest(p)).or_insert(source);
         }
         index
@@ -178,8 +155,8 @@ impl WeakPasswordChecker {
         out: &mut Vec<Finding>,
     ) -> Vec<GuessTarget<'a>> {
         let t = texts();
-        let passwd: Option<(&Placed, Vec<PasswdEntry>)> = visible_records(ctx, "passwd").next();
-        let shadow: Option<(&Placed, Vec<ShadowEntry>)> = visible_records(ctx, "shadow").next();
+        let passwd: Option<(&Placed, Vec<PasswdEntry>)> = ctx.records(ANALYZER, "passwd").next();
+        let shadow: Option<(&Placed, Vec<ShadowEntry>)> = ctx.records(ANALYZER, "shadow").next();
         let target = |name: &str, hash: &str, placed: &'a Placed, line: u32| {
             let scheme = Scheme::of(hash);
             let mut names = vec![name.to_string()];
@@ -207,18 +184,18 @@ impl WeakPasswordChecker {
                 if e.uid == 0 && e.name != "root" {
                     let mut f = t.finding("HF-WEAKPW-UID0", &e.name);
                     f.evidence = Some(format!("{}: uid 0, shell {}", e.name, e.shell));
-                    out.push(at(ctx, f, placed, Some(e.line)));
+                    out.push(ctx.at(f, placed, Some(e.line)));
                 }
                 // pam_unix reads shadow only when the passwd field says so (`x`); an empty
                 // field is an empty password whatever shadow holds.
                 if e.password.is_empty() {
                     let mut f = t.finding("HF-WEAKPW-EMPTY", &e.name);
                     f.evidence = Some(format!("{}: empty password field in /etc/passwd", e.name));
-                    out.push(at(ctx, f, placed, Some(e.line)));
+                    out.push(ctx.at(f, placed, Some(e.line)));
                 } else if let Some(scheme) = Scheme::of(&e.password) {
                     let mut f = t.finding("HF-WEAKPW-PASSWD-HASH", &e.name);
                     f.evidence = Some(format!("{}: {} hash in /etc/passwd", e.name, scheme.name()));
-                    out.push(at(ctx, f, placed, Some(e.line)));
+                    out.push(ctx.at(f, placed, Some(e.line)));
                     targets.push(target(&e.name, &e.password, placed, e.line));
                 }
             }
@@ -238,7 +215,7 @@ impl WeakPasswordChecker {
                 if e.password.is_empty() {
                     let mut f = t.finding("HF-WEAKPW-EMPTY", &e.name);
                     f.evidence = Some(format!("{}: empty password field in /etc/shadow", e.name));
-                    out.push(at(ctx, f, placed, Some(e.line)));
+                    out.push(ctx.at(f, placed, Some(e.line)));
                 } else if Scheme::of(&e.password).is_some() {
                     targets.push(target(&e.name, &e.password, placed, e.line));
                 }
@@ -254,7 +231,7 @@ impl WeakPasswordChecker {
         host: Option<&str>,
     ) -> Vec<GuessTarget<'a>> {
         let mut targets = Vec::new();
-        for (placed, roles) in visible_records::<Vec<pg_authid::PgRole>>(ctx, "pg-roles") {
+        for (placed, roles) in ctx.records::<Vec<pg_authid::PgRole>>(ANALYZER, "pg-roles") {
             for role in roles {
                 let name = role.name.clone().unwrap_or_default();
                 let mut names = vec![name.clone(), "postgres".to_string()];
@@ -304,7 +281,7 @@ impl WeakPasswordChecker {
             f.evidence = Some(format!(
                 "only the first {MAX_GUESS_TARGETS} password hashes are guessed"
             ));
-            out.push(at(ctx, f, rest[0].placed, None));
+            out.push(ctx.at(f, rest[0].placed, None));
         }
         let mut standing = Vec::new();
         for t in targets {
@@ -351,7 +328,7 @@ impl WeakPasswordChecker {
                 f
             }
         };
-        at(ctx, f, t.placed, t.line)
+        ctx.at(f, t.placed, t.line)
     }
 }
 
@@ -365,7 +342,8 @@ impl Checker for WeakPasswordChecker {
     }
 
     fn check(&self, ctx: &ImageContext<'_>) -> Vec<Finding> {
-        let host: Option<String> = visible_records::<String>(ctx, "hostname")
+        let host: Option<String> = ctx
+            .records::<String>(ANALYZER, "hostname")
             .map(|(_, h)| h)
             .find(|h| !h.is_empty());
         let deadline = Instant::now() + self.config.timeout;

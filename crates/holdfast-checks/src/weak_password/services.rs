@@ -6,7 +6,7 @@ use std::cell::OnceCell;
 use holdfast_analyze::merge::Placed;
 use holdfast_model::{Finding, Severity};
 
-use super::{at, dictionary, mysql, redis, sshd, texts, tomcat, visible_records};
+use super::{dictionary, mysql, redis, sshd, texts, tomcat, ANALYZER};
 use super::{SecretDigest, WeakPasswordChecker};
 use crate::ImageContext;
 
@@ -29,7 +29,7 @@ impl WeakPasswordChecker {
             n.extend(host);
             n
         };
-        for (placed, c) in visible_records::<redis::RedisConfig>(ctx, "redis") {
+        for (placed, c) in ctx.records::<redis::RedisConfig>(ANALYZER, "redis") {
             if let Some((digest, line)) = &c.requirepass {
                 if let Some(why) = digest.weakness(
                     &dictionary::derived_from(&with_host("redis")),
@@ -37,7 +37,7 @@ impl WeakPasswordChecker {
                 ) {
                     let mut f = t.finding("HF-WEAKPW-REDIS", "");
                     f.evidence = Some(format!("requirepass: {why}"));
-                    out.push(at(ctx, f, placed, Some(*line)));
+                    out.push(ctx.at(f, placed, Some(*line)));
                 }
             } else if !c.acl_auth {
                 let mut f = t.finding("HF-WEAKPW-REDIS-NOAUTH", "");
@@ -55,10 +55,10 @@ impl WeakPasswordChecker {
                     },
                     if c.protected_mode_off { "no" } else { "yes" }
                 ));
-                out.push(at(ctx, f, placed, None));
+                out.push(ctx.at(f, placed, None));
             }
         }
-        for (placed, users) in visible_records::<Vec<tomcat::TomcatUser>>(ctx, "tomcat") {
+        for (placed, users) in ctx.records::<Vec<tomcat::TomcatUser>>(ANALYZER, "tomcat") {
             for u in users {
                 let Some(digest) = u.password.as_ref().filter(|_| !u.looks_digested) else {
                     continue;
@@ -70,11 +70,11 @@ impl WeakPasswordChecker {
                 {
                     let mut f = t.finding("HF-WEAKPW-TOMCAT", &u.name);
                     f.evidence = Some(format!("user {} (roles: {}): {why}", u.name, u.roles));
-                    out.push(at(ctx, f, placed, Some(u.line)));
+                    out.push(ctx.at(f, placed, Some(u.line)));
                 }
             }
         }
-        for (placed, accounts) in visible_records::<Vec<mysql::MysqlAccount>>(ctx, "mysql") {
+        for (placed, accounts) in ctx.records::<Vec<mysql::MysqlAccount>>(ANALYZER, "mysql") {
             for a in accounts {
                 let user = a.user.clone().unwrap_or_default();
                 let subject = match (&a.user, &a.host) {
@@ -85,7 +85,7 @@ impl WeakPasswordChecker {
                 if a.hash.is_empty() {
                     let mut f = t.finding("HF-WEAKPW-MYSQL-EMPTY", &subject);
                     f.evidence = Some(format!("{subject}: mysql_native_password, empty"));
-                    out.push(at(ctx, f, placed, None));
+                    out.push(ctx.at(f, placed, None));
                     continue;
                 }
                 let mut names = vec![user.as_str(), "mysql", "mariadb"];
@@ -101,7 +101,7 @@ impl WeakPasswordChecker {
                         "{subject}: mysql_native_password hash matches {}",
                         source.describe()
                     ));
-                    out.push(at(ctx, f, placed, None));
+                    out.push(ctx.at(f, placed, None));
                 }
             }
         }
@@ -110,7 +110,7 @@ impl WeakPasswordChecker {
 
     /// PermitEmptyPasswords and root password logins, from the effective sshd settings.
     fn sshd(&self, ctx: &ImageContext<'_>, out: &mut Vec<Finding>) {
-        let files: Vec<(&Placed, sshd::SshdFile)> = visible_records(ctx, "sshd").collect();
+        let files: Vec<(&Placed, sshd::SshdFile)> = ctx.records(ANALYZER, "sshd").collect();
         let Some((main, _)) = files
             .iter()
             .find(|(p, _)| p.result.path == "/etc/ssh/sshd_config")
@@ -141,7 +141,7 @@ impl WeakPasswordChecker {
             if v == "yes" {
                 let mut f = t.finding("HF-WEAKPW-SSH-EMPTY-PASSWORDS", "");
                 f.evidence = Some("PermitEmptyPasswords yes".into());
-                out.push(at(ctx, f, placed_of(&path), Some(line)));
+                out.push(ctx.at(f, placed_of(&path), Some(line)));
             }
         }
         if let Some((v, path, line)) = value("permitrootlogin") {
@@ -160,7 +160,7 @@ impl WeakPasswordChecker {
                         "keyboard-interactive"
                     }
                 ));
-                out.push(at(ctx, f, placed_of(&path), Some(line)));
+                out.push(ctx.at(f, placed_of(&path), Some(line)));
             }
         }
     }

@@ -6,7 +6,7 @@ use holdfast_model::{Finding, Severity};
 
 use super::dictionary::user_dictionary;
 use super::*;
-use crate::test_support::{check, file, have_mkpasswd, mkpasswd, openssl_passwd, Entry};
+use crate::test_support::{check, file, file_mode, have_mkpasswd, mkpasswd, openssl_passwd, Entry};
 
 const STRONG: &str = "vT7#qL2!mZ9@xR4p";
 
@@ -24,6 +24,12 @@ fn run(config: Config, entries: Vec<Entry<'_>>) -> Vec<Finding> {
 
 fn ids(f: &[Finding]) -> Vec<(&str, Option<u32>)> {
     f.iter().map(|f| (f.id.as_str(), f.line)).collect()
+}
+
+fn ids_titles(f: &[Finding]) -> Vec<(&str, &str)> {
+    f.iter()
+        .map(|f| (f.id.as_str(), f.title.as_str()))
+        .collect()
 }
 
 fn no_clear_text(findings: &[Finding], passwords: &[&str]) {
@@ -375,11 +381,7 @@ fn mysql_native_password_rows() {
     data.extend(mysql::native_hash(STRONG).as_bytes());
     let f = run(
         quick(""),
-        vec![Entry {
-            path: "/var/lib/mysql/mysql/user.MYD",
-            content: data,
-            mode: 0o660,
-        }],
+        vec![file_mode("/var/lib/mysql/mysql/user.MYD", &data, 0o660)],
     );
     assert_eq!(ids(&f), vec![("HF-WEAKPW-MYSQL", None)]);
     assert!(f[0].title.contains("root"));
@@ -408,18 +410,14 @@ fn mysql_native_password_rows() {
     ));
     let f = run(
         quick(""),
-        vec![Entry {
-            path: "/var/lib/mysql/mysql/global_priv.MAD",
-            content: aria,
-            mode: 0o660,
-        }],
+        vec![file_mode(
+            "/var/lib/mysql/mysql/global_priv.MAD",
+            &aria,
+            0o660,
+        )],
     );
-    let got: Vec<(&str, &str)> = f
-        .iter()
-        .map(|f| (f.id.as_str(), f.title.as_str()))
-        .collect();
     assert_eq!(
-        got,
+        ids_titles(&f),
         vec![
             (
                 "HF-WEAKPW-MYSQL-EMPTY",
@@ -477,18 +475,14 @@ fn postgres_role_verifiers() {
     ));
     let f = run(
         quick(""),
-        vec![Entry {
-            path: "/var/lib/postgresql/15/main/global/1260",
-            content: data,
-            mode: 0o600,
-        }],
+        vec![file_mode(
+            "/var/lib/postgresql/15/main/global/1260",
+            &data,
+            0o600,
+        )],
     );
-    let got: Vec<(&str, &str)> = f
-        .iter()
-        .map(|f| (f.id.as_str(), f.title.as_str()))
-        .collect();
     assert_eq!(
-        got,
+        ids_titles(&f),
         vec![
             (
                 "HF-WEAKPW-PG",
