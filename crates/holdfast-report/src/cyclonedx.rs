@@ -8,7 +8,7 @@
 use holdfast_model::{Package, ScanResult, TargetResult};
 use serde::Serialize;
 
-use crate::ids::uuid_from;
+use crate::ids::document_uuid;
 
 mod vex;
 
@@ -185,15 +185,11 @@ pub fn bom(result: &ScanResult) -> Bom {
             None
         }
     };
-    let seed = serde_json::to_string(&result.targets).unwrap_or_default();
     Bom {
         schema: "http://cyclonedx.org/schema/bom-1.6.schema.json",
         bom_format: "CycloneDX",
         spec_version: "1.6",
-        serial_number: format!(
-            "urn:uuid:{}",
-            uuid_from(&format!("{}{seed}", result.created_at))
-        ),
+        serial_number: format!("urn:uuid:{}", document_uuid(result)),
         version: 1,
         metadata: Metadata {
             timestamp: result.created_at.clone(),

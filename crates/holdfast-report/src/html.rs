@@ -14,7 +14,9 @@ use holdfast_model::{Finding, FindingKind, ScanResult, Severity, TargetResult};
 use minijinja::{Environment, Value};
 use serde::Serialize;
 
-use crate::locate::{human_size, location, PackageIndex};
+use crate::locate::{
+    human_size, is_web_link, location, severity_lower as sev_class, suppressed_by, PackageIndex,
+};
 use crate::table::short_layer;
 use crate::template::describe;
 use crate::ReportError;
@@ -117,40 +119,18 @@ struct LayerView {
     finding_count: usize,
 }
 
-fn sev_class(s: Severity) -> &'static str {
-    match s {
-        Severity::Critical => "critical",
-        Severity::High => "high",
-        Severity::Medium => "medium",
-        Severity::Low => "low",
-        Severity::Unknown => "unknown",
-    }
-}
-
-/// The layer a finding is in: its own, else its package's.
-fn layer_of<'a>(idx: &PackageIndex<'a>, f: &'a Finding) -> Option<&'a str> {
-    f.layer
-        .as_deref()
-        .or_else(|| idx.package_of(f).and_then(|p| p.layer.as_deref()))
-}
-
 fn finding_view<'a>(
     t: &TargetResult,
     idx: &PackageIndex<'a>,
     f: &'a Finding,
     created_by: &HashMap<&str, &str>,
 ) -> FindingView {
-    let layer = layer_of(idx, f).unwrap_or("");
-    let (links, other_references) = f
-        .references
-        .iter()
-        .cloned()
-        .partition(|r| r.starts_with("https://") || r.starts_with("http://"));
+    let layer = idx.layer_of(f).unwrap_or("");
+    let (links, other_references) = f.references.iter().cloned().partition(|r| is_web_link(r));
+    // `path:line`, else the file the finding's package was read from.
     let mut loc = location(f);
-    if loc.is_empty() && f.package.is_some() {
-        if let Some(p) = idx.package_of(f) {
-            loc = p.path.clone();
-        }
+    if loc.is_empty() {
+        loc = idx.file_of(f).unwrap_or_default().to_string();
     }
     FindingView {
         target: t.name.clone(),
@@ -182,10 +162,7 @@ fn finding_view<'a>(
         suppression: f
             .suppression
             .as_ref()
-            .map(|s| match &s.source {
-                Some(src) => format!("{} ({src})", s.by),
-                None => s.by.clone(),
-            })
+            .map(suppressed_by)
             .unwrap_or_default(),
     }
 }
@@ -203,7 +180,7 @@ fn target_view(t: &TargetResult) -> TargetView {
     }
     let mut findings_by_layer: HashMap<&str, usize> = HashMap::new();
     for f in &t.findings {
-        if let Some(l) = layer_of(&idx, f) {
+        if let Some(l) = idx.layer_of(f) {
             *findings_by_layer.entry(l).or_default() += 1;
         }
     }

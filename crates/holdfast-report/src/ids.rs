@@ -1,5 +1,6 @@
 //! Deterministic identifiers: a scan of the same input renders the same document.
 
+use holdfast_model::ScanResult;
 use sha2::{Digest, Sha256};
 
 /// A UUID-shaped identifier (version 5 layout, variant RFC 4122) derived from `seed`.
@@ -18,6 +19,13 @@ pub fn uuid_from(seed: &str) -> String {
         &x[16..20],
         &x[20..32]
     )
+}
+
+/// The id of a document rendered from `result` (CycloneDX serial number, SPDX
+/// namespace): derived from its creation time and its targets.
+pub fn document_uuid(result: &ScanResult) -> String {
+    let seed = serde_json::to_string(&result.targets).unwrap_or_default();
+    uuid_from(&format!("{}{seed}", result.created_at))
 }
 
 /// A short hex digest, for element ids that must be unique but need not be read.

@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use holdfast_model::{Finding, Package, Severity, TargetResult};
+use holdfast_model::{Finding, Package, Severity, SuppressionInfo, TargetResult};
 
 use crate::ids::short_hash;
 
@@ -39,6 +39,13 @@ impl<'a> PackageIndex<'a> {
             .or_else(|| self.package_of(f).map(|p| p.path.as_str()))
             .filter(|p| !p.is_empty())
     }
+
+    /// The layer a finding is in: its own, else its package's.
+    pub fn layer_of(&self, f: &'a Finding) -> Option<&'a str> {
+        f.layer
+            .as_deref()
+            .or_else(|| self.package_of(f).and_then(|p| p.layer.as_deref()))
+    }
 }
 
 /// `path:line`, `path`, or empty.
@@ -48,6 +55,19 @@ pub fn location(f: &Finding) -> String {
         (Some(p), None) => p.clone(),
         _ => String::new(),
     }
+}
+
+/// What suppressed a finding, and where it was said: `vex (FILE)`, or `vex` alone.
+pub fn suppressed_by(s: &SuppressionInfo) -> String {
+    match &s.source {
+        Some(src) => format!("{} ({src})", s.by),
+        None => s.by.clone(),
+    }
+}
+
+/// Whether a reference is a web link, the only kind a report makes clickable.
+pub fn is_web_link(reference: &str) -> bool {
+    reference.starts_with("https://") || reference.starts_with("http://")
 }
 
 /// The finding's own fingerprint, else a hash of what makes it this finding: the target,
@@ -76,6 +96,17 @@ pub fn score(f: &Finding) -> f64 {
         .as_ref()
         .and_then(|c| c.score)
         .unwrap_or_else(|| severity_score(f.severity))
+}
+
+/// The severity in lower case, as CycloneDX ratings and the HTML classes name it.
+pub fn severity_lower(s: Severity) -> &'static str {
+    match s {
+        Severity::Critical => "critical",
+        Severity::High => "high",
+        Severity::Medium => "medium",
+        Severity::Low => "low",
+        Severity::Unknown => "unknown",
+    }
 }
 
 /// A representative CVSS score for a severity with no score of its own.

@@ -13,7 +13,7 @@ use serde_sarif::sarif::{
     ToolComponent,
 };
 
-use crate::locate::{fingerprint, score, uri_path, PackageIndex};
+use crate::locate::{fingerprint, score, suppressed_by, uri_path, PackageIndex};
 
 /// What one rule collects from every finding with its id.
 struct RuleFacts<'a> {
@@ -199,14 +199,10 @@ fn result_of(
         .properties(PropertyBag::builder().additional_properties(props).build())
         .build();
     if let Some(s) = &f.suppression {
-        let justification = match &s.source {
-            Some(src) => format!("suppressed by {} ({src})", s.by),
-            None => format!("suppressed by {}", s.by),
-        };
         r.suppressions = Some(vec![Suppression::builder()
             .kind(json!("external"))
             .status(json!("accepted"))
-            .justification(justification)
+            .justification(format!("suppressed by {}", suppressed_by(s)))
             .build()]);
     }
     r

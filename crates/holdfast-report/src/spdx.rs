@@ -8,8 +8,8 @@ use std::collections::HashMap;
 use holdfast_model::{Finding, Package, ScanResult, TargetResult};
 use serde::Serialize;
 
-use crate::ids::{short_hash, uuid_from};
-use crate::locate::{location, PackageIndex};
+use crate::ids::{document_uuid, short_hash};
+use crate::locate::{location, suppressed_by, PackageIndex};
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -138,14 +138,7 @@ fn finding_comment(f: &Finding) -> String {
         c.push_str(&format!("; at {loc}"));
     }
     if let Some(s) = &f.suppression {
-        c.push_str(&format!(
-            "; suppressed by {}{}",
-            s.by,
-            s.source
-                .as_deref()
-                .map(|x| format!(" ({x})"))
-                .unwrap_or_default()
-        ));
+        c.push_str(&format!("; suppressed by {}", suppressed_by(s)));
     }
     c
 }
@@ -263,22 +256,18 @@ pub fn document(result: &ScanResult) -> Document {
         .map(|t| t.name.as_str())
         .collect::<Vec<_>>()
         .join(", ");
-    let seed = serde_json::to_string(&result.targets).unwrap_or_default();
     Document {
         spdx_version: "SPDX-2.3",
         data_license: "CC0-1.0",
         spdx_id: "SPDXRef-DOCUMENT",
         document_namespace: format!(
             "https://spdx.org/spdxdocs/holdfast-{}",
-            uuid_from(&format!("{}{seed}", result.created_at))
+            document_uuid(result)
         ),
         name,
         creation_info: CreationInfo {
             created: result.created_at.clone(),
-            creators: vec![format!(
-                "Tool: {}-{}",
-                result.tool.name, result.tool.version
-            )],
+            creators: vec![annotator],
         },
         packages,
         relationships,

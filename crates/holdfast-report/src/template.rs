@@ -28,16 +28,6 @@ pub(crate) fn describe(e: &minijinja::Error, fallback_name: &str) -> String {
     }
 }
 
-/// The environment user templates run in: autoescape for names ending in `.html`/`.xml`,
-/// as minijinja decides by default, and strict about undefined variables so a typo in a
-/// field name is an error rather than an empty string (`{% if f.package %}` still works
-/// for fields a finding leaves out).
-fn environment() -> Environment<'static> {
-    let mut env = Environment::new();
-    env.set_undefined_behavior(minijinja::UndefinedBehavior::SemiStrict);
-    env
-}
-
 impl UserTemplate {
     /// Parses `source`; `name` (the file name) appears in error messages.
     pub fn new(name: impl Into<String>, source: impl Into<String>) -> Result<Self, ReportError> {
@@ -45,11 +35,21 @@ impl UserTemplate {
             name: name.into(),
             source: source.into(),
         };
-        let mut env = environment();
-        env.add_template(&t.name, &t.source).map_err(|e| {
-            ReportError::Template(format!("cannot parse {}", describe(&e, &t.name)))
-        })?;
+        t.environment()?;
         Ok(t)
+    }
+
+    /// The environment the template runs in, holding it parsed: autoescape for names
+    /// ending in `.html`/`.xml`, as minijinja decides by default, and strict about
+    /// undefined variables so a typo in a field name is an error rather than an empty
+    /// string (`{% if f.package %}` still works for fields a finding leaves out).
+    fn environment(&self) -> Result<Environment<'_>, ReportError> {
+        let mut env = Environment::new();
+        env.set_undefined_behavior(minijinja::UndefinedBehavior::SemiStrict);
+        env.add_template(&self.name, &self.source).map_err(|e| {
+            ReportError::Template(format!("cannot parse {}", describe(&e, &self.name)))
+        })?;
+        Ok(env)
     }
 
     /// The template's name as given.
@@ -59,10 +59,7 @@ impl UserTemplate {
 
     /// Renders the result through the template.
     pub fn render(&self, result: &ScanResult, out: &mut dyn Write) -> Result<(), ReportError> {
-        let mut env = environment();
-        env.add_template(&self.name, &self.source).map_err(|e| {
-            ReportError::Template(format!("cannot parse {}", describe(&e, &self.name)))
-        })?;
+        let env = self.environment()?;
         let tmpl = env
             .get_template(&self.name)
             .map_err(|e| ReportError::Template(describe(&e, &self.name)))?;

@@ -4,9 +4,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, SystemTime};
 
-use anyhow::{bail, Result};
+use anyhow::Result;
 use clap::Subcommand;
-use holdfast_source::{CacheInfo, LayerCache};
+use holdfast_source::CacheInfo;
+
+use crate::scan::layer_cache;
 
 #[derive(Subcommand, Debug)]
 pub enum CacheCommand {
@@ -49,12 +51,7 @@ pub fn parse_age(s: &str) -> Result<Duration, String> {
 }
 
 fn rfc3339(t: Option<SystemTime>) -> String {
-    t.map(time::OffsetDateTime::from)
-        .and_then(|t| t.replace_nanosecond(0).ok())
-        .and_then(|t| {
-            t.format(&time::format_description::well_known::Rfc3339)
-                .ok()
-        })
+    t.and_then(|t| crate::scan::rfc3339(t.into()))
         .unwrap_or_else(|| "-".into())
 }
 
@@ -66,7 +63,7 @@ fn mib(bytes: u64) -> String {
 pub fn run(cmd: CacheCommand) -> Result<ExitCode> {
     match cmd {
         CacheCommand::Info { cache_dir } => {
-            let cache = LayerCache::new(cache_dir.unwrap_or_else(LayerCache::default_dir));
+            let cache = layer_cache(cache_dir);
             let CacheInfo {
                 entries,
                 bytes,
@@ -83,10 +80,7 @@ pub fn run(cmd: CacheCommand) -> Result<ExitCode> {
             cache_dir,
             older_than,
         } => {
-            let Some(dir) = cache_dir.or_else(|| Some(LayerCache::default_dir())) else {
-                bail!("no cache directory");
-            };
-            let cache = LayerCache::new(dir);
+            let cache = layer_cache(cache_dir);
             let removed = cache.clean(older_than)?;
             println!(
                 "removed {} entries ({}) from {}",

@@ -16,13 +16,19 @@ const MAX_DICT_ENTRIES: usize = 10_000_000;
 const MAX_RULE_FILE_BYTES: u64 = 4 << 20;
 
 /// Builds the checkers' configuration from the scan flags (rule files, dictionaries,
-/// limits), reading and validating any files they name.
-pub fn check_config(opts: &ScanOptions) -> Result<CheckConfig> {
-    let selected = |k: FindingKind| opts.scanners.is_empty() || opts.scanners.contains(&k);
+/// limits), reading and validating any files they name. What only a checker that is not
+/// in `scanners` would use (a dictionary, YARA rules, a clamd connection) is not read.
+/// The secret rules always are: they also redact the history the result echoes.
+pub fn check_config(opts: &ScanOptions, scanners: &[FindingKind]) -> Result<CheckConfig> {
+    let selected = |k: FindingKind| scanners.contains(&k);
     let mut config = CheckConfig::default();
 
     config.weak_password.timeout = opts.weak_password_timeout;
-    if let Some(path) = &opts.dict {
+    let dict = opts
+        .dict
+        .as_ref()
+        .filter(|_| selected(FindingKind::WeakPassword));
+    if let Some(path) = dict {
         let size = std::fs::metadata(path)
             .with_context(|| format!("cannot read the --dict file {}", path.display()))?
             .len();

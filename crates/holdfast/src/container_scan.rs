@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use holdfast_report::Format;
-use holdfast_source::{list_containers, ContainerSource, DecompressLimits};
+use holdfast_source::{list_containers, ContainerSource};
 
 use crate::cli::ScanOptions;
 use crate::output;
@@ -15,10 +15,6 @@ use crate::scan::{exit_code, scan_result, ScanPlan};
 pub fn run(target: Option<&str>, all: bool, opts: &ScanOptions, quiet: bool) -> Result<ExitCode> {
     let outputs = output::Outputs::from_scan_options(opts, Format::Table)?;
     let plan = ScanPlan::new(opts, false)?;
-    let limits = DecompressLimits {
-        max_bytes: opts.max_layer_size,
-        ..DecompressLimits::default()
-    };
     let ids: Vec<String> = if all {
         list_containers()
             .context("cannot list the daemon's containers")?
@@ -33,7 +29,7 @@ pub fn run(target: Option<&str>, all: bool, opts: &ScanOptions, quiet: bool) -> 
     let mut targets = Vec::new();
     let mut db = None;
     for id in &ids {
-        let source = match ContainerSource::open(id, limits) {
+        let source = match ContainerSource::open(id, plan.open.limits) {
             Ok(s) => s,
             // With --all a container may go away between the listing and its scan;
             // the others are still scanned.
@@ -47,9 +43,7 @@ pub fn run(target: Option<&str>, all: bool, opts: &ScanOptions, quiet: bool) -> 
         targets.push(t);
         db = db.or(d);
     }
-    let failing = targets.iter().any(|t| !t.findings.is_empty());
-    let mut result = scan_result(targets);
-    result.db = db;
+    let result = scan_result(targets, db);
     outputs.write(&result)?;
-    Ok(exit_code(failing, opts.exit_code))
+    Ok(exit_code(&result, opts.exit_code))
 }

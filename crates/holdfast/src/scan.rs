@@ -119,7 +119,7 @@ impl ScanPlan {
             selected_scanners(&opts.scanners)
         };
         let vuln = scanners.contains(&FindingKind::Vulnerability);
-        let check_config = checks::check_config(opts)?;
+        let check_config = checks::check_config(opts, &scanners)?;
         let checkers = holdfast_checks::checkers(&scanners, &check_config);
         let mut analyzers = if vuln {
             holdfast_analyze::registry::select(&groups(&opts.pkg_types)?)
@@ -127,13 +127,7 @@ impl ScanPlan {
             holdfast_analyze::registry::select(&[])
         };
         analyzers.extend(holdfast_checks::analyzers(&checkers));
-        let cache = (!opts.no_cache).then(|| {
-            LayerCache::new(
-                opts.cache_dir
-                    .clone()
-                    .unwrap_or_else(LayerCache::default_dir),
-            )
-        });
+        let cache = (!opts.no_cache).then(|| layer_cache(opts.cache_dir.clone()));
         let analyze = AnalyzeOptions {
             cache,
             limits: WalkLimits {
@@ -152,7 +146,7 @@ impl ScanPlan {
             policy,
             ignore_path,
             db: opts.db.clone(),
-            secret: check_config.secret.clone(),
+            secret: check_config.secret,
         })
     }
 
@@ -265,16 +259,20 @@ fn scan(
     let outputs = output::Outputs::from_scan_options(opts, default)?;
     let plan = ScanPlan::new(opts, default != Format::Table)?;
     let (target, db) = plan.scan_target(spec, name, quiet)?;
-    let failing = !target.findings.is_empty();
-    let mut result = scan_result(vec![target]);
-    result.db = db;
+    let result = scan_result(vec![target], db);
     outputs.write(&result)?;
-    Ok(exit_code(failing, opts.exit_code))
+    Ok(exit_code(&result, opts.exit_code))
 }
 
-/// The process exit code: `--exit-code` when findings remain, else success.
-pub fn exit_code(failing: bool, code: u8) -> ExitCode {
-    if failing && code != 0 {
+/// The layer cache in `dir`, or in the default directory.
+pub fn layer_cache(dir: Option<std::path::PathBuf>) -> LayerCache {
+    LayerCache::new(dir.unwrap_or_else(LayerCache::default_dir))
+}
+
+/// The process exit code: `--exit-code` when findings remain after the filters, else
+/// success.
+pub fn exit_code(result: &ScanResult, code: u8) -> ExitCode {
+    if result.summary.findings > 0 && code != 0 {
         ExitCode::from(code)
     } else {
         ExitCode::SUCCESS
@@ -342,15 +340,18 @@ fn target_result(facts: ImageFacts) -> TargetResult {
     }
 }
 
-pub fn scan_result(targets: Vec<TargetResult>) -> ScanResult {
-    let created_at = time::OffsetDateTime::now_utc()
-        .replace_nanosecond(0)
+/// RFC 3339 to the second.
+pub fn rfc3339(t: time::OffsetDateTime) -> Option<String> {
+    t.replace_nanosecond(0)
+        .ok()?
+        .format(&time::format_description::well_known::Rfc3339)
         .ok()
-        .and_then(|t| {
-            t.format(&time::format_description::well_known::Rfc3339)
-                .ok()
-        })
-        .unwrap_or_default();
+}
+
+/// The result of a scan command: its targets, and the description of the vulnerability
+/// DB when one was used.
+pub fn scan_result(targets: Vec<TargetResult>, db: Option<serde_json::Value>) -> ScanResult {
+    let created_at = rfc3339(time::OffsetDateTime::now_utc()).unwrap_or_default();
     ScanResult {
         schema_version: SCHEMA_VERSION,
         tool: ToolInfo {
@@ -358,7 +359,7 @@ pub fn scan_result(targets: Vec<TargetResult>) -> ScanResult {
             version: env!("CARGO_PKG_VERSION").into(),
         },
         created_at,
-        db: None,
+        db,
         summary: ScanSummary::of(&targets),
         targets,
         registry: None,

@@ -88,8 +88,9 @@ pub fn default_db_path() -> PathBuf {
     LayerCache::default_dir().join("db").join("holdfast.db")
 }
 
-/// `holdfast db build`.
-pub fn build(from: &[PathBuf], output: Option<&Path>, quiet: bool) -> Result<ExitCode> {
+/// Where `db build` and `db update` write: `output`, else the default path; its directory
+/// is created.
+fn db_output(output: Option<&Path>) -> Result<PathBuf> {
     let out = output
         .map(Path::to_path_buf)
         .unwrap_or_else(default_db_path);
@@ -97,6 +98,12 @@ pub fn build(from: &[PathBuf], output: Option<&Path>, quiet: bool) -> Result<Exi
         std::fs::create_dir_all(dir)
             .with_context(|| format!("cannot create `{}`", dir.display()))?;
     }
+    Ok(out)
+}
+
+/// `holdfast db build`.
+pub fn build(from: &[PathBuf], output: Option<&Path>, quiet: bool) -> Result<ExitCode> {
+    let out = db_output(output)?;
     let report = holdfast_vulndb::build(from, &out)
         .with_context(|| format!("cannot build `{}`", out.display()))?;
     if !quiet {
@@ -124,13 +131,7 @@ pub fn update(
     quiet: bool,
 ) -> Result<ExitCode> {
     use holdfast_vulndb::update::{update, UpdateOptions};
-    let out = output
-        .map(Path::to_path_buf)
-        .unwrap_or_else(default_db_path);
-    if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir)
-            .with_context(|| format!("cannot create `{}`", dir.display()))?;
-    }
+    let out = db_output(output)?;
     // One line each time a download passes another 16 MiB.
     let last = std::cell::Cell::new((String::new(), 0u64));
     let progress = |eco: &str, got: u64, total: Option<u64>| {

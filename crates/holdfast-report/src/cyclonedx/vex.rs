@@ -6,12 +6,12 @@
 //! defines a vulnerability as a weakness of a component, and the image is one; their
 //! `holdfast:kind` property says which scanner spoke.
 
-use holdfast_model::{Finding, ScanResult, Severity, SuppressionInfo, TargetResult};
+use holdfast_model::{Finding, ScanResult, SuppressionInfo, TargetResult};
 use serde::Serialize;
 
 use super::{prop, target_ref, Property};
 use crate::ids::short_hash;
-use crate::locate::{fingerprint, PackageIndex};
+use crate::locate::{fingerprint, is_web_link, severity_lower, PackageIndex};
 
 #[derive(Serialize)]
 pub struct Vulnerability {
@@ -107,16 +107,6 @@ fn source_of(id: &str) -> Option<&'static str> {
     .map(|(_, n)| *n)
 }
 
-fn cdx_severity(s: Severity) -> &'static str {
-    match s {
-        Severity::Critical => "critical",
-        Severity::High => "high",
-        Severity::Medium => "medium",
-        Severity::Low => "low",
-        Severity::Unknown => "unknown",
-    }
-}
-
 /// The rating method a CVSS vector names (`CVSS:3.1/...` is CVSSv31).
 fn method_of(vector: &str) -> &'static str {
     if vector.starts_with("CVSS:4.0") {
@@ -137,7 +127,7 @@ fn ratings(f: &Finding) -> Vec<Rating> {
     let vector = cvss.and_then(|c| c.vector.clone());
     vec![Rating {
         score: cvss.and_then(|c| c.score),
-        severity: cdx_severity(f.severity),
+        severity: severity_lower(f.severity),
         method: vector.as_deref().map(method_of).unwrap_or("other"),
         vector,
     }]
@@ -276,7 +266,7 @@ fn vulnerability(
         advisories: f
             .references
             .iter()
-            .filter(|r| r.starts_with("https://") || r.starts_with("http://"))
+            .filter(|r| is_web_link(r))
             .map(|r| Advisory { url: r.clone() })
             .collect(),
         analysis: f.suppression.as_ref().map(analysis),
