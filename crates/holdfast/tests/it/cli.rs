@@ -36,6 +36,24 @@ fn demo_image_table() {
     );
 }
 
+/// The README's first command: every scanner has something to say about the demo image.
+#[test]
+fn demo_image_all_scanners() {
+    let out = stdout_of(&["scan", "image", "--no-cache", &demo()]);
+    for section in [
+        "Vulnerabilities (16)",
+        "Secrets (1)",
+        "Malware (1)",
+        "Webshells (1)",
+        "Backdoors (1)",
+        "Weak passwords (1)",
+        "Image history (2)",
+    ] {
+        assert!(out.contains(section), "no `{section}` in:\n{out}");
+    }
+    insta::assert_snapshot!("demo_all_scanners", out);
+}
+
 #[test]
 fn demo_image_formats() {
     let filters = vec![
