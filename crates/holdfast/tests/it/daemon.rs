@@ -122,8 +122,10 @@ fn debootstrap_image_through_daemon_archive_and_oci_matches_dpkg_query() {
         "debootstrap gave {} packages",
         expected.len()
     );
+    // Each import makes a new image id; removing the previous one first keeps reruns from
+    // leaving untagged images behind.
     sh(&format!(
-        "tar -C '{}' -c . | docker import - {IMAGE} >/dev/null",
+        "docker rmi -f {IMAGE} >/dev/null 2>&1; tar -C '{}' -c . | docker import - {IMAGE} >/dev/null",
         root.display()
     ));
     let d = temp();
