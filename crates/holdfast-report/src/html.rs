@@ -10,7 +10,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::io::Write;
 
-use holdfast_model::{Finding, FindingKind, ScanResult, Severity, TargetResult};
+use holdfast_model::{Finding, FindingKind, RegistrySummary, ScanResult, Severity, TargetResult};
 use minijinja::{Environment, Value};
 use serde::Serialize;
 
@@ -40,6 +40,32 @@ struct Page {
     findings: Vec<FindingView>,
     suppressed: Vec<FindingView>,
     targets: Vec<TargetView>,
+    registry: Option<RegistryView>,
+}
+
+/// What `scan registry` covered: its counts, the worst images, the failures.
+#[derive(Serialize)]
+struct RegistryView {
+    registry: String,
+    repositories: usize,
+    images_selected: usize,
+    images_scanned: usize,
+    worst: Vec<ImageView>,
+    failed: Vec<FailedView>,
+}
+
+/// One image of a registry scan with its findings per severity, most severe first.
+#[derive(Serialize)]
+struct ImageView {
+    image: String,
+    findings: usize,
+    by_severity: Vec<usize>,
+}
+
+#[derive(Serialize)]
+struct FailedView {
+    image: String,
+    error: String,
 }
 
 #[derive(Serialize)]
@@ -230,6 +256,36 @@ fn target_view(t: &TargetResult) -> TargetView {
     }
 }
 
+fn registry_view(s: &RegistrySummary) -> RegistryView {
+    RegistryView {
+        registry: s.registry.clone(),
+        repositories: s.repositories,
+        images_selected: s.images_selected,
+        images_scanned: s.images_scanned,
+        worst: s
+            .worst
+            .iter()
+            .map(|w| ImageView {
+                image: w.image.clone(),
+                findings: w.findings,
+                by_severity: Severity::ALL
+                    .iter()
+                    .rev()
+                    .map(|sev| w.by_severity.get(sev).copied().unwrap_or(0))
+                    .collect(),
+            })
+            .collect(),
+        failed: s
+            .failed
+            .iter()
+            .map(|f| FailedView {
+                image: f.image.clone(),
+                error: f.error.clone(),
+            })
+            .collect(),
+    }
+}
+
 fn chart(counts: Vec<(&'static str, usize, &'static str)>) -> Chart {
     let max = counts.iter().map(|c| c.1).max().unwrap_or(0).max(1);
     let bars: Vec<Bar> = counts
@@ -341,6 +397,7 @@ fn page(result: &ScanResult) -> Page {
         findings,
         suppressed,
         targets: result.targets.iter().map(target_view).collect(),
+        registry: result.registry.as_ref().map(registry_view),
     }
 }
 

@@ -402,6 +402,40 @@ fn html_has_the_views_the_issue_asks_for() {
     assert!(html.contains("ADD file:0123 in "));
 }
 
+#[test]
+fn html_shows_the_registry_summary() {
+    use holdfast_model::{FailedImage, ImageFindings, RegistrySummary, Severity};
+    let mut r = fixture();
+    r.registry = Some(RegistrySummary {
+        registry: "127.0.0.1:5000".into(),
+        repositories: 2,
+        images_selected: 3,
+        images_scanned: 2,
+        failed: vec![FailedImage {
+            image: "127.0.0.1:5000/app:<bad>".into(),
+            error: "manifest unknown".into(),
+        }],
+        by_severity: [(Severity::Critical, 1)].into(),
+        worst: vec![ImageFindings {
+            image: "127.0.0.1:5000/app:1".into(),
+            findings: 4,
+            by_severity: [(Severity::Critical, 1), (Severity::High, 3)].into(),
+        }],
+    });
+    let html = rendered(&r, Format::Html, &RenderOptions::default());
+    for needle in [
+        "<h2>Registry 127.0.0.1:5000</h2>",
+        "2 repositories · 3 images selected · 2 scanned · 1 failed",
+        // minijinja's autoescape writes `/` as `&#x2f;`.
+        "<td class=\"id\">127.0.0.1:5000&#x2f;app:1</td><td>4</td><td>1</td><td>3</td><td>0</td>",
+        "127.0.0.1:5000&#x2f;app:&lt;bad&gt;</span>: manifest unknown",
+    ] {
+        assert!(html.contains(needle), "no `{needle}` in the HTML report");
+    }
+    // A plain image scan has no registry section.
+    assert!(!text(Format::Html).contains("id=\"registry\""));
+}
+
 // ---- SARIF and CycloneDX details ----
 
 #[test]
