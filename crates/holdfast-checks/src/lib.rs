@@ -30,7 +30,7 @@ pub mod weak_password;
 use holdfast_analyze::analyzer::{AnalyzeError, FileFact};
 use holdfast_analyze::merge::Placed;
 use holdfast_analyze::{Analyzer, MergedFs};
-use holdfast_model::{Finding, FindingKind, LayerInfo, Package};
+use holdfast_model::{Finding, FindingKind, LayerInfo, Package, Warning};
 use holdfast_source::ImageMetadata;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -113,10 +113,30 @@ pub trait Checker: Send + Sync {
     fn analyzers(&self) -> Vec<Box<dyn Analyzer>> {
         Vec::new()
     }
-    /// Findings that need the whole image. File findings from the analyzers are
-    /// collected by [`run`] and need not be repeated here.
-    fn check(&self, _ctx: &ImageContext<'_>) -> Vec<Finding> {
-        Vec::new()
+    /// Findings that need the whole image, and warnings for what the step could not
+    /// finish. File findings from the analyzers are collected by [`run`] and need not be
+    /// repeated here.
+    fn check(&self, _ctx: &ImageContext<'_>) -> Checked {
+        Checked::default()
+    }
+}
+
+/// What an image-wide step found, and what it skipped or could not finish. A warning is
+/// not a finding: it does not count toward `--exit-code`.
+#[derive(Debug, Default)]
+pub struct Checked {
+    /// The findings.
+    pub findings: Vec<Finding>,
+    /// What was skipped or left unfinished, with where.
+    pub warnings: Vec<Warning>,
+}
+
+impl From<Vec<Finding>> for Checked {
+    fn from(findings: Vec<Finding>) -> Self {
+        Checked {
+            findings,
+            warnings: Vec::new(),
+        }
     }
 }
 
@@ -144,18 +164,21 @@ pub fn analyzers(checkers: &[Box<dyn Checker>]) -> Vec<Box<dyn Analyzer>> {
 }
 
 /// Runs the image-wide steps and collects the file findings; returns the findings of the
-/// selected kinds, sorted.
+/// selected kinds, sorted, and the steps' warnings.
 pub fn run(
     checkers: &[Box<dyn Checker>],
     selected: &[FindingKind],
     ctx: &ImageContext<'_>,
-) -> Vec<Finding> {
-    let mut out = file_findings(ctx);
+) -> Checked {
+    let mut out = Checked::from(file_findings(ctx));
     for c in checkers {
-        out.extend(c.check(ctx));
+        let step = c.check(ctx);
+        out.findings.extend(step.findings);
+        out.warnings.extend(step.warnings);
     }
-    out.retain(|f| selected.contains(&f.kind));
-    sort_findings(&mut out);
+    out.findings.retain(|f| selected.contains(&f.kind));
+    sort_findings(&mut out.findings);
+    out.warnings.sort();
     out
 }
 

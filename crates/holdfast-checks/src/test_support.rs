@@ -70,6 +70,11 @@ fn tar_of(entries: &[Entry<'_>]) -> Vec<u8> {
 /// Runs one checker on an image made of these layers (bottom first) and returns its
 /// findings, as `holdfast_checks::run` would.
 pub fn check(checker: Box<dyn Checker>, layers: &[Vec<Entry<'_>>]) -> Vec<Finding> {
+    check_all(checker, layers).findings
+}
+
+/// [`check`], with the checker's warnings.
+pub fn check_all(checker: Box<dyn Checker>, layers: &[Vec<Entry<'_>>]) -> crate::Checked {
     let analyzers = checker.analyzers();
     let refs: Vec<&dyn Analyzer> = analyzers.iter().map(|a| a.as_ref()).collect();
     let analyses: Vec<_> = layers

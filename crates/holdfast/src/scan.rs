@@ -176,7 +176,7 @@ impl ScanPlan {
             read = facts.read_layers,
             "layers"
         );
-        let check_findings = holdfast_checks::run(
+        let checked = holdfast_checks::run(
             &self.checkers,
             &self.scanners,
             &holdfast_checks::ImageContext {
@@ -197,7 +197,8 @@ impl ScanPlan {
         } else {
             None
         };
-        target.findings.extend(check_findings);
+        target.findings.extend(checked.findings);
+        target.warnings.extend(checked.warnings);
         if !quiet && !target.warnings.is_empty() {
             eprintln!(
                 "warning: {} item(s) in `{name}` were skipped or unreadable; they are listed in the report",

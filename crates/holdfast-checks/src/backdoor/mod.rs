@@ -25,7 +25,7 @@ use sha2::{Digest, Sha256};
 
 use crate::rules::file_name;
 use crate::weak_password::accounts::{self, PasswdEntry};
-use crate::{record, Checker, ImageContext};
+use crate::{record, Checked, Checker, ImageContext};
 use classes::{classify, is_system_shell, FileClass, SHELL_NAMES};
 
 const ANALYZER: &str = "backdoor";
@@ -255,12 +255,12 @@ impl Checker for BackdoorChecker {
         vec![Box::new(BackdoorFiles)]
     }
 
-    fn check(&self, ctx: &ImageContext<'_>) -> Vec<Finding> {
+    fn check(&self, ctx: &ImageContext<'_>) -> Checked {
         let mut out = Vec::new();
         self.service_account_keys(ctx, &mut out);
         self.unowned_pam_modules(ctx, &mut out);
         self.setuid_shells(ctx, &mut out);
-        out
+        out.into()
     }
 }
 

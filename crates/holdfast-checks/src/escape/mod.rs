@@ -18,11 +18,11 @@ use holdfast_analyze::analyzer::{
 };
 use holdfast_analyze::file_caps::FileCaps;
 use holdfast_analyze::Analyzer;
-use holdfast_model::{Finding, FindingKind, Severity};
+use holdfast_model::{FindingKind, Severity};
 use serde::Deserialize;
 
 use crate::rules::{embedded, file_name, mode_owner, RuleText};
-use crate::{Checker, ImageContext};
+use crate::{Checked, Checker, ImageContext};
 
 /// The rule tables.
 #[derive(Debug, Deserialize)]
@@ -91,10 +91,10 @@ impl Checker for EscapeChecker {
         vec![Box::new(FilePrivilegeAnalyzer)]
     }
 
-    fn check(&self, ctx: &ImageContext<'_>) -> Vec<Finding> {
+    fn check(&self, ctx: &ImageContext<'_>) -> Checked {
         match &ctx.metadata.container {
-            Some(c) => runtime::check(&RULES, c),
-            None => Vec::new(),
+            Some(c) => runtime::check(&RULES, c).into(),
+            None => Checked::default(),
         }
     }
 }

@@ -15,7 +15,7 @@ use regex::Regex;
 use serde::Deserialize;
 
 use crate::rules::{clip, embedded, RuleText};
-use crate::{Checker, ImageContext};
+use crate::{Checked, Checker, ImageContext};
 
 #[derive(Debug, Deserialize)]
 struct HistoryRules {
@@ -92,10 +92,10 @@ impl Checker for HistoryChecker {
         &[FindingKind::History]
     }
 
-    fn check(&self, ctx: &ImageContext<'_>) -> Vec<Finding> {
+    fn check(&self, ctx: &ImageContext<'_>) -> Checked {
         // A directory has no build history or config to judge.
         if ctx.metadata.kind == SourceKind::Rootfs {
-            return Vec::new();
+            return Checked::default();
         }
         let mut out = Vec::new();
         let config = &ctx.metadata.config;
@@ -126,7 +126,7 @@ impl Checker for HistoryChecker {
         if !has_healthcheck(config.config.healthcheck.as_ref()) {
             out.push(RULES.no_healthcheck.finding(FindingKind::History));
         }
-        out
+        out.into()
     }
 }
 

@@ -19,7 +19,7 @@ use holdfast_model::{Finding, FindingKind};
 use holdfast_source::path::file_name;
 use sha2::{Digest, Sha256};
 
-use crate::{Checker, ImageContext};
+use crate::{Checked, Checker, ImageContext};
 use matcher::SecretMatch;
 pub use rules::{RuleError, RuleSet, SecretRule};
 
@@ -100,7 +100,7 @@ impl Checker for SecretChecker {
         vec![Box::new(SecretAnalyzer::new(self.config.clone()))]
     }
 
-    fn check(&self, ctx: &ImageContext<'_>) -> Vec<Finding> {
+    fn check(&self, ctx: &ImageContext<'_>) -> Checked {
         let rules = &self.config.rules;
         let mut out = Vec::new();
         let config = &ctx.metadata.config;
@@ -137,7 +137,7 @@ impl Checker for SecretChecker {
                 out.push(f);
             }
         }
-        out
+        out.into()
     }
 }
 

@@ -25,7 +25,7 @@ use holdfast_model::{Finding, FindingKind, Severity};
 use serde::Deserialize;
 
 use crate::rules::{embedded, file_name, mode_owner, parent, under, RuleText};
-use crate::{record, records_in, Checker, ImageContext};
+use crate::{record, records_in, Checked, Checker, ImageContext};
 
 /// The analyzer's name, under which its records sit in the merged filesystem.
 const ANALYZER: &str = "suid-files";
@@ -115,7 +115,7 @@ impl Checker for SuidChecker {
         vec![Box::new(SuidAnalyzer)]
     }
 
-    fn check(&self, ctx: &ImageContext<'_>) -> Vec<Finding> {
+    fn check(&self, ctx: &ImageContext<'_>) -> Checked {
         let mut out = Vec::new();
         for by_analyzer in ctx.fs.stacks.values() {
             if let Some(stack) = by_analyzer.get(ANALYZER) {
@@ -136,7 +136,7 @@ impl Checker for SuidChecker {
             stack.sort_by_key(|p| p.layer);
             report_states(ctx, &stack, true, &mut out);
         }
-        out
+        out.into()
     }
 }
 

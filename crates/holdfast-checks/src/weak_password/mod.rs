@@ -32,10 +32,10 @@ use std::time::{Duration, Instant};
 
 use holdfast_analyze::merge::Placed;
 use holdfast_analyze::Analyzer;
-use holdfast_model::{Finding, FindingKind, Severity};
+use holdfast_model::{Finding, FindingKind, Severity, Warning};
 
 use crate::finding_text::FindingTexts;
-use crate::{Checker, ImageContext};
+use crate::{Checked, Checker, ImageContext};
 use accounts::{PasswdEntry, ShadowEntry};
 use crack::Outcome;
 use crypt::Scheme;
@@ -267,21 +267,22 @@ impl WeakPasswordChecker {
         ctx: &ImageContext<'_>,
         mut targets: Vec<GuessTarget<'_>>,
         deadline: Instant,
-        out: &mut Vec<Finding>,
+        out: &mut Checked,
     ) {
         targets.sort_by_key(|t| (t.cost, t.subject != "root"));
         if targets.len() > MAX_GUESS_TARGETS {
             // A hostile image can hold millions of hashes: guess the first ones and say
-            // how many were left, in one finding.
+            // how many were left, in one warning.
             let rest = targets.split_off(MAX_GUESS_TARGETS);
-            let mut f = texts().finding(
-                "HF-WEAKPW-NOT-FULLY-CHECKED",
-                &format!("{} more accounts", rest.len()),
-            );
-            f.evidence = Some(format!(
-                "only the first {MAX_GUESS_TARGETS} password hashes are guessed"
+            out.warnings.push(warning_at(
+                ctx,
+                rest[0].placed,
+                format!(
+                    "weak passwords: {} more password hashes not guessed; only the first \
+                     {MAX_GUESS_TARGETS} are",
+                    rest.len()
+                ),
             ));
-            out.push(ctx.at(f, rest[0].placed, None));
         }
         let mut standing = Vec::new();
         for t in targets {
@@ -291,19 +292,27 @@ impl WeakPasswordChecker {
             match t.run(&likely, deadline) {
                 Outcome::Resisted if self.config.built_in => standing.push(t),
                 Outcome::Resisted => {}
-                outcome => out.push(self.report(ctx, &t, outcome)),
+                outcome => self.report(ctx, &t, outcome, out),
             }
         }
         for t in standing {
             match t.run(dictionary::built_in(), deadline) {
                 Outcome::Resisted => {}
-                outcome => out.push(self.report(ctx, &t, outcome)),
+                outcome => self.report(ctx, &t, outcome, out),
             }
         }
     }
 
-    fn report(&self, ctx: &ImageContext<'_>, t: &GuessTarget<'_>, outcome: Outcome) -> Finding {
-        let f = match outcome {
+    /// A cracked hash is a finding; one the deadline cut short is a warning, so an
+    /// unfinished check neither passes for clean nor fails `--exit-code`.
+    fn report(
+        &self,
+        ctx: &ImageContext<'_>,
+        t: &GuessTarget<'_>,
+        outcome: Outcome,
+        out: &mut Checked,
+    ) {
+        match outcome {
             Outcome::Cracked(source) => {
                 let mut f = texts().finding(t.id, &t.subject);
                 if t.subject == "root" && t.id == "HF-WEAKPW-SHADOW" {
@@ -315,21 +324,30 @@ impl WeakPasswordChecker {
                     t.scheme,
                     source.describe()
                 ));
-                f
+                out.findings.push(ctx.at(f, t.placed, t.line));
             }
-            _ => {
-                let mut f = texts().finding("HF-WEAKPW-NOT-FULLY-CHECKED", &t.subject);
-                f.evidence = Some(format!(
-                    "{}: {} hash; time bound of {}s reached",
+            _ => out.warnings.push(warning_at(
+                ctx,
+                t.placed,
+                format!(
+                    "weak passwords: the password of {} ({} hash) was not fully checked; the \
+                     {}s bound was reached (raise --weak-password-timeout)",
                     t.subject,
                     t.scheme,
                     self.config.timeout.as_secs_f64()
-                ));
-                f
-            }
-        };
-        ctx.at(f, t.placed, t.line)
+                ),
+            )),
+        }
     }
+}
+
+/// A warning about the file of `placed`.
+fn warning_at(ctx: &ImageContext<'_>, placed: &Placed, message: String) -> Warning {
+    Warning::file(
+        ctx.layer_id(placed.layer).as_deref(),
+        &placed.result.path,
+        message,
+    )
 }
 
 impl Checker for WeakPasswordChecker {
@@ -341,17 +359,17 @@ impl Checker for WeakPasswordChecker {
         vec![Box::new(files::WeakPasswordFiles)]
     }
 
-    fn check(&self, ctx: &ImageContext<'_>) -> Vec<Finding> {
+    fn check(&self, ctx: &ImageContext<'_>) -> Checked {
         let host: Option<String> = ctx
             .records::<String>(ANALYZER, "hostname")
             .map(|(_, h)| h)
             .find(|h| !h.is_empty());
         let deadline = Instant::now() + self.config.timeout;
-        let mut out = Vec::new();
-        let mut targets = self.accounts(ctx, host.as_deref(), &mut out);
+        let mut out = Checked::default();
+        let mut targets = self.accounts(ctx, host.as_deref(), &mut out.findings);
         targets.extend(self.postgres_roles(ctx, host.as_deref()));
         self.guess(ctx, targets, deadline, &mut out);
-        self.services(ctx, host.as_deref(), &mut out);
+        self.services(ctx, host.as_deref(), &mut out.findings);
         out
     }
 }

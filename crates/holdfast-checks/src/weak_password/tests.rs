@@ -6,7 +6,9 @@ use holdfast_model::{Finding, Severity};
 
 use super::dictionary::user_dictionary;
 use super::*;
-use crate::test_support::{check, file, file_mode, have_mkpasswd, mkpasswd, openssl_passwd, Entry};
+use crate::test_support::{
+    check, check_all, file, file_mode, have_mkpasswd, mkpasswd, openssl_passwd, Entry,
+};
 
 const STRONG: &str = "vT7#qL2!mZ9@xR4p";
 
@@ -20,6 +22,19 @@ fn quick(dict: &str) -> Config {
 
 fn run(config: Config, entries: Vec<Entry<'_>>) -> Vec<Finding> {
     check(Box::new(WeakPasswordChecker::new(config)), &[entries])
+}
+
+/// [`run`], with the warnings.
+fn run_all(config: Config, entries: Vec<Entry<'_>>) -> Checked {
+    check_all(Box::new(WeakPasswordChecker::new(config)), &[entries])
+}
+
+/// The warnings' paths and messages.
+fn warnings(c: &Checked) -> Vec<(&str, &str)> {
+    c.warnings
+        .iter()
+        .map(|w| (w.path.as_deref().unwrap_or(""), w.message.as_str()))
+        .collect()
 }
 
 fn ids(f: &[Finding]) -> Vec<(&str, Option<u32>)> {
@@ -220,15 +235,24 @@ fn the_time_bound_reports_what_was_not_checked() {
     let shadow = format!("root:{}:19000::::::\n", mkpasswd("yescrypt", STRONG));
     let mut config = quick("a\nb\nc\n");
     config.timeout = Duration::ZERO;
-    let f = run(
+    let c = run_all(
         config,
         vec![
             file("/etc/passwd", "root:x:0:0:root:/root:/bin/bash\n"),
             file("/etc/shadow", &shadow),
         ],
     );
-    assert_eq!(ids(&f), vec![("HF-WEAKPW-NOT-FULLY-CHECKED", Some(1))]);
-    assert_eq!(f[0].severity, Severity::Unknown);
+    // Not a finding (it must not fail --exit-code), but a warning naming the account.
+    assert!(c.findings.is_empty(), "{:?}", c.findings);
+    let w = warnings(&c);
+    assert_eq!(w.len(), 1, "{w:?}");
+    assert_eq!(w[0].0, "/etc/shadow");
+    assert!(
+        w[0].1
+            .contains("password of root (yescrypt hash) was not fully checked"),
+        "{}",
+        w[0].1
+    );
 }
 
 #[test]
@@ -248,20 +272,17 @@ fn likely_guesses_for_every_account_come_before_the_long_list() {
     let mut config = quick("");
     config.built_in = true;
     config.timeout = Duration::from_secs(8);
-    let f = run(
+    let c = run_all(
         config,
         vec![
             file("/etc/passwd", &passwd_for(&["alice"])),
             file("/etc/shadow", &shadow),
         ],
     );
-    assert_eq!(
-        ids(&f),
-        vec![
-            ("HF-WEAKPW-SHADOW", Some(2)),
-            ("HF-WEAKPW-NOT-FULLY-CHECKED", Some(1)),
-        ]
-    );
+    assert_eq!(ids(&c.findings), vec![("HF-WEAKPW-SHADOW", Some(2))]);
+    let w = warnings(&c);
+    assert_eq!(w.len(), 1, "{w:?}");
+    assert!(w[0].1.contains("password of root"), "{}", w[0].1);
 }
 
 #[test]
@@ -279,21 +300,23 @@ fn millions_of_hashes_are_capped_into_one_finding() {
     }
     let mut config = quick("secret\n");
     config.timeout = Duration::from_secs(120);
-    let f = run(
+    let c = run_all(
         config,
         vec![file("/etc/passwd", &passwd), file("/etc/shadow", &shadow)],
     );
-    let weak = f.iter().filter(|f| f.id == "HF-WEAKPW-SHADOW").count();
-    let capped: Vec<&Finding> = f
+    let weak = c
+        .findings
         .iter()
-        .filter(|f| f.id == "HF-WEAKPW-NOT-FULLY-CHECKED")
-        .collect();
+        .filter(|f| f.id == "HF-WEAKPW-SHADOW")
+        .count();
     assert_eq!(weak, 1000);
-    assert_eq!(capped.len(), 1);
+    assert_eq!(c.findings.len(), 1000);
+    let w = warnings(&c);
+    assert_eq!(w.len(), 1, "{w:?}");
     assert!(
-        capped[0].title.contains("500 more accounts"),
+        w[0].1.contains("500 more password hashes not guessed"),
         "{}",
-        capped[0].title
+        w[0].1
     );
 }
 
