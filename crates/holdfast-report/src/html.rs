@@ -22,7 +22,6 @@ use crate::template::describe;
 use crate::ReportError;
 
 const PAGE: &str = include_str!("../templates/report.html");
-const DETAIL: &str = include_str!("../templates/finding-detail.html");
 const CSS: &str = include_str!("../templates/report.css");
 const JS: &str = include_str!("../templates/report.js");
 
@@ -38,6 +37,9 @@ struct Page {
     severities: Vec<&'static str>,
     kinds: Vec<&'static str>,
     findings: Vec<FindingView>,
+    /// The findings' details as JSON, in `findings` order, for the page's script to show
+    /// on demand: 10,000 hidden detail rows made the page slow to open.
+    details_json: String,
     suppressed: Vec<FindingView>,
     targets: Vec<TargetView>,
     registry: Option<RegistryView>,
@@ -120,6 +122,81 @@ struct FindingView {
     remediation: String,
     evidence: String,
     suppression: String,
+}
+
+/// What a finding's detail row shows, read by the page's script with `textContent`.
+/// Empty fields are left out of the JSON.
+#[derive(Serialize)]
+struct DetailView<'a> {
+    #[serde(skip_serializing_if = "str::is_empty")]
+    title: &'a str,
+    #[serde(skip_serializing_if = "str::is_empty")]
+    description: &'a str,
+    #[serde(skip_serializing_if = "str::is_empty")]
+    package: &'a str,
+    #[serde(skip_serializing_if = "str::is_empty")]
+    installed: &'a str,
+    #[serde(skip_serializing_if = "str::is_empty")]
+    fixed: &'a str,
+    #[serde(skip_serializing_if = "str::is_empty")]
+    location: &'a str,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    removed: bool,
+    #[serde(skip_serializing_if = "str::is_empty")]
+    evidence: &'a str,
+    #[serde(skip_serializing_if = "str::is_empty")]
+    remediation: &'a str,
+    #[serde(skip_serializing_if = "str::is_empty")]
+    layer: &'a str,
+    #[serde(skip_serializing_if = "str::is_empty")]
+    layer_short: &'a str,
+    #[serde(skip_serializing_if = "str::is_empty")]
+    created_by: &'a str,
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    aliases: &'a [String],
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    links: &'a [String],
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    other_references: &'a [String],
+}
+
+impl<'a> From<&'a FindingView> for DetailView<'a> {
+    fn from(f: &'a FindingView) -> Self {
+        DetailView {
+            title: &f.title,
+            description: &f.description,
+            package: &f.package,
+            installed: &f.installed,
+            fixed: &f.fixed,
+            location: &f.location,
+            removed: f.removed,
+            evidence: &f.evidence,
+            remediation: &f.remediation,
+            layer: &f.layer,
+            layer_short: &f.layer_short,
+            created_by: &f.created_by,
+            aliases: &f.aliases,
+            links: &f.links,
+            other_references: &f.other_references,
+        }
+    }
+}
+
+/// `value` as JSON that can sit inside a `<script>` element: `<`, `>` and `&` only occur
+/// inside JSON strings, where `\u` escapes mean the same, so no `</script>` or `<!--`
+/// from the image can end the element.
+fn script_json(value: &impl Serialize) -> String {
+    let json = serde_json::to_string(value).unwrap_or_else(|_| "[]".into());
+    let mut out = String::with_capacity(json.len());
+    for c in json.chars() {
+        match c {
+            '<' => out.push_str("\\u003c"),
+            '>' => out.push_str("\\u003e"),
+            '&' => out.push_str("\\u0026"),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 #[derive(Serialize)]
@@ -394,6 +471,7 @@ fn page(result: &ScanResult) -> Page {
         kind_chart,
         severities: Severity::ALL.iter().rev().map(|s| s.as_str()).collect(),
         kinds: by_kind.keys().map(|k| k.as_str()).collect(),
+        details_json: script_json(&findings.iter().map(DetailView::from).collect::<Vec<_>>()),
         findings,
         suppressed,
         targets: result.targets.iter().map(target_view).collect(),
@@ -406,7 +484,6 @@ fn environment() -> Result<Environment<'static>, ReportError> {
     let mut env = Environment::new();
     for (name, source) in [
         ("report.html", PAGE),
-        ("finding-detail.html", DETAIL),
         ("report.css", CSS),
         ("report.js", JS),
     ] {

@@ -345,8 +345,22 @@ fn html_keeps_hostile_content_inert() {
         !html.contains("<b>bold</b>"),
         "a layer command went in unescaped"
     );
-    // Our one script block is the only one, and no link is made from a non-http reference.
-    assert_eq!(html.matches("<script").count(), 1);
+    // Our one script block is the only one, beside the details' JSON, and no link is made
+    // from a non-http reference.
+    assert_eq!(html.matches("<script").count(), 2);
+    assert_eq!(html.matches("<script>").count(), 1);
+    let json_start = html
+        .find("<script type=\"application/json\" id=\"finding-details\">")
+        .expect("the details' JSON");
+    let json = &html[json_start..];
+    let json = &json[json.find('>').unwrap() + 1..json.find("</script>").unwrap()];
+    assert!(
+        !json.contains('<') && !json.contains('>'),
+        "markup characters in the details' JSON"
+    );
+    let details: Value = serde_json::from_str(json).expect("the details parse as JSON");
+    assert!(json.contains("\\u003cscript\\u003e"), "{json}");
+    assert_eq!(details.as_array().map(Vec::len), Some(7));
     assert!(!html.contains("href=\"javascript:"));
     assert!(
         html.contains("javascript:alert(3)"),
@@ -389,7 +403,7 @@ fn html_has_the_views_the_issue_asks_for() {
         "id=\"f-package\"",
         "id=\"f-fix\"",
         "id=\"f-text\"",
-        "class=\"detail\"",
+        "id=\"finding-details\"",
         "id=\"layers\"",
         "27.8 MiB",
         "Fixed version",

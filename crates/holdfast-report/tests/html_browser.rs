@@ -251,6 +251,19 @@ fn html_report_in_headless_chromium() {
         "{detail_text}"
     );
 
+    // The hostile finding's detail, built from the JSON, shows the name as text.
+    let hostile = s.find("tbody.finding[data-id='CVE-2024-6666'] button.toggle");
+    s.post(&format!("/element/{hostile}/click"), json!({}));
+    let detail = s.find("tbody.finding[data-id='CVE-2024-6666'] tr.detail");
+    let detail_text = s.get(&format!("/element/{detail}/text"));
+    assert!(
+        detail_text
+            .as_str()
+            .unwrap()
+            .contains("<script>alert(1)</script>"),
+        "{detail_text}"
+    );
+
     // The hostile name is text on the page, and nothing from the image ran.
     let body = s.script("return document.body.innerText");
     assert!(body.as_str().unwrap().contains("<script>alert(1)</script>"));
@@ -259,8 +272,10 @@ fn html_report_in_headless_chromium() {
         matches!(alert, Err(ureq::Error::Status(404, _))),
         "an alert is open: a script from the image ran"
     );
-    let extra_scripts = s.script("return document.scripts.length");
-    assert_eq!(extra_scripts, 1);
+    let scripts = s.script("return document.querySelectorAll('script:not([type])').length");
+    assert_eq!(scripts, 1);
+    let data = s.script("return document.querySelectorAll('script[type]').length");
+    assert_eq!(data, 1);
 
     // The screenshot, kept as the test's artifact.
     let shot = s.get("/screenshot");
