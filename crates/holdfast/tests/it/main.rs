@@ -9,6 +9,7 @@ mod escape;
 mod hostchecks;
 mod layers;
 mod registry;
+mod registry_token;
 mod report;
 mod rpm;
 mod secrets;

@@ -11,13 +11,13 @@ use std::time::{Duration, Instant};
 
 use crate::common::*;
 
-const USER: &str = "scanner";
-const PASSWORD: &str = "pw-Tr0ub4dor-reg";
+pub(crate) const USER: &str = "scanner";
+pub(crate) const PASSWORD: &str = "pw-Tr0ub4dor-reg";
 
 /// A registry process started by the test, stopped (by its PID) when dropped.
-struct Registry {
+pub(crate) struct Registry {
     child: Child,
-    host: String,
+    pub(crate) host: String,
     storage: PathBuf,
     _dir: tempfile::TempDir,
 }
@@ -36,14 +36,14 @@ struct Tls {
     htpasswd: PathBuf,
 }
 
-fn tools_ready(extra: &[&str]) -> bool {
+pub(crate) fn tools_ready(extra: &[&str]) -> bool {
     ["docker-registry", "skopeo"]
         .iter()
         .chain(extra)
         .all(|t| have_tool(t))
 }
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -52,6 +52,21 @@ fn free_port() -> u16 {
 }
 
 fn start(tls: Option<&Tls>) -> Registry {
+    let extra = match tls {
+        Some(t) => format!(
+            "  tls:\n    certificate: {}\n    key: {}\nauth:\n  htpasswd:\n    realm: holdfast-test\n    path: {}\n",
+            t.cert.display(),
+            t.key.display(),
+            t.htpasswd.display()
+        ),
+        None => String::new(),
+    };
+    start_with(&extra)
+}
+
+/// A registry whose configuration ends with `extra` (YAML under `http:` first, then
+/// top-level sections such as `auth:`).
+pub(crate) fn start_with(extra: &str) -> Registry {
     let dir = temp();
     let storage = dir.path().join("storage");
     let port = free_port();
@@ -59,14 +74,7 @@ fn start(tls: Option<&Tls>) -> Registry {
         "version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:{port}\n",
         storage.display()
     );
-    if let Some(t) = tls {
-        config.push_str(&format!(
-            "  tls:\n    certificate: {}\n    key: {}\nauth:\n  htpasswd:\n    realm: holdfast-test\n    path: {}\n",
-            t.cert.display(),
-            t.key.display(),
-            t.htpasswd.display()
-        ));
-    }
+    config.push_str(extra);
     let cfg = dir.path().join("config.yml");
     std::fs::write(&cfg, config).unwrap();
     let mut child = Command::new("docker-registry")
@@ -92,7 +100,7 @@ fn start(tls: Option<&Tls>) -> Registry {
     }
 }
 
-fn sh(cmd: &str) {
+pub(crate) fn sh(cmd: &str) {
     let out = Command::new("sh").args(["-c", cmd]).output().unwrap();
     assert!(
         out.status.success(),
@@ -120,7 +128,7 @@ fn make_tls(dir: &Path) -> Tls {
 }
 
 /// `skopeo copy` into the registry (plain HTTP or TLS without verification, with creds).
-fn push(reg: &Registry, from: &str, to: &str, extra: &[&str]) {
+pub(crate) fn push(reg: &Registry, from: &str, to: &str, extra: &[&str]) {
     let out = Command::new("skopeo")
         .args(["copy", "--quiet", "--dest-tls-verify=false"])
         .args(extra)
@@ -136,7 +144,7 @@ fn push(reg: &Registry, from: &str, to: &str, extra: &[&str]) {
 }
 
 /// The shared base and an app layer of its own.
-fn app_layers(name: &str) -> Vec<Vec<u8>> {
+pub(crate) fn app_layers(name: &str) -> Vec<Vec<u8>> {
     vec![
         debian_base(&[("libc6", "2.36-9+deb12u4"), ("zlib1g", "1:1.2.13.dfsg-1")]),
         layer(&[E::File(
@@ -146,7 +154,7 @@ fn app_layers(name: &str) -> Vec<Vec<u8>> {
     ]
 }
 
-fn run_holdfast(args: &[&str], stdin: Option<&str>, env: &[(&str, &str)]) -> Output {
+pub(crate) fn run_holdfast(args: &[&str], stdin: Option<&str>, env: &[(&str, &str)]) -> Output {
     let mut cmd = holdfast();
     cmd.args(args)
         // No user Docker credentials in the tests.
@@ -165,7 +173,7 @@ fn run_holdfast(args: &[&str], stdin: Option<&str>, env: &[(&str, &str)]) -> Out
     child.wait_with_output().unwrap()
 }
 
-fn json_ok(out: &Output) -> serde_json::Value {
+pub(crate) fn json_ok(out: &Output) -> serde_json::Value {
     assert!(
         out.status.success(),
         "holdfast failed: {}",
@@ -655,7 +663,10 @@ fn tls_and_basic_auth_credentials_never_leak() {
     );
 
     // A pull secret (a Kubernetes Secret with the Docker config base64-encoded).
-    use base64_like::encode;
+    let encode = |b: &[u8]| {
+        use base64::Engine;
+        base64::engine::general_purpose::STANDARD.encode(b)
+    };
     let auth = encode(format!("{USER}:{PASSWORD}").as_bytes());
     let cfg = format!(r#"{{"auths":{{"{}":{{"auth":"{auth}"}}}}}}"#, reg.host);
     let secret = d.path().join("secret.yaml");
@@ -768,30 +779,4 @@ fn tls_and_basic_auth_credentials_never_leak() {
     // Without the CA the certificate is refused.
     let out = run_holdfast(&["sbom", "--no-cache", &target], None, &[]);
     assert_eq!(out.status.code(), Some(2));
-}
-
-/// Base64 for the test's Docker configs (the binary uses the `base64` crate; the tests
-/// need only encoding, written out here to keep the dev-dependencies as they are).
-mod base64_like {
-    const ABC: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-    pub fn encode(input: &[u8]) -> String {
-        let mut out = String::new();
-        for chunk in input.chunks(3) {
-            let b = [
-                chunk[0],
-                *chunk.get(1).unwrap_or(&0),
-                *chunk.get(2).unwrap_or(&0),
-            ];
-            let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-            for i in 0..4 {
-                if i <= chunk.len() {
-                    out.push(ABC[(n >> (18 - 6 * i) & 63) as usize] as char);
-                } else {
-                    out.push('=');
-                }
-            }
-        }
-        out
-    }
 }
