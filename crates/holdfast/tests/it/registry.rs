@@ -734,7 +734,19 @@ fn tls_and_basic_auth_credentials_never_leak() {
     let out = holdfast()
         .args(base)
         .env("DOCKER_CONFIG", &helper_dir)
-        .env("PATH", path)
+        .env("PATH", &path)
+        .output()
+        .unwrap();
+    assert_eq!(package_list(&json_ok(&out)), package_list(&local));
+
+    // The same helper as the default store for every registry (`credsStore`).
+    let store_dir = d.path().join("docker-store");
+    std::fs::create_dir_all(&store_dir).unwrap();
+    std::fs::write(store_dir.join("config.json"), r#"{"credsStore":"hftest"}"#).unwrap();
+    let out = holdfast()
+        .args(base)
+        .env("DOCKER_CONFIG", &store_dir)
+        .env("PATH", &path)
         .output()
         .unwrap();
     assert_eq!(package_list(&json_ok(&out)), package_list(&local));
