@@ -36,10 +36,11 @@ struct Page {
     kind_chart: Chart,
     severities: Vec<&'static str>,
     kinds: Vec<&'static str>,
-    findings: Vec<FindingView>,
-    /// The findings' details as JSON, in `findings` order, for the page's script to show
-    /// on demand: 10,000 hidden detail rows made the page slow to open.
-    details_json: String,
+    finding_count: usize,
+    /// The findings as JSON, most severe first, from which the page's script builds the
+    /// table's rows (a page at a time) and their detail rows (when opened): 10,000 rows
+    /// of markup made the page slow to open.
+    findings_json: String,
     suppressed: Vec<FindingView>,
     targets: Vec<TargetView>,
     registry: Option<RegistryView>,
@@ -124,10 +125,17 @@ struct FindingView {
     suppression: String,
 }
 
-/// What a finding's detail row shows, read by the page's script with `textContent`.
+/// A finding's row and detail as the page's script reads them (with `textContent` only).
 /// Empty fields are left out of the JSON.
 #[derive(Serialize)]
-struct DetailView<'a> {
+struct FindingJson<'a> {
+    target: &'a str,
+    kind: &'a str,
+    id: &'a str,
+    severity: &'a str,
+    sev_class: &'a str,
+    rank: u8,
+    fix: &'a str,
     #[serde(skip_serializing_if = "str::is_empty")]
     title: &'a str,
     #[serde(skip_serializing_if = "str::is_empty")]
@@ -160,9 +168,16 @@ struct DetailView<'a> {
     other_references: &'a [String],
 }
 
-impl<'a> From<&'a FindingView> for DetailView<'a> {
+impl<'a> From<&'a FindingView> for FindingJson<'a> {
     fn from(f: &'a FindingView) -> Self {
-        DetailView {
+        FindingJson {
+            target: &f.target,
+            kind: f.kind,
+            id: &f.id,
+            severity: f.severity,
+            sev_class: f.sev_class,
+            rank: f.rank,
+            fix: f.fix,
             title: &f.title,
             description: &f.description,
             package: &f.package,
@@ -471,8 +486,8 @@ fn page(result: &ScanResult) -> Page {
         kind_chart,
         severities: Severity::ALL.iter().rev().map(|s| s.as_str()).collect(),
         kinds: by_kind.keys().map(|k| k.as_str()).collect(),
-        details_json: script_json(&findings.iter().map(DetailView::from).collect::<Vec<_>>()),
-        findings,
+        finding_count: findings.len(),
+        findings_json: script_json(&findings.iter().map(FindingJson::from).collect::<Vec<_>>()),
         suppressed,
         targets: result.targets.iter().map(target_view).collect(),
         registry: result.registry.as_ref().map(registry_view),

@@ -1,91 +1,26 @@
-// Filtering, sorting and detail rows for the findings table. Values are read with
-// dataset, textContent and JSON.parse only, and detail rows are built with DOM calls:
-// nothing from the report is ever parsed as markup.
+// The findings table: rows built from the page's JSON a page at a time, filtered and
+// sorted over that data, detail rows built when opened. Everything from the report is
+// read with JSON.parse and written with textContent or DOM properties: nothing from it
+// is ever parsed as markup.
 (function () {
   "use strict";
+  var PAGE = 500;
   var table = document.getElementById("findings-table");
   var count = document.getElementById("f-count");
   if (!table) {
     if (count) { count.textContent = "0 findings"; }
     return;
   }
-  var bodies = Array.prototype.slice.call(table.tBodies);
-
-  // The details of every finding, by data-order, parsed when first needed.
-  var details = null;
-  function detailOf(b) {
-    if (details === null) {
-      var node = document.getElementById("finding-details");
-      try { details = JSON.parse(node ? node.textContent : "[]"); } catch (e) { details = []; }
-    }
-    return details[Number(b.dataset.order)] || {};
+  var data = [];
+  try {
+    data = JSON.parse(document.getElementById("finding-data").textContent);
+  } catch (e) {
+    data = [];
   }
-  function detailText(d) {
-    return [d.description, d.evidence, d.remediation, d.created_by]
-      .concat(d.aliases || [], d.links || [], d.other_references || [])
-      .filter(Boolean).join(" ");
-  }
-
-  // Each finding's text (its row and its detail), read on the first free-text search
-  // rather than at load: with 10,000 findings, reading them all up front delays the
-  // first paint.
-  var texts = null;
-  function textOf(b) {
-    if (texts === null) {
-      texts = new Map();
-      bodies.forEach(function (x) {
-        var row = x.querySelector("tr.row");
-        texts.set(x, (row.textContent + " " + detailText(detailOf(x))).toLowerCase());
-      });
-    }
-    return texts.get(b);
-  }
+  data.forEach(function (d, i) { d.order = i; });
   function el(id) { return document.getElementById(id); }
   var fSeverity = el("f-severity"), fKind = el("f-kind"), fPackage = el("f-package"),
-      fFix = el("f-fix"), fText = el("f-text");
-
-  function apply() {
-    var severity = fSeverity.value, kind = fKind.value, fix = fFix.value;
-    var pkg = fPackage.value.trim().toLowerCase();
-    var query = fText.value.trim().toLowerCase();
-    var shown = 0;
-    bodies.forEach(function (b) {
-      var d = b.dataset;
-      var ok = (!severity || d.severity === severity) &&
-        (!kind || d.kind === kind) &&
-        (!fix || d.fix === fix) &&
-        (!pkg || d.package.toLowerCase().indexOf(pkg) !== -1) &&
-        (!query || textOf(b).indexOf(query) !== -1);
-      b.hidden = !ok;
-      if (ok) { shown += 1; }
-    });
-    count.textContent = shown + " of " + bodies.length + " findings";
-  }
-
-  [fSeverity, fKind, fFix].forEach(function (e) { e.addEventListener("change", apply); });
-  [fPackage, fText].forEach(function (e) { e.addEventListener("input", apply); });
-
-  var sortKey = null, sortDir = 1;
-  table.tHead.addEventListener("click", function (ev) {
-    var th = ev.target.closest("th[data-key]");
-    if (!th) { return; }
-    var key = th.dataset.key, numeric = th.dataset.numeric === "1";
-    sortDir = sortKey === key ? -sortDir : (numeric ? -1 : 1);
-    sortKey = key;
-    bodies.sort(function (a, b) {
-      var x = a.dataset[key] || "", y = b.dataset[key] || "";
-      var c = numeric ? Number(x) - Number(y) : x.localeCompare(y);
-      if (c === 0) { return Number(a.dataset.order) - Number(b.dataset.order); }
-      return c * sortDir;
-    });
-    var frag = document.createDocumentFragment();
-    bodies.forEach(function (b) { frag.appendChild(b); });
-    table.appendChild(frag);
-    Array.prototype.forEach.call(table.tHead.querySelectorAll("th"), function (h) {
-      h.removeAttribute("aria-sort");
-    });
-    th.setAttribute("aria-sort", sortDir === 1 ? "ascending" : "descending");
-  });
+      fFix = el("f-fix"), fText = el("f-text"), more = el("f-more");
 
   function node(tag, className, text) {
     var e = document.createElement(tag);
@@ -93,7 +28,54 @@
     if (text) { e.textContent = text; }
     return e;
   }
-  // A finding's detail row, from its JSON entry.
+
+  // A finding's text for the free-text search, made on the first search.
+  function textOf(d) {
+    if (d.text === undefined) {
+      d.text = [d.severity, d.kind, d.id, d.package, d.installed, d.fixed, d.location,
+        d.target, d.title, d.description, d.evidence, d.remediation, d.created_by]
+        .concat(d.aliases || [], d.links || [], d.other_references || [])
+        .filter(Boolean).join(" ").toLowerCase();
+    }
+    return d.text;
+  }
+
+  // A finding's row group, made once and kept, so an opened detail stays open.
+  function bodyOf(d) {
+    if (d.body) { return d.body; }
+    var b = node("tbody", "finding");
+    b.dataset.order = String(d.order);
+    b.dataset.id = d.id;
+    b.dataset.severity = d.severity;
+    b.dataset.kind = d.kind;
+    var tr = node("tr", "row");
+    var sev = node("td");
+    sev.appendChild(node("span", "sev " + d.sev_class, d.severity));
+    tr.appendChild(sev);
+    tr.appendChild(node("td", "", d.kind));
+    tr.appendChild(node("td", "id", d.id));
+    tr.appendChild(node("td", "", d.package));
+    tr.appendChild(node("td", "", d.installed));
+    tr.appendChild(node("td", "", d.fixed));
+    var loc = node("td", "path", d.location);
+    if (d.removed) {
+      loc.appendChild(document.createTextNode(" "));
+      loc.appendChild(node("em", "", "(removed)"));
+    }
+    tr.appendChild(loc);
+    tr.appendChild(node("td", "", d.target));
+    var title = node("td");
+    var button = node("button", "toggle", d.title || d.id);
+    button.type = "button";
+    button.setAttribute("aria-expanded", "false");
+    title.appendChild(button);
+    tr.appendChild(title);
+    b.appendChild(tr);
+    d.body = b;
+    return b;
+  }
+
+  // A finding's detail row.
   function detailRow(d) {
     var tr = node("tr", "detail"), td = node("td"), dl = node("dl", "detail-list");
     td.colSpan = 9;
@@ -151,13 +133,69 @@
     return tr;
   }
 
+  var sorted = data.slice();
+  var limit = PAGE;
+  function matches(d) {
+    var severity = fSeverity.value, kind = fKind.value, fix = fFix.value;
+    var pkg = fPackage.value.trim().toLowerCase();
+    var query = fText.value.trim().toLowerCase();
+    return (!severity || d.severity === severity) &&
+      (!kind || d.kind === kind) &&
+      (!fix || d.fix === fix) &&
+      (!pkg || (d.package || "").toLowerCase().indexOf(pkg) !== -1) &&
+      (!query || textOf(d).indexOf(query) !== -1);
+  }
+  function render() {
+    var shown = sorted.filter(matches);
+    while (table.tBodies.length) { table.removeChild(table.tBodies[0]); }
+    var frag = document.createDocumentFragment();
+    shown.slice(0, limit).forEach(function (d) { frag.appendChild(bodyOf(d)); });
+    table.appendChild(frag);
+    var text = shown.length + " of " + data.length + " findings";
+    if (shown.length > limit) { text += " (first " + limit + " shown)"; }
+    count.textContent = text;
+    more.hidden = shown.length <= limit;
+    more.textContent = "Show " + Math.min(PAGE, shown.length - limit) + " more";
+  }
+  function apply() {
+    limit = PAGE;
+    render();
+  }
+
+  [fSeverity, fKind, fFix].forEach(function (e) { e.addEventListener("change", apply); });
+  [fPackage, fText].forEach(function (e) { e.addEventListener("input", apply); });
+  more.addEventListener("click", function () {
+    limit += PAGE;
+    render();
+  });
+
+  var sortKey = null, sortDir = 1;
+  table.tHead.addEventListener("click", function (ev) {
+    var th = ev.target.closest("th[data-key]");
+    if (!th) { return; }
+    var key = th.dataset.key, numeric = th.dataset.numeric === "1";
+    sortDir = sortKey === key ? -sortDir : (numeric ? -1 : 1);
+    sortKey = key;
+    sorted.sort(function (a, b) {
+      var c = numeric ? (a[key] || 0) - (b[key] || 0)
+        : String(a[key] || "").localeCompare(String(b[key] || ""));
+      if (c === 0) { return a.order - b.order; }
+      return c * sortDir;
+    });
+    Array.prototype.forEach.call(table.tHead.querySelectorAll("th"), function (h) {
+      h.removeAttribute("aria-sort");
+    });
+    th.setAttribute("aria-sort", sortDir === 1 ? "ascending" : "descending");
+    render();
+  });
+
   table.addEventListener("click", function (ev) {
     var button = ev.target.closest("button.toggle");
     if (!button) { return; }
     var body = button.closest("tbody");
     var detail = body.querySelector("tr.detail");
     if (!detail) {
-      detail = detailRow(detailOf(body));
+      detail = detailRow(data[Number(body.dataset.order)] || {});
       detail.hidden = true;
       body.appendChild(detail);
     }

@@ -286,4 +286,30 @@ fn html_report_in_headless_chromium() {
     let artifact = dir.join("report.png");
     std::fs::write(&artifact, png).unwrap();
     eprintln!("screenshot: {}", artifact.display());
+
+    // A large result: the rows come a page at a time.
+    let big = dir.join("big.html");
+    let mut html = Vec::new();
+    render(
+        &common::synthetic(1200),
+        Format::Html,
+        &mut html,
+        &RenderOptions::default(),
+    )
+    .unwrap();
+    std::fs::write(&big, &html).unwrap();
+    s.post("/url", json!({"url": format!("file://{}", big.display())}));
+    let rows = "return document.querySelectorAll('tbody.finding').length";
+    let count = "return document.getElementById('f-count').textContent";
+    assert_eq!(s.script(rows), 500);
+    assert_eq!(s.script(count), "1200 of 1200 findings (first 500 shown)");
+    s.click("#f-more");
+    assert_eq!(s.script(rows), 1000);
+    s.click("#f-more");
+    assert_eq!(s.script(rows), 1200);
+    assert_eq!(s.script(count), "1200 of 1200 findings");
+    assert_eq!(
+        s.script("return document.getElementById('f-more').hidden"),
+        true
+    );
 }
