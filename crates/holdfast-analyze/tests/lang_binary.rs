@@ -16,8 +16,8 @@ use holdfast_analyze::analyzer::{
 use holdfast_analyze::{AnalyzeOptions, WalkLimits};
 use holdfast_model::{DependencyScope, Package, PackageType};
 use holdfast_source::{
-    ImageConfig, ImageMetadata, LayerDescriptor, LayerOpenError, LayerStream, LayerVisit,
-    LayerVisitor, Source, SourceKind,
+    ImageMetadata, LayerDescriptor, LayerOpenError, LayerStream, LayerVisit, LayerVisitor, Source,
+    SourceKind,
 };
 
 // ---------------------------------------------------------------------------------------
@@ -939,15 +939,8 @@ impl TarSource {
         }
         TarSource {
             metadata: ImageMetadata {
-                name: "test".into(),
-                kind: SourceKind::Image,
-                image_id: None,
-                repo_tags: Vec::new(),
-                repo_digests: Vec::new(),
-                config: ImageConfig::default(),
                 layers: vec![LayerDescriptor::default()],
-                warnings: Vec::new(),
-                container: None,
+                ..ImageMetadata::new("test", SourceKind::Image)
             },
             tar: b.into_inner().unwrap(),
         }

@@ -6,7 +6,7 @@ use std::process::{Command, Stdio};
 use holdfast_analyze::walker::walk_tar;
 use holdfast_analyze::{Analyzer, WalkLimits};
 use holdfast_model::{Finding, LayerInfo};
-use holdfast_source::{ImageConfig, ImageMetadata, SourceKind};
+use holdfast_source::{ImageMetadata, SourceKind};
 
 use crate::{Checker, ImageContext};
 
@@ -91,17 +91,7 @@ pub fn check_all(checker: Box<dyn Checker>, layers: &[Vec<Entry<'_>>]) -> crate:
         })
         .collect();
     let fs = holdfast_analyze::merge::merge(&analyses);
-    let metadata = ImageMetadata {
-        name: "test".into(),
-        kind: SourceKind::Image,
-        image_id: None,
-        repo_tags: vec![],
-        repo_digests: vec![],
-        config: ImageConfig::default(),
-        layers: vec![],
-        warnings: vec![],
-        container: None,
-    };
+    let metadata = ImageMetadata::new("test", SourceKind::Image);
     let ctx = ImageContext {
         metadata: &metadata,
         fs: &fs,

@@ -85,6 +85,23 @@ pub struct ImageMetadata {
     pub container: Option<ContainerRuntime>,
 }
 
+impl ImageMetadata {
+    /// A target known only by its name and kind: no id, tags, config or layers yet.
+    pub fn new(name: impl Into<String>, kind: SourceKind) -> Self {
+        ImageMetadata {
+            name: name.into(),
+            kind,
+            image_id: None,
+            repo_tags: Vec::new(),
+            repo_digests: Vec::new(),
+            config: ImageConfig::default(),
+            layers: Vec::new(),
+            warnings: Vec::new(),
+            container: None,
+        }
+    }
+}
+
 /// A layer's content as handed to the visitor.
 pub enum LayerStream<'a> {
     /// A decompressed tar stream, read once from start to end.

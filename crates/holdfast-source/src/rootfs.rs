@@ -3,8 +3,8 @@
 use std::path::{Path, PathBuf};
 
 use crate::{
-    ImageConfig, ImageMetadata, LayerDescriptor, LayerOpenError, LayerStream, LayerVisit,
-    LayerVisitor, Source, SourceError, SourceKind,
+    ImageMetadata, LayerDescriptor, LayerOpenError, LayerStream, LayerVisit, LayerVisitor, Source,
+    SourceError, SourceKind,
 };
 
 /// A host directory holding a root filesystem.
@@ -25,15 +25,8 @@ impl RootfsSource {
         }
         Ok(RootfsSource {
             metadata: ImageMetadata {
-                name: name.to_string(),
-                kind: SourceKind::Rootfs,
-                image_id: None,
-                repo_tags: Vec::new(),
-                repo_digests: Vec::new(),
-                config: ImageConfig::default(),
                 layers: vec![LayerDescriptor::default()],
-                warnings: Vec::new(),
-                container: None,
+                ..ImageMetadata::new(name, SourceKind::Rootfs)
             },
             root: root.to_path_buf(),
         })

@@ -11,7 +11,7 @@ use holdfast_analyze::walker::walk_tar;
 use holdfast_analyze::{Analyzer, WalkLimits};
 use holdfast_checks::{weak_password, CheckConfig, ImageContext};
 use holdfast_model::{FindingKind, LayerInfo};
-use holdfast_source::{ImageConfig, ImageMetadata, SourceKind};
+use holdfast_source::{ImageMetadata, SourceKind};
 use libfuzzer_sys::fuzz_target;
 
 /// Where each chunk of the input goes, in turn; `0xFF` bytes separate the chunks.
@@ -70,17 +70,7 @@ fuzz_target!(|data: &[u8]| {
         size: None,
     }];
     let fs = holdfast_analyze::merge::merge(std::slice::from_ref(&analysis));
-    let metadata = ImageMetadata {
-        name: "fuzz".into(),
-        kind: SourceKind::Image,
-        image_id: None,
-        repo_tags: vec![],
-        repo_digests: vec![],
-        config: ImageConfig::default(),
-        layers: vec![],
-        warnings: vec![],
-        container: None,
-    };
+    let metadata = ImageMetadata::new("fuzz", SourceKind::Image);
     let ctx = ImageContext {
         metadata: &metadata,
         fs: &fs,
