@@ -23,20 +23,7 @@ images=("$@"); [ ${#images[@]} -gt 0 ] || images=(deb12-python)
 work=$(mktemp -d /var/tmp/holdfast-bench-secrets.XXXX)
 trap 'rm -rf "$work"' EXIT
 
-time_case() { # time_case LABEL CMD...
-  local label=$1; shift
-  local rep
-  rep=$(python3 "$BENCH_DIR/ptime.py" -n "$N" -- "$@" 2>&1 || true)
-  python3 - "$label" "$rep" <<'PY'
-import re, sys
-label, rep = sys.argv[1], sys.argv[2]
-def med(row):
-    m = re.search(r"^A %s\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)" % re.escape(row), rep, re.M)
-    return m.group(2) if m else "-"
-ok = re.search(r"^A exit ([^\n]*)", rep, re.M)
-print(f"{label:<24} wall {med('wall s'):>7} s   cpu {med('cpu s'):>7} s   peak {med('peak MiB'):>7} MiB   exit {ok.group(1) if ok else '?'}")
-PY
-}
+. "$ROOT/bench/time-case.sh"
 
 for image in "${images[@]}"; do
   tar=$IMG/$image.tar

@@ -8,7 +8,7 @@
 
 use std::io::Read;
 
-use holdfast_model::{Finding, FindingKind, OsRelease, Package};
+use holdfast_model::{Finding, FindingKind, OsRelease, Package, WarningKind};
 use serde::{Deserialize, Serialize};
 
 /// What kind of entry a tar member or directory entry is.
@@ -102,7 +102,8 @@ pub enum FileFact {
         package: String,
         licenses: Vec<String>,
     },
-    /// Part of the file was skipped; the walker turns this into a warning naming the file.
+    /// Part of the file was skipped; the walker turns this into a warning naming the file,
+    /// of kind [`WarningKind::Other`] (the message does not say which kind it is).
     Skipped(String),
     /// A finding about this file, from a checker. The pipeline fills in `path`, `layer`
     /// and `removed` after the merge.
@@ -123,13 +124,30 @@ pub enum OsSource {
     DistroFile,
 }
 
-/// Why an analyzer could not read a file. The walker turns it into a warning.
+/// Why an analyzer could not read a file. The walker turns it into a warning of the
+/// kind [`AnalyzeError::kind`] gives.
 #[derive(Debug, thiserror::Error)]
 pub enum AnalyzeError {
+    /// The file was read but does not parse.
     #[error("{0}")]
     Malformed(String),
+    /// A size, count or depth bound kept the analyzer from reading the file.
+    #[error("{0}")]
+    BoundReached(String),
+    /// Reading the file failed (an I/O error, a stream that ended early).
     #[error("read failed: {0}")]
     Io(#[from] std::io::Error),
+}
+
+impl AnalyzeError {
+    /// The kind of warning this error becomes: the one place that decides it.
+    pub fn kind(&self) -> WarningKind {
+        match self {
+            AnalyzeError::Malformed(_) => WarningKind::MalformedFile,
+            AnalyzeError::BoundReached(_) => WarningKind::BoundReached,
+            AnalyzeError::Io(_) => WarningKind::UnreadableFile,
+        }
+    }
 }
 
 /// An analyzer: one cataloger or file-level checker.

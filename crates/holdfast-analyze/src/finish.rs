@@ -4,8 +4,8 @@
 
 use std::collections::{HashMap, HashSet};
 
+use holdfast_model::ImageMetadata;
 use holdfast_model::{LayerInfo, OsFamily, OsRelease, Package, PackageType, Purl, Warning};
-use holdfast_source::ImageMetadata;
 
 use crate::analyzer::FileFact;
 use crate::layer::LayerAnalysis;
@@ -26,12 +26,8 @@ pub(crate) fn finish(
         .map(|(d, a)| d.diff_id.clone().or_else(|| a.diff_id.clone()))
         .collect();
     for (layer, id) in layers.iter().zip(&layer_ids) {
-        for (path, message) in &layer.warnings {
-            warnings.push(Warning {
-                layer: id.clone(),
-                path: path.clone(),
-                message: message.clone(),
-            });
+        for w in &layer.warnings {
+            warnings.push(w.to_warning(id.as_deref()));
         }
     }
     let fs = merge(&layers);
@@ -85,6 +81,7 @@ pub(crate) fn finish(
             digest: d.digest.clone(),
             created_by: d.created_by.clone(),
             size: d.size,
+            media_type: None,
         })
         .collect();
     ImageFacts {
@@ -147,16 +144,17 @@ fn attach_deb_licenses(packages: &mut [Package], fs: &crate::merge::MergedFs) {
 
 /// Package URLs for OS packages, which name the distribution (purl-spec `PURL-TYPES.rst`):
 /// `pkg:deb/debian/NAME@VER?arch=A&distro=debian-12`, `pkg:apk/alpine/NAME@VER?arch=A&distro=3.19.1`,
-/// `pkg:rpm/redhat/NAME@VER-REL?arch=A&epoch=E`.
+/// `pkg:rpm/redhat/NAME@VER-REL?arch=A&epoch=E`. The namespace comes from the one family
+/// table, [`OsFamily::purl_namespace`].
 fn os_purl(p: &Package, os: Option<&OsRelease>) -> String {
     let family = os.map(|o| o.family).unwrap_or(OsFamily::Unknown);
     let version = os.map(|o| o.version.as_str()).unwrap_or("");
+    let Some(ns) = family.purl_namespace(p.package_type) else {
+        return String::new();
+    };
     match p.package_type {
         PackageType::Deb => {
-            let ns = match family {
-                OsFamily::Ubuntu => "ubuntu",
-                _ => "debian",
-            };
+            // `debian-12`, `ubuntu-22.04`: the namespace is the os-release `ID` here.
             let distro = (!version.is_empty()).then(|| format!("{ns}-{version}"));
             Purl::new("deb", &p.name)
                 .namespace(ns)
@@ -165,40 +163,18 @@ fn os_purl(p: &Package, os: Option<&OsRelease>) -> String {
                 .qualifier_opt("distro", distro.as_deref())
                 .to_string()
         }
-        PackageType::Apk => {
-            let ns = match family {
-                OsFamily::Wolfi => "wolfi",
-                OsFamily::Chainguard => "chainguard",
-                _ => "alpine",
-            };
-            Purl::new("apk", &p.name)
-                .namespace(ns)
-                .version(&p.version)
-                .qualifier_opt("arch", p.arch.as_deref())
-                .qualifier_opt("distro", (!version.is_empty()).then_some(version))
-                .to_string()
-        }
-        PackageType::Rpm => {
-            let ns = match family {
-                OsFamily::Centos => "centos",
-                OsFamily::Rocky => "rocky",
-                OsFamily::Alma => "almalinux",
-                OsFamily::Oracle => "oracle",
-                OsFamily::Fedora => "fedora",
-                OsFamily::Amazon => "amazon",
-                OsFamily::Suse => "suse",
-                OsFamily::Opensuse => "opensuse",
-                OsFamily::Photon => "photon",
-                OsFamily::Mariner => "mariner",
-                _ => "redhat",
-            };
-            Purl::new("rpm", &p.name)
-                .namespace(ns)
-                .version(&p.version)
-                .qualifier_opt("arch", p.arch.as_deref())
-                .qualifier_opt("epoch", p.epoch.map(|e| e.to_string()).as_deref())
-                .to_string()
-        }
+        PackageType::Apk => Purl::new("apk", &p.name)
+            .namespace(ns)
+            .version(&p.version)
+            .qualifier_opt("arch", p.arch.as_deref())
+            .qualifier_opt("distro", (!version.is_empty()).then_some(version))
+            .to_string(),
+        PackageType::Rpm => Purl::new("rpm", &p.name)
+            .namespace(ns)
+            .version(&p.version)
+            .qualifier_opt("arch", p.arch.as_deref())
+            .qualifier_opt("epoch", p.epoch.map(|e| e.to_string()).as_deref())
+            .to_string(),
         _ => String::new(),
     }
 }
@@ -225,5 +201,70 @@ fn assign_ids(packages: &mut [Package]) {
             n += 1;
         }
         p.id = id;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pkg(package_type: PackageType) -> Package {
+        Package {
+            id: String::new(),
+            name: "curl".into(),
+            version: "8.5.0-1".into(),
+            package_type,
+            purl: String::new(),
+            source_name: None,
+            source_version: None,
+            arch: Some("x86_64".into()),
+            epoch: Some(1),
+            licenses: Vec::new(),
+            vendor: None,
+            ecosystem: None,
+            scope: None,
+            layer: None,
+            path: String::new(),
+        }
+    }
+
+    fn os(family: OsFamily, version: &str) -> OsRelease {
+        OsRelease {
+            family,
+            version: version.into(),
+            pretty_name: None,
+            codename: None,
+        }
+    }
+
+    #[test]
+    fn os_purls_name_the_distribution() {
+        use OsFamily::*;
+        use PackageType::*;
+        let purl = |t, f, v| os_purl(&pkg(t), Some(&os(f, v)));
+        let rpm = |ns: &str| format!("pkg:rpm/{ns}/curl@8.5.0-1?arch=x86_64&epoch=1");
+        assert_eq!(purl(Rpm, Alma, "9.3"), rpm("almalinux"));
+        assert_eq!(purl(Rpm, Oracle, "9"), rpm("oracle"));
+        assert_eq!(purl(Rpm, Amazon, "2023"), rpm("amazon"));
+        assert_eq!(purl(Rpm, Redhat, "9.3"), rpm("redhat"));
+        assert_eq!(purl(Rpm, Debian, "12"), rpm("redhat"));
+        assert_eq!(os_purl(&pkg(Rpm), None), rpm("redhat"));
+        assert_eq!(
+            purl(Deb, Ubuntu, "22.04"),
+            "pkg:deb/ubuntu/curl@8.5.0-1?arch=x86_64&distro=ubuntu-22.04"
+        );
+        assert_eq!(
+            purl(Deb, Distroless, ""),
+            "pkg:deb/debian/curl@8.5.0-1?arch=x86_64"
+        );
+        assert_eq!(
+            purl(Apk, Wolfi, "20230201"),
+            "pkg:apk/wolfi/curl@8.5.0-1?arch=x86_64&distro=20230201"
+        );
+        assert_eq!(
+            purl(Apk, Debian, "12"),
+            "pkg:apk/alpine/curl@8.5.0-1?arch=x86_64&distro=12"
+        );
+        assert_eq!(purl(Python, Alma, "9.3"), "");
     }
 }

@@ -8,12 +8,11 @@
 
 pub mod analyzer;
 pub mod apk;
+mod catalog;
 mod control;
 pub mod dpkg;
 pub mod file_caps;
 mod finish;
-mod lang_binary;
-mod lang_text;
 mod layer;
 pub mod merge;
 pub mod os;
@@ -21,18 +20,29 @@ pub mod registry;
 mod rpm;
 pub mod walker;
 
+// Language catalogers, one module per ecosystem; `catalog` holds what they share.
+mod dotnet;
+mod go;
+mod java;
+mod node;
+mod php;
+mod python;
+mod ruby;
+mod rust;
+
 use std::sync::Mutex;
 
-use holdfast_model::{LayerInfo, OsRelease, Package, Warning};
+use holdfast_model::{LayerInfo, OsRelease, Package, Warning, WarningKind};
 use holdfast_source::{ImageMetadata, LayerCache, LayerStream, LayerVisit, Source};
 
 pub use analyzer::{Analyzer, AnalyzerGroup};
-pub use layer::LayerAnalysis;
+pub use layer::{LayerAnalysis, LayerWarning};
 pub use merge::MergedFs;
 pub use walker::WalkLimits;
 
 /// Version of the walker and of the cached [`LayerAnalysis`] shape; part of the cache key.
-pub const WALKER_VERSION: u32 = 3;
+/// 4: layer warnings carry a [`holdfast_model::WarningKind`] ([`LayerWarning`]).
+pub const WALKER_VERSION: u32 = 4;
 
 /// How to run an analysis.
 #[derive(Default)]
@@ -68,7 +78,7 @@ pub fn analyze(
     let mut warnings: Vec<Warning> = metadata
         .warnings
         .iter()
-        .map(|w| Warning::general(None, w.clone()))
+        .map(|w| Warning::general(WarningKind::Other, None, w.clone()))
         .collect();
 
     let mut results: Vec<Option<LayerAnalysis>> = vec![None; n];
@@ -206,6 +216,7 @@ fn stream_and_store(
             .and_then(|i| metadata.layers.get(i))
             .and_then(|l| l.diff_id.as_deref().or(l.digest.as_deref()));
         warnings.push(Warning::general(
+            WarningKind::LayerNotScanned,
             layer,
             format!("layer not scanned: {}", e.error),
         ));
@@ -220,6 +231,7 @@ fn stream_and_store(
         });
         let Some(index) = index else {
             warnings.push(Warning::general(
+                WarningKind::LayerMismatch,
                 analysis.diff_id.as_deref(),
                 "a layer in the stream matches no diff_id of the image config; ignored",
             ));
@@ -245,6 +257,7 @@ fn stream_and_store(
                 }
             }
             (Some(c), Some(a)) => warnings.push(Warning::general(
+                WarningKind::LayerMismatch,
                 Some(c),
                 format!("layer content hashes to {a}, not to the diff_id the config gives; result not cached"),
             )),

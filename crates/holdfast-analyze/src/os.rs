@@ -106,43 +106,27 @@ fn unquote(v: &str) -> String {
         .replace("\\\\", "\\")
 }
 
-/// Maps os-release `ID` (and `ID_LIKE` for derivatives we do not know) to a family.
+/// Maps os-release `ID` to a family ([`OsFamily::from_os_release_id`], the one table),
+/// and `ID_LIKE` for derivatives it does not know: these are placed with the
+/// distribution whose packages and advisories they follow (a `fedora`-like OS with Red
+/// Hat, not with Fedora).
 fn family_of(id: &str, id_like: &str) -> OsFamily {
-    match id {
-        "debian" => OsFamily::Debian,
-        "ubuntu" => OsFamily::Ubuntu,
-        "alpine" => OsFamily::Alpine,
-        "wolfi" => OsFamily::Wolfi,
-        "chainguard" => OsFamily::Chainguard,
-        "rhel" => OsFamily::Redhat,
-        "centos" => OsFamily::Centos,
-        "rocky" => OsFamily::Rocky,
-        "almalinux" => OsFamily::Alma,
-        "ol" => OsFamily::Oracle,
-        "fedora" => OsFamily::Fedora,
-        "amzn" => OsFamily::Amazon,
-        "sles" | "sled" | "sle-micro" => OsFamily::Suse,
-        "opensuse" | "opensuse-leap" | "opensuse-tumbleweed" | "opensuse-microos" => {
-            OsFamily::Opensuse
-        }
-        "photon" => OsFamily::Photon,
-        "mariner" | "azurelinux" => OsFamily::Mariner,
-        _ => {
-            let like: Vec<&str> = id_like.split_whitespace().collect();
-            if like.contains(&"ubuntu") {
-                OsFamily::Ubuntu
-            } else if like.contains(&"debian") {
-                OsFamily::Debian
-            } else if like.contains(&"rhel") || like.contains(&"fedora") {
-                OsFamily::Redhat
-            } else if like.contains(&"suse") {
-                OsFamily::Suse
-            } else if like.contains(&"alpine") {
-                OsFamily::Alpine
-            } else {
-                OsFamily::Unknown
-            }
-        }
+    if let Some(family) = OsFamily::from_os_release_id(id) {
+        return family;
+    }
+    let like: Vec<&str> = id_like.split_whitespace().collect();
+    if like.contains(&"ubuntu") {
+        OsFamily::Ubuntu
+    } else if like.contains(&"debian") {
+        OsFamily::Debian
+    } else if like.contains(&"rhel") || like.contains(&"fedora") {
+        OsFamily::Redhat
+    } else if like.contains(&"suse") {
+        OsFamily::Suse
+    } else if like.contains(&"alpine") {
+        OsFamily::Alpine
+    } else {
+        OsFamily::Unknown
     }
 }
 
@@ -257,6 +241,14 @@ mod tests {
                 .unwrap()
                 .family,
             OsFamily::Wolfi
+        );
+        let alma = parse_os_release(
+            "ID=\"almalinux\"\nID_LIKE=\"rhel centos fedora\"\nVERSION_ID=\"9.3\"",
+        )
+        .unwrap();
+        assert_eq!(
+            (alma.family, alma.version.as_str()),
+            (OsFamily::Alma, "9.3")
         );
         assert!(parse_os_release("garbage\n\0\0").is_none());
     }

@@ -45,7 +45,7 @@ impl Analyzer for RpmAnalyzer {
     }
     fn analyze(&self, input: &mut FileInput<'_>) -> Result<Vec<FileFact>, AnalyzeError> {
         if input.meta.size > MAX_DB_BYTES {
-            return Err(AnalyzeError::Malformed(format!(
+            return Err(AnalyzeError::BoundReached(format!(
                 "rpm database of {} bytes is over the {MAX_DB_BYTES}-byte limit",
                 input.meta.size
             )));

@@ -10,11 +10,13 @@ use std::collections::HashMap;
 use std::io::{self, Read};
 use std::path::Path;
 
+use holdfast_model::path::{file_name, parent};
+use holdfast_model::WarningKind;
 use holdfast_source::path::{normalize_entry, MAX_PATH_BYTES};
 use sha2::{Digest, Sha256};
 
 use crate::analyzer::{Analyzer, EntryKind, EntryMeta, FileContent, FileFact, FileInput, Want};
-use crate::layer::{FileResult, LayerAnalysis};
+use crate::layer::{FileResult, LayerAnalysis, LayerWarning};
 
 /// Bounds that keep one layer's walk in bounded memory and time.
 #[derive(Debug, Clone, Copy)]
@@ -73,9 +75,12 @@ impl<'a> Collector<'a> {
         }
     }
 
-    fn warn(&mut self, path: Option<&str>, message: String) {
+    /// Keeps a warning, up to the bound; past it, only counts it.
+    fn warn(&mut self, kind: WarningKind, path: Option<&str>, message: String) {
         if self.out.warnings.len() < self.limits.max_warnings {
-            self.out.warnings.push((path.map(str::to_string), message));
+            self.out
+                .warnings
+                .push(LayerWarning::new(kind, path, message));
         } else {
             self.dropped_warnings += 1;
         }
@@ -122,7 +127,11 @@ impl<'a> Collector<'a> {
             self.buf.clear();
             let mut limited = content.take(self.limits.max_file_bytes);
             if let Err(e) = limited.read_to_end(&mut self.buf) {
-                self.warn(Some(path), format!("cannot read the file: {e}"));
+                self.warn(
+                    WarningKind::UnreadableFile,
+                    Some(path),
+                    format!("cannot read the file: {e}"),
+                );
                 return;
             }
         }
@@ -136,7 +145,9 @@ impl<'a> Collector<'a> {
                 streamed = true;
                 FileContent::Stream(&mut *content)
             } else if want == Want::Stream {
+                // Not a bound, not a fault of the file: a limit of the single pass.
                 self.warn(
+                    WarningKind::Other,
                     Some(path),
                     format!(
                         "{}: another analyzer consumed the stream; skipped",
@@ -146,6 +157,7 @@ impl<'a> Collector<'a> {
                 continue;
             } else {
                 self.warn(
+                    WarningKind::BoundReached,
                     Some(path),
                     format!(
                         "{}: file is {} bytes, over the {}-byte limit; skipped",
@@ -165,7 +177,11 @@ impl<'a> Collector<'a> {
                 Ok(mut facts) => {
                     facts.retain(|f| match f {
                         FileFact::Skipped(msg) => {
-                            self.warn(Some(path), format!("{}: {msg}", analyzer.name()));
+                            self.warn(
+                                WarningKind::Other,
+                                Some(path),
+                                format!("{}: {msg}", analyzer.name()),
+                            );
                             false
                         }
                         _ => true,
@@ -184,7 +200,7 @@ impl<'a> Collector<'a> {
                         .or_default()
                         .push(idx);
                 }
-                Err(e) => self.warn(Some(path), format!("{}: {e}", analyzer.name())),
+                Err(e) => self.warn(e.kind(), Some(path), format!("{}: {e}", analyzer.name())),
             }
         }
         self.buf = buf;
@@ -218,6 +234,7 @@ impl<'a> Collector<'a> {
                     .any(|a| a.wants(path, &meta) != Want::No)
                 {
                     self.warn(
+                        WarningKind::Other,
                         Some(path),
                         format!("hard link to `{target}`, which this layer does not hold as a read file; skipped"),
                     );
@@ -243,7 +260,7 @@ impl<'a> Collector<'a> {
         for path in reported {
             let mut p = path;
             while needed.insert(p) && p != "/" {
-                p = holdfast_source::path::parent(p);
+                p = parent(p);
             }
         }
         let keep: Vec<String> = self
@@ -260,7 +277,8 @@ impl<'a> Collector<'a> {
         self.prune_non_links();
         if self.dropped_warnings > 0 {
             let n = self.dropped_warnings;
-            self.out.warnings.push((
+            self.out.warnings.push(LayerWarning::new(
+                WarningKind::BoundReached,
                 None,
                 format!("{n} more warnings in this layer were not kept"),
             ));
@@ -291,7 +309,11 @@ pub fn walk_tar(
                     let mut entry = match entry {
                         Ok(e) => e,
                         Err(e) => {
-                            c.warn(None, format!("layer stream stopped: {e}"));
+                            c.warn(
+                                WarningKind::UnreadableFile,
+                                None,
+                                format!("layer stream stopped: {e}"),
+                            );
                             failed = true;
                             break;
                         }
@@ -301,7 +323,11 @@ pub fn walk_tar(
                 }
             }
             Err(e) => {
-                c.warn(None, format!("not a tar stream: {e}"));
+                c.warn(
+                    WarningKind::MalformedFile,
+                    None,
+                    format!("not a tar stream: {e}"),
+                );
                 failed = true;
             }
         }
@@ -310,6 +336,7 @@ pub fn walk_tar(
         // Read the end-of-archive blocks and padding so the hash covers the whole blob.
         if let Err(e) = io::copy(&mut hashing, &mut io::sink()) {
             c.warn(
+                WarningKind::UnreadableFile,
                 None,
                 format!("layer stream stopped after the last entry: {e}"),
             );
@@ -329,6 +356,7 @@ fn tar_entry<R: Read>(c: &mut Collector<'_>, entry: &mut tar::Entry<'_, R>) {
     let Some(name) = normalize_entry(&raw) else {
         if raw.len() > MAX_PATH_BYTES {
             c.warn(
+                WarningKind::BoundReached,
                 None,
                 format!(
                     "entry name of {} bytes is longer than {MAX_PATH_BYTES}; skipped",
@@ -340,6 +368,7 @@ fn tar_entry<R: Read>(c: &mut Collector<'_>, entry: &mut tar::Entry<'_, R>) {
     };
     if name.climbed {
         c.warn(
+            WarningKind::MalformedFile,
             Some(&name.path),
             format!(
                 "entry `{}` climbs out of the layer root with `..`; skipped",
@@ -349,9 +378,8 @@ fn tar_entry<R: Read>(c: &mut Collector<'_>, entry: &mut tar::Entry<'_, R>) {
         return;
     }
     let path = name.path;
-    let file_name = holdfast_source::path::file_name(&path);
-    if let Some(hidden) = file_name.strip_prefix(".wh.") {
-        let dir = holdfast_source::path::parent(&path);
+    if let Some(hidden) = file_name(&path).strip_prefix(".wh.") {
+        let dir = parent(&path);
         if hidden == ".wh..opq" {
             c.out.opaque_dirs.push(dir.to_string());
         } else if !hidden.is_empty() {
@@ -407,6 +435,7 @@ fn tar_entry<R: Read>(c: &mut Collector<'_>, entry: &mut tar::Entry<'_, R>) {
                     c.hard_link(&path, &t.path);
                 }
                 _ => c.warn(
+                    WarningKind::MalformedFile,
                     Some(&path),
                     "hard link with an empty or climbing target; skipped".into(),
                 ),
@@ -466,6 +495,7 @@ pub fn walk_dir(root: &Path, analyzers: &[&dyn Analyzer], limits: WalkLimits) ->
             Ok(e) => e,
             Err(e) => {
                 c.warn(
+                    WarningKind::UnreadableFile,
                     Some(if image_dir.is_empty() {
                         "/"
                     } else {
@@ -483,6 +513,7 @@ pub fn walk_dir(root: &Path, analyzers: &[&dyn Analyzer], limits: WalkLimits) ->
             let image_path = format!("{image_dir}/{}", name.to_string_lossy());
             if image_path.len() > MAX_PATH_BYTES {
                 c.warn(
+                    WarningKind::BoundReached,
                     Some(&image_dir),
                     format!("entries deeper than {MAX_PATH_BYTES} path bytes; skipped"),
                 );
@@ -547,7 +578,11 @@ pub fn walk_dir(root: &Path, analyzers: &[&dyn Analyzer], limits: WalkLimits) ->
                             c.out.bytes += meta.size;
                             c.run(&image_path, &meta, wanting, &mut f);
                         }
-                        Err(e) => c.warn(Some(&image_path), format!("cannot open: {e}")),
+                        Err(e) => c.warn(
+                            WarningKind::UnreadableFile,
+                            Some(&image_path),
+                            format!("cannot open: {e}"),
+                        ),
                     }
                 }
                 EntryKind::HardLink | EntryKind::Other => {}
@@ -639,5 +674,145 @@ mod tests {
                 ),
             ]
         );
+    }
+
+    /// Fails as asked by the file's name, under `/f/`.
+    struct Failing;
+
+    impl Analyzer for Failing {
+        fn name(&self) -> &'static str {
+            "failing"
+        }
+        fn version(&self) -> u32 {
+            1
+        }
+        fn group(&self) -> AnalyzerGroup {
+            AnalyzerGroup::Library
+        }
+        fn wants(&self, path: &str, _meta: &EntryMeta) -> Want {
+            if path.starts_with("/f/") {
+                Want::Bytes
+            } else {
+                Want::No
+            }
+        }
+        fn analyze(&self, input: &mut FileInput<'_>) -> Result<Vec<FileFact>, AnalyzeError> {
+            match input.path {
+                "/f/malformed" => Err(AnalyzeError::Malformed("no header".into())),
+                "/f/unreadable" => Err(AnalyzeError::Io(io::Error::other("gone"))),
+                "/f/bounded" => Err(AnalyzeError::BoundReached("too many".into())),
+                _ => Ok(vec![FileFact::Skipped("partly".into())]),
+            }
+        }
+    }
+
+    /// A tar of regular files, then one raw entry whose name is written as given.
+    fn tar_with(files: &[(&str, usize)], raw_name: Option<&[u8]>) -> Vec<u8> {
+        let mut b = tar::Builder::new(Vec::new());
+        for (name, size) in files {
+            let mut h = tar::Header::new_gnu();
+            h.set_mode(0o644);
+            h.set_size(*size as u64);
+            b.append_data(&mut h, name, &vec![b'x'; *size][..]).unwrap();
+        }
+        if let Some(raw) = raw_name {
+            let mut h = tar::Header::new_gnu();
+            h.as_gnu_mut().unwrap().name[..raw.len()].copy_from_slice(raw);
+            h.set_mode(0o644);
+            h.set_size(0);
+            h.set_cksum();
+            b.append(&h, io::empty()).unwrap();
+        }
+        b.into_inner().unwrap()
+    }
+
+    fn kinds(out: &LayerAnalysis) -> Vec<(WarningKind, Option<&str>, &str)> {
+        out.warnings
+            .iter()
+            .map(|w| (w.kind, w.path.as_deref(), w.message.as_str()))
+            .collect()
+    }
+
+    #[test]
+    fn walk_warnings_carry_their_kind() {
+        let tar = tar_with(
+            &[
+                ("f/malformed", 1),
+                ("f/unreadable", 1),
+                ("f/bounded", 1),
+                ("f/skipped", 1),
+                ("f/big", 100),
+            ],
+            Some(b"../f/x"),
+        );
+        let refs: [&dyn Analyzer; 1] = [&Failing];
+        let limits = WalkLimits {
+            max_file_bytes: 10,
+            max_warnings: 200,
+        };
+        let out = walk_tar(&mut &tar[..], &refs, limits);
+        assert!(out.diff_id.is_some());
+        use WarningKind::*;
+        assert_eq!(
+            kinds(&out),
+            [
+                (MalformedFile, Some("/f/malformed"), "failing: no header"),
+                (
+                    UnreadableFile,
+                    Some("/f/unreadable"),
+                    "failing: read failed: gone"
+                ),
+                (BoundReached, Some("/f/bounded"), "failing: too many"),
+                (Other, Some("/f/skipped"), "failing: partly"),
+                (
+                    BoundReached,
+                    Some("/f/big"),
+                    "failing: file is 100 bytes, over the 10-byte limit; skipped"
+                ),
+                (
+                    MalformedFile,
+                    Some("/f/x"),
+                    "entry `../f/x` climbs out of the layer root with `..`; skipped"
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn dropped_and_stream_warnings_carry_their_kind() {
+        let refs: [&dyn Analyzer; 1] = [&Failing];
+        let tar = tar_with(&[("f/malformed", 1), ("f/a", 1), ("f/b", 1)], None);
+        let limits = WalkLimits {
+            max_file_bytes: 10,
+            max_warnings: 1,
+        };
+        let out = walk_tar(&mut &tar[..], &refs, limits);
+        assert_eq!(
+            kinds(&out),
+            [
+                (
+                    WarningKind::MalformedFile,
+                    Some("/f/malformed"),
+                    "failing: no header"
+                ),
+                (
+                    WarningKind::BoundReached,
+                    None,
+                    "2 more warnings in this layer were not kept"
+                ),
+            ]
+        );
+
+        // A stream cut inside the second entry's header.
+        let cut = &tar[..512 + 512 + 100];
+        let out = walk_tar(&mut &cut[..], &refs, WalkLimits::default());
+        assert!(out.diff_id.is_none());
+        let stopped: Vec<_> = out
+            .warnings
+            .iter()
+            .filter(|w| w.message.starts_with("layer stream stopped"))
+            .collect();
+        assert_eq!(stopped.len(), 1, "{:?}", out.warnings);
+        assert_eq!(stopped[0].kind, WarningKind::UnreadableFile);
     }
 }

@@ -16,8 +16,8 @@ use holdfast_analyze::analyzer::{
 use holdfast_analyze::{AnalyzeOptions, WalkLimits};
 use holdfast_model::{DependencyScope, Package, PackageType};
 use holdfast_source::{
-    ImageMetadata, LayerDescriptor, LayerOpenError, LayerStream, LayerVisit, LayerVisitor, Source,
-    SourceKind,
+    ImageMetadata, LayerInfo, LayerOpenError, LayerStream, LayerVisit, LayerVisitor, Source,
+    TargetKind,
 };
 
 // ---------------------------------------------------------------------------------------
@@ -939,8 +939,8 @@ impl TarSource {
         }
         TarSource {
             metadata: ImageMetadata {
-                layers: vec![LayerDescriptor::default()],
-                ..ImageMetadata::new("test", SourceKind::Image)
+                layers: vec![LayerInfo::default()],
+                ..ImageMetadata::new("test", TargetKind::Image)
             },
             tar: b.into_inner().unwrap(),
         }

@@ -33,18 +33,9 @@ pub(crate) fn embedded<T: serde::de::DeserializeOwned>(name: &str, text: &str) -
     }
 }
 
-/// The last component of an absolute image path.
-pub(crate) fn file_name(path: &str) -> &str {
-    path.rsplit('/').next().unwrap_or(path)
-}
-
-/// The parent directory of an absolute image path (`/` for top-level entries).
-pub(crate) fn parent(path: &str) -> &str {
-    match path.rfind('/') {
-        Some(0) | None => "/",
-        Some(i) => &path[..i],
-    }
-}
+/// The last component and the parent directory of an absolute image path (`/` for
+/// top-level entries and for `/`), as every holdfast crate answers them.
+pub(crate) use holdfast_model::path::{file_name, parent};
 
 /// `4755 uid=0 gid=0`: the permission bits in octal and the owner.
 pub(crate) fn mode_owner(mode: u32, uid: u64, gid: u64) -> String {

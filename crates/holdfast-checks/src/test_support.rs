@@ -3,10 +3,13 @@
 use std::io::Write;
 use std::process::{Command, Stdio};
 
+use holdfast_analyze::analyzer::{
+    AnalyzeError, AnalyzerGroup, EntryKind, EntryMeta, FileFact, FileInput, Want,
+};
 use holdfast_analyze::walker::walk_tar;
-use holdfast_analyze::{Analyzer, WalkLimits};
-use holdfast_model::{Finding, LayerInfo};
-use holdfast_source::{ImageMetadata, SourceKind};
+use holdfast_analyze::{Analyzer, LayerAnalysis, WalkLimits};
+use holdfast_model::{Finding, FindingKind, LayerInfo};
+use holdfast_model::{ImageMetadata, TargetKind};
 
 use crate::{Checker, ImageContext};
 
@@ -81,6 +84,11 @@ pub fn check_all(checker: Box<dyn Checker>, layers: &[Vec<Entry<'_>>]) -> crate:
         .iter()
         .map(|l| walk_tar(&mut &tar_of(l)[..], &refs, WalkLimits::default()))
         .collect();
+    run_walked(checker, analyses)
+}
+
+/// Merges walked layers (bottom first) and runs `checker` as `holdfast_checks::run` would.
+fn run_walked(checker: Box<dyn Checker>, analyses: Vec<LayerAnalysis>) -> crate::Checked {
     let infos: Vec<LayerInfo> = analyses
         .iter()
         .map(|a| LayerInfo {
@@ -88,10 +96,11 @@ pub fn check_all(checker: Box<dyn Checker>, layers: &[Vec<Entry<'_>>]) -> crate:
             digest: None,
             created_by: None,
             size: None,
+            media_type: None,
         })
         .collect();
     let fs = holdfast_analyze::merge::merge(&analyses);
-    let metadata = ImageMetadata::new("test", SourceKind::Image);
+    let metadata = ImageMetadata::new("test", TargetKind::Image);
     let ctx = ImageContext {
         metadata: &metadata,
         fs: &fs,
@@ -100,6 +109,59 @@ pub fn check_all(checker: Box<dyn Checker>, layers: &[Vec<Entry<'_>>]) -> crate:
     };
     let kinds = checker.kinds().to_vec();
     crate::run(&[checker], &kinds, &ctx)
+}
+
+/// Stands in for a checker's own analyzer (under its name) and gives each listed path the
+/// facts listed for it, as a layer cache written by another build could: records that
+/// do not decode, say.
+pub struct Planted {
+    /// The name of the analyzer it stands in for.
+    pub name: &'static str,
+    /// Paths and the facts each gets.
+    pub facts: Vec<(&'static str, Vec<FileFact>)>,
+}
+
+impl Analyzer for Planted {
+    fn name(&self) -> &'static str {
+        self.name
+    }
+
+    fn version(&self) -> u32 {
+        1
+    }
+
+    fn group(&self) -> AnalyzerGroup {
+        AnalyzerGroup::Check(FindingKind::Backdoor)
+    }
+
+    fn wants(&self, path: &str, meta: &EntryMeta) -> Want {
+        if meta.kind == EntryKind::File && self.facts.iter().any(|(p, _)| *p == path) {
+            Want::Meta
+        } else {
+            Want::No
+        }
+    }
+
+    fn analyze(&self, input: &mut FileInput<'_>) -> Result<Vec<FileFact>, AnalyzeError> {
+        Ok(self
+            .facts
+            .iter()
+            .filter(|(p, _)| *p == input.path)
+            .flat_map(|(_, f)| f.clone())
+            .collect())
+    }
+}
+
+/// Runs one checker, with `planted` in place of its analyzers, on one layer holding an
+/// empty file at each path `planted` lists; returns the findings and warnings.
+pub fn check_planted(checker: Box<dyn Checker>, planted: Planted) -> crate::Checked {
+    let entries: Vec<Entry<'_>> = planted.facts.iter().map(|(p, _)| file(p, "")).collect();
+    let analyses = vec![walk_tar(
+        &mut &tar_of(&entries)[..],
+        &[&planted as &dyn Analyzer],
+        WalkLimits::default(),
+    )];
+    run_walked(checker, analyses)
 }
 
 /// Whether the tool `program` runs; when it does not, the test is skipped (`false`),

@@ -5,17 +5,25 @@
 //! contract (`docs/json-result.md`); change it only together with `SCHEMA_VERSION`.
 
 mod finding;
+mod image;
+pub mod names;
 mod os;
 mod package;
+pub mod path;
 mod purl;
 mod registry_summary;
 mod result;
 
 pub use finding::{Cvss, Finding, FindingKind, FindingStatus, Severity, SuppressionInfo};
+pub use image::{
+    ContainerMount, ContainerProcess, ContainerRuntime, HistoryEntry, ImageConfig, ImageMetadata,
+    RootFs, RuntimeConfig,
+};
 pub use os::{OsFamily, OsRelease};
 pub use package::{DependencyScope, Package, PackageType};
 pub use purl::Purl;
 pub use registry_summary::{FailedImage, ImageFindings, RegistrySummary};
 pub use result::{
-    LayerInfo, ScanResult, ScanSummary, TargetKind, TargetResult, ToolInfo, Warning, SCHEMA_VERSION,
+    DbDescription, LayerInfo, ScanResult, ScanSummary, TargetKind, TargetResult, ToolInfo, Warning,
+    WarningKind, SCHEMA_VERSION,
 };

@@ -16,13 +16,28 @@ pub struct ScanResult {
     pub created_at: String,
     /// The vulnerability database used, when one was.
     #[serde(default)]
-    pub db: Option<serde_json::Value>,
+    pub db: Option<DbDescription>,
     pub targets: Vec<TargetResult>,
     pub summary: ScanSummary,
     /// Present for `scan registry`: what the registry scan covered, what failed, the worst
     /// images. Absent otherwise (results without it keep their shape).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub registry: Option<crate::RegistrySummary>,
+}
+
+/// The vulnerability database a result was matched against.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DbDescription {
+    /// The database file, or `(bundled demo advisories)`.
+    pub path: String,
+    /// True when no database was built and the bundled demo advisories were used.
+    pub demo: bool,
+    /// The database's own schema version.
+    pub schema_version: u32,
+    /// When the database was built, RFC 3339.
+    pub built_at: String,
+    /// Advisories it holds, withdrawn ones included.
+    pub advisories: usize,
 }
 
 /// The program that wrote a result.
@@ -33,7 +48,7 @@ pub struct ToolInfo {
 }
 
 /// What kind of thing a target is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum TargetKind {
     Image,
@@ -66,8 +81,9 @@ pub struct TargetResult {
     pub warnings: Vec<Warning>,
 }
 
-/// One layer of an image.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// One layer of an image, as the image describes it (before any byte of it is read) and
+/// as the result reports it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LayerInfo {
     /// sha256 of the uncompressed layer tar.
     pub diff_id: Option<String>,
@@ -77,6 +93,55 @@ pub struct LayerInfo {
     pub created_by: Option<String>,
     /// Size of the blob in bytes, as stored.
     pub size: Option<u64>,
+    /// Media type from the manifest, when there is one; used to pick the decompressor,
+    /// not part of the result.
+    #[serde(skip)]
+    pub media_type: Option<String>,
+}
+
+/// What sort of problem a [`Warning`] reports. Callers decide on this, never on the
+/// message text (which is for people and may change).
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
+#[serde(rename_all = "kebab-case")]
+pub enum WarningKind {
+    /// A whole layer could not be read (a missing or corrupt blob, a source error): the
+    /// target was not scanned whole.
+    LayerNotScanned,
+    /// A layer's content does not match what the image config says about it.
+    LayerMismatch,
+    /// A size, count, depth or time bound stopped reading or checking something.
+    BoundReached,
+    /// A file could not be read (I/O error, truncated stream).
+    UnreadableFile,
+    /// A file was read but its format is broken (a package database, a lock file, a
+    /// config), so what it holds is missing from the result.
+    MalformedFile,
+    /// A checker could not read back what its own analyzer recorded in the walk (a layer
+    /// cache written by another version, say); named by the checker.
+    CheckerRecord,
+    /// The vulnerability database is stale or incomplete.
+    Database,
+    /// Anything else; also what results written before kinds existed read as.
+    #[default]
+    Other,
+}
+
+impl WarningKind {
+    /// The kebab-case name used in JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WarningKind::LayerNotScanned => "layer-not-scanned",
+            WarningKind::LayerMismatch => "layer-mismatch",
+            WarningKind::BoundReached => "bound-reached",
+            WarningKind::UnreadableFile => "unreadable-file",
+            WarningKind::MalformedFile => "malformed-file",
+            WarningKind::CheckerRecord => "checker-record",
+            WarningKind::Database => "database",
+            WarningKind::Other => "other",
+        }
+    }
 }
 
 /// Something that was skipped or could not be read, with where it was.
@@ -89,24 +154,34 @@ pub struct Warning {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub path: Option<String>,
     pub message: String,
+    /// What sort of problem it is.
+    #[serde(default)]
+    pub kind: WarningKind,
 }
 
 impl Warning {
     /// A warning about a file in a layer.
-    pub fn file(layer: Option<&str>, path: &str, message: impl Into<String>) -> Self {
+    pub fn file(
+        kind: WarningKind,
+        layer: Option<&str>,
+        path: &str,
+        message: impl Into<String>,
+    ) -> Self {
         Warning {
             layer: layer.map(str::to_string),
             path: Some(path.to_string()),
             message: message.into(),
+            kind,
         }
     }
 
     /// A warning about a whole layer or about the target.
-    pub fn general(layer: Option<&str>, message: impl Into<String>) -> Self {
+    pub fn general(kind: WarningKind, layer: Option<&str>, message: impl Into<String>) -> Self {
         Warning {
             layer: layer.map(str::to_string),
             path: None,
             message: message.into(),
+            kind,
         }
     }
 }

@@ -1,13 +1,16 @@
 //! What to keep of the findings: the severity threshold (`--severity`), fixed-only
-//! (`--ignore-unfixed`) and the ignore file (`.holdfastignore`), and whether what is left
-//! should fail a CI job (`--exit-code`).
+//! (`--ignore-unfixed`), the ignore file (`.holdfastignore`) and VEX statements, and the
+//! verdict: whether what is left fails the gate ([`verdict`]), for the CLI's
+//! `--exit-code` and every other front end.
 
 mod ignore_file;
+mod verdict;
 pub mod vex;
 
-use holdfast_model::{Finding, FindingStatus, Severity};
+use holdfast_model::{Finding, FindingStatus, Severity, SuppressionInfo, TargetResult};
 
 pub use ignore_file::{IgnoreFile, IgnoreRule, ParseError};
+pub use verdict::{verdict, Decider, Verdict};
 
 /// The filters a user chose.
 #[derive(Debug, Clone, Default)]
@@ -53,7 +56,13 @@ impl Policy {
         (kept, dropped)
     }
 
-    fn suppression(&self, f: &Finding) -> Option<Suppression> {
+    /// Whether the policy keeps `f` (no filter, ignore rule or VEX statement takes it out).
+    pub fn keeps(&self, f: &Finding) -> bool {
+        self.suppression(f).is_none()
+    }
+
+    /// Why the policy takes `f` out, or `None` when it keeps it.
+    pub fn suppression(&self, f: &Finding) -> Option<Suppression> {
         if !self.severities.is_empty() && !self.severities.contains(&f.severity) {
             return Some(Suppression::Severity);
         }
@@ -66,6 +75,40 @@ impl Policy {
         self.ignore
             .matching_rule(f, self.today)
             .map(|r| Suppression::IgnoreRule { line: r.line })
+    }
+}
+
+impl Policy {
+    /// Filters a target's findings in place. Findings a VEX statement or an ignore rule
+    /// suppressed move to the target's `suppressed` list with the decision attached
+    /// (`ignore_source` names the ignore file); the severity and fixed-only filters are
+    /// views and just drop. Returns how many findings were taken out.
+    pub fn filter_target(&self, target: &mut TargetResult, ignore_source: Option<&str>) -> usize {
+        let (kept, suppressed) = self.apply(std::mem::take(&mut target.findings));
+        target.findings = kept;
+        let count = suppressed.len();
+        for (mut f, why) in suppressed {
+            f.suppression = match why {
+                Suppression::Vex { statement } => {
+                    let (source, st) = &self.vex[statement];
+                    Some(SuppressionInfo {
+                        by: "vex".into(),
+                        source: Some(source.clone()),
+                        statement: Some(st.raw.clone()),
+                    })
+                }
+                Suppression::IgnoreRule { line } => Some(SuppressionInfo {
+                    by: "ignore-file".into(),
+                    source: ignore_source.map(str::to_string),
+                    statement: Some(serde_json::json!({ "line": line })),
+                }),
+                Suppression::Severity | Suppression::Unfixed => None,
+            };
+            if f.suppression.is_some() {
+                target.suppressed.push(f);
+            }
+        }
+        count
     }
 }
 

@@ -477,10 +477,10 @@ fn page(result: &ScanResult) -> Page {
         title: format!("holdfast report: {}", names.join(", ")),
         created_at: result.created_at.clone(),
         tool: format!("{} {}", result.tool.name, result.tool.version),
-        db: result.db.as_ref().map(|d| match d {
-            serde_json::Value::Object(_) => serde_json::to_string(d).unwrap_or_default(),
-            other => other.to_string(),
-        }),
+        db: result
+            .db
+            .as_ref()
+            .map(|d| serde_json::to_string(d).unwrap_or_default()),
         cards,
         severity_chart,
         kind_chart,

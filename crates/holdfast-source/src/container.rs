@@ -11,86 +11,19 @@
 
 use bollard::query_parameters::{ListContainersOptionsBuilder, TopOptionsBuilder};
 use bollard::Docker;
-use serde::{Deserialize, Serialize};
+use holdfast_model::{ContainerMount, ContainerProcess, ContainerRuntime, RuntimeConfig};
 
 use crate::compression::{DecompressLimits, LayerReader};
-use crate::config::RuntimeConfig;
 use crate::daemon::{connect, history_entries, io_runtime, read_export};
 use crate::{
-    ImageConfig, ImageMetadata, LayerDescriptor, LayerOpenError, LayerStream, LayerVisit,
-    LayerVisitor, Source, SourceError, SourceKind,
+    ImageConfig, ImageMetadata, LayerInfo, LayerOpenError, LayerStream, LayerVisit, LayerVisitor,
+    Source, SourceError, TargetKind,
 };
 
 /// Processes kept from `top`; a container with more is unusual and the rest are dropped.
 const MAX_PROCESSES: usize = 4096;
 /// Longest command line kept per process.
 const MAX_COMMAND_BYTES: usize = 4096;
-
-/// How a container runs: the facts the escape checks judge. Plain data, filled from the
-/// Engine API's container `inspect`, daemon `info` and `top`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ContainerRuntime {
-    pub id: String,
-    /// The container's name, without the leading `/`.
-    pub name: String,
-    /// The image as the container names it (`Config.Image`), and its id.
-    pub image: String,
-    pub image_id: String,
-    /// `created`, `running`, `exited`, ...
-    pub state: String,
-    pub privileged: bool,
-    /// Capabilities added and dropped, as given (`SYS_ADMIN`, `CAP_NET_ADMIN`, `ALL`).
-    pub cap_add: Vec<String>,
-    pub cap_drop: Vec<String>,
-    pub mounts: Vec<ContainerMount>,
-    /// Host devices mapped in (`--device`): the host path.
-    pub devices: Vec<String>,
-    /// Namespace modes: empty or `private` for the container's own, `host` for the host's,
-    /// `container:ID` to share another container's.
-    pub pid_mode: String,
-    pub network_mode: String,
-    pub ipc_mode: String,
-    pub uts_mode: String,
-    pub userns_mode: String,
-    pub cgroupns_mode: String,
-    /// `--security-opt` values as given (`seccomp=unconfined`, `no-new-privileges`, ...).
-    pub security_opt: Vec<String>,
-    /// The AppArmor profile the daemon recorded (`docker-default`, `unconfined`, or empty).
-    pub apparmor_profile: String,
-    /// The user the container runs as (`Config.User`; empty means the image's default, root).
-    pub user: String,
-    pub readonly_rootfs: bool,
-    pub no_new_privileges: bool,
-    /// The daemon's security options (`name=seccomp,profile=default`, `name=apparmor`,
-    /// `name=userns`, `name=rootless`).
-    pub daemon_security_options: Vec<String>,
-    /// The host kernel as the daemon reports it (`6.1.0-18-amd64`).
-    pub kernel_version: Option<String>,
-    /// `1` or `2`, when the daemon says.
-    pub cgroup_version: Option<String>,
-    /// Processes from `top`; empty for a container that is not running.
-    pub processes: Vec<ContainerProcess>,
-}
-
-/// One mount of a container.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ContainerMount {
-    /// `bind`, `volume`, `tmpfs`, ...
-    pub kind: String,
-    /// The host path (binds) or the volume's directory on the host.
-    pub source: String,
-    pub destination: String,
-    pub read_write: bool,
-}
-
-/// One process of a running container.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ContainerProcess {
-    pub pid: String,
-    pub user: String,
-    /// The command line as `ps` shows it.
-    pub command: String,
-}
 
 /// A container's filesystem and runtime facts.
 pub struct ContainerSource {
@@ -258,14 +191,14 @@ impl ContainerSource {
         Ok(ContainerSource {
             metadata: ImageMetadata {
                 name,
-                kind: SourceKind::Container,
+                kind: TargetKind::Container,
                 image_id: Some(image_id).filter(|i| !i.is_empty()),
                 repo_tags: Vec::new(),
                 repo_digests: Vec::new(),
                 config,
-                layers: vec![LayerDescriptor {
+                layers: vec![LayerInfo {
                     created_by: Some(format!("container {id} (exported filesystem)")),
-                    ..LayerDescriptor::default()
+                    ..LayerInfo::default()
                 }],
                 warnings,
                 container: Some(runtime_facts),

@@ -14,12 +14,12 @@ use bytes::Bytes;
 use futures_util::{Stream, StreamExt};
 
 use crate::compression::{DecompressLimits, LayerReader};
-use crate::config::{HistoryEntry, RootFs, RuntimeConfig};
 use crate::path::normalize;
 use crate::{
-    ImageConfig, ImageMetadata, LayerDescriptor, LayerOpenError, LayerStream, LayerVisit,
-    LayerVisitor, Source, SourceError, SourceKind,
+    ImageConfig, ImageMetadata, LayerInfo, LayerOpenError, LayerStream, LayerVisit, LayerVisitor,
+    Source, SourceError, TargetKind,
 };
+use holdfast_model::{HistoryEntry, RootFs, RuntimeConfig};
 
 /// An image held by a Docker daemon.
 pub struct DaemonSource {
@@ -105,7 +105,7 @@ impl DaemonSource {
         let layers = diff_ids
             .iter()
             .zip(commands)
-            .map(|(d, c)| LayerDescriptor {
+            .map(|(d, c)| LayerInfo {
                 diff_id: Some(d.clone()),
                 digest: None,
                 size: None,
@@ -116,7 +116,7 @@ impl DaemonSource {
         Ok(DaemonSource {
             metadata: ImageMetadata {
                 name: name.to_string(),
-                kind: SourceKind::Image,
+                kind: TargetKind::Image,
                 image_id: inspect.id.clone(),
                 repo_tags: inspect.repo_tags.clone().unwrap_or_default(),
                 repo_digests: inspect.repo_digests.clone().unwrap_or_default(),

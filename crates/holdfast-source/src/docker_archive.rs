@@ -13,8 +13,8 @@ use serde::Deserialize;
 use crate::archive_index::BlobStore;
 use crate::compression::{DecompressLimits, LayerReader};
 use crate::{
-    ImageConfig, ImageMetadata, LayerDescriptor, LayerOpenError, LayerStream, LayerVisit,
-    LayerVisitor, Source, SourceError, SourceKind,
+    ImageConfig, ImageMetadata, LayerInfo, LayerOpenError, LayerStream, LayerVisit, LayerVisitor,
+    Source, SourceError, TargetKind,
 };
 
 /// An image whose config and layers are members of a [`BlobStore`].
@@ -135,7 +135,7 @@ pub(crate) fn from_store(
     Ok(StoredImage {
         metadata: ImageMetadata {
             name: name.to_string(),
-            kind: SourceKind::Image,
+            kind: TargetKind::Image,
             image_id,
             repo_tags: entry.repo_tags.clone().unwrap_or_default(),
             repo_digests: Vec::new(),
@@ -156,7 +156,7 @@ pub(crate) fn describe_layers(
     members: &[String],
     warnings: &mut Vec<String>,
     digest_of: impl Fn(&str) -> Option<String>,
-) -> Vec<LayerDescriptor> {
+) -> Vec<LayerInfo> {
     let diff_ids = &config.rootfs.diff_ids;
     if diff_ids.len() != members.len() {
         warnings.push(format!(
@@ -169,7 +169,7 @@ pub(crate) fn describe_layers(
     members
         .iter()
         .enumerate()
-        .map(|(i, m)| LayerDescriptor {
+        .map(|(i, m)| LayerInfo {
             diff_id: diff_ids.get(i).cloned(),
             digest: digest_of(m),
             size: None,

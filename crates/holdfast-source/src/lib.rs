@@ -12,7 +12,6 @@
 mod archive_index;
 mod cache;
 mod compression;
-mod config;
 mod container;
 mod daemon;
 mod docker_archive;
@@ -29,78 +28,16 @@ use std::path::Path;
 
 pub use cache::{CacheInfo, LayerCache, LayerClaim};
 pub use compression::{Compression, DecompressLimits, LayerReader};
-pub use config::{HistoryEntry, ImageConfig};
-pub use container::{
-    list_containers, ContainerMount, ContainerProcess, ContainerRef, ContainerRuntime,
-    ContainerSource,
-};
+pub use container::{list_containers, ContainerRef, ContainerSource};
 pub use error::SourceError;
+/// The target vocabulary lives in `holdfast-model`; re-exported for the sources' callers.
+pub use holdfast_model::{
+    ContainerMount, ContainerProcess, ContainerRuntime, HistoryEntry, ImageConfig, ImageMetadata,
+    LayerInfo, RuntimeConfig, TargetKind,
+};
 pub use platform::Platform;
 pub use registry::{RegistryOptions, RegistrySource};
 pub use target::{open_target, OpenOptions, TargetSpec};
-
-/// What kind of target a source reads.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SourceKind {
-    /// A container image, in any of its storage forms.
-    Image,
-    /// A plain directory tree.
-    Rootfs,
-    /// A container's filesystem.
-    Container,
-}
-
-/// One layer as the image describes it, before any byte of it is read.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct LayerDescriptor {
-    /// `sha256:...` of the uncompressed tar, from the image config.
-    pub diff_id: Option<String>,
-    /// Digest of the stored blob, when the storage names blobs by digest.
-    pub digest: Option<String>,
-    /// Stored (possibly compressed) size in bytes.
-    pub size: Option<u64>,
-    /// Media type from the manifest, when there is one.
-    pub media_type: Option<String>,
-    /// The history command that created the layer.
-    pub created_by: Option<String>,
-}
-
-/// Everything known about a target before its layers are read.
-#[derive(Debug, Clone)]
-pub struct ImageMetadata {
-    /// The target as the user named it.
-    pub name: String,
-    pub kind: SourceKind,
-    /// Image id (config digest) or other stable identity, when known.
-    pub image_id: Option<String>,
-    pub repo_tags: Vec<String>,
-    pub repo_digests: Vec<String>,
-    pub config: ImageConfig,
-    /// Layers, bottom first.
-    pub layers: Vec<LayerDescriptor>,
-    /// Problems met while reading the target's metadata that did not stop it.
-    pub warnings: Vec<String>,
-    /// For a container target: how it runs (privileges, mounts, namespaces, kernel,
-    /// processes). `None` for images and directories.
-    pub container: Option<ContainerRuntime>,
-}
-
-impl ImageMetadata {
-    /// A target known only by its name and kind: no id, tags, config or layers yet.
-    pub fn new(name: impl Into<String>, kind: SourceKind) -> Self {
-        ImageMetadata {
-            name: name.into(),
-            kind,
-            image_id: None,
-            repo_tags: Vec::new(),
-            repo_digests: Vec::new(),
-            config: ImageConfig::default(),
-            layers: Vec::new(),
-            warnings: Vec::new(),
-            container: None,
-        }
-    }
-}
 
 /// A layer's content as handed to the visitor.
 pub enum LayerStream<'a> {

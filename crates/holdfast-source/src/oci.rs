@@ -10,7 +10,7 @@ use serde::Deserialize;
 use crate::archive_index::{blob_path, BlobStore};
 use crate::compression::DecompressLimits;
 use crate::docker_archive::{describe_layers, StoredImage};
-use crate::{ImageConfig, ImageMetadata, Platform, SourceError, SourceKind};
+use crate::{ImageConfig, ImageMetadata, Platform, SourceError, TargetKind};
 
 const REF_NAME: &str = "org.opencontainers.image.ref.name";
 /// Nested indexes followed at most this deep.
@@ -153,7 +153,7 @@ pub(crate) fn from_store(
     Ok(StoredImage {
         metadata: ImageMetadata {
             name: name.to_string(),
-            kind: SourceKind::Image,
+            kind: TargetKind::Image,
             image_id: Some(config_desc.digest.clone()),
             repo_tags: chosen
                 .annotations

@@ -65,18 +65,9 @@ pub fn normalize(raw: &[u8]) -> Option<String> {
     normalize_entry(raw).map(|n| n.path)
 }
 
-/// The parent directory of an image path (`/` for top-level entries).
-pub fn parent(path: &str) -> &str {
-    match path.rfind('/') {
-        Some(0) | None => "/",
-        Some(i) => &path[..i],
-    }
-}
-
-/// The last component of an image path.
-pub fn file_name(path: &str) -> &str {
-    path.rsplit('/').next().unwrap_or(path)
-}
+/// The parent directory of an image path (`/` for top-level entries and for `/`) and its
+/// last component; defined once in `holdfast_model::path` for every crate.
+pub use holdfast_model::path::{file_name, parent};
 
 /// Joins a symlink target to the directory holding the link, inside the image root.
 pub fn join_link(link_dir: &str, target: &str) -> Option<String> {

@@ -3,8 +3,8 @@
 use std::path::{Path, PathBuf};
 
 use crate::{
-    ImageMetadata, LayerDescriptor, LayerOpenError, LayerStream, LayerVisit, LayerVisitor, Source,
-    SourceError, SourceKind,
+    ImageMetadata, LayerInfo, LayerOpenError, LayerStream, LayerVisit, LayerVisitor, Source,
+    SourceError, TargetKind,
 };
 
 /// A host directory holding a root filesystem.
@@ -25,8 +25,8 @@ impl RootfsSource {
         }
         Ok(RootfsSource {
             metadata: ImageMetadata {
-                layers: vec![LayerDescriptor::default()],
-                ..ImageMetadata::new(name, SourceKind::Rootfs)
+                layers: vec![LayerInfo::default()],
+                ..ImageMetadata::new(name, TargetKind::Rootfs)
             },
             root: root.to_path_buf(),
         })

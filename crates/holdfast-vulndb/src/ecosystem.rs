@@ -9,6 +9,7 @@
 
 use std::borrow::Cow;
 
+use holdfast_model::names::pep503_normalize;
 use holdfast_model::{OsFamily, OsRelease, Package};
 
 /// The name under which an `affected[].package.name` is stored and looked up.
@@ -20,22 +21,7 @@ use holdfast_model::{OsFamily, OsRelease, Package};
 pub fn normalize_name(ecosystem: &str, name: &str) -> String {
     let name = name.trim();
     match base(ecosystem) {
-        "PyPI" => {
-            let mut out = String::with_capacity(name.len());
-            let mut in_sep = false;
-            for c in name.chars() {
-                if matches!(c, '-' | '_' | '.') {
-                    if !in_sep {
-                        out.push('-');
-                    }
-                    in_sep = true;
-                } else {
-                    out.extend(c.to_lowercase());
-                    in_sep = false;
-                }
-            }
-            out
-        }
+        "PyPI" => pep503_normalize(name),
         "NuGet" | "Packagist" => name.to_lowercase(),
         _ => name.to_string(),
     }

@@ -38,9 +38,14 @@ use crate::db::{open_read_only, read_info, DbInfo};
 use crate::ecosystem::{lookups, normalize_name, os_selectors, Selector};
 use crate::DbError;
 
-/// A vulnerability database opened read-only.
+/// A vulnerability database opened read-only, shareable between threads.
+///
+/// It holds a small pool of read-only connections, all opened when the database is, so
+/// that concurrent scans match in parallel and every one of them reads the same file: a
+/// `db update` renames a new file into place, and connections opened before the rename
+/// keep reading the old one until this value is dropped.
 pub struct VulnDb {
-    conn: Connection,
+    pool: ConnectionPool,
     info: DbInfo,
     /// Every ecosystem the database holds advisories for.
     ecosystems: Vec<String>,
@@ -92,11 +97,25 @@ pub struct MatchReport {
 impl VulnDb {
     /// Opens a database built by [`crate::build`]; fails on another schema version.
     pub fn open(path: &Path) -> Result<VulnDb, DbError> {
-        let conn = open_read_only(path)?;
-        let info = read_info(&conn)?;
+        let workers = std::thread::available_parallelism().map_or(2, |n| n.get().clamp(2, 8));
+        Self::open_with_connections(path, workers)
+    }
+
+    /// [`open`](Self::open) with `connections` pooled connections (at least one): at most
+    /// that many matches run at once.
+    pub fn open_with_connections(path: &Path, connections: usize) -> Result<VulnDb, DbError> {
+        let first = open_read_only(path)?;
+        let info = read_info(&first)?;
+        let mut conns = vec![first];
+        for _ in 1..connections.max(1) {
+            conns.push(open_read_only(path)?);
+        }
         let ecosystems = info.ecosystems.keys().cloned().collect();
         Ok(VulnDb {
-            conn,
+            pool: ConnectionPool {
+                idle: std::sync::Mutex::new(conns),
+                returned: std::sync::Condvar::new(),
+            },
             info,
             ecosystems,
         })
@@ -126,9 +145,12 @@ impl VulnDb {
         os: Option<&OsRelease>,
         packages: &[Package],
     ) -> Result<MatchReport, DbError> {
+        let conn = self.pool.take();
+        let conn: &Connection = &conn;
         let mut scan = Scan {
             db: self,
-            advisory_stmt: self.conn.prepare(
+            conn,
+            advisory_stmt: conn.prepare(
                 "SELECT id, summary, details, aliases, related, refs FROM advisories
                  WHERE rowid = ?1",
             )?,
@@ -140,7 +162,7 @@ impl VulnDb {
         };
         // One read transaction for the whole scan: SQLite then takes its file lock and
         // checks the file for changes once, not once per statement.
-        let tx = self.conn.unchecked_transaction()?;
+        let tx = conn.unchecked_transaction()?;
         // 1. Where each package is looked up; 2. every (ecosystem, name) fetched and
         // parsed at once; 3. each package evaluated against its rows.
         let os_sel = os.map(os_selectors);
@@ -160,9 +182,56 @@ impl VulnDb {
     }
 }
 
+/// Read-only connections to one database file; a match takes one and gives it back.
+struct ConnectionPool {
+    idle: std::sync::Mutex<Vec<Connection>>,
+    returned: std::sync::Condvar,
+}
+
+impl ConnectionPool {
+    /// Takes an idle connection, waiting for one when all are in use.
+    fn take(&self) -> PooledConnection<'_> {
+        let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
+        loop {
+            if let Some(conn) = idle.pop() {
+                return PooledConnection {
+                    pool: self,
+                    conn: Some(conn),
+                };
+            }
+            idle = self.returned.wait(idle).unwrap_or_else(|e| e.into_inner());
+        }
+    }
+}
+
+/// A connection taken from the pool, given back when dropped.
+struct PooledConnection<'p> {
+    pool: &'p ConnectionPool,
+    conn: Option<Connection>,
+}
+
+impl std::ops::Deref for PooledConnection<'_> {
+    type Target = Connection;
+    fn deref(&self) -> &Connection {
+        self.conn.as_ref().expect("present until dropped")
+    }
+}
+
+impl Drop for PooledConnection<'_> {
+    fn drop(&mut self) {
+        if let Some(conn) = self.conn.take() {
+            let mut idle = self.pool.idle.lock().unwrap_or_else(|e| e.into_inner());
+            idle.push(conn);
+            self.pool.returned.notify_one();
+        }
+    }
+}
+
 /// State of one `match_packages` call: caches live as long as the scan.
 struct Scan<'a> {
     db: &'a VulnDb,
+    /// The pooled connection this scan holds.
+    conn: &'a Connection,
     /// One advisory's text fields.
     advisory_stmt: rusqlite::Statement<'a>,
     /// `ecosystem NUL name` → its parsed `affected` rows.
@@ -324,7 +393,7 @@ impl Scan<'_> {
                 }
             }
         }
-        let mut stmt = self.db.conn.prepare(
+        let mut stmt = self.conn.prepare(
             "SELECT name, advisory, ranges, versions, rating, cvss_vector, cvss_score
              FROM affected
              WHERE ecosystem = ?1 AND name IN (SELECT value FROM json_each(?2))",

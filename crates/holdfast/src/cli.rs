@@ -1,6 +1,7 @@
 //! Command-line flags. Names follow Trivy's where users already know them.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
@@ -38,7 +39,7 @@ pub enum Command {
     Db(DbCommand),
     /// Inspect or empty the per-layer analysis cache.
     #[command(subcommand)]
-    Cache(crate::cache_cmd::CacheCommand),
+    Cache(CacheCommand),
     /// Write a software bill of materials for an image.
     Sbom {
         /// The image: docker-archive:PATH, oci:DIR[:TAG], oci-archive:PATH, docker:NAME, registry:REF, or a bare path/name/host[:port]/repo[:tag].
@@ -117,7 +118,7 @@ pub enum ScanCommand {
         /// The registry: HOST[:PORT].
         host: String,
         #[command(flatten)]
-        select: crate::registry_scan::RegistryScanArgs,
+        select: RegistryScanArgs,
         #[command(flatten)]
         opts: ScanOptions,
     },
@@ -207,7 +208,7 @@ pub struct ScanOptions {
     #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = parse_duration)]
     pub weak_password_timeout: std::time::Duration,
     #[command(flatten)]
-    pub registry: crate::registry_scan::RegistryArgs,
+    pub registry: RegistryArgs,
     /// Secret rule file (TOML): adds rules and allow rules, or disables built-in rules by id. Repeatable.
     #[arg(long)]
     pub secret_config: Vec<PathBuf>,
@@ -228,4 +229,108 @@ fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
 
 fn parse_scanner(s: &str) -> Result<holdfast_model::FindingKind, String> {
     s.parse()
+}
+
+/// How to reach registries; taken by every command that opens images.
+#[derive(Args, Debug, Clone, Default)]
+pub struct RegistryArgs {
+    /// Registry user name; the password is read from stdin (--password-stdin).
+    #[arg(long, requires = "password_stdin")]
+    pub username: Option<String>,
+    /// Read the registry password from stdin (with --username).
+    #[arg(long, requires = "username")]
+    pub password_stdin: bool,
+    /// A bearer token for the registry.
+    #[arg(
+        long = "registry-token",
+        env = "HOLDFAST_REGISTRY_TOKEN",
+        hide_env_values = true
+    )]
+    pub registry_token: Option<String>,
+    /// A Kubernetes image pull secret (the Secret as YAML/JSON, or its .dockerconfigjson).
+    #[arg(long)]
+    pub pull_secret: Option<PathBuf>,
+    /// Talk plain HTTP to this registry host[:port] (repeatable).
+    #[arg(long = "insecure-registry")]
+    pub insecure_registry: Vec<String>,
+    /// PEM file with the CA certificate(s) of a private registry.
+    #[arg(long)]
+    pub registry_ca: Option<PathBuf>,
+}
+
+/// Which images of a registry to scan, and how many at once.
+#[derive(Args, Debug, Clone)]
+pub struct RegistryScanArgs {
+    /// Scan only repositories matching this glob (repeatable), e.g. 'team/*'.
+    #[arg(long)]
+    pub repo: Vec<String>,
+    /// Scan only tags matching this glob (repeatable), e.g. 'v1.*'.
+    #[arg(long)]
+    pub tag: Vec<String>,
+    /// Skip repositories or `repo:tag`s matching this glob (repeatable).
+    #[arg(long)]
+    pub exclude: Vec<String>,
+    /// Per repository, scan only the N tags whose images were created last.
+    #[arg(long)]
+    pub newest: Option<usize>,
+    /// Scan at most N images in all.
+    #[arg(long)]
+    pub max_images: Option<usize>,
+    /// Images scanned at once.
+    #[arg(long, default_value_t = 4)]
+    pub parallel: usize,
+}
+
+/// Inspect or empty the per-layer analysis cache.
+#[derive(Subcommand, Debug)]
+pub enum CacheCommand {
+    /// Print the number of cached layer results, their size, the oldest and newest.
+    Info {
+        /// The cache directory [default: the user cache dir, holdfast/].
+        #[arg(long, env = "HOLDFAST_CACHE_DIR")]
+        cache_dir: Option<PathBuf>,
+    },
+    /// Remove cached layer results (all, or those older than --older-than).
+    Clean {
+        /// The cache directory [default: the user cache dir, holdfast/].
+        #[arg(long, env = "HOLDFAST_CACHE_DIR")]
+        cache_dir: Option<PathBuf>,
+        /// Only entries last written longer ago than this: 30d, 12h, 90m, 45s.
+        #[arg(long, value_parser = parse_age)]
+        older_than: Option<Duration>,
+    },
+}
+
+/// Parses `N` followed by `d`, `h`, `m` or `s`. Hand-written: four units do not need a
+/// dependency.
+pub fn parse_age(s: &str) -> Result<Duration, String> {
+    let s = s.trim();
+    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    let (num, unit) = s.split_at(split);
+    let n: u64 = num
+        .parse()
+        .map_err(|_| format!("`{s}` is not an age like 30d, 12h, 90m or 45s"))?;
+    let secs = match unit {
+        "d" => 86_400,
+        "h" => 3_600,
+        "m" => 60,
+        "s" | "" => 1,
+        _ => return Err(format!("`{s}`: the unit must be d, h, m or s")),
+    };
+    n.checked_mul(secs)
+        .map(Duration::from_secs)
+        .ok_or_else(|| format!("`{s}` is too long"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ages() {
+        assert_eq!(parse_age("30d").unwrap(), Duration::from_secs(30 * 86_400));
+        assert_eq!(parse_age("90m").unwrap(), Duration::from_secs(5_400));
+        assert!(parse_age("3w").is_err());
+        assert!(parse_age("d").is_err());
+    }
 }

@@ -1,18 +1,24 @@
-//! The `holdfast` command: flags in, a scan request to the library crates, a result out.
+//! The `holdfast` command: flags in, a `ScanRequest` to the engine (`holdfast-scan`), the
+//! result out to the chosen formats, and the policy's verdict as the exit code. Dispatch
+//! lives here; every clap type in `cli.rs`; flags become a request in `request.rs`.
 
 mod cache_cmd;
-mod checks;
 mod cli;
-mod container_scan;
+mod db_cmd;
 mod output;
-mod registry_scan;
+mod progress;
 mod report;
-mod scan;
-mod vulns;
+mod request;
 
 use std::process::ExitCode;
 
+use anyhow::Result;
 use clap::Parser;
+use holdfast_report::Format;
+use holdfast_scan::{RegistrySelection, Target};
+use holdfast_source::TargetSpec;
+
+use crate::cli::{Cli, Command, DbCommand, ScanCommand, ScanOptions};
 
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
@@ -32,7 +38,7 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .without_time()
         .init();
-    let code = match scan::run(cli) {
+    let code = match run(cli) {
         Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e}");
@@ -46,6 +52,102 @@ fn main() -> ExitCode {
         print_peak_rss();
     }
     code
+}
+
+/// Dispatches a parsed command line.
+fn run(cli: Cli) -> Result<ExitCode> {
+    let quiet = cli.global.quiet;
+    match cli.command {
+        Command::Scan(ScanCommand::Image { target, opts }) => {
+            let spec = TargetSpec::parse_image(&target)?;
+            let targets = vec![Target::Spec { spec, name: target }];
+            scan(targets, &opts, Format::Table, quiet)
+        }
+        Command::Scan(ScanCommand::Rootfs { dir, opts }) => {
+            let name = dir.display().to_string();
+            let targets = vec![Target::Spec {
+                spec: TargetSpec::Rootfs(dir),
+                name,
+            }];
+            scan(targets, &opts, Format::Table, quiet)
+        }
+        Command::Scan(ScanCommand::Container { target, all, opts }) => {
+            let target = match (all, target) {
+                (true, _) => Target::AllContainers,
+                (false, Some(id)) => Target::Container { id },
+                (false, None) => anyhow::bail!("name a container or pass --all"),
+            };
+            scan(vec![target], &opts, Format::Table, quiet)
+        }
+        Command::Scan(ScanCommand::Registry { host, select, opts }) => {
+            let selection = RegistrySelection {
+                host,
+                repos: select.repo,
+                tags: select.tag,
+                exclude: select.exclude,
+                newest: select.newest,
+                max_images: select.max_images,
+                parallel: select.parallel,
+            };
+            scan(
+                vec![Target::Registry(selection)],
+                &opts,
+                Format::Table,
+                quiet,
+            )
+        }
+        Command::Sbom { target, opts } => {
+            let spec = TargetSpec::parse_image(&target)?;
+            let targets = vec![Target::Spec { spec, name: target }];
+            scan(targets, &opts, Format::CycloneDx, quiet)
+        }
+        Command::Cache(cmd) => cache_cmd::run(cmd),
+        Command::Db(DbCommand::Build { from, output }) => {
+            db_cmd::build(&from, output.as_deref(), quiet)
+        }
+        Command::Db(DbCommand::Info { db }) => db_cmd::info(db.as_deref()),
+        Command::Db(DbCommand::Update {
+            feed_url,
+            ecosystem,
+            output,
+        }) => db_cmd::update(&feed_url, &ecosystem, output.as_deref(), quiet),
+        Command::Report(cmd) => report::run(cmd),
+    }
+}
+
+/// Runs one scan command: the request from the flags, the engine, the outputs, and the
+/// policy's verdict as the exit code. A `default` format other than the table means an
+/// SBOM: an inventory only.
+fn scan(
+    targets: Vec<Target>,
+    opts: &ScanOptions,
+    default: Format,
+    quiet: bool,
+) -> Result<ExitCode> {
+    let outputs = output::Outputs::from_scan_options(opts, default)?;
+    let request = request::scan_request(targets, opts, default != Format::Table)?;
+    let progress = progress::CliProgress::new(quiet);
+    let result = holdfast_scan::scan(&request, &progress);
+    progress.finish();
+    let result = result?;
+    outputs.write(&result)?;
+    if let Some(registry) = &result.registry {
+        if outputs.table_on_stdout() {
+            output::print_registry_summary(&result);
+        }
+        if registry.images_scanned == 0 {
+            // Partial results are written above; the failure reasons are in them.
+            if !quiet {
+                eprintln!(
+                    "error: none of the {} image(s) in `{}` could be scanned whole",
+                    registry.images_selected, registry.registry
+                );
+            }
+            return Ok(ExitCode::from(cli::EXIT_ERROR));
+        }
+    }
+    let verdict = holdfast_policy::verdict(&request.policy, &result);
+    Ok(ExitCode::from(verdict.exit_code(opts.exit_code)))
 }
 
 /// Prints this process's peak resident set (`VmHWM`), for memory tests and benchmarks.

@@ -6,7 +6,7 @@ use std::io::{BufWriter, IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
-use holdfast_model::ScanResult;
+use holdfast_model::{ScanResult, Severity};
 use holdfast_report::{render, Format, RenderOptions, TableOptions, UserTemplate};
 
 /// Largest template file read.
@@ -193,4 +193,35 @@ impl Outputs {
             }
         }
     }
+}
+
+/// A few lines after the table: what the registry scan covered.
+pub fn print_registry_summary(result: &ScanResult) {
+    let Some(s) = &result.registry else { return };
+    let counts: Vec<String> = Severity::ALL
+        .iter()
+        .rev()
+        .map(|sev| format!("{sev:?}: {}", s.by_severity.get(sev).copied().unwrap_or(0)))
+        .collect();
+    println!();
+    println!(
+        "Registry {}: {}, {} selected, {} scanned, {} failed",
+        s.registry,
+        counted(s.repositories, "repository", "repositories"),
+        counted(s.images_selected, "image", "images"),
+        s.images_scanned,
+        s.failed.len()
+    );
+    println!("Findings: {}", counts.join(", "));
+    for w in s.worst.iter().filter(|w| w.findings > 0).take(5) {
+        println!("  worst: {} ({} findings)", w.image, w.findings);
+    }
+    for f in &s.failed {
+        println!("  failed: {}: {}", f.image, f.error);
+    }
+}
+
+/// `n` with the noun that fits it: "1 repository", "2 repositories".
+fn counted(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
 }

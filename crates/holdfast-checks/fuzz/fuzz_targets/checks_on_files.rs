@@ -11,7 +11,7 @@ use holdfast_analyze::walker::walk_tar;
 use holdfast_analyze::{Analyzer, WalkLimits};
 use holdfast_checks::{weak_password, CheckConfig, ImageContext};
 use holdfast_model::{FindingKind, LayerInfo};
-use holdfast_source::{ImageMetadata, SourceKind};
+use holdfast_model::{ImageMetadata, TargetKind};
 use libfuzzer_sys::fuzz_target;
 
 /// Where each chunk of the input goes, in turn; `0xFF` bytes separate the chunks.
@@ -68,9 +68,10 @@ fuzz_target!(|data: &[u8]| {
         digest: None,
         created_by: None,
         size: None,
+        media_type: None,
     }];
     let fs = holdfast_analyze::merge::merge(std::slice::from_ref(&analysis));
-    let metadata = ImageMetadata::new("fuzz", SourceKind::Image);
+    let metadata = ImageMetadata::new("fuzz", TargetKind::Image);
     let ctx = ImageContext {
         metadata: &metadata,
         fs: &fs,

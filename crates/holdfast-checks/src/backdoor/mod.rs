@@ -18,6 +18,7 @@ use std::collections::HashSet;
 use holdfast_analyze::analyzer::{
     AnalyzeError, AnalyzerGroup, EntryKind, EntryMeta, FileFact, FileInput, Want,
 };
+use holdfast_analyze::merge::Placed;
 use holdfast_analyze::Analyzer;
 use holdfast_model::{Finding, FindingKind};
 use serde::{Deserialize, Serialize};
@@ -25,7 +26,7 @@ use sha2::{Digest, Sha256};
 
 use crate::rules::file_name;
 use crate::weak_password::accounts::{self, PasswdEntry};
-use crate::{record, Checked, Checker, ImageContext};
+use crate::{record, CheckContext, Checked, Checker, CheckerRecord, ImageContext};
 use classes::{classify, is_system_shell, FileClass, SHELL_NAMES};
 
 const ANALYZER: &str = "backdoor";
@@ -53,6 +54,77 @@ impl BackdoorChecker {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 struct Hashed {
     sha256: String,
+}
+
+/// What [`BackdoorFiles`] records about a file for the image-wide step. The JSON of each
+/// variant (`kind` = the variant's kebab-case name, `data` = its payload) is stored in the
+/// layer cache: changing it means bumping [`BackdoorFiles`]'s version.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "data", rename_all = "kebab-case")]
+enum BackdoorRecord {
+    /// The accounts of a passwd file; only `/etc/passwd`'s are used.
+    Passwd(Vec<PasswdEntry>),
+    /// How many keys an `authorized_keys` file holds.
+    AuthorizedKeys(usize),
+    /// The file is a PAM module.
+    PamModule,
+    /// PAM modules that a package database file lists as owned.
+    OwnedPam(Vec<String>),
+    /// A package database with file lists exists: `dpkg` or `apk`.
+    OwnerDb(String),
+    /// A setuid file's content.
+    Setuid(Hashed),
+    /// One of the image's shells' content.
+    Shell(Hashed),
+}
+
+impl CheckerRecord for BackdoorRecord {
+    const CHECKER: &'static str = "backdoor";
+    const ANALYZER: &'static str = ANALYZER;
+}
+
+/// The backdoor records of the image's visible files, sorted by kind, in path order.
+#[derive(Default)]
+struct Recorded<'a> {
+    /// `/etc/passwd`'s accounts.
+    passwd: Option<Vec<PasswdEntry>>,
+    /// `authorized_keys` files and how many keys each holds.
+    authorized_keys: Vec<(&'a Placed, usize)>,
+    /// PAM modules.
+    pam_modules: Vec<&'a Placed>,
+    /// PAM module paths the package databases list, as written there.
+    owned_pam: Vec<String>,
+    /// The package databases with file lists.
+    owner_dbs: Vec<String>,
+    /// The content hashes of the image's shells.
+    shells: HashSet<String>,
+    /// Setuid files and their content hashes.
+    setuid: Vec<(&'a Placed, Hashed)>,
+}
+
+impl<'a> Recorded<'a> {
+    /// Reads every backdoor record once.
+    fn read(ctx: &CheckContext<'a>) -> Self {
+        let mut r = Recorded::default();
+        for (placed, record) in ctx.records::<BackdoorRecord>() {
+            match record {
+                BackdoorRecord::Passwd(users) => {
+                    if placed.result.path == "/etc/passwd" && r.passwd.is_none() {
+                        r.passwd = Some(users);
+                    }
+                }
+                BackdoorRecord::AuthorizedKeys(keys) => r.authorized_keys.push((placed, keys)),
+                BackdoorRecord::PamModule => r.pam_modules.push(placed),
+                BackdoorRecord::OwnedPam(paths) => r.owned_pam.extend(paths),
+                BackdoorRecord::OwnerDb(db) => r.owner_dbs.push(db),
+                BackdoorRecord::Setuid(h) => r.setuid.push((placed, h)),
+                BackdoorRecord::Shell(h) => {
+                    r.shells.insert(h.sha256);
+                }
+            }
+        }
+        r
+    }
 }
 
 fn is_setuid(meta: &EntryMeta) -> bool {
@@ -113,16 +185,13 @@ impl Analyzer for BackdoorFiles {
         let mut bytes = Vec::new();
         input.content.with_reader(|r| r.read_to_end(&mut bytes))?;
         let mut facts = Vec::new();
-        let hashed = if is_setuid(input.meta) {
-            Some("setuid")
-        } else if is_system_shell(input.path) {
-            Some("shell")
-        } else {
-            None
+        let hashed = || Hashed {
+            sha256: hex::encode(Sha256::digest(&bytes)),
         };
-        if let Some(kind) = hashed {
-            let sha256 = hex::encode(Sha256::digest(&bytes));
-            facts.push(record(kind, &Hashed { sha256 })?);
+        if is_setuid(input.meta) {
+            facts.push(record(&BackdoorRecord::Setuid(hashed()))?);
+        } else if is_system_shell(input.path) {
+            facts.push(record(&BackdoorRecord::Shell(hashed()))?);
         }
         let text = || String::from_utf8_lossy(&bytes);
         match classify(input.path) {
@@ -136,28 +205,27 @@ impl Analyzer for BackdoorFiles {
                         .lines()
                         .filter(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#'))
                         .count();
-                    facts.push(record("authorized-keys", &keys)?);
+                    facts.push(record(&BackdoorRecord::AuthorizedKeys(keys))?);
                 }
             }
             Some(FileClass::Passwd) => {
-                facts.push(record("passwd", &accounts::parse_passwd(&text()))?);
+                let users = accounts::parse_passwd(&text());
+                facts.push(record(&BackdoorRecord::Passwd(users))?);
             }
-            Some(FileClass::PamModule) => facts.push(record("pam-module", &())?),
+            Some(FileClass::PamModule) => facts.push(record(&BackdoorRecord::PamModule)?),
             Some(FileClass::DpkgList) => {
                 let owned = pam_paths(text().lines());
                 if !owned.is_empty() {
-                    facts.push(record("owned-pam", &owned)?);
+                    facts.push(record(&BackdoorRecord::OwnedPam(owned))?);
                 }
                 // Even a package without PAM modules proves that ownership data exists.
-                facts.push(record("owner-db", &"dpkg")?);
+                facts.push(record(&BackdoorRecord::OwnerDb("dpkg".into()))?);
             }
             Some(FileClass::ApkInstalled) => {
                 let files = apk_files(&text());
-                facts.push(record(
-                    "owned-pam",
-                    &pam_paths(files.iter().map(String::as_str)),
-                )?);
-                facts.push(record("owner-db", &"apk")?);
+                let owned = pam_paths(files.iter().map(String::as_str));
+                facts.push(record(&BackdoorRecord::OwnedPam(owned))?);
+                facts.push(record(&BackdoorRecord::OwnerDb("apk".into()))?);
             }
             None => {}
         }
@@ -166,14 +234,16 @@ impl Analyzer for BackdoorFiles {
 }
 
 impl BackdoorChecker {
-    fn service_account_keys(&self, ctx: &ImageContext<'_>, out: &mut Vec<Finding>) {
-        let Some((_, users)) = ctx
-            .records::<Vec<PasswdEntry>>(ANALYZER, "passwd")
-            .find(|(p, _)| p.result.path == "/etc/passwd")
-        else {
+    fn service_account_keys(
+        &self,
+        ctx: &ImageContext<'_>,
+        recorded: &Recorded<'_>,
+        out: &mut Vec<Finding>,
+    ) {
+        let Some(users) = &recorded.passwd else {
             return;
         };
-        for (placed, keys) in ctx.records::<usize>(ANALYZER, "authorized-keys") {
+        for &(placed, keys) in &recorded.authorized_keys {
             if keys == 0 {
                 continue;
             }
@@ -197,11 +267,13 @@ impl BackdoorChecker {
         }
     }
 
-    fn unowned_pam_modules(&self, ctx: &ImageContext<'_>, out: &mut Vec<Finding>) {
-        let mut dbs: Vec<String> = ctx
-            .records::<String>(ANALYZER, "owner-db")
-            .map(|(_, d)| d)
-            .collect();
+    fn unowned_pam_modules(
+        &self,
+        ctx: &ImageContext<'_>,
+        recorded: &Recorded<'_>,
+        out: &mut Vec<Finding>,
+    ) {
+        let mut dbs: Vec<&str> = recorded.owner_dbs.iter().map(String::as_str).collect();
         if dbs.is_empty() {
             return;
         }
@@ -209,12 +281,8 @@ impl BackdoorChecker {
         dbs.dedup();
         let evidence = format!("not listed by {}", dbs.join(", "));
         let resolve = |p: &str| ctx.fs.resolve(p).unwrap_or_else(|| p.to_string());
-        let owned: HashSet<String> = ctx
-            .records::<Vec<String>>(ANALYZER, "owned-pam")
-            .flat_map(|(_, paths)| paths)
-            .map(|p| resolve(&p))
-            .collect();
-        for (placed, ()) in ctx.records::<()>(ANALYZER, "pam-module") {
+        let owned: HashSet<String> = recorded.owned_pam.iter().map(|p| resolve(p)).collect();
+        for &placed in &recorded.pam_modules {
             let path = &placed.result.path;
             if owned.contains(path) || owned.contains(&resolve(path)) {
                 continue;
@@ -225,16 +293,17 @@ impl BackdoorChecker {
         }
     }
 
-    fn setuid_shells(&self, ctx: &ImageContext<'_>, out: &mut Vec<Finding>) {
-        let shells: HashSet<String> = ctx
-            .records::<Hashed>(ANALYZER, "shell")
-            .map(|(_, h)| h.sha256)
-            .collect();
-        for (placed, h) in ctx.records::<Hashed>(ANALYZER, "setuid") {
+    fn setuid_shells(
+        &self,
+        ctx: &ImageContext<'_>,
+        recorded: &Recorded<'_>,
+        out: &mut Vec<Finding>,
+    ) {
+        for (placed, h) in &recorded.setuid {
             let path = &placed.result.path;
             let why = if SHELL_NAMES.contains(&file_name(path)) {
                 "named like a shell"
-            } else if shells.contains(&h.sha256) {
+            } else if recorded.shells.contains(&h.sha256) {
                 "same content as one of the image's shells"
             } else {
                 continue;
@@ -255,11 +324,12 @@ impl Checker for BackdoorChecker {
         vec![Box::new(BackdoorFiles)]
     }
 
-    fn check(&self, ctx: &ImageContext<'_>) -> Checked {
+    fn check(&self, ctx: &CheckContext<'_>) -> Checked {
+        let recorded = Recorded::read(ctx);
         let mut out = Vec::new();
-        self.service_account_keys(ctx, &mut out);
-        self.unowned_pam_modules(ctx, &mut out);
-        self.setuid_shells(ctx, &mut out);
+        self.service_account_keys(ctx, &recorded, &mut out);
+        self.unowned_pam_modules(ctx, &recorded, &mut out);
+        self.setuid_shells(ctx, &recorded, &mut out);
         out.into()
     }
 }

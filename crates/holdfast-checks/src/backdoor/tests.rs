@@ -1,10 +1,11 @@
 //! Every backdoor rule with a line that must trip it and a near miss that must not, in
 //! the files' real formats; then the image-wide checks on real layer tars.
 
-use holdfast_model::Finding;
+use holdfast_model::{Finding, WarningKind};
+use serde_json::json;
 
 use super::*;
-use crate::test_support::{check, file, file_mode, symlink, Entry};
+use crate::test_support::{check, check_planted, file, file_mode, symlink, Entry, Planted};
 
 fn run(layers: &[Vec<Entry<'_>>]) -> Vec<Finding> {
     check(Box::new(BackdoorChecker::new()), layers)
@@ -233,4 +234,103 @@ fn long_hostile_lines_are_bounded_and_not_misjudged() {
     assert_eq!(got.len(), 1, "{got:?}");
     assert_eq!(got[0], ("HF-BACKDOOR-SHELL-ALIAS", "/home/a/.bashrc"));
     assert!(f[0].evidence.as_deref().unwrap_or("").len() <= 200);
+}
+
+/// The kind and data a record is stored as.
+fn stored(r: &BackdoorRecord) -> (String, serde_json::Value) {
+    match record(r).unwrap() {
+        FileFact::Record { kind, data } => (kind, data),
+        other => panic!("not a record: {other:?}"),
+    }
+}
+
+#[test]
+fn records_keep_the_json_the_layer_cache_holds() {
+    // The kinds and payloads version 1 of the analyzer wrote; a change here needs a new
+    // `BackdoorFiles::version`.
+    let users = accounts::parse_passwd("root:x:0:0:root:/root:/bin/bash\n");
+    let hashed = || Hashed {
+        sha256: "ab".into(),
+    };
+    let cases = [
+        (
+            BackdoorRecord::Passwd(users.clone()),
+            "passwd",
+            serde_json::to_value(&users).unwrap(),
+        ),
+        (
+            BackdoorRecord::AuthorizedKeys(2),
+            "authorized-keys",
+            json!(2),
+        ),
+        (BackdoorRecord::PamModule, "pam-module", json!(null)),
+        (
+            BackdoorRecord::OwnedPam(vec!["/lib/security/pam_unix.so".into()]),
+            "owned-pam",
+            json!(["/lib/security/pam_unix.so"]),
+        ),
+        (
+            BackdoorRecord::OwnerDb("dpkg".into()),
+            "owner-db",
+            json!("dpkg"),
+        ),
+        (
+            BackdoorRecord::Setuid(hashed()),
+            "setuid",
+            json!({ "sha256": "ab" }),
+        ),
+        (
+            BackdoorRecord::Shell(hashed()),
+            "shell",
+            json!({ "sha256": "ab" }),
+        ),
+    ];
+    for (r, kind, data) in cases {
+        assert_eq!(stored(&r), (kind.to_string(), data.clone()));
+        assert_eq!(crate::decode::<BackdoorRecord>(kind, &data).unwrap(), r);
+    }
+}
+
+#[test]
+fn a_record_that_does_not_decode_is_a_warning_and_the_rest_is_checked() {
+    let planted = Planted {
+        name: ANALYZER,
+        facts: vec![
+            (
+                "/etc/passwd",
+                vec![record(&BackdoorRecord::Passwd(accounts::parse_passwd(PASSWD))).unwrap()],
+            ),
+            (
+                "/srv/git/.ssh/authorized_keys",
+                vec![record(&BackdoorRecord::AuthorizedKeys(1)).unwrap()],
+            ),
+            // The right kind, a payload of another shape.
+            (
+                "/var/www/.ssh/authorized_keys",
+                vec![FileFact::Record {
+                    kind: "authorized-keys".into(),
+                    data: json!({ "keys": 1 }),
+                }],
+            ),
+        ],
+    };
+    let checked = check_planted(Box::new(BackdoorChecker::new()), planted);
+    assert_eq!(
+        ids_at(&checked.findings),
+        vec![(
+            "HF-BACKDOOR-SSH-KEY-SERVICE-ACCOUNT",
+            "/srv/git/.ssh/authorized_keys",
+            None
+        )]
+    );
+    assert_eq!(checked.warnings.len(), 1, "{:?}", checked.warnings);
+    let w = &checked.warnings[0];
+    assert_eq!(w.kind, WarningKind::CheckerRecord);
+    assert_eq!(w.path.as_deref(), Some("/var/www/.ssh/authorized_keys"));
+    assert!(w.layer.is_some());
+    assert!(
+        w.message.starts_with("backdoor checker: ") && w.message.contains("`authorized-keys`"),
+        "{}",
+        w.message
+    );
 }

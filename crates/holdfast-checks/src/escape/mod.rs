@@ -2,7 +2,7 @@
 //!
 //! From the image (a file analyzer that needs only metadata, so no file is read):
 //! setuid/setgid copies of programs that give a shell, and file capabilities. From a
-//! container (the image-wide step, on [`holdfast_source::ContainerRuntime`]): privileged
+//! container (the image-wide step, on [`holdfast_model::ContainerRuntime`]): privileged
 //! mode, added capabilities, runtime sockets, host namespaces and paths, devices, writable
 //! cgroups, missing seccomp/AppArmor, root without a user namespace, the host kernel
 //! against known escape CVEs, and processes that look like reverse shells or miners.
@@ -22,7 +22,7 @@ use holdfast_model::{FindingKind, Severity};
 use serde::Deserialize;
 
 use crate::rules::{embedded, file_name, mode_owner, RuleText};
-use crate::{Checked, Checker, ImageContext};
+use crate::{CheckContext, Checked, Checker};
 
 /// The rule tables.
 #[derive(Debug, Deserialize)]
@@ -91,7 +91,7 @@ impl Checker for EscapeChecker {
         vec![Box::new(FilePrivilegeAnalyzer)]
     }
 
-    fn check(&self, ctx: &ImageContext<'_>) -> Checked {
+    fn check(&self, ctx: &CheckContext<'_>) -> Checked {
         match &ctx.metadata.container {
             Some(c) => runtime::check(&RULES, c).into(),
             None => Checked::default(),

@@ -1,8 +1,8 @@
 //! A container's runtime configuration, judged: what `docker inspect`, the daemon's
 //! `info` and `top` said, as [`ContainerRuntime`].
 
+use holdfast_model::{ContainerMount, ContainerRuntime};
 use holdfast_model::{Finding, FindingKind, Severity};
-use holdfast_source::{ContainerMount, ContainerRuntime};
 use regex::Regex;
 use serde::Deserialize;
 
@@ -318,7 +318,7 @@ fn processes(r: &RuntimeRules, c: &ContainerRuntime, out: &mut Vec<Finding>) {
 
 #[cfg(test)]
 mod tests {
-    use holdfast_source::ContainerProcess;
+    use holdfast_model::ContainerProcess;
 
     use super::*;
     use crate::escape::RULES;

@@ -9,13 +9,13 @@
 use std::collections::BTreeSet;
 use std::sync::LazyLock;
 
+use holdfast_model::TargetKind;
 use holdfast_model::{Finding, FindingKind};
-use holdfast_source::SourceKind;
 use regex::Regex;
 use serde::Deserialize;
 
 use crate::rules::{clip, embedded, RuleText};
-use crate::{Checked, Checker, ImageContext};
+use crate::{CheckContext, Checked, Checker, ImageContext};
 
 #[derive(Debug, Deserialize)]
 struct HistoryRules {
@@ -92,9 +92,9 @@ impl Checker for HistoryChecker {
         &[FindingKind::History]
     }
 
-    fn check(&self, ctx: &ImageContext<'_>) -> Checked {
+    fn check(&self, ctx: &CheckContext<'_>) -> Checked {
         // A directory has no build history or config to judge.
-        if ctx.metadata.kind == SourceKind::Rootfs {
+        if ctx.metadata.kind == TargetKind::Rootfs {
             return Checked::default();
         }
         let mut out = Vec::new();
@@ -136,7 +136,7 @@ impl Checker for HistoryChecker {
 fn step_layers(ctx: &ImageContext<'_>) -> Vec<Option<String>> {
     let history = &ctx.metadata.config.history;
     let made = history.iter().filter(|h| !h.empty_layer).count();
-    let aligned = made == ctx.layers.len() && ctx.metadata.kind == SourceKind::Image;
+    let aligned = made == ctx.layers.len() && ctx.metadata.kind == TargetKind::Image;
     let mut next = 0;
     history
         .iter()

@@ -19,7 +19,7 @@ use holdfast_model::{Finding, FindingKind};
 use holdfast_source::path::file_name;
 use sha2::{Digest, Sha256};
 
-use crate::{Checked, Checker, ImageContext};
+use crate::{CheckContext, Checked, Checker};
 use matcher::SecretMatch;
 pub use rules::{RuleError, RuleSet, SecretRule};
 
@@ -100,7 +100,7 @@ impl Checker for SecretChecker {
         vec![Box::new(SecretAnalyzer::new(self.config.clone()))]
     }
 
-    fn check(&self, ctx: &ImageContext<'_>) -> Checked {
+    fn check(&self, ctx: &CheckContext<'_>) -> Checked {
         let rules = &self.config.rules;
         let mut out = Vec::new();
         let config = &ctx.metadata.config;

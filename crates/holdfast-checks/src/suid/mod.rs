@@ -22,16 +22,28 @@ use holdfast_analyze::analyzer::{
 use holdfast_analyze::merge::Placed;
 use holdfast_analyze::Analyzer;
 use holdfast_model::{Finding, FindingKind, Severity};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::rules::{embedded, file_name, mode_owner, parent, under, RuleText};
-use crate::{record, records_in, Checked, Checker, ImageContext};
+use crate::{record, CheckContext, Checked, Checker, CheckerRecord};
 
 /// The analyzer's name, under which its records sit in the merged filesystem.
 const ANALYZER: &str = "suid-files";
-/// The record kind holding one finding about the entry, for the image-wide step, which
-/// places and dedupes it.
-const RECORD: &str = "suid-finding";
+
+/// What [`SuidAnalyzer`] records about an entry for the image-wide step. Its JSON is
+/// stored in the layer cache: changing it means bumping [`SuidAnalyzer`]'s version.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "data", rename_all = "kebab-case")]
+enum SuidRecord {
+    /// One finding about the entry, without its place: the image-wide step places and
+    /// dedupes it.
+    SuidFinding(Finding),
+}
+
+impl CheckerRecord for SuidRecord {
+    const CHECKER: &'static str = "suid";
+    const ANALYZER: &'static str = ANALYZER;
+}
 
 #[derive(Debug, Deserialize)]
 struct SuidRules {
@@ -115,7 +127,7 @@ impl Checker for SuidChecker {
         vec![Box::new(SuidAnalyzer)]
     }
 
-    fn check(&self, ctx: &ImageContext<'_>) -> Checked {
+    fn check(&self, ctx: &CheckContext<'_>) -> Checked {
         let mut out = Vec::new();
         for by_analyzer in ctx.fs.stacks.values() {
             if let Some(stack) = by_analyzer.get(ANALYZER) {
@@ -143,10 +155,18 @@ impl Checker for SuidChecker {
 /// One finding per run of identical states in a path's stack (bottom first), at the
 /// run's first layer; all but the last run, or all when the path was deleted, are
 /// `removed`.
-fn report_states(ctx: &ImageContext<'_>, stack: &[&Placed], deleted: bool, out: &mut Vec<Finding>) {
+fn report_states<'a>(
+    ctx: &CheckContext<'a>,
+    stack: &[&'a Placed],
+    deleted: bool,
+    out: &mut Vec<Finding>,
+) {
     let mut runs: Vec<(usize, Vec<Finding>)> = Vec::new();
-    for placed in stack {
-        let findings: Vec<Finding> = records_in(placed, RECORD).collect();
+    for &placed in stack {
+        let findings: Vec<Finding> = ctx
+            .records_in(placed)
+            .map(|SuidRecord::SuidFinding(f)| f)
+            .collect();
         let same = runs.last().is_some_and(|(_, prev)| {
             prev.len() == findings.len()
                 && prev.iter().zip(&findings).all(|(a, b)| {
@@ -218,7 +238,7 @@ impl Analyzer for SuidAnalyzer {
             }
             f.title = format!("{bits} `{}`: {}", file_name(path), f.title);
             f.evidence = Some(mode_owner(meta.mode, meta.uid, meta.gid));
-            facts.push(record(RECORD, &f)?);
+            facts.push(record(&SuidRecord::SuidFinding(f))?);
         }
         if let Some(severity) = RULES.world_writable_risk(path, meta) {
             let mut f = RULES.world_writable.text.finding(FindingKind::Suid);
@@ -229,7 +249,7 @@ impl Analyzer for SuidAnalyzer {
                 "World-writable file in a system path".into()
             };
             f.evidence = Some(mode_owner(meta.mode, meta.uid, meta.gid));
-            facts.push(record(RECORD, &f)?);
+            facts.push(record(&SuidRecord::SuidFinding(f))?);
         }
         Ok(facts)
     }
@@ -320,5 +340,17 @@ mod tests {
         assert!(found("/home/u/x", &meta(EntryKind::File, 0o666, 0)).is_empty());
         assert!(found("/etc/passwd", &meta(EntryKind::File, 0o644, 0)).is_empty());
         assert!(found("/etc/link", &meta(EntryKind::Symlink, 0o777, 0)).is_empty());
+    }
+
+    #[test]
+    fn the_record_keeps_the_json_the_layer_cache_holds() {
+        // What version 2 of the analyzer wrote; a change here needs a new version.
+        let f = RULES.world_writable.text.finding(FindingKind::Suid);
+        let FileFact::Record { kind, data } = record(&SuidRecord::SuidFinding(f.clone())).unwrap()
+        else {
+            panic!("not a record");
+        };
+        assert_eq!(kind, "suid-finding");
+        assert_eq!(data, serde_json::to_value(&f).unwrap());
     }
 }

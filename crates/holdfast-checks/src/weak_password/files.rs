@@ -8,7 +8,7 @@ use holdfast_analyze::Analyzer;
 use holdfast_model::{FindingKind, Severity};
 
 use super::{accounts, ftp, mysql, pg_authid, pg_hba, redis, sshd, texts, tomcat};
-use super::{ANALYZER, MAX_SERVICE_ACCOUNTS};
+use super::{WeakPasswordRecord, ANALYZER, MAX_SERVICE_ACCOUNTS};
 use crate::record;
 use crate::rules::file_name;
 
@@ -106,7 +106,7 @@ impl Analyzer for WeakPasswordFiles {
             return Ok(if accounts.is_empty() {
                 Vec::new()
             } else {
-                vec![record("mysql", &accounts)?]
+                vec![record(&WeakPasswordRecord::Mysql(accounts))?]
             });
         }
         if class == FileClass::PgAuthid {
@@ -115,19 +115,25 @@ impl Analyzer for WeakPasswordFiles {
             return Ok(if roles.is_empty() {
                 Vec::new()
             } else {
-                vec![record("pg-roles", &roles)?]
+                vec![record(&WeakPasswordRecord::PgRoles(roles))?]
             });
         }
         let text = String::from_utf8_lossy(&bytes);
         let facts = match class {
-            FileClass::Passwd => vec![record("passwd", &accounts::parse_passwd(&text))?],
-            FileClass::Shadow => vec![record("shadow", &accounts::parse_shadow(&text))?],
+            FileClass::Passwd => {
+                let entries = accounts::parse_passwd(&text);
+                vec![record(&WeakPasswordRecord::Passwd(entries))?]
+            }
+            FileClass::Shadow => {
+                let entries = accounts::parse_shadow(&text);
+                vec![record(&WeakPasswordRecord::Shadow(entries))?]
+            }
             FileClass::Hostname => {
                 let name = text.lines().next().unwrap_or("").trim().to_string();
-                vec![record("hostname", &name)?]
+                vec![record(&WeakPasswordRecord::Hostname(name))?]
             }
-            FileClass::Redis => vec![record("redis", &redis::parse(&text))?],
-            FileClass::Sshd => vec![record("sshd", &sshd::parse(&text))?],
+            FileClass::Redis => vec![record(&WeakPasswordRecord::Redis(redis::parse(&text)))?],
+            FileClass::Sshd => vec![record(&WeakPasswordRecord::Sshd(sshd::parse(&text)))?],
             FileClass::Tomcat => {
                 let mut users = tomcat::parse(&text);
                 users.truncate(MAX_SERVICE_ACCOUNTS);
@@ -143,7 +149,7 @@ impl Analyzer for WeakPasswordFiles {
                         format!("user {} (roles: {})", u.name, u.roles),
                     ));
                 }
-                facts.push(record("tomcat", &users)?);
+                facts.push(record(&WeakPasswordRecord::Tomcat(users))?);
                 facts
             }
             FileClass::PgHba => pg_hba::trust_rules(&text)

@@ -33,9 +33,10 @@ use std::time::{Duration, Instant};
 use holdfast_analyze::merge::Placed;
 use holdfast_analyze::Analyzer;
 use holdfast_model::{Finding, FindingKind, Severity, Warning};
+use serde::{Deserialize, Serialize};
 
 use crate::finding_text::FindingTexts;
-use crate::{Checked, Checker, ImageContext};
+use crate::{CheckContext, Checked, Checker, CheckerRecord, ImageContext};
 use accounts::{PasswdEntry, ShadowEntry};
 use crack::Outcome;
 use crypt::Scheme;
@@ -48,6 +49,88 @@ const ANALYZER: &str = "weak-password";
 const MAX_GUESS_TARGETS: usize = 1000;
 /// Most service accounts (Tomcat users, database rows) recorded per file.
 const MAX_SERVICE_ACCOUNTS: usize = 10_000;
+
+/// What [`files::WeakPasswordFiles`] records about a file for the image-wide step. The
+/// JSON of each variant (`kind` = the variant's kebab-case name, `data` = its payload) is
+/// stored in the layer cache: changing it means bumping the analyzer's version.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "data", rename_all = "kebab-case")]
+enum WeakPasswordRecord {
+    /// `/etc/passwd`'s entries.
+    Passwd(Vec<PasswdEntry>),
+    /// `/etc/shadow`'s entries.
+    Shadow(Vec<ShadowEntry>),
+    /// The first line of `/etc/hostname`, trimmed.
+    Hostname(String),
+    /// A Redis config's authentication settings.
+    Redis(redis::RedisConfig),
+    /// An sshd config file's settings.
+    Sshd(sshd::SshdFile),
+    /// The users of a `tomcat-users.xml`.
+    Tomcat(Vec<tomcat::TomcatUser>),
+    /// The accounts of a MySQL/MariaDB user table.
+    Mysql(Vec<mysql::MysqlAccount>),
+    /// The roles of PostgreSQL's `pg_authid` that have a password.
+    PgRoles(Vec<pg_authid::PgRole>),
+}
+
+impl CheckerRecord for WeakPasswordRecord {
+    const CHECKER: &'static str = "weak-password";
+    const ANALYZER: &'static str = ANALYZER;
+}
+
+/// The weak-password records of the image's visible files, sorted by kind, in path order.
+#[derive(Default)]
+struct Recorded<'a> {
+    /// The first non-empty host name.
+    hostname: Option<String>,
+    /// The first passwd file's entries.
+    passwd: Option<(&'a Placed, Vec<PasswdEntry>)>,
+    /// The first shadow file's entries.
+    shadow: Option<(&'a Placed, Vec<ShadowEntry>)>,
+    /// Redis configs.
+    redis: Vec<(&'a Placed, redis::RedisConfig)>,
+    /// sshd config files.
+    sshd: Vec<(&'a Placed, sshd::SshdFile)>,
+    /// Tomcat user files.
+    tomcat: Vec<(&'a Placed, Vec<tomcat::TomcatUser>)>,
+    /// MySQL/MariaDB user tables.
+    mysql: Vec<(&'a Placed, Vec<mysql::MysqlAccount>)>,
+    /// PostgreSQL role catalogs.
+    pg_roles: Vec<(&'a Placed, Vec<pg_authid::PgRole>)>,
+}
+
+impl<'a> Recorded<'a> {
+    /// Reads every weak-password record once.
+    fn read(ctx: &CheckContext<'a>) -> Self {
+        let mut r = Recorded::default();
+        for (placed, record) in ctx.records::<WeakPasswordRecord>() {
+            match record {
+                WeakPasswordRecord::Passwd(entries) => {
+                    if r.passwd.is_none() {
+                        r.passwd = Some((placed, entries));
+                    }
+                }
+                WeakPasswordRecord::Shadow(entries) => {
+                    if r.shadow.is_none() {
+                        r.shadow = Some((placed, entries));
+                    }
+                }
+                WeakPasswordRecord::Hostname(name) => {
+                    if r.hostname.is_none() && !name.is_empty() {
+                        r.hostname = Some(name);
+                    }
+                }
+                WeakPasswordRecord::Redis(c) => r.redis.push((placed, c)),
+                WeakPasswordRecord::Sshd(f) => r.sshd.push((placed, f)),
+                WeakPasswordRecord::Tomcat(users) => r.tomcat.push((placed, users)),
+                WeakPasswordRecord::Mysql(accounts) => r.mysql.push((placed, accounts)),
+                WeakPasswordRecord::PgRoles(roles) => r.pg_roles.push((placed, roles)),
+            }
+        }
+        r
+    }
+}
 
 /// Options from the command line.
 #[derive(Debug, Clone)]
@@ -150,13 +233,13 @@ impl WeakPasswordChecker {
     /// Empty, UID 0 and passwd-stored findings; returns the hashes worth guessing.
     fn accounts<'a>(
         &self,
-        ctx: &'a ImageContext<'_>,
-        host: Option<&str>,
+        ctx: &ImageContext<'_>,
+        recorded: &Recorded<'a>,
         out: &mut Vec<Finding>,
     ) -> Vec<GuessTarget<'a>> {
         let t = texts();
-        let passwd: Option<(&Placed, Vec<PasswdEntry>)> = ctx.records(ANALYZER, "passwd").next();
-        let shadow: Option<(&Placed, Vec<ShadowEntry>)> = ctx.records(ANALYZER, "shadow").next();
+        let host = recorded.hostname.as_deref();
+        let (passwd, shadow) = (&recorded.passwd, &recorded.shadow);
         let target = |name: &str, hash: &str, placed: &'a Placed, line: u32| {
             let scheme = Scheme::of(hash);
             let mut names = vec![name.to_string()];
@@ -179,7 +262,7 @@ impl WeakPasswordChecker {
         };
 
         let mut targets = Vec::new();
-        if let Some((placed, entries)) = &passwd {
+        if let Some((placed, entries)) = passwd {
             for e in entries {
                 if e.uid == 0 && e.name != "root" {
                     let mut f = t.finding("HF-WEAKPW-UID0", &e.name);
@@ -210,7 +293,7 @@ impl WeakPasswordChecker {
                     .is_none_or(|e| e.password == "x" || e.password.starts_with("##"))
             })
         };
-        if let Some((placed, entries)) = &shadow {
+        if let Some((placed, entries)) = shadow {
             for e in entries.iter().filter(|e| uses_shadow(&e.name)) {
                 if e.password.is_empty() {
                     let mut f = t.finding("HF-WEAKPW-EMPTY", &e.name);
@@ -225,13 +308,10 @@ impl WeakPasswordChecker {
     }
 
     /// PostgreSQL role verifiers worth guessing.
-    fn postgres_roles<'a>(
-        &self,
-        ctx: &'a ImageContext<'_>,
-        host: Option<&str>,
-    ) -> Vec<GuessTarget<'a>> {
+    fn postgres_roles<'a>(&self, recorded: &Recorded<'a>) -> Vec<GuessTarget<'a>> {
+        let host = recorded.hostname.as_deref();
         let mut targets = Vec::new();
-        for (placed, roles) in ctx.records::<Vec<pg_authid::PgRole>>(ANALYZER, "pg-roles") {
+        for &(placed, ref roles) in &recorded.pg_roles {
             for role in roles {
                 let name = role.name.clone().unwrap_or_default();
                 let mut names = vec![name.clone(), "postgres".to_string()];
@@ -248,7 +328,7 @@ impl WeakPasswordChecker {
                         pg_authid::PgSecret::Md5(_) => 0,
                         pg_authid::PgSecret::Scram { .. } => 3,
                     },
-                    verifier: Stored::Postgres(role.secret),
+                    verifier: Stored::Postgres(role.secret.clone()),
                     id: "HF-WEAKPW-PG",
                     placed,
                     line: None,
@@ -344,6 +424,7 @@ impl WeakPasswordChecker {
 /// A warning about the file of `placed`.
 fn warning_at(ctx: &ImageContext<'_>, placed: &Placed, message: String) -> Warning {
     Warning::file(
+        holdfast_model::WarningKind::BoundReached,
         ctx.layer_id(placed.layer).as_deref(),
         &placed.result.path,
         message,
@@ -359,17 +440,14 @@ impl Checker for WeakPasswordChecker {
         vec![Box::new(files::WeakPasswordFiles)]
     }
 
-    fn check(&self, ctx: &ImageContext<'_>) -> Checked {
-        let host: Option<String> = ctx
-            .records::<String>(ANALYZER, "hostname")
-            .map(|(_, h)| h)
-            .find(|h| !h.is_empty());
+    fn check(&self, ctx: &CheckContext<'_>) -> Checked {
+        let recorded = Recorded::read(ctx);
         let deadline = Instant::now() + self.config.timeout;
         let mut out = Checked::default();
-        let mut targets = self.accounts(ctx, host.as_deref(), &mut out.findings);
-        targets.extend(self.postgres_roles(ctx, host.as_deref()));
+        let mut targets = self.accounts(ctx, &recorded, &mut out.findings);
+        targets.extend(self.postgres_roles(&recorded));
         self.guess(ctx, targets, deadline, &mut out);
-        self.services(ctx, host.as_deref(), &mut out.findings);
+        self.services(ctx, &recorded, &mut out.findings);
         out
     }
 }

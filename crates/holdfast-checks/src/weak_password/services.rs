@@ -3,11 +3,10 @@
 
 use std::cell::OnceCell;
 
-use holdfast_analyze::merge::Placed;
 use holdfast_model::{Finding, Severity};
 
-use super::{dictionary, mysql, redis, sshd, texts, tomcat, ANALYZER};
-use super::{SecretDigest, WeakPasswordChecker};
+use super::{dictionary, mysql, sshd, texts};
+use super::{Recorded, SecretDigest, WeakPasswordChecker};
 use crate::ImageContext;
 
 impl WeakPasswordChecker {
@@ -15,10 +14,11 @@ impl WeakPasswordChecker {
     pub(super) fn services(
         &self,
         ctx: &ImageContext<'_>,
-        host: Option<&str>,
+        recorded: &Recorded<'_>,
         out: &mut Vec<Finding>,
     ) {
         let t = texts();
+        let host = recorded.hostname.as_deref();
         let sha256_index = OnceCell::new();
         let sha256_known =
             || sha256_index.get_or_init(|| self.index(|p| SecretDigest::of(p).sha256));
@@ -29,7 +29,7 @@ impl WeakPasswordChecker {
             n.extend(host);
             n
         };
-        for (placed, c) in ctx.records::<redis::RedisConfig>(ANALYZER, "redis") {
+        for (placed, c) in &recorded.redis {
             if let Some((digest, line)) = &c.requirepass {
                 if let Some(why) = digest.weakness(
                     &dictionary::derived_from(&with_host("redis")),
@@ -58,7 +58,7 @@ impl WeakPasswordChecker {
                 out.push(ctx.at(f, placed, None));
             }
         }
-        for (placed, users) in ctx.records::<Vec<tomcat::TomcatUser>>(ANALYZER, "tomcat") {
+        for (placed, users) in &recorded.tomcat {
             for u in users {
                 let Some(digest) = u.password.as_ref().filter(|_| !u.looks_digested) else {
                     continue;
@@ -74,7 +74,7 @@ impl WeakPasswordChecker {
                 }
             }
         }
-        for (placed, accounts) in ctx.records::<Vec<mysql::MysqlAccount>>(ANALYZER, "mysql") {
+        for (placed, accounts) in &recorded.mysql {
             for a in accounts {
                 let user = a.user.clone().unwrap_or_default();
                 let subject = match (&a.user, &a.host) {
@@ -105,12 +105,12 @@ impl WeakPasswordChecker {
                 }
             }
         }
-        self.sshd(ctx, out);
+        self.sshd(ctx, recorded, out);
     }
 
     /// PermitEmptyPasswords and root password logins, from the effective sshd settings.
-    fn sshd(&self, ctx: &ImageContext<'_>, out: &mut Vec<Finding>) {
-        let files: Vec<(&Placed, sshd::SshdFile)> = ctx.records(ANALYZER, "sshd").collect();
+    fn sshd(&self, ctx: &ImageContext<'_>, recorded: &Recorded<'_>, out: &mut Vec<Finding>) {
+        let files = &recorded.sshd;
         let Some((main, _)) = files
             .iter()
             .find(|(p, _)| p.result.path == "/etc/ssh/sshd_config")

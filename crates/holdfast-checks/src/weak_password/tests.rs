@@ -6,8 +6,12 @@ use holdfast_model::{Finding, Severity};
 
 use super::dictionary::user_dictionary;
 use super::*;
+use holdfast_analyze::analyzer::FileFact;
+
+use crate::record;
 use crate::test_support::{
-    check, check_all, file, file_mode, have_mkpasswd, mkpasswd, openssl_passwd, Entry,
+    check, check_all, check_planted, file, file_mode, have_mkpasswd, mkpasswd, openssl_passwd,
+    Entry, Planted,
 };
 
 const STRONG: &str = "vT7#qL2!mZ9@xR4p";
@@ -593,4 +597,98 @@ fn every_finding_id_has_text() {
         assert!(f.id.starts_with("HF-WEAKPW-"));
         assert!(!f.description.is_empty() && f.remediation.is_some());
     }
+}
+
+#[test]
+fn records_keep_the_kinds_the_layer_cache_holds() {
+    // The kinds version 1 of the analyzer wrote, each with its payload as the data; a
+    // change here needs a new `WeakPasswordFiles::version`.
+    let passwd = accounts::parse_passwd("root:x:0:0:root:/root:/bin/bash\n");
+    let shadow = accounts::parse_shadow("root:*:19000:0:99999:7:::\n");
+    let redis = redis::parse("requirepass foobared\n");
+    let sshd = sshd::parse("PermitRootLogin yes\n");
+    let tomcat = tomcat::parse(
+        "<tomcat-users><user username=\"a\" password=\"b\" roles=\"x\"/></tomcat-users>",
+    );
+    fn json<T: serde::Serialize>(v: &T) -> serde_json::Value {
+        serde_json::to_value(v).unwrap()
+    }
+    let cases: Vec<(WeakPasswordRecord, &str, serde_json::Value)> = vec![
+        (
+            WeakPasswordRecord::Passwd(passwd.clone()),
+            "passwd",
+            json(&passwd),
+        ),
+        (
+            WeakPasswordRecord::Shadow(shadow.clone()),
+            "shadow",
+            json(&shadow),
+        ),
+        (
+            WeakPasswordRecord::Hostname("db1".into()),
+            "hostname",
+            serde_json::json!("db1"),
+        ),
+        (
+            WeakPasswordRecord::Redis(redis.clone()),
+            "redis",
+            json(&redis),
+        ),
+        (WeakPasswordRecord::Sshd(sshd.clone()), "sshd", json(&sshd)),
+        (
+            WeakPasswordRecord::Tomcat(tomcat.clone()),
+            "tomcat",
+            json(&tomcat),
+        ),
+        (
+            WeakPasswordRecord::Mysql(Vec::new()),
+            "mysql",
+            serde_json::json!([]),
+        ),
+        (
+            WeakPasswordRecord::PgRoles(Vec::new()),
+            "pg-roles",
+            serde_json::json!([]),
+        ),
+    ];
+    for (r, kind, data) in cases {
+        let FileFact::Record { kind: k, data: d } = record(&r).unwrap() else {
+            panic!("not a record");
+        };
+        assert_eq!((k.as_str(), &d), (kind, &data));
+        assert_eq!(crate::decode::<WeakPasswordRecord>(kind, &data).unwrap(), r);
+    }
+}
+
+#[test]
+fn a_record_that_does_not_decode_is_a_warning_and_the_rest_is_checked() {
+    let passwd = "root:x:0:0:root:/root:/bin/bash\ntoor:x:0:0::/root:/bin/sh\n";
+    let planted = Planted {
+        name: ANALYZER,
+        facts: vec![
+            (
+                "/etc/passwd",
+                vec![record(&WeakPasswordRecord::Passwd(accounts::parse_passwd(passwd))).unwrap()],
+            ),
+            // The right kind, a payload of another shape.
+            (
+                "/etc/shadow",
+                vec![FileFact::Record {
+                    kind: "shadow".into(),
+                    data: serde_json::json!("root::19000:0:99999:7:::"),
+                }],
+            ),
+        ],
+    };
+    let checked = check_planted(Box::new(WeakPasswordChecker::new(quick(""))), planted);
+    assert_eq!(ids(&checked.findings), vec![("HF-WEAKPW-UID0", Some(2))]);
+    assert_eq!(checked.warnings.len(), 1, "{:?}", checked.warnings);
+    let w = &checked.warnings[0];
+    assert_eq!(w.kind, holdfast_model::WarningKind::CheckerRecord);
+    assert_eq!(w.path.as_deref(), Some("/etc/shadow"));
+    assert!(
+        w.message.starts_with("weak-password checker: ") && w.message.contains("`shadow`"),
+        "{}",
+        w.message
+    );
 }

@@ -26,6 +26,7 @@ fn layer(diff_id: &str, created_by: &str, size: u64) -> LayerInfo {
         digest: Some(diff_id.replace("sha256:", "sha256:d")),
         created_by: Some(created_by.into()),
         size: Some(size),
+        media_type: None,
     }
 }
 
@@ -265,6 +266,7 @@ pub fn fixture() -> ScanResult {
         findings: vec![critical, high, medium, hostile, secret, escape, malware],
         suppressed: vec![by_vex, by_ignore, fixed_by_vex],
         warnings: vec![Warning::file(
+            holdfast_model::WarningKind::MalformedFile,
             Some(L3),
             "/app/broken/package.json",
             "not valid JSON: expected value at line 1",
@@ -281,7 +283,13 @@ pub fn result_of(targets: Vec<TargetResult>) -> ScanResult {
             version: "0.1.0".into(),
         },
         created_at: "2026-01-02T03:04:05Z".into(),
-        db: Some(serde_json::json!({"built_at": "2026-01-01T00:00:00Z", "advisories": 10})),
+        db: Some(holdfast_model::DbDescription {
+            path: "/var/cache/holdfast/db/holdfast.db".into(),
+            demo: false,
+            schema_version: 1,
+            built_at: "2026-01-01T00:00:00Z".into(),
+            advisories: 10,
+        }),
         summary: ScanSummary::of(&targets),
         targets,
         registry: None,

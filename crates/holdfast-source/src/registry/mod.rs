@@ -32,7 +32,7 @@ use crate::docker_archive::describe_layers;
 use crate::oci::{choose_platform, Descriptor, IndexOrManifest, MAX_INDEX_DEPTH};
 use crate::{
     ImageConfig, ImageMetadata, LayerOpenError, LayerStream, LayerVisit, LayerVisitor, Platform,
-    Source, SourceError, SourceKind,
+    Source, SourceError, TargetKind,
 };
 use blob::{require_sha256, BlobReader};
 
@@ -111,7 +111,7 @@ impl RegistrySource {
         Ok(RegistrySource {
             metadata: ImageMetadata {
                 name: name.to_string(),
-                kind: SourceKind::Image,
+                kind: TargetKind::Image,
                 image_id: Some(config_desc.digest.clone()),
                 repo_tags,
                 repo_digests: vec![format!(

@@ -5,6 +5,7 @@ mod cli;
 mod common;
 mod container;
 mod daemon;
+mod engine;
 mod escape;
 mod hostchecks;
 mod layers;

@@ -1,0 +1,86 @@
+//! What can stop a scan request. Problems inside a target (an unreadable layer, a broken
+//! file) are not errors: they become the target's warnings and the scan goes on.
+
+use std::path::PathBuf;
+
+use holdfast_source::SourceError;
+use holdfast_vulndb::DbError;
+
+/// Why a request, or one of its targets, could not be scanned.
+#[derive(Debug, thiserror::Error)]
+pub enum ScanError {
+    /// A target could not be opened (not found, not an image, unreachable registry).
+    #[error("cannot open `{target}`")]
+    Open {
+        target: String,
+        #[source]
+        source: SourceError,
+    },
+    /// A container of the daemon could not be opened.
+    #[error("cannot open container `{id}`")]
+    OpenContainer {
+        id: String,
+        #[source]
+        source: SourceError,
+    },
+    /// The daemon's containers could not be listed.
+    #[error("cannot list the daemon's containers")]
+    ListContainers(#[source] SourceError),
+    /// A registry could not be reached or listed.
+    #[error(transparent)]
+    Registry(SourceError),
+    /// No image of a registry matched the selection.
+    #[error(
+        "no image in `{host}` matches (repositories: {repositories}, unreadable: {unreadable})"
+    )]
+    NoImages {
+        host: String,
+        repositories: usize,
+        unreadable: usize,
+    },
+    /// A glob of the registry selection does not parse.
+    #[error("{flag} `{pattern}` is not a glob")]
+    BadGlob {
+        flag: &'static str,
+        pattern: String,
+        #[source]
+        source: globset::Error,
+    },
+    /// The vulnerability database could not be opened.
+    #[error("cannot open the vulnerability database `{}`", path.display())]
+    OpenDb {
+        path: PathBuf,
+        #[source]
+        source: DbError,
+    },
+    /// The bundled demo database could not be built.
+    #[error("cannot build the demo database")]
+    DemoDb(#[source] DemoDbError),
+    /// Matching failed inside the database.
+    #[error("matching against `{}`", path.display())]
+    Match {
+        path: PathBuf,
+        #[source]
+        source: DbError,
+    },
+    /// The request's cancellation token fired.
+    #[error("the scan was cancelled")]
+    Cancelled,
+    /// The request's deadline passed before the scan finished.
+    #[error("the scan did not finish before its deadline")]
+    DeadlineExceeded,
+    /// The worker thread running the scan panicked or was cancelled by the runtime.
+    #[error("the scan's worker thread failed: {0}")]
+    Worker(String),
+}
+
+/// Why the demo database could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum DemoDbError {
+    /// Writing the advisories to a temporary directory failed.
+    #[error("cannot write the demo advisories")]
+    Io(#[from] std::io::Error),
+    /// Compiling them failed.
+    #[error(transparent)]
+    Build(#[from] DbError),
+}

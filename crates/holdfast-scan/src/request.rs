@@ -1,0 +1,87 @@
+//! What a front end asks the engine for.
+
+use holdfast_analyze::{AnalyzerGroup, WalkLimits};
+use holdfast_checks::CheckConfig;
+use holdfast_model::FindingKind;
+use holdfast_policy::Policy;
+use holdfast_source::{LayerCache, OpenOptions, TargetSpec};
+
+use crate::db::VulnDbHandle;
+use crate::progress::CancelToken;
+
+/// One scan: what to scan, which scanners, which filters, with which shared resources.
+///
+/// Built by a front end (flags, an API call, an admission review), run by
+/// [`crate::scan`] or [`crate::scan_async`]. Every field is owned, so a request can move
+/// to a worker thread.
+#[derive(Clone)]
+pub struct ScanRequest {
+    /// The targets, scanned in this order; one [`holdfast_model::TargetResult`] each (a
+    /// registry or "every container" target gives one per image or container).
+    pub targets: Vec<Target>,
+    /// The scanners to run; see [`default_scanners`].
+    pub scanners: Vec<FindingKind>,
+    /// An inventory only (`holdfast sbom`): packages, no findings, no database.
+    pub sbom: bool,
+    /// Which package catalogers run besides the OS ones (`os`, `library`).
+    pub package_types: Vec<AnalyzerGroup>,
+    /// The checkers' settings (rules, dictionaries, clamd).
+    pub checks: CheckConfig,
+    /// What to keep of the findings; also what [`holdfast_policy::verdict`] judges with.
+    pub policy: Policy,
+    /// The ignore file the policy's rules came from, named in suppressed findings.
+    pub ignore_source: Option<String>,
+    /// How targets are opened: platform, decompression bounds, registry credentials.
+    pub open: OpenOptions,
+    /// Bounds of one layer walk.
+    pub walk: WalkLimits,
+    /// The layer cache; `None` reads everything.
+    pub cache: Option<LayerCache>,
+    /// The vulnerability database, shared by every request of the process.
+    pub db: VulnDbHandle,
+    /// Stops the scan from outside, or at a deadline.
+    pub cancel: CancelToken,
+}
+
+/// One thing to scan.
+#[derive(Debug, Clone)]
+pub enum Target {
+    /// An image, a root filesystem directory or a container, as the CLI's target syntax
+    /// names it; `name` is what the result calls it.
+    Spec { spec: TargetSpec, name: String },
+    /// One container of the Docker daemon, by id, id prefix or name.
+    Container { id: String },
+    /// Every container of the Docker daemon, running or not; one that vanishes between
+    /// the listing and its turn is skipped.
+    AllContainers,
+    /// Images of a registry, listed and selected.
+    Registry(RegistrySelection),
+}
+
+/// Which images of a registry to scan, and how many at once.
+#[derive(Debug, Clone, Default)]
+pub struct RegistrySelection {
+    /// `host[:port]`.
+    pub host: String,
+    /// Repository globs to keep (`team/*`); empty keeps all.
+    pub repos: Vec<String>,
+    /// Tag globs to keep (`v1.*`); empty keeps all.
+    pub tags: Vec<String>,
+    /// Globs of repositories or `repo:tag`s to skip.
+    pub exclude: Vec<String>,
+    /// Per repository, only the N tags whose images were created last.
+    pub newest: Option<usize>,
+    /// At most this many images in all.
+    pub max_images: Option<usize>,
+    /// Images scanned at once.
+    pub parallel: usize,
+}
+
+/// Every scanner holdfast has that runs on images today (misconfiguration and
+/// compliance have their own commands).
+pub fn default_scanners() -> Vec<FindingKind> {
+    FindingKind::ALL
+        .into_iter()
+        .filter(|k| !matches!(k, FindingKind::Misconfiguration | FindingKind::Compliance))
+        .collect()
+}

@@ -1,0 +1,112 @@
+//! `holdfast db build|update|info`: compiling, downloading and describing the
+//! vulnerability database. Scans find and share it through `holdfast_scan::VulnDbHandle`.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+
+/// Where `db build` and `db update` write: `output`, else the default path; its directory
+/// is created.
+fn db_output(output: Option<&Path>) -> Result<PathBuf> {
+    let out = output
+        .map(Path::to_path_buf)
+        .unwrap_or_else(holdfast_scan::default_db_path);
+    if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("cannot create `{}`", dir.display()))?;
+    }
+    Ok(out)
+}
+
+/// `holdfast db build`.
+pub fn build(from: &[PathBuf], output: Option<&Path>, quiet: bool) -> Result<ExitCode> {
+    let out = db_output(output)?;
+    let report = holdfast_vulndb::build(from, &out)
+        .with_context(|| format!("cannot build `{}`", out.display()))?;
+    if !quiet {
+        for w in &report.warnings {
+            eprintln!("warning: {w:?}");
+        }
+        eprintln!(
+            "built {} with {} advisories ({} withdrawn) in {:.1} s; {} GIT ranges skipped; {} warnings",
+            out.display(),
+            report.advisories,
+            report.withdrawn,
+            report.elapsed.as_secs_f64(),
+            report.git_ranges_skipped,
+            report.warning_count
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `holdfast db update`.
+pub fn update(
+    feed_url: &str,
+    ecosystems: &[String],
+    output: Option<&Path>,
+    quiet: bool,
+) -> Result<ExitCode> {
+    use holdfast_vulndb::update::{update, UpdateOptions};
+    let out = db_output(output)?;
+    // One line each time a download passes another 16 MiB.
+    let last = std::cell::Cell::new((String::new(), 0u64));
+    let progress = |eco: &str, got: u64, total: Option<u64>| {
+        let (prev_eco, prev) = last.take();
+        let step = got >> 24;
+        if !quiet && (prev_eco != eco || step > prev) {
+            match total {
+                Some(t) => eprintln!("{eco}: {} of {} MiB", got >> 20, t >> 20),
+                None => eprintln!("{eco}: {} MiB", got >> 20),
+            }
+        }
+        last.set((eco.to_string(), step));
+    };
+    let mut opts = UpdateOptions {
+        feed_url: feed_url.to_string(),
+        progress: Some(&progress),
+        ..UpdateOptions::default()
+    };
+    if !ecosystems.is_empty() {
+        opts.ecosystems = ecosystems.to_vec();
+    }
+    let report =
+        update(&out, &opts).with_context(|| format!("`{}` was not changed", out.display()))?;
+    if !quiet {
+        eprintln!(
+            "updated {} with {} advisories from {} ecosystems in {:.1} s",
+            out.display(),
+            report.advisories,
+            opts.ecosystems.len(),
+            report.elapsed.as_secs_f64()
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `holdfast db info`.
+pub fn info(db: Option<&Path>) -> Result<ExitCode> {
+    let path = db
+        .map(Path::to_path_buf)
+        .unwrap_or_else(holdfast_scan::default_db_path);
+    let info = holdfast_vulndb::info(&path).with_context(|| {
+        format!("cannot read the vulnerability database `{}`; build one with `holdfast db build --from OSV_DIR`", path.display())
+    })?;
+    println!("database: {}", path.display());
+    let age = holdfast_scan::age_days(&info)
+        .map(|d| format!(" ({d} days old)"))
+        .unwrap_or_default();
+    println!("built:    {}{age} by {}", info.built_at, info.builder);
+    println!(
+        "advisories: {} ({} withdrawn)",
+        info.advisories, info.withdrawn
+    );
+    for (eco, n) in &info.ecosystems {
+        println!("  {eco}: {n}");
+    }
+    for s in &info.sources {
+        println!("source: {s:?}");
+    }
+    Ok(ExitCode::SUCCESS)
+}
