@@ -153,7 +153,8 @@ pub struct Finding {
     /// The diff_id of the layer holding the evidence.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub layer: Option<String>,
-    /// Absolute path inside the image.
+    /// Absolute path inside the image; for a finding about a package found in several
+    /// places, the first of its `locations`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub path: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -182,6 +183,21 @@ pub struct Finding {
     /// Why this finding was suppressed, on findings in a target's `suppressed` list.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub suppression: Option<SuppressionInfo>,
+    /// Every place the same package (ecosystem, name, version) was found, for a
+    /// vulnerability: one finding per problem, however many copies the image holds. The
+    /// first is also in `path` and `layer`. Empty for findings about one place.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub locations: Vec<Location>,
+}
+
+/// One place a finding applies to: a file in a layer.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct Location {
+    /// Absolute path inside the image.
+    pub path: String,
+    /// The diff_id of the layer holding the file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub layer: Option<String>,
 }
 
 impl Finding {
@@ -213,6 +229,7 @@ impl Finding {
             fingerprint: None,
             cvss: None,
             suppression: None,
+            locations: Vec::new(),
         }
     }
 }

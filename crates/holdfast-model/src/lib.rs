@@ -14,7 +14,7 @@ mod purl;
 mod registry_summary;
 mod result;
 
-pub use finding::{Cvss, Finding, FindingKind, FindingStatus, Severity, SuppressionInfo};
+pub use finding::{Cvss, Finding, FindingKind, FindingStatus, Location, Severity, SuppressionInfo};
 pub use image::{
     ContainerMount, ContainerProcess, ContainerRuntime, HistoryEntry, ImageConfig, ImageMetadata,
     RootFs, RuntimeConfig,

@@ -150,6 +150,7 @@ mod tests {
             aliases: vec!["GHSA-aaaa".into()],
             cvss: None,
             suppression: None,
+            locations: vec![],
             remediation: None,
             evidence: None,
             fingerprint: None,

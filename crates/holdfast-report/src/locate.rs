@@ -3,6 +3,8 @@
 
 use std::collections::HashMap;
 
+use std::borrow::Cow;
+
 use holdfast_model::{Finding, Package, Severity, SuppressionInfo, TargetResult};
 
 use crate::ids::short_hash;
@@ -32,6 +34,34 @@ impl<'a> PackageIndex<'a> {
             .copied()
     }
 
+    /// Every package a finding is about: for a finding with `locations`, the package of
+    /// the same name and version read from each location's file; else [`package_of`].
+    /// Without duplicates, in location order.
+    ///
+    /// [`package_of`]: Self::package_of
+    pub fn packages_of(&self, f: &Finding) -> Vec<&'a Package> {
+        let Some(list) = f.package.as_deref().and_then(|n| self.by_name.get(n)) else {
+            return Vec::new();
+        };
+        let mut out: Vec<&'a Package> = Vec::new();
+        for loc in &f.locations {
+            let at = list
+                .iter()
+                .filter(|p| p.path == loc.path)
+                .find(|p| Some(p.version.as_str()) == f.installed_version.as_deref())
+                .or_else(|| list.iter().find(|p| p.path == loc.path));
+            if let Some(p) = at {
+                if !out.iter().any(|o| std::ptr::eq(*o, *p)) {
+                    out.push(p);
+                }
+            }
+        }
+        if out.is_empty() {
+            out.extend(self.package_of(f));
+        }
+        out
+    }
+
     /// The file a finding points at: its own path, else the file its package was read from.
     pub fn file_of(&self, f: &'a Finding) -> Option<&'a str> {
         f.path
@@ -46,6 +76,24 @@ impl<'a> PackageIndex<'a> {
             .as_deref()
             .or_else(|| self.package_of(f).and_then(|p| p.layer.as_deref()))
     }
+}
+
+/// The finding once per place it applies to: a finding with several `locations` as copies
+/// that each point at one of them (its `path` and `layer`), for formats that place a
+/// result at one file (SARIF); any other finding as it is.
+pub fn per_location(f: &Finding) -> Vec<Cow<'_, Finding>> {
+    if f.locations.len() <= 1 {
+        return vec![Cow::Borrowed(f)];
+    }
+    f.locations
+        .iter()
+        .map(|loc| {
+            let mut one = f.clone();
+            one.path = Some(loc.path.clone());
+            one.layer = loc.layer.clone();
+            Cow::Owned(one)
+        })
+        .collect()
 }
 
 /// `path:line`, `path`, or empty.

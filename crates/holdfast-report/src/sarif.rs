@@ -13,7 +13,7 @@ use serde_sarif::sarif::{
     ToolComponent,
 };
 
-use crate::locate::{fingerprint, score, suppressed_by, uri_path, PackageIndex};
+use crate::locate::{fingerprint, per_location, score, suppressed_by, uri_path, PackageIndex};
 
 /// What one rule collects from every finding with its id.
 struct RuleFacts<'a> {
@@ -237,7 +237,10 @@ pub fn log(result: &ScanResult) -> Sarif {
         let idx = PackageIndex::new(t);
         for f in t.findings.iter().chain(&t.suppressed) {
             let rule_index = index.get(f.id.as_str()).copied().unwrap_or(0);
-            results.push(result_of(t, &idx, f, rule_index));
+            // One result per place, as code scanning expects: each is located at a file.
+            for one in per_location(f) {
+                results.push(result_of(t, &idx, &one, rule_index));
+            }
         }
     }
     let driver = ToolComponent::builder()

@@ -156,42 +156,54 @@ fn attach_findings(
 ) {
     let idx = PackageIndex::new(t);
     for f in t.findings.iter().chain(&t.suppressed) {
-        let at = idx
-            .package_of(f)
-            .and_then(|p| index.get(p.id.as_str()).copied())
-            .unwrap_or(target_index);
-        let Some(pkg) = packages.get_mut(at) else {
-            continue;
-        };
-        if let Some(url) = f
-            .references
+        // Every copy of the package the finding covers, else the image.
+        let mut at: Vec<usize> = idx
+            .packages_of(f)
             .iter()
-            .find(|r| r.starts_with("https://") && !r.contains(char::is_whitespace))
-        {
-            let exists = pkg
-                .external_refs
-                .iter()
-                .any(|e| e.reference_locator == *url);
-            if !exists {
-                pkg.external_refs.push(ExternalRef {
-                    reference_category: "SECURITY",
-                    reference_type: "advisory",
-                    reference_locator: url.clone(),
-                    comment: Some(f.id.clone()),
-                });
-            }
+            .filter_map(|p| index.get(p.id.as_str()).copied())
+            .collect();
+        if at.is_empty() {
+            at.push(target_index);
         }
-        pkg.annotations.push(Annotation {
-            annotation_date: date.to_string(),
-            annotation_type: if f.suppression.is_some() {
-                "REVIEW"
-            } else {
-                "OTHER"
-            },
-            annotator: annotator.to_string(),
-            comment: finding_comment(f),
-        });
+        for at in at {
+            let Some(pkg) = packages.get_mut(at) else {
+                continue;
+            };
+            annotate(pkg, f, date, annotator);
+        }
     }
+}
+
+/// Records one finding on one SPDX package: its advisory link and an annotation.
+fn annotate(pkg: &mut SpdxPackage, f: &holdfast_model::Finding, date: &str, annotator: &str) {
+    if let Some(url) = f
+        .references
+        .iter()
+        .find(|r| r.starts_with("https://") && !r.contains(char::is_whitespace))
+    {
+        let exists = pkg
+            .external_refs
+            .iter()
+            .any(|e| e.reference_locator == *url);
+        if !exists {
+            pkg.external_refs.push(ExternalRef {
+                reference_category: "SECURITY",
+                reference_type: "advisory",
+                reference_locator: url.clone(),
+                comment: Some(f.id.clone()),
+            });
+        }
+    }
+    pkg.annotations.push(Annotation {
+        annotation_date: date.to_string(),
+        annotation_type: if f.suppression.is_some() {
+            "REVIEW"
+        } else {
+            "OTHER"
+        },
+        annotator: annotator.to_string(),
+        comment: finding_comment(f),
+    });
 }
 
 /// Builds the SPDX document: one package per target (the image) containing its packages.

@@ -1,5 +1,5 @@
-//! The human-readable table: per target, its OS, its packages, its findings by kind and
-//! package, and what was skipped.
+//! The human-readable table: per target, its OS, its packages when asked for, its findings
+//! by kind (vulnerabilities worst first, fixable first), and what was skipped.
 
 mod findings;
 
@@ -16,6 +16,9 @@ pub struct TableOptions {
     /// Color severities with ANSI codes (the binary decides: a TTY, no `NO_COLOR`, no
     /// `--no-color`).
     pub color: bool,
+    /// List every package before the findings (`sbom -f table`, `--list-packages`); a
+    /// scan's table shows the findings alone.
+    pub packages: bool,
 }
 
 impl Default for TableOptions {
@@ -23,6 +26,7 @@ impl Default for TableOptions {
         TableOptions {
             width: Some(100),
             color: false,
+            packages: false,
         }
     }
 }
@@ -84,7 +88,12 @@ pub fn write(result: &ScanResult, out: &mut dyn Write, opts: &TableOptions) -> s
         writeln!(out, "{}", "=".repeat(t.name.chars().count() + os.len() + 3))?;
         // One table per file the packages were read from, like Trivy's per-target tables.
         let mut groups: Vec<(String, Vec<&holdfast_model::Package>)> = Vec::new();
-        for p in &t.packages {
+        let listed = if opts.packages {
+            t.packages.as_slice()
+        } else {
+            &[]
+        };
+        for p in listed {
             let label = group_label(p);
             match groups.iter_mut().find(|(l, _)| *l == label) {
                 Some((_, list)) => list.push(p),

@@ -204,14 +204,31 @@ fn table_fits_100_columns_and_shows_every_kind() {
         );
     }
     for heading in [
-        "Vulnerabilities (4)",
+        "Vulnerabilities (5)",
         "Secrets (1)",
         "Malware (1)",
         "Container escape risks (1)",
     ] {
         assert!(out.contains(heading), "no `{heading}` in\n{out}");
     }
-    assert!(out.contains("Findings: 7 (CRITICAL: 2, HIGH: 2, MEDIUM: 1, LOW: 1, UNKNOWN: 1)"));
+    assert!(out.contains(
+        "Findings: 8 (CRITICAL: 2, HIGH: 2, MEDIUM: 2, LOW: 1, UNKNOWN: 1); 3 of 5 vulnerabilities fixable"
+    ));
+    // A scan's table lists findings, not packages; the stdlib finding covers two binaries.
+    assert!(!out.contains("npm packages installed"));
+    assert!(out.contains("Places"));
+    let listed = rendered(
+        &fixture(),
+        Format::Table,
+        &RenderOptions {
+            table: TableOptions {
+                packages: true,
+                ..TableOptions::default()
+            },
+            ..RenderOptions::default()
+        },
+    );
+    assert!(listed.contains("npm packages installed (2 packages)"));
     assert!(out.contains("(removed)"), "the deleted secret is marked");
     assert!(out.contains("Suppressed (3, not counted)"));
     assert!(!out.contains('\x1b'), "no color unless asked");
@@ -223,7 +240,15 @@ fn table_neutralizes_terminal_escapes_from_the_image() {
     r.targets[0].packages[0].name = "evil\x1b[2J\x1b]0;owned\x07".into();
     r.targets[0].findings[0].package = Some("evil\x1b[2J".into());
     r.targets[0].findings[4].path = Some("/a\x1b[31mred".into());
-    let out = rendered(&r, Format::Table, &RenderOptions::default());
+    let with_packages = RenderOptions {
+        table: TableOptions {
+            packages: true,
+            ..TableOptions::default()
+        },
+        ..RenderOptions::default()
+    };
+    let out = rendered(&r, Format::Table, &with_packages);
+    assert!(out.contains("evil"), "the package table is rendered");
     assert!(!out.contains('\x1b') && !out.contains('\x07'), "{out}");
 }
 
@@ -373,7 +398,7 @@ fn html_keeps_hostile_content_inert() {
         json.contains("\\u003cimg src=x onerror=alert(2)\\u003e"),
         "{json}"
     );
-    assert_eq!(findings_json(&html).len(), 7);
+    assert_eq!(findings_json(&html).len(), 8);
     assert!(!html.contains("href=\"javascript:"));
     assert!(
         html.contains("javascript:alert(3)"),
@@ -425,7 +450,7 @@ fn html_has_the_views_the_issue_asks_for() {
     ] {
         assert!(html.contains(needle), "no `{needle}` in the HTML report");
     }
-    assert_eq!(findings_json(&html).len(), 7);
+    assert_eq!(findings_json(&html).len(), 8);
     // The critical vulnerability's detail names the layer's command.
     assert!(html.contains("ADD file:0123 in "));
 }
@@ -477,9 +502,22 @@ fn sarif_has_what_github_code_scanning_reads() {
     assert_eq!(ids, unique, "one rule per id");
     assert_eq!(
         rules.len(),
-        10,
-        "7 findings and 3 suppressed, all with distinct ids"
+        11,
+        "8 findings and 3 suppressed, all with distinct ids"
     );
+    // One result per place: the stdlib finding covers two binaries.
+    let results = run["results"].as_array().unwrap();
+    assert_eq!(results.len(), 12);
+    let stdlib: Vec<&str> = results
+        .iter()
+        .filter(|r| r["ruleId"] == "CVE-2023-29406")
+        .map(|r| {
+            r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+                .as_str()
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(stdlib, ["usr/bin/skopeo", "usr/bin/docker-registry"]);
     let critical = rules.iter().find(|r| r["id"] == "CVE-2024-0001").unwrap();
     assert_eq!(critical["properties"]["security-severity"], "9.8");
     assert!(critical["help"]["text"]
@@ -554,14 +592,30 @@ fn cyclonedx_vulnerabilities_point_at_components_and_carry_analysis() {
             .to_string(),
     );
     let vulns = v["vulnerabilities"].as_array().unwrap();
-    assert_eq!(vulns.len(), 10);
+    assert_eq!(vulns.len(), 11);
     for vuln in vulns {
-        let r = vuln["affects"][0]["ref"].as_str().unwrap();
-        assert!(
-            refs.iter().any(|x| x == r),
-            "affects an unknown bom-ref {r}"
-        );
+        for a in vuln["affects"].as_array().unwrap() {
+            let r = a["ref"].as_str().unwrap();
+            assert!(
+                refs.iter().any(|x| x == r),
+                "affects an unknown bom-ref {r}"
+            );
+        }
     }
+    // One vulnerability, both copies of the package it is in.
+    let stdlib: Vec<&str> = vulns.iter().find(|x| x["id"] == "CVE-2023-29406").unwrap()["affects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["ref"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        stdlib,
+        [
+            "pkg:golang/stdlib@v1.19.8#/usr/bin/skopeo",
+            "pkg:golang/stdlib@v1.19.8#/usr/bin/docker-registry"
+        ]
+    );
     let by_id = |id: &str| vulns.iter().find(|x| x["id"] == id).unwrap();
     let critical = by_id("CVE-2024-0001");
     assert_eq!(critical["ratings"][0]["method"], "CVSSv31");
@@ -629,11 +683,11 @@ fn two_targets_render_in_every_format_and_validate() {
     let table = rendered(&two, Format::Table, &RenderOptions::default());
     assert!(table.contains("oci:layout:v2 (debian 12)"));
     assert!(
-        table.contains("All targets: 9 (CRITICAL: 3, HIGH: 3,"),
+        table.contains("All targets: 10 (CRITICAL: 3, HIGH: 3,"),
         "{table}"
     );
     let html = rendered(&two, Format::Html, &RenderOptions::default());
-    assert_eq!(findings_json(&html).len(), 9);
+    assert_eq!(findings_json(&html).len(), 10);
     let spdx: Value =
         serde_json::from_str(&rendered(&two, Format::Spdx, &RenderOptions::default())).unwrap();
     let mut ids: Vec<&str> = spdx["packages"]
@@ -646,7 +700,7 @@ fn two_targets_render_in_every_format_and_validate() {
     ids.sort();
     ids.dedup();
     assert_eq!(ids.len(), n, "SPDX ids are unique");
-    assert_eq!(n, 6, "two images sharing four packages");
+    assert_eq!(n, 8, "two images sharing six packages");
     let Some(dir) = schema_dir() else { return };
     for (format, schema) in [
         (Format::CycloneDx, "cyclonedx/bom-1.6.schema.json"),

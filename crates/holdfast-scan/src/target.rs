@@ -1,9 +1,14 @@
 //! Scanning one opened source: analysis, checkers, vulnerability matching, the policy.
 
+use std::collections::HashMap;
+
 use holdfast_analyze::{AnalyzeOptions, ImageFacts};
 use holdfast_checks::Checker;
-use holdfast_model::{DbDescription, Finding, FindingKind, TargetResult, Warning, WarningKind};
+use holdfast_model::{
+    DbDescription, Finding, FindingKind, Location, TargetResult, Warning, WarningKind,
+};
 use holdfast_source::Source;
+use holdfast_vulndb::MatchedAdvisory;
 
 use crate::db::STALE_AFTER_DAYS;
 use crate::progress::{ProgressSink, ScanEvent};
@@ -132,11 +137,51 @@ impl<'r> Plan<'r> {
                 path: open.path().to_path_buf(),
                 source,
             })?;
-        let mut findings: Vec<Finding> = matches.into_iter().map(|m| m.finding).collect();
+        let mut findings = one_per_problem(matches);
         sort_worst_first(&mut findings);
         target.findings.extend(findings);
         Ok(open.description().clone())
     }
+}
+
+/// One finding per problem: matches of the same advisory on the same package identity
+/// (ecosystem, name, version) become one finding whose `locations` list every path and
+/// layer where that package was found, in the order the packages were found (the first
+/// is also the finding's `path` and `layer`). Nineteen Go binaries built with one
+/// toolchain make one stdlib finding with nineteen locations, not nineteen findings.
+pub(crate) fn one_per_problem(matches: Vec<MatchedAdvisory>) -> Vec<Finding> {
+    let mut out: Vec<Finding> = Vec::new();
+    let mut index: HashMap<(String, String, Option<String>, Option<String>), usize> =
+        HashMap::new();
+    for m in matches {
+        let f = m.finding;
+        let location = f.path.clone().map(|path| Location {
+            path,
+            layer: f.layer.clone(),
+        });
+        let key = (
+            f.id.clone(),
+            m.ecosystem,
+            f.package.clone(),
+            f.installed_version.clone(),
+        );
+        match index.get(&key) {
+            Some(&i) => {
+                if let Some(loc) = location {
+                    if !out[i].locations.contains(&loc) {
+                        out[i].locations.push(loc);
+                    }
+                }
+            }
+            None => {
+                index.insert(key, out.len());
+                let mut f = f;
+                f.locations.extend(location);
+                out.push(f);
+            }
+        }
+    }
+    out
 }
 
 /// Vulnerability findings in the order results show them: most severe first, then by
@@ -164,5 +209,61 @@ fn target_result(facts: ImageFacts) -> TargetResult {
         findings: Vec::new(),
         suppressed: Vec::new(),
         warnings: facts.warnings,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use holdfast_model::Severity;
+
+    fn matched(id: &str, eco: &str, pkg: &str, version: &str, path: &str) -> MatchedAdvisory {
+        let mut f = Finding::new(FindingKind::Vulnerability, id, Severity::High, "t");
+        f.package = Some(pkg.into());
+        f.installed_version = Some(version.into());
+        f.path = Some(path.into());
+        f.layer = Some(format!("sha256:{}", path.len()));
+        MatchedAdvisory {
+            finding: f,
+            cvss_vector: None,
+            cvss_score: None,
+            package_index: 0,
+            ecosystem: eco.into(),
+            advisories: vec![id.into()],
+        }
+    }
+
+    #[test]
+    fn one_finding_per_advisory_and_package_identity() {
+        let grouped = one_per_problem(vec![
+            matched("GO-1", "Go", "stdlib", "v1.19.8", "/usr/bin/a"),
+            matched("GO-2", "Go", "stdlib", "v1.19.8", "/usr/bin/a"),
+            matched("GO-1", "Go", "stdlib", "v1.19.8", "/usr/bin/bb"),
+            matched("GO-1", "Go", "stdlib", "v1.20.4", "/opt/esbuild"),
+            matched("GO-1", "Go", "stdlib", "v1.19.8", "/usr/bin/a"),
+            matched("GO-1", "PyPI", "stdlib", "v1.19.8", "/x/METADATA"),
+        ]);
+        let rows: Vec<(&str, &str, Vec<&str>)> = grouped
+            .iter()
+            .map(|f| {
+                (
+                    f.id.as_str(),
+                    f.installed_version.as_deref().unwrap(),
+                    f.locations.iter().map(|l| l.path.as_str()).collect(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            rows,
+            [
+                ("GO-1", "v1.19.8", vec!["/usr/bin/a", "/usr/bin/bb"]),
+                ("GO-2", "v1.19.8", vec!["/usr/bin/a"]),
+                ("GO-1", "v1.20.4", vec!["/opt/esbuild"]),
+                ("GO-1", "v1.19.8", vec!["/x/METADATA"]),
+            ]
+        );
+        // The first location stays in path and layer.
+        assert_eq!(grouped[0].path.as_deref(), Some("/usr/bin/a"));
+        assert_eq!(grouped[0].locations[1].layer.as_deref(), Some("sha256:11"));
     }
 }

@@ -938,6 +938,7 @@ fn finding(index: usize, pkg: &Package, hits: &[Hit<'_>], group: Group<'_>) -> M
             remediation: None,
             evidence: None,
             fingerprint: None,
+            locations: Vec::new(),
         },
         cvss_vector: best.vector.clone(),
         cvss_score: best.score,

@@ -70,6 +70,9 @@ pub enum ReportCommand {
         /// Never color the table (also: the NO_COLOR environment variable).
         #[arg(long)]
         no_color: bool,
+        /// List every package in the table before the findings.
+        #[arg(long)]
+        list_packages: bool,
     },
 }
 
@@ -158,6 +161,9 @@ pub struct ScanOptions {
     /// Never color the table (also: the NO_COLOR environment variable).
     #[arg(long)]
     pub no_color: bool,
+    /// List every package in the table before the findings (`sbom -f table` always does).
+    #[arg(long)]
+    pub list_packages: bool,
     /// The vulnerability database [default: the user cache dir, holdfast/db/holdfast.db].
     #[arg(long, env = "HOLDFAST_DB")]
     pub db: Option<PathBuf>,

@@ -106,7 +106,7 @@ pub fn info(db: Option<&Path>) -> Result<ExitCode> {
         println!("  {eco}: {n}");
     }
     for s in &info.sources {
-        println!("source: {s:?}");
+        println!("source: {} ({} advisories)", s.source, s.advisories);
     }
     Ok(ExitCode::SUCCESS)
 }

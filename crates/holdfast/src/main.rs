@@ -40,6 +40,9 @@ fn main() -> ExitCode {
         .init();
     let code = match run(cli) {
         Ok(code) => code,
+        // The reader went away (`holdfast ... | head`): what it wanted was written; end
+        // quietly, as command-line tools do.
+        Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e}");
             for cause in e.chain().skip(1) {
@@ -52,6 +55,26 @@ fn main() -> ExitCode {
         print_peak_rss();
     }
     code
+}
+
+/// Whether an error comes from writing to a closed pipe.
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+            || cause
+                .downcast_ref::<holdfast_report::ReportError>()
+                .is_some_and(|r| match r {
+                    holdfast_report::ReportError::Io(io) => {
+                        io.kind() == std::io::ErrorKind::BrokenPipe
+                    }
+                    holdfast_report::ReportError::Json(j) => {
+                        j.io_error_kind() == Some(std::io::ErrorKind::BrokenPipe)
+                    }
+                    _ => false,
+                })
+    })
 }
 
 /// Dispatches a parsed command line.
@@ -133,7 +156,7 @@ fn scan(
     outputs.write(&result)?;
     if let Some(registry) = &result.registry {
         if outputs.table_on_stdout() {
-            output::print_registry_summary(&result);
+            output::print_registry_summary(&result)?;
         }
         if registry.images_scanned == 0 {
             // Partial results are written above; the failure reasons are in them.

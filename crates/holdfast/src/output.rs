@@ -18,6 +18,7 @@ pub struct Outputs {
     formats: Vec<Format>,
     output: Option<PathBuf>,
     no_color: bool,
+    list_packages: bool,
     template: Option<UserTemplate>,
 }
 
@@ -96,13 +97,22 @@ fn is_dir_output(path: &Path) -> bool {
 impl Outputs {
     /// The outputs a scan command's flags ask for.
     pub fn from_scan_options(opts: &crate::cli::ScanOptions, default: Format) -> Result<Self> {
-        Self::from_flags(
+        let mut outputs = Self::from_flags(
             &opts.format,
             default,
             opts.output.as_deref(),
             opts.no_color,
             opts.template.as_deref(),
-        )
+        )?;
+        // An SBOM's table is its package list.
+        outputs.list_packages = opts.list_packages || default != Format::Table;
+        Ok(outputs)
+    }
+
+    /// Lists every package in the table before the findings.
+    pub fn list_packages(mut self, yes: bool) -> Self {
+        self.list_packages = yes;
+        self
     }
 
     /// Checks the flags: known formats, a parsable template when `template` is asked for,
@@ -129,6 +139,7 @@ impl Outputs {
             formats,
             output: output.map(Path::to_path_buf),
             no_color,
+            list_packages: false,
             template,
         })
     }
@@ -137,6 +148,7 @@ impl Outputs {
         RenderOptions {
             table: TableOptions {
                 color,
+                packages: self.list_packages,
                 ..TableOptions::default()
             },
             template: self.template.clone(),
@@ -196,29 +208,34 @@ impl Outputs {
 }
 
 /// A few lines after the table: what the registry scan covered.
-pub fn print_registry_summary(result: &ScanResult) {
-    let Some(s) = &result.registry else { return };
+pub fn print_registry_summary(result: &ScanResult) -> std::io::Result<()> {
+    let Some(s) = &result.registry else {
+        return Ok(());
+    };
+    let mut out = std::io::stdout().lock();
     let counts: Vec<String> = Severity::ALL
         .iter()
         .rev()
         .map(|sev| format!("{sev:?}: {}", s.by_severity.get(sev).copied().unwrap_or(0)))
         .collect();
-    println!();
-    println!(
+    writeln!(out)?;
+    writeln!(
+        out,
         "Registry {}: {}, {} selected, {} scanned, {} failed",
         s.registry,
         counted(s.repositories, "repository", "repositories"),
         counted(s.images_selected, "image", "images"),
         s.images_scanned,
         s.failed.len()
-    );
-    println!("Findings: {}", counts.join(", "));
+    )?;
+    writeln!(out, "Findings: {}", counts.join(", "))?;
     for w in s.worst.iter().filter(|w| w.findings > 0).take(5) {
-        println!("  worst: {} ({} findings)", w.image, w.findings);
+        writeln!(out, "  worst: {} ({} findings)", w.image, w.findings)?;
     }
     for f in &s.failed {
-        println!("  failed: {}: {}", f.image, f.error);
+        writeln!(out, "  failed: {}: {}", f.image, f.error)?;
     }
+    Ok(())
 }
 
 /// `n` with the noun that fits it: "1 repository", "2 repositories".

@@ -24,6 +24,7 @@ pub fn run(cmd: ReportCommand) -> Result<ExitCode> {
             output,
             template,
             no_color,
+            list_packages,
         } => {
             let outputs = Outputs::from_flags(
                 &format,
@@ -31,7 +32,8 @@ pub fn run(cmd: ReportCommand) -> Result<ExitCode> {
                 output.as_deref(),
                 no_color,
                 template.as_deref(),
-            )?;
+            )?
+            .list_packages(list_packages);
             let result = read_result(&input)?;
             outputs.write(&result)?;
             Ok(ExitCode::SUCCESS)

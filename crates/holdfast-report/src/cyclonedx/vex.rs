@@ -208,20 +208,24 @@ fn vulnerability(
     f: &Finding,
     index: usize,
 ) -> Vulnerability {
-    let package = idx.package_of(f);
-    let affects = match package {
-        Some(p) => Affects {
+    // Every copy of the package the finding covers.
+    let mut affects: Vec<Affects> = idx
+        .packages_of(f)
+        .into_iter()
+        .map(|p| Affects {
             reference: p.id.clone(),
             versions: vec![AffectedVersion {
                 version: p.version.clone(),
                 status: "affected",
             }],
-        },
-        None => Affects {
+        })
+        .collect();
+    if affects.is_empty() {
+        affects.push(Affects {
             reference: target_ref(t),
             versions: Vec::new(),
-        },
-    };
+        });
+    }
     let mut properties = vec![prop("kind", f.kind.as_str())];
     for (name, value) in [
         ("path", f.path.clone()),
@@ -270,7 +274,7 @@ fn vulnerability(
             .map(|r| Advisory { url: r.clone() })
             .collect(),
         analysis: f.suppression.as_ref().map(analysis),
-        affects: vec![affects],
+        affects,
         properties,
     }
 }

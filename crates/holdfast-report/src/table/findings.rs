@@ -119,22 +119,42 @@ pub fn write(t: &TargetResult, out: &mut dyn Write, opts: &TableOptions) -> std:
         if list.is_empty() {
             continue;
         }
-        list.sort_by(|a, b| {
-            (
-                &a.package,
-                &a.path,
-                std::cmp::Reverse(a.severity),
-                &a.id,
-                a.line,
-            )
-                .cmp(&(
-                    &b.package,
-                    &b.path,
-                    std::cmp::Reverse(b.severity),
-                    &b.id,
-                    b.line,
-                ))
-        });
+        if kind == FindingKind::Vulnerability {
+            // What to fix first: the most severe, and among those the ones with a fix.
+            list.sort_by(|a, b| {
+                (
+                    std::cmp::Reverse(a.severity),
+                    a.fixed_version.is_none(),
+                    &a.package,
+                    &a.id,
+                    &a.path,
+                )
+                    .cmp(&(
+                        std::cmp::Reverse(b.severity),
+                        b.fixed_version.is_none(),
+                        &b.package,
+                        &b.id,
+                        &b.path,
+                    ))
+            });
+        } else {
+            list.sort_by(|a, b| {
+                (
+                    &a.package,
+                    &a.path,
+                    std::cmp::Reverse(a.severity),
+                    &a.id,
+                    a.line,
+                )
+                    .cmp(&(
+                        &b.package,
+                        &b.path,
+                        std::cmp::Reverse(b.severity),
+                        &b.id,
+                        b.line,
+                    ))
+            });
+        }
         writeln!(out, "\n{} ({})", heading(kind), list.len())?;
         let with_package = list.iter().any(|f| f.package.is_some());
         // Findings about packages name their package file only when one name is found in
@@ -151,8 +171,14 @@ pub fn write(t: &TargetResult, out: &mut dyn Write, opts: &TableOptions) -> std:
             }
         }
         let mut header = Vec::new();
+        // How many copies of the package the finding covers, when some finding covers more
+        // than one.
+        let with_places = list.iter().any(|f| f.locations.len() > 1);
         if with_package {
             header.extend(["Package", "Id", "Severity", "Installed → Fixed"]);
+            if with_places {
+                header.push("Places");
+            }
         } else {
             header.extend(["Id", "Severity"]);
         }
@@ -189,6 +215,9 @@ pub fn write(t: &TargetResult, out: &mut dyn Write, opts: &TableOptions) -> std:
                     None => "no fix yet".to_string(),
                 };
                 row.push(Cell::new(format!("{installed}\n{fixed}")));
+                if with_places {
+                    row.push(Cell::new(f.locations.len().max(1)));
+                }
             } else {
                 row.push(Cell::new(printable(&f.id)));
                 row.push(severity_cell(f.severity, opts.color));
@@ -225,7 +254,8 @@ pub fn write(t: &TargetResult, out: &mut dyn Write, opts: &TableOptions) -> std:
     Ok(())
 }
 
-/// One line: the total and the count of each severity, most severe first.
+/// One line: the total and the count of each severity, most severe first, and how many
+/// vulnerabilities have a fix.
 pub fn write_summary<'a>(
     label: &str,
     findings: impl Iterator<Item = &'a Finding>,
@@ -234,9 +264,15 @@ pub fn write_summary<'a>(
 ) -> std::io::Result<()> {
     let mut counts = [0usize; 5];
     let mut total = 0;
+    let mut vulnerabilities = 0;
+    let mut fixable = 0;
     for f in findings {
         counts[f.severity as usize] += 1;
         total += 1;
+        if f.kind == FindingKind::Vulnerability {
+            vulnerabilities += 1;
+            fixable += usize::from(f.fixed_version.is_some());
+        }
     }
     let parts: Vec<String> = Severity::ALL
         .iter()
@@ -250,5 +286,13 @@ pub fn write_summary<'a>(
             }
         })
         .collect();
-    writeln!(out, "{label}: {total} ({})", parts.join(", "))
+    if vulnerabilities > 0 {
+        writeln!(
+            out,
+            "{label}: {total} ({}); {fixable} of {vulnerabilities} vulnerabilities fixable",
+            parts.join(", ")
+        )
+    } else {
+        writeln!(out, "{label}: {total} ({})", parts.join(", "))
+    }
 }

@@ -6,7 +6,7 @@
 #![allow(dead_code)]
 
 use holdfast_model::{
-    Cvss, Finding, FindingKind, FindingStatus, LayerInfo, OsFamily, OsRelease, Package,
+    Cvss, Finding, FindingKind, FindingStatus, LayerInfo, Location, OsFamily, OsRelease, Package,
     PackageType, ScanResult, ScanSummary, Severity, SuppressionInfo, TargetKind, TargetResult,
     ToolInfo, Warning, SCHEMA_VERSION,
 };
@@ -53,6 +53,14 @@ pub fn package(name: &str, version: &str, ty: PackageType, path: &str, layer: &s
         layer: Some(layer.into()),
         path: path.into(),
     }
+}
+
+/// The Go standard library compiled into the binary at `path`.
+fn go_binary_stdlib(path: &str, layer: &str) -> Package {
+    let mut p = package("stdlib", "v1.19.8", PackageType::Golang, path, layer);
+    p.purl = "pkg:golang/stdlib@v1.19.8".into();
+    p.id = format!("{}#{path}", p.purl);
+    p
 }
 
 pub fn vuln(
@@ -117,6 +125,10 @@ pub fn fixture() -> ScanResult {
             "/app/node_modules/evil/package.json",
             L3,
         ),
+        // The same Go toolchain in two binaries: one purl, so ids carry the path, as the
+        // analysis makes them.
+        go_binary_stdlib("/usr/bin/skopeo", L1),
+        go_binary_stdlib("/usr/bin/docker-registry", L3),
     ];
     let mut critical = vuln(
         "CVE-2024-0001",
@@ -151,6 +163,26 @@ pub fn fixture() -> ScanResult {
         vector: Some("CVSS:4.0/AV:N/AC:L/AT:N/PR:N/UI:N/VC:L/VI:N/VA:N/SC:N/SI:N/SA:N".into()),
         score: Some(5.3),
     });
+    // One problem found in two binaries: one finding with two locations.
+    let mut stdlib = vuln(
+        "CVE-2023-29406",
+        Severity::Medium,
+        "stdlib",
+        "v1.19.8",
+        Some("1.19.11"),
+        L1,
+    );
+    stdlib.path = Some("/usr/bin/skopeo".into());
+    stdlib.locations = vec![
+        Location {
+            path: "/usr/bin/skopeo".into(),
+            layer: Some(L1.into()),
+        },
+        Location {
+            path: "/usr/bin/docker-registry".into(),
+            layer: Some(L3.into()),
+        },
+    ];
     let hostile = vuln(
         "CVE-2024-6666",
         Severity::Low,
@@ -263,7 +295,9 @@ pub fn fixture() -> ScanResult {
             layer(L3, "COPY app/ /app/ # buildkit", 1_234_567),
         ],
         packages,
-        findings: vec![critical, high, medium, hostile, secret, escape, malware],
+        findings: vec![
+            critical, high, medium, stdlib, hostile, secret, escape, malware,
+        ],
         suppressed: vec![by_vex, by_ignore, fixed_by_vex],
         warnings: vec![Warning::file(
             holdfast_model::WarningKind::MalformedFile,
