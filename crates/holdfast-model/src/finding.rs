@@ -177,6 +177,11 @@ pub struct Finding {
     /// secret or file can be recognised across layers, images and runs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fingerprint: Option<String>,
+    /// Where the severity came from, for vulnerabilities: the id of the OSV record that
+    /// rated it (the finding's own, or an alias's in the same database), `nvd` or
+    /// `debian-tracker`; absent when nothing rated it (`UNKNOWN`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub severity_source: Option<String>,
     /// The CVSS rating the severity was derived from, for vulnerabilities.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cvss: Option<Cvss>,
@@ -227,6 +232,7 @@ impl Finding {
             remediation: None,
             evidence: None,
             fingerprint: None,
+            severity_source: None,
             cvss: None,
             suppression: None,
             locations: Vec::new(),

@@ -151,6 +151,7 @@ mod tests {
             cvss: None,
             suppression: None,
             locations: vec![],
+            severity_source: None,
             remediation: None,
             evidence: None,
             fingerprint: None,

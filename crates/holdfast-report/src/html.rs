@@ -250,6 +250,11 @@ fn finding_view<'a>(
     if loc.is_empty() {
         loc = idx.file_of(f).unwrap_or_default().to_string();
     }
+    // A vulnerability found in several copies of its package names every place.
+    if f.locations.len() > 1 {
+        let places: Vec<&str> = f.locations.iter().map(|l| l.path.as_str()).collect();
+        loc = places.join(", ");
+    }
     FindingView {
         target: t.name.clone(),
         kind: f.kind.as_str(),

@@ -205,10 +205,10 @@ fn html_report_in_headless_chromium() {
 
     // Everything is there, most severe first; the script counted the rows.
     let all = s.visible_ids();
-    assert_eq!(all.len(), 7, "{all:?}");
+    assert_eq!(all.len(), 8, "{all:?}");
     assert_eq!(all[0], "CVE-2024-0001");
     let count = s.script("return document.getElementById('f-count').textContent");
-    assert_eq!(count, "7 of 7 findings");
+    assert_eq!(count, "8 of 8 findings");
 
     // Filter by severity: the two HIGH findings remain.
     s.click("#f-severity option[value='HIGH']");
@@ -231,7 +231,7 @@ fn html_report_in_headless_chromium() {
     assert_eq!(s.visible_ids(), ["CVE-2024-6666"]);
     s.post(&format!("/element/{text}/clear"), json!({}));
     s.script("document.getElementById('f-text').dispatchEvent(new Event('input')); return 0");
-    assert_eq!(s.visible_ids().len(), 7);
+    assert_eq!(s.visible_ids().len(), 8);
 
     // Sorting by id, ascending.
     s.click("th[data-key='id']");

@@ -146,6 +146,9 @@ pub struct BuildReport {
     pub warning_count: usize,
     /// Wall time of the build.
     pub elapsed: Duration,
+    /// `affected` rows that rated nothing themselves and were rated from an alias, NVD
+    /// or Debian's tracker (see [`crate::enrich`]).
+    pub enriched: crate::enrich::EnrichCounts,
 }
 
 /// What a built database holds, from its `metadata` table.
@@ -276,6 +279,10 @@ struct Inner {
     started: Instant,
     /// Label of the source being read, and its accepted records.
     source: SourceInfo,
+    /// CVE ratings from NVD files, applied in `finish` to what rates nothing itself.
+    nvd: HashMap<String, crate::enrich::ExtraRating>,
+    /// Urgencies from Debian's security tracker, likewise.
+    tracker: crate::enrich::TrackerUrgencies,
 }
 
 impl Builder {
@@ -326,6 +333,8 @@ impl Builder {
                 source: String::new(),
                 advisories: 0,
             },
+            nvd: HashMap::new(),
+            tracker: HashMap::new(),
         });
         Ok(builder)
     }
@@ -365,6 +374,22 @@ impl Builder {
         let res = ingest::read_zip(&ingest::sanitize(label), reader, &limits, inner);
         inner.end_source();
         res
+    }
+
+    /// Adds an NVD CVE API 2.0 JSON file (plain or gzip): its CVSS ratings rate the
+    /// advisories that name those CVEs and rate nothing themselves.
+    pub fn add_nvd(&mut self, path: &Path) -> Result<(), DbError> {
+        let ratings = crate::enrich::read_nvd(path)?;
+        self.inner().nvd.extend(ratings);
+        Ok(())
+    }
+
+    /// Adds Debian's security tracker JSON export (plain or gzip): its urgencies rate the
+    /// Debian advisories that nothing else rates.
+    pub fn add_debian_tracker(&mut self, path: &Path) -> Result<(), DbError> {
+        let urgencies = crate::enrich::read_debian_tracker(path)?;
+        self.inner().tracker.extend(urgencies);
+        Ok(())
     }
 
     /// Writes the metadata, commits, and renames the database over `out`.
@@ -665,6 +690,7 @@ impl Inner {
     }
 
     fn finish(mut self) -> Result<BuildReport, DbError> {
+        self.report.enriched = crate::enrich::enrich(&self.conn, &self.nvd, &self.tracker)?;
         let conn = &self.conn;
         let count = |sql: &str| -> Result<usize, DbError> {
             Ok(conn.query_row(sql, [], |r| r.get::<_, i64>(0))? as usize)

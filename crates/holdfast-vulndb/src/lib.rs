@@ -25,6 +25,7 @@
 
 pub mod db;
 mod ecosystem;
+pub mod enrich;
 pub mod ingest;
 pub mod matcher;
 mod osv;

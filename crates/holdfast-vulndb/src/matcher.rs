@@ -278,6 +278,9 @@ struct Entry {
     severity: Severity,
     vector: Option<String>,
     score: Option<f64>,
+    /// Where a rating from outside the record came from (`alias:ID`, `nvd`,
+    /// `debian-tracker`); `None` when the record rates itself or nothing does.
+    outside_source: Option<String>,
 }
 
 /// A range whose events all parsed, sorted by version.
@@ -394,7 +397,8 @@ impl Scan<'_> {
             }
         }
         let mut stmt = self.conn.prepare(
-            "SELECT name, advisory, ranges, versions, rating, cvss_vector, cvss_score
+            "SELECT name, advisory, ranges, versions, rating, cvss_vector, cvss_score,
+                    rating_source
              FROM affected
              WHERE ecosystem = ?1 AND name IN (SELECT value FROM json_each(?2))",
         )?;
@@ -431,6 +435,11 @@ impl Scan<'_> {
                     severity: severity_of(text(4)?.unwrap_or("")),
                     vector: row.get(5)?,
                     score: row.get(6)?,
+                    outside_source: text(7)?
+                        .filter(|s| {
+                            s.starts_with("alias:") || *s == "nvd" || *s == "debian-tracker"
+                        })
+                        .map(str::to_string),
                 };
                 // A name's rows come together; gather them without a lookup per row.
                 match &mut current {
@@ -873,11 +882,19 @@ fn finding(index: usize, pkg: &Package, hits: &[Hit<'_>], group: Group<'_>) -> M
         .find_map(|h| nonempty(&h.advisory.details))
         .unwrap_or_default()
         .to_string();
-    // The highest rating, with its vector.
-    let best = m()
-        .map(|h| h.rating)
-        .max_by(|a, b| rating_key(a).cmp(&rating_key(b)))
+    // The highest rating, with its vector, and the record it came from.
+    let best_hit = m()
+        .max_by(|a, b| rating_key(a.rating).cmp(&rating_key(b.rating)))
         .expect("a group has members");
+    let best = best_hit.rating;
+    let severity_source = match (&best.outside_source, best.severity) {
+        (_, Severity::Unknown) => None,
+        (Some(alias), _) if alias.starts_with("alias:") => {
+            Some(alias.trim_start_matches("alias:").to_string())
+        }
+        (Some(other), _) => Some(other.clone()),
+        (None, _) => Some(best_hit.advisory.id.clone()),
+    };
     // The latest fix any record knows of.
     let mut fixed: Option<&str> = None;
     for h in m() {
@@ -939,6 +956,7 @@ fn finding(index: usize, pkg: &Package, hits: &[Hit<'_>], group: Group<'_>) -> M
             evidence: None,
             fingerprint: None,
             locations: Vec::new(),
+            severity_source,
         },
         cvss_vector: best.vector.clone(),
         cvss_score: best.score,
@@ -1052,6 +1070,7 @@ mod tests {
             severity: Severity::Unknown,
             vector: None,
             score: None,
+            outside_source: None,
         }
     }
 

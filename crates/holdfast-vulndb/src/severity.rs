@@ -127,7 +127,7 @@ fn word_rating(severity: Severity, source: &'static str) -> Rating {
 
 /// Scores a vector with the `cvss` crate; `None` if it does not parse or is not of the
 /// version `kind` announces.
-fn score_vector(vector: &str, kind: &'static str) -> Option<Rating> {
+pub(crate) fn score_vector(vector: &str, kind: &'static str) -> Option<Rating> {
     // Vectors are short; anything long is not one (and is not worth parsing).
     if vector.len() > 512 {
         return None;

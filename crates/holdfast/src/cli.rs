@@ -86,6 +86,12 @@ pub enum DbCommand {
         /// The database file to write [default: the user cache dir, holdfast/db/holdfast.db].
         #[arg(long, short = 'o')]
         output: Option<PathBuf>,
+        /// NVD CVE API 2.0 JSON files (plain or gzip): their CVSS ratings rate advisories that rate nothing themselves.
+        #[arg(long, num_args = 1..)]
+        nvd: Vec<PathBuf>,
+        /// Debian's security tracker JSON export (plain or gzip): its urgencies rate Debian advisories nothing else rates.
+        #[arg(long)]
+        debian_tracker: Option<PathBuf>,
     },
     /// Download the OSV feed's per-ecosystem zips and rebuild the database from them (atomic: a failed update keeps the old database).
     Update {

@@ -19,14 +19,34 @@ fn db_output(output: Option<&Path>) -> Result<PathBuf> {
     Ok(out)
 }
 
-/// `holdfast db build`.
-pub fn build(from: &[PathBuf], output: Option<&Path>, quiet: bool) -> Result<ExitCode> {
+/// `holdfast db build`: OSV sources, then the extra rating sources.
+pub fn build(
+    from: &[PathBuf],
+    nvd: &[PathBuf],
+    debian_tracker: Option<&Path>,
+    output: Option<&Path>,
+    quiet: bool,
+) -> Result<ExitCode> {
     let out = db_output(output)?;
-    let report = holdfast_vulndb::build(from, &out)
-        .with_context(|| format!("cannot build `{}`", out.display()))?;
+    let context = || format!("cannot build `{}`", out.display());
+    let mut builder = holdfast_vulndb::Builder::create(&out).with_context(context)?;
+    for source in from {
+        builder.add_path(source).with_context(context)?;
+    }
+    for file in nvd {
+        builder
+            .add_nvd(file)
+            .with_context(|| format!("cannot read the NVD file `{}`", file.display()))?;
+    }
+    if let Some(file) = debian_tracker {
+        builder
+            .add_debian_tracker(file)
+            .with_context(|| format!("cannot read the Debian tracker file `{}`", file.display()))?;
+    }
+    let report = builder.finish().with_context(context)?;
     if !quiet {
         for w in &report.warnings {
-            eprintln!("warning: {w:?}");
+            eprintln!("warning: {w}");
         }
         eprintln!(
             "built {} with {} advisories ({} withdrawn) in {:.1} s; {} GIT ranges skipped; {} warnings",
@@ -37,6 +57,13 @@ pub fn build(from: &[PathBuf], output: Option<&Path>, quiet: bool) -> Result<Exi
             report.git_ranges_skipped,
             report.warning_count
         );
+        let e = report.enriched;
+        if e.from_alias + e.from_nvd + e.from_debian_tracker > 0 {
+            eprintln!(
+                "rated from other sources: {} package entries from an alias, {} from NVD, {} from the Debian tracker",
+                e.from_alias, e.from_nvd, e.from_debian_tracker
+            );
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -125,9 +125,18 @@ fn run(cli: Cli) -> Result<ExitCode> {
             scan(targets, &opts, Format::CycloneDx, quiet)
         }
         Command::Cache(cmd) => cache_cmd::run(cmd),
-        Command::Db(DbCommand::Build { from, output }) => {
-            db_cmd::build(&from, output.as_deref(), quiet)
-        }
+        Command::Db(DbCommand::Build {
+            from,
+            output,
+            nvd,
+            debian_tracker,
+        }) => db_cmd::build(
+            &from,
+            &nvd,
+            debian_tracker.as_deref(),
+            output.as_deref(),
+            quiet,
+        ),
         Command::Db(DbCommand::Info { db }) => db_cmd::info(db.as_deref()),
         Command::Db(DbCommand::Update {
             feed_url,

@@ -266,12 +266,14 @@ pub fn write_summary<'a>(
     let mut total = 0;
     let mut vulnerabilities = 0;
     let mut fixable = 0;
+    let mut unrated = 0;
     for f in findings {
         counts[f.severity as usize] += 1;
         total += 1;
         if f.kind == FindingKind::Vulnerability {
             vulnerabilities += 1;
             fixable += usize::from(f.fixed_version.is_some());
+            unrated += usize::from(f.severity == Severity::Unknown);
         }
     }
     let parts: Vec<String> = Severity::ALL
@@ -287,9 +289,14 @@ pub fn write_summary<'a>(
         })
         .collect();
     if vulnerabilities > 0 {
+        let unrated = if unrated > 0 {
+            format!(", {unrated} rated by no source")
+        } else {
+            String::new()
+        };
         writeln!(
             out,
-            "{label}: {total} ({}); {fixable} of {vulnerabilities} vulnerabilities fixable",
+            "{label}: {total} ({}); {fixable} of {vulnerabilities} vulnerabilities fixable{unrated}",
             parts.join(", ")
         )
     } else {
