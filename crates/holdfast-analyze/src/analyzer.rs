@@ -50,7 +50,17 @@ pub enum Want {
     /// empty content and the file is never read. Also offered for directories, which
     /// the walker shows to analyzers for this want only.
     Meta,
+    /// Only the first [`HEAD_BYTES`] bytes (fewer when the file is shorter), as
+    /// [`FileContent::Bytes`]: for analyzers that look at a file's start (is it binary?)
+    /// without reading it, typically to decide whether a file over their own size bound
+    /// deserves a warning. The content is a prefix whenever `meta.size` is larger. The
+    /// walker reads the head before handing the live stream to a [`Want::Stream`]
+    /// analyzer, so a head never takes the stream from one.
+    Head,
 }
+
+/// How many leading bytes a [`Want::Head`] analyzer is given.
+pub const HEAD_BYTES: usize = 8192;
 
 /// The content handed to `analyze`.
 pub enum FileContent<'a> {
@@ -103,8 +113,14 @@ pub enum FileFact {
         licenses: Vec<String>,
     },
     /// Part of the file was skipped; the walker turns this into a warning naming the file,
-    /// of kind [`WarningKind::Other`] (the message does not say which kind it is).
-    Skipped(String),
+    /// of kind `kind`. Build it with [`FileFact::skipped`] or one of the shorthands
+    /// ([`FileFact::bound`], [`FileFact::malformed`], [`FileFact::unreadable`]).
+    Skipped {
+        /// What sort of problem it is: a bound, a part that did not parse, a failed read.
+        kind: WarningKind,
+        /// What was skipped and why, for people.
+        message: String,
+    },
     /// A finding about this file, from a checker. The pipeline fills in `path`, `layer`
     /// and `removed` after the merge.
     Finding(Box<Finding>),
@@ -115,6 +131,33 @@ pub enum FileFact {
         kind: String,
         data: serde_json::Value,
     },
+}
+
+impl FileFact {
+    /// Part of the file was skipped, for the reason `kind` names.
+    pub fn skipped(kind: WarningKind, message: impl Into<String>) -> Self {
+        FileFact::Skipped {
+            kind,
+            message: message.into(),
+        }
+    }
+
+    /// A size, count, depth or time bound stopped reading part of the file
+    /// ([`WarningKind::BoundReached`]).
+    pub fn bound(message: impl Into<String>) -> Self {
+        FileFact::skipped(WarningKind::BoundReached, message)
+    }
+
+    /// Part of the file (an entry, a line, a section) did not parse
+    /// ([`WarningKind::MalformedFile`]).
+    pub fn malformed(message: impl Into<String>) -> Self {
+        FileFact::skipped(WarningKind::MalformedFile, message)
+    }
+
+    /// Reading part of the file failed ([`WarningKind::UnreadableFile`]).
+    pub fn unreadable(message: impl Into<String>) -> Self {
+        FileFact::skipped(WarningKind::UnreadableFile, message)
+    }
 }
 
 /// Which file an OS identification came from; earlier variants win.

@@ -92,7 +92,7 @@ pub fn parse_installed(text: &str, path: &str) -> Vec<FileFact> {
     flush(&mut cur, &mut packages);
     let mut facts = vec![FileFact::Packages(packages)];
     if skipped > 0 {
-        facts.push(FileFact::Skipped(format!(
+        facts.push(FileFact::malformed(format!(
             "{skipped} entries without a name or version skipped"
         )));
     }
@@ -102,6 +102,7 @@ pub fn parse_installed(text: &str, path: &str) -> Vec<FileFact> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use holdfast_model::WarningKind;
 
     #[test]
     fn parses_installed() {
@@ -113,6 +114,12 @@ mod tests {
         assert_eq!(p.len(), 2);
         assert_eq!(p[1].source_name.as_deref(), Some("openssl"));
         assert_eq!(p[0].licenses, vec!["MIT"]);
-        assert!(matches!(facts[1], FileFact::Skipped(_)));
+        assert!(matches!(
+            facts[1],
+            FileFact::Skipped {
+                kind: WarningKind::MalformedFile,
+                ..
+            }
+        ));
     }
 }

@@ -120,7 +120,7 @@ pub fn parse_status(text: &str, path: &str) -> Vec<FileFact> {
     }
     let mut facts = vec![FileFact::Packages(packages)];
     if skipped > 0 || bad_lines > 0 {
-        facts.push(FileFact::Skipped(format!(
+        facts.push(FileFact::malformed(format!(
             "{skipped} paragraphs without a valid package name or version and {bad_lines} unreadable lines skipped"
         )));
     }
@@ -169,6 +169,7 @@ pub fn copyright_licenses(text: &str) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use holdfast_model::WarningKind;
 
     #[test]
     fn status_with_source_versions_and_removed_packages() {
@@ -200,7 +201,13 @@ Package: BAD NAME\nVersion: 1\n";
                 ("bash", "5.2.15-2+b2", "bash", "5.2.15-2+b2"),
             ]
         );
-        assert!(matches!(facts[1], FileFact::Skipped(_)));
+        assert!(matches!(
+            facts[1],
+            FileFact::Skipped {
+                kind: WarningKind::MalformedFile,
+                ..
+            }
+        ));
     }
 
     #[test]

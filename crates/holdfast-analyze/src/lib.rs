@@ -42,7 +42,10 @@ pub use walker::WalkLimits;
 
 /// Version of the walker and of the cached [`LayerAnalysis`] shape; part of the cache key.
 /// 4: layer warnings carry a [`holdfast_model::WarningKind`] ([`LayerWarning`]).
-pub const WALKER_VERSION: u32 = 4;
+/// 5: warnings from [`analyzer::FileFact::Skipped`] keep the kind the analyzer gave
+/// (they were all `Other`), and analyzers may ask for a file's head
+/// ([`analyzer::Want::Head`]).
+pub const WALKER_VERSION: u32 = 5;
 
 /// How to run an analysis.
 #[derive(Default)]

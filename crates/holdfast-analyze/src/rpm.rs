@@ -67,7 +67,8 @@ impl Analyzer for RpmAnalyzer {
             .map(|p| package(p, input.path))
             .collect();
         let mut facts = vec![FileFact::Packages(packages)];
-        facts.extend(read.warnings.into_iter().map(FileFact::Skipped));
+        // The reader describes damaged records it skipped or read only in part.
+        facts.extend(read.warnings.into_iter().map(FileFact::malformed));
         Ok(facts)
     }
 }

@@ -15,7 +15,9 @@ use holdfast_model::WarningKind;
 use holdfast_source::path::{normalize_entry, MAX_PATH_BYTES};
 use sha2::{Digest, Sha256};
 
-use crate::analyzer::{Analyzer, EntryKind, EntryMeta, FileContent, FileFact, FileInput, Want};
+use crate::analyzer::{
+    Analyzer, EntryKind, EntryMeta, FileContent, FileFact, FileInput, Want, HEAD_BYTES,
+};
 use crate::layer::{FileResult, LayerAnalysis, LayerWarning};
 
 /// Bounds that keep one layer's walk in bounded memory and time.
@@ -135,15 +137,36 @@ impl<'a> Collector<'a> {
                 return;
             }
         }
+        // Head analyzers get the first bytes: from the whole file when it was read,
+        // otherwise read here, before any streaming analyzer moves the stream past them;
+        // that analyzer then reads them again, followed by the rest of the stream.
+        let mut head = Vec::new();
+        if !read_whole && wanting.iter().any(|(_, w)| *w == Want::Head) {
+            if let Err(e) = Read::take(&mut *content, HEAD_BYTES as u64).read_to_end(&mut head) {
+                self.warn(
+                    WarningKind::UnreadableFile,
+                    Some(path),
+                    format!("cannot read the file: {e}"),
+                );
+                return;
+            }
+        }
+        let mut stream = io::Cursor::new(&head[..]).chain(&mut *content);
         let buf = std::mem::take(&mut self.buf);
         for (analyzer, want) in wanting {
             let content = if want == Want::Meta {
                 FileContent::Bytes(&[])
+            } else if want == Want::Head {
+                if read_whole {
+                    FileContent::Bytes(&buf[..buf.len().min(HEAD_BYTES)])
+                } else {
+                    FileContent::Bytes(&head)
+                }
             } else if read_whole {
                 FileContent::Bytes(&buf)
             } else if want == Want::Stream && !streamed {
                 streamed = true;
-                FileContent::Stream(&mut *content)
+                FileContent::Stream(&mut stream)
             } else if want == Want::Stream {
                 // Not a bound, not a fault of the file: a limit of the single pass.
                 self.warn(
@@ -176,12 +199,8 @@ impl<'a> Collector<'a> {
             match analyzer.analyze(&mut input) {
                 Ok(mut facts) => {
                     facts.retain(|f| match f {
-                        FileFact::Skipped(msg) => {
-                            self.warn(
-                                WarningKind::Other,
-                                Some(path),
-                                format!("{}: {msg}", analyzer.name()),
-                            );
+                        FileFact::Skipped { kind, message } => {
+                            self.warn(*kind, Some(path), format!("{}: {message}", analyzer.name()));
                             false
                         }
                         _ => true,
@@ -633,7 +652,7 @@ mod tests {
                 len,
                 input.meta.capabilities.clone(),
             ));
-            Ok(vec![FileFact::Skipped("seen".into())])
+            Ok(vec![FileFact::skipped(WarningKind::Other, "seen")])
         }
     }
 
@@ -701,7 +720,10 @@ mod tests {
                 "/f/malformed" => Err(AnalyzeError::Malformed("no header".into())),
                 "/f/unreadable" => Err(AnalyzeError::Io(io::Error::other("gone"))),
                 "/f/bounded" => Err(AnalyzeError::BoundReached("too many".into())),
-                _ => Ok(vec![FileFact::Skipped("partly".into())]),
+                "/f/part-bounded" => Ok(vec![FileFact::bound("partly, up to a bound")]),
+                "/f/part-malformed" => Ok(vec![FileFact::malformed("partly, broken")]),
+                "/f/part-unreadable" => Ok(vec![FileFact::unreadable("partly, cut")]),
+                _ => Ok(vec![FileFact::skipped(WarningKind::Other, "partly")]),
             }
         }
     }
@@ -740,6 +762,9 @@ mod tests {
                 ("f/malformed", 1),
                 ("f/unreadable", 1),
                 ("f/bounded", 1),
+                ("f/part-bounded", 1),
+                ("f/part-malformed", 1),
+                ("f/part-unreadable", 1),
                 ("f/skipped", 1),
                 ("f/big", 100),
             ],
@@ -763,6 +788,21 @@ mod tests {
                     "failing: read failed: gone"
                 ),
                 (BoundReached, Some("/f/bounded"), "failing: too many"),
+                (
+                    BoundReached,
+                    Some("/f/part-bounded"),
+                    "failing: partly, up to a bound"
+                ),
+                (
+                    MalformedFile,
+                    Some("/f/part-malformed"),
+                    "failing: partly, broken"
+                ),
+                (
+                    UnreadableFile,
+                    Some("/f/part-unreadable"),
+                    "failing: partly, cut"
+                ),
                 (Other, Some("/f/skipped"), "failing: partly"),
                 (
                     BoundReached,
@@ -776,6 +816,110 @@ mod tests {
                 ),
             ]
         );
+    }
+
+    /// Asks for every file as `want` and records what it got: path, content length and
+    /// the content's first bytes (read whole, for a stream).
+    struct Recorder {
+        want: Want,
+        seen: Mutex<Vec<(String, usize, Vec<u8>)>>,
+    }
+
+    impl Recorder {
+        fn new(want: Want) -> Self {
+            Recorder {
+                want,
+                seen: Mutex::new(Vec::new()),
+            }
+        }
+        fn seen(&self) -> Vec<(String, usize, Vec<u8>)> {
+            std::mem::take(&mut self.seen.lock().unwrap())
+        }
+    }
+
+    impl Analyzer for Recorder {
+        fn name(&self) -> &'static str {
+            "recorder"
+        }
+        fn version(&self) -> u32 {
+            1
+        }
+        fn group(&self) -> AnalyzerGroup {
+            AnalyzerGroup::Library
+        }
+        fn wants(&self, _path: &str, _meta: &EntryMeta) -> Want {
+            self.want
+        }
+        fn analyze(&self, input: &mut FileInput<'_>) -> Result<Vec<FileFact>, AnalyzeError> {
+            let mut all = Vec::new();
+            input.content.with_reader(|r| r.read_to_end(&mut all))?;
+            self.seen.lock().unwrap().push((
+                input.path.to_string(),
+                all.len(),
+                all[..all.len().min(4)].to_vec(),
+            ));
+            Ok(Vec::new())
+        }
+    }
+
+    /// A tar of files whose bytes count up (`i % 251`), so a prefix is recognizable.
+    fn counting_tar(files: &[(&str, usize)]) -> Vec<u8> {
+        let mut b = tar::Builder::new(Vec::new());
+        for (name, size) in files {
+            let body: Vec<u8> = (0..*size).map(|i| (i % 251) as u8).collect();
+            let mut h = tar::Header::new_gnu();
+            h.set_mode(0o644);
+            h.set_size(*size as u64);
+            b.append_data(&mut h, name, &body[..]).unwrap();
+        }
+        b.into_inner().unwrap()
+    }
+
+    #[test]
+    fn head_wants_get_the_first_bytes_and_leave_the_stream_whole() {
+        let big = 3 * HEAD_BYTES + 5;
+        let tar = counting_tar(&[("small", 10), ("big", big)]);
+        let limits = WalkLimits {
+            max_file_bytes: 2 * HEAD_BYTES as u64,
+            max_warnings: 200,
+        };
+        // The head analyzer comes both before and after the streaming one.
+        let (head1, stream, head2) = (
+            Recorder::new(Want::Head),
+            Recorder::new(Want::Stream),
+            Recorder::new(Want::Head),
+        );
+        let refs: [&dyn Analyzer; 3] = [&head1, &stream, &head2];
+        let out = walk_tar(&mut &tar[..], &refs, limits);
+        assert!(out.diff_id.is_some(), "the stream was read to the end");
+        assert!(out.warnings.is_empty(), "{:?}", out.warnings);
+        let start = vec![0u8, 1, 2, 3];
+        for h in [&head1, &head2] {
+            assert_eq!(
+                h.seen(),
+                [
+                    ("/small".into(), 10, start.clone()),
+                    ("/big".into(), HEAD_BYTES, start.clone()),
+                ]
+            );
+        }
+        // The streaming analyzer still reads the file from its first byte to its last.
+        assert_eq!(
+            stream.seen(),
+            [
+                ("/small".into(), 10, start.clone()),
+                ("/big".into(), big, start.clone()),
+            ]
+        );
+
+        // When the file is read whole for a bytes analyzer, the head is its prefix.
+        let (head, bytes) = (Recorder::new(Want::Head), Recorder::new(Want::Bytes));
+        let refs: [&dyn Analyzer; 2] = [&head, &bytes];
+        let tar = counting_tar(&[("mid", HEAD_BYTES + 7)]);
+        let out = walk_tar(&mut &tar[..], &refs, WalkLimits::default());
+        assert!(out.warnings.is_empty(), "{:?}", out.warnings);
+        assert_eq!(head.seen(), [("/mid".into(), HEAD_BYTES, start.clone())]);
+        assert_eq!(bytes.seen(), [("/mid".into(), HEAD_BYTES + 7, start)]);
     }
 
     #[test]

@@ -66,7 +66,7 @@ fn warnings(facts: &[FileFact]) -> Vec<String> {
     facts
         .iter()
         .filter_map(|f| match f {
-            FileFact::Skipped(m) => Some(m.clone()),
+            FileFact::Skipped { message, .. } => Some(message.clone()),
             _ => None,
         })
         .collect()

@@ -12,7 +12,7 @@ use holdfast_analyze::analyzer::{
     Want,
 };
 use holdfast_analyze::{analyze, registry, AnalyzeOptions};
-use holdfast_model::{DependencyScope, Package, PackageType};
+use holdfast_model::{DependencyScope, Package, PackageType, WarningKind};
 
 use DependencyScope::{Dev, Direct, Transitive};
 
@@ -74,11 +74,22 @@ fn split(facts: Vec<FileFact>) -> (Vec<Package>, Vec<String>) {
     for f in facts {
         match f {
             FileFact::Packages(p) => packages.extend(p),
-            FileFact::Skipped(w) => warnings.push(w),
+            FileFact::Skipped { message, .. } => warnings.push(message),
             other => panic!("unexpected fact {other:?}"),
         }
     }
     (packages, warnings)
+}
+
+/// The kinds of the skipped-item warnings of a result, in order.
+fn skip_kinds(facts: &[FileFact]) -> Vec<WarningKind> {
+    facts
+        .iter()
+        .filter_map(|f| match f {
+            FileFact::Skipped { kind, .. } => Some(*kind),
+            _ => None,
+        })
+        .collect()
 }
 
 /// Asserts the exact package list of a fixture, and the fields every package shares.
@@ -630,6 +641,55 @@ fn non_json_package_json_is_a_warning_naming_the_file() {
 }
 
 #[test]
+fn skipped_items_carry_their_kind() {
+    // An entry that does not parse is a malformed file, whatever the format.
+    let cases: [(&str, &str, &[u8]); 4] = [
+        (
+            "node",
+            "/app/node_modules/x/package.json",
+            br#"{"name": "x", "version": 1}"#,
+        ),
+        ("python", "/app/requirements.txt", b"ok==1.0
+bad!name==1.0
+"),
+        (
+            "node",
+            "/app/yarn.lock",
+            b"# yarn lockfile v1\n\n\"a@^1\":\n  version \"1.0.0\"\n\nnot a block line\n",
+        ),
+        (
+            "ruby",
+            "/app/Gemfile.lock",
+            b"GEM\n  remote: https://rubygems.org/\n  specs:\n    rack (2.2.3)\n    !!! (\n\nPLATFORMS\n  ruby\n",
+        ),
+    ];
+    for (name, path, bytes) in cases {
+        let facts = run(name, path, bytes).unwrap();
+        assert_eq!(
+            skip_kinds(&facts),
+            [WarningKind::MalformedFile],
+            "{path}: {facts:?}"
+        );
+    }
+
+    // Through the walk: the warning on the file keeps its kind.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let pkg = dir.path().join("node_modules/x");
+    std::fs::create_dir_all(&pkg).expect("mkdir");
+    std::fs::write(pkg.join("package.json"), br#"{"name": "x", "version": 1}"#).expect("write");
+    let facts = scan_dir(dir.path());
+    let on_file: Vec<_> = facts
+        .warnings
+        .iter()
+        .filter(|w| w.path.as_deref() == Some("/node_modules/x/package.json"))
+        .map(|w| (w.kind, w.message.as_str()))
+        .collect();
+    assert_eq!(on_file.len(), 1, "{:?}", facts.warnings);
+    assert_eq!(on_file[0].0, WarningKind::MalformedFile, "{on_file:?}");
+    assert!(on_file[0].1.starts_with("node: 1 entries"), "{on_file:?}");
+}
+
+#[test]
 fn byte_order_marks_are_ignored() {
     let mut json = b"\xEF\xBB\xBF".to_vec();
     json.extend(fixture("node/node_modules/lodash/package.json"));
@@ -724,8 +784,9 @@ fn more_than_a_million_packages_are_cut_with_a_warning() {
     for i in 0..1_000_005 {
         text.push_str(&format!("p{i}==1\n"));
     }
-    let (packages, warnings) =
-        split(run("python", "/x/requirements.txt", text.as_bytes()).unwrap());
+    let facts = run("python", "/x/requirements.txt", text.as_bytes()).unwrap();
+    assert_eq!(skip_kinds(&facts), [WarningKind::BoundReached]);
+    let (packages, warnings) = split(facts);
     assert_eq!(packages.len(), 1_000_000);
     assert_eq!(warnings.len(), 1);
     assert!(warnings[0].contains("5 more skipped"), "{warnings:?}");

@@ -39,3 +39,15 @@ pub fn analyze_unread(analyzer: &dyn Analyzer, path: &str, size: u64) -> Vec<Fil
     };
     analyzer.analyze(&mut input).unwrap()
 }
+
+/// `analyzer`'s facts for a file of `size` bytes of which it is handed only `head`, the
+/// first bytes, as the walker does for [`holdfast_analyze::analyzer::Want::Head`].
+pub fn analyze_head(analyzer: &dyn Analyzer, path: &str, size: u64, head: &[u8]) -> Vec<FileFact> {
+    let meta = file_meta(size);
+    let mut input = FileInput {
+        path,
+        meta: &meta,
+        content: FileContent::Bytes(head),
+    };
+    analyzer.analyze(&mut input).unwrap()
+}

@@ -392,6 +392,24 @@ impl Builder {
         Ok(())
     }
 
+    /// [`add_nvd`](Self::add_nvd) on a download held in memory; `label` (its URL) names
+    /// it in errors.
+    pub fn add_nvd_bytes(&mut self, label: &str, bytes: &[u8]) -> Result<(), DbError> {
+        let label = Path::new(label);
+        let ratings = crate::enrich::parse_nvd(label, &crate::enrich::inflate(label, bytes)?)?;
+        self.inner().nvd.extend(ratings);
+        Ok(())
+    }
+
+    /// [`add_debian_tracker`](Self::add_debian_tracker) on a download held in memory.
+    pub fn add_debian_tracker_bytes(&mut self, label: &str, bytes: &[u8]) -> Result<(), DbError> {
+        let label = Path::new(label);
+        let urgencies =
+            crate::enrich::parse_debian_tracker(label, &crate::enrich::inflate(label, bytes)?)?;
+        self.inner().tracker.extend(urgencies);
+        Ok(())
+    }
+
     /// Writes the metadata, commits, and renames the database over `out`.
     pub fn finish(mut self) -> Result<BuildReport, DbError> {
         let inner = self.inner.take().expect("builder used after finish");

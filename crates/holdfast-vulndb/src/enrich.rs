@@ -42,31 +42,38 @@ pub(crate) struct ExtraRating {
     pub source: String,
 }
 
-/// Reads a file, inflating it when it is gzip, within [`MAX_EXTRA_BYTES`].
-fn read_maybe_gzip(path: &Path) -> Result<Vec<u8>, DbError> {
-    let file = std::fs::File::open(path).map_err(|e| DbError::io(path, e))?;
-    let mut head = [0u8; 2];
-    let mut raw = std::io::BufReader::new(file);
+/// Inflates `bytes` when they are gzip, within [`MAX_EXTRA_BYTES`].
+pub(crate) fn inflate(label: &Path, bytes: &[u8]) -> Result<Vec<u8>, DbError> {
+    if !bytes.starts_with(&[0x1f, 0x8b]) {
+        if bytes.len() as u64 > MAX_EXTRA_BYTES {
+            return Err(DbError::io(
+                label,
+                std::io::Error::other("larger than 2 GiB"),
+            ));
+        }
+        return Ok(bytes.to_vec());
+    }
     let mut out = Vec::new();
-    use std::io::BufRead;
-    let buf = raw.fill_buf().map_err(|e| DbError::io(path, e))?;
-    head[..buf.len().min(2)].copy_from_slice(&buf[..buf.len().min(2)]);
-    let reader: Box<dyn Read> = if head == [0x1f, 0x8b] {
-        Box::new(flate2::read::MultiGzDecoder::new(raw))
-    } else {
-        Box::new(raw)
-    };
-    reader
+    flate2::read::MultiGzDecoder::new(bytes)
         .take(MAX_EXTRA_BYTES + 1)
         .read_to_end(&mut out)
-        .map_err(|e| DbError::io(path, e))?;
+        .map_err(|e| DbError::io(label, e))?;
     if out.len() as u64 > MAX_EXTRA_BYTES {
         return Err(DbError::io(
-            path,
+            label,
             std::io::Error::other("larger than 2 GiB once inflated"),
         ));
     }
     Ok(out)
+}
+
+/// Reads a file, inflating it when it is gzip, within [`MAX_EXTRA_BYTES`].
+fn read_maybe_gzip(path: &Path) -> Result<Vec<u8>, DbError> {
+    let mut raw = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|f| f.take(MAX_EXTRA_BYTES + 1).read_to_end(&mut raw))
+        .map_err(|e| DbError::io(path, e))?;
+    inflate(path, &raw)
 }
 
 #[derive(Deserialize)]
@@ -104,10 +111,17 @@ struct NvdCvssData {
 /// The CVE ratings of one NVD CVE API 2.0 file: for each CVE, the newest CVSS version's
 /// metric, the primary source's first.
 pub(crate) fn read_nvd(path: &Path) -> Result<HashMap<String, ExtraRating>, DbError> {
-    let bytes = read_maybe_gzip(path)?;
-    let feed: NvdFeed = serde_json::from_slice(&bytes).map_err(|e| {
+    parse_nvd(path, &read_maybe_gzip(path)?)
+}
+
+/// [`read_nvd`] on bytes already read (and inflated); `label` names them in errors.
+pub(crate) fn parse_nvd(
+    label: &Path,
+    bytes: &[u8],
+) -> Result<HashMap<String, ExtraRating>, DbError> {
+    let feed: NvdFeed = serde_json::from_slice(bytes).map_err(|e| {
         DbError::io(
-            path,
+            label,
             std::io::Error::other(format!("not an NVD CVE API 2.0 JSON file: {e}")),
         )
     })?;
@@ -162,11 +176,18 @@ struct TrackerRelease {
 
 /// Reads Debian's security tracker JSON export.
 pub(crate) fn read_debian_tracker(path: &Path) -> Result<TrackerUrgencies, DbError> {
-    let bytes = read_maybe_gzip(path)?;
-    let data: HashMap<String, HashMap<String, TrackerIssue>> = serde_json::from_slice(&bytes)
+    parse_debian_tracker(path, &read_maybe_gzip(path)?)
+}
+
+/// [`read_debian_tracker`] on bytes already read (and inflated).
+pub(crate) fn parse_debian_tracker(
+    label: &Path,
+    bytes: &[u8],
+) -> Result<TrackerUrgencies, DbError> {
+    let data: HashMap<String, HashMap<String, TrackerIssue>> = serde_json::from_slice(bytes)
         .map_err(|e| {
             DbError::io(
-                path,
+                label,
                 std::io::Error::other(format!("not Debian's security tracker JSON: {e}")),
             )
         })?;

@@ -40,10 +40,11 @@ use crate::DbError;
 
 /// A vulnerability database opened read-only, shareable between threads.
 ///
-/// It holds a small pool of read-only connections, all opened when the database is, so
-/// that concurrent scans match in parallel and every one of them reads the same file: a
-/// `db update` renames a new file into place, and connections opened before the rename
-/// keep reading the old one until this value is dropped.
+/// It holds a small pool of read-only connections so that concurrent scans match in
+/// parallel. One is opened with the database; more are opened when matches overlap, up to
+/// a bound, and only while the path still names the same file (device and inode): a `db
+/// update` renames a new file into place, and a handle must keep reading the file it was
+/// opened on, so after a rename matches wait for the connections it has.
 pub struct VulnDb {
     pool: ConnectionPool,
     info: DbInfo,
@@ -104,16 +105,19 @@ impl VulnDb {
     /// [`open`](Self::open) with `connections` pooled connections (at least one): at most
     /// that many matches run at once.
     pub fn open_with_connections(path: &Path, connections: usize) -> Result<VulnDb, DbError> {
+        let identity = file_identity(path);
         let first = open_read_only(path)?;
         let info = read_info(&first)?;
-        let mut conns = vec![first];
-        for _ in 1..connections.max(1) {
-            conns.push(open_read_only(path)?);
-        }
         let ecosystems = info.ecosystems.keys().cloned().collect();
         Ok(VulnDb {
             pool: ConnectionPool {
-                idle: std::sync::Mutex::new(conns),
+                path: path.to_path_buf(),
+                identity,
+                max: connections.max(1),
+                state: std::sync::Mutex::new(PoolState {
+                    idle: vec![first],
+                    opened: 1,
+                }),
                 returned: std::sync::Condvar::new(),
             },
             info,
@@ -182,24 +186,56 @@ impl VulnDb {
     }
 }
 
+/// The device and inode `path` names now, to tell whether it was replaced.
+fn file_identity(path: &Path) -> Option<(u64, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata(path).ok().map(|m| (m.dev(), m.ino()))
+}
+
 /// Read-only connections to one database file; a match takes one and gives it back.
 struct ConnectionPool {
-    idle: std::sync::Mutex<Vec<Connection>>,
+    path: std::path::PathBuf,
+    /// The file the first connection opened.
+    identity: Option<(u64, u64)>,
+    /// Most connections opened.
+    max: usize,
+    state: std::sync::Mutex<PoolState>,
     returned: std::sync::Condvar,
 }
 
+struct PoolState {
+    idle: Vec<Connection>,
+    opened: usize,
+}
+
 impl ConnectionPool {
-    /// Takes an idle connection, waiting for one when all are in use.
+    /// Takes an idle connection; opens another while under the bound and the path still
+    /// names the same file; else waits for one to come back.
     fn take(&self) -> PooledConnection<'_> {
-        let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
         loop {
-            if let Some(conn) = idle.pop() {
+            if let Some(conn) = state.idle.pop() {
                 return PooledConnection {
                     pool: self,
                     conn: Some(conn),
                 };
             }
-            idle = self.returned.wait(idle).unwrap_or_else(|e| e.into_inner());
+            if state.opened < self.max
+                && self.identity.is_some()
+                && file_identity(&self.path) == self.identity
+            {
+                if let Ok(conn) = open_read_only(&self.path) {
+                    // Re-check after opening: a rename between the two looks is caught.
+                    if file_identity(&self.path) == self.identity {
+                        state.opened += 1;
+                        return PooledConnection {
+                            pool: self,
+                            conn: Some(conn),
+                        };
+                    }
+                }
+            }
+            state = self.returned.wait(state).unwrap_or_else(|e| e.into_inner());
         }
     }
 }
@@ -220,8 +256,8 @@ impl std::ops::Deref for PooledConnection<'_> {
 impl Drop for PooledConnection<'_> {
     fn drop(&mut self) {
         if let Some(conn) = self.conn.take() {
-            let mut idle = self.pool.idle.lock().unwrap_or_else(|e| e.into_inner());
-            idle.push(conn);
+            let mut state = self.pool.state.lock().unwrap_or_else(|e| e.into_inner());
+            state.idle.push(conn);
             self.pool.returned.notify_one();
         }
     }

@@ -54,6 +54,11 @@ pub struct UpdateOptions<'a> {
     pub max_bytes: u64,
     /// Called with (ecosystem, bytes so far, total if known) as downloads progress.
     pub progress: Option<&'a Progress<'a>>,
+    /// NVD CVE API 2.0 JSON files to rate what the OSV records do not (plain or gzip;
+    /// NVD publishes one per year: `.../feeds/json/cve/2.0/nvdcve-2.0-YEAR.json.gz`).
+    pub nvd_urls: Vec<String>,
+    /// Debian's security tracker JSON export, for Debian findings nothing else rates.
+    pub debian_tracker_url: Option<String>,
 }
 
 impl Default for UpdateOptions<'_> {
@@ -66,6 +71,8 @@ impl Default for UpdateOptions<'_> {
             timeout: Duration::from_secs(60),
             max_bytes: 4 << 30,
             progress: None,
+            nvd_urls: Vec::new(),
+            debian_tracker_url: None,
         }
     }
 }
@@ -164,34 +171,7 @@ pub fn update(out: &Path, opts: &UpdateOptions<'_>) -> Result<BuildReport, Updat
     let mut zips = Vec::new();
     for eco in &opts.ecosystems {
         let url = zip_url(&opts.feed_url, eco);
-        let mut wait = opts.backoff;
-        let mut last = String::new();
-        let mut got = None;
-        let mut tried = opts.attempts.max(1);
-        for attempt in 1..=opts.attempts.max(1) {
-            match fetch_once(&agent, &url, eco, opts) {
-                Ok(body) => {
-                    got = Some(body);
-                    break;
-                }
-                Err((e, retry)) => {
-                    last = e;
-                    if !retry {
-                        tried = attempt;
-                        break;
-                    }
-                    if attempt < opts.attempts {
-                        std::thread::sleep(wait);
-                        wait *= 2;
-                    }
-                }
-            }
-        }
-        let body = got.ok_or_else(|| UpdateError::Download {
-            url: url.clone(),
-            attempts: tried,
-            last,
-        })?;
+        let body = download(&agent, &url, eco, opts)?;
         // Verify before anything is built: a truncated or corrupt zip fails here.
         zip::ZipArchive::new(Cursor::new(&body)).map_err(|e| UpdateError::BadZip {
             url: url.clone(),
@@ -199,9 +179,57 @@ pub fn update(out: &Path, opts: &UpdateOptions<'_>) -> Result<BuildReport, Updat
         })?;
         zips.push((url, body));
     }
+    let mut nvd = Vec::new();
+    for url in &opts.nvd_urls {
+        nvd.push((url.clone(), download(&agent, url, "NVD", opts)?));
+    }
+    let tracker = match &opts.debian_tracker_url {
+        Some(url) => Some((url.clone(), download(&agent, url, "Debian tracker", opts)?)),
+        None => None,
+    };
     let mut builder = Builder::create(out)?;
     for (url, body) in zips {
         builder.add_zip_reader(&url, Cursor::new(body))?;
     }
+    for (url, body) in nvd {
+        builder.add_nvd_bytes(&url, &body)?;
+    }
+    if let Some((url, body)) = tracker {
+        builder.add_debian_tracker_bytes(&url, &body)?;
+    }
     Ok(builder.finish()?)
+}
+
+/// Downloads one file with retries: a broken connection or a 5xx is retried with
+/// doubling waits, a 4xx is final.
+fn download(
+    agent: &ureq::Agent,
+    url: &str,
+    label: &str,
+    opts: &UpdateOptions<'_>,
+) -> Result<Vec<u8>, UpdateError> {
+    let mut wait = opts.backoff;
+    let mut last = String::new();
+    let mut tried = opts.attempts.max(1);
+    for attempt in 1..=opts.attempts.max(1) {
+        match fetch_once(agent, url, label, opts) {
+            Ok(body) => return Ok(body),
+            Err((e, retry)) => {
+                last = e;
+                if !retry {
+                    tried = attempt;
+                    break;
+                }
+                if attempt < opts.attempts {
+                    std::thread::sleep(wait);
+                    wait *= 2;
+                }
+            }
+        }
+    }
+    Err(UpdateError::Download {
+        url: url.to_string(),
+        attempts: tried,
+        last,
+    })
 }

@@ -196,3 +196,41 @@ fn urls_encode_ecosystem_names() {
         "http://h/Red%20Hat/all.zip"
     );
 }
+
+#[test]
+fn update_fetches_nvd_and_the_debian_tracker_too() {
+    let osv = advisory_with_alias("PYSEC-2020-96", "CVE-2020-1747", "PyPI", "pyyaml", "5.3.1");
+    let nvd = serde_json::json!({"vulnerabilities": [{"cve": {"id": "CVE-2020-1747", "metrics": {
+        "cvssMetricV31": [{"type": "Primary", "cvssData": {
+            "vectorString": "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H"}}]}}}]});
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(&serde_json::to_vec(&nvd).unwrap()).unwrap();
+    let feed = serve(HashMap::from([
+        (
+            "/PyPI/all.zip".to_string(),
+            (zip_of(&[("PYSEC-2020-96.json", osv)]), Mode::Whole),
+        ),
+        (
+            "/nvd/nvdcve-2.0-2020.json.gz".to_string(),
+            (gz.finish().unwrap(), Mode::CutFirst(1)),
+        ),
+        ("/tracker/json".to_string(), (b"{}".to_vec(), Mode::Whole)),
+    ]));
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("osv.db");
+    let opts = UpdateOptions {
+        nvd_urls: vec![format!("{}/nvd/nvdcve-2.0-2020.json.gz", feed.base)],
+        debian_tracker_url: Some(format!("{}/tracker/json", feed.base)),
+        ..options(&feed, &["PyPI"])
+    };
+    let report = update(&db, &opts).unwrap();
+    assert_eq!(report.enriched.from_nvd, 1);
+    // The cut NVD download was retried.
+    assert_eq!(feed.hits.lock().unwrap()["/nvd/nvdcve-2.0-2020.json.gz"], 2);
+}
+
+fn advisory_with_alias(id: &str, alias: &str, eco: &str, name: &str, fixed: &str) -> String {
+    format!(
+        r#"{{"id":"{id}","modified":"2024-01-01T00:00:00Z","aliases":["{alias}"],"affected":[{{"package":{{"ecosystem":"{eco}","name":"{name}"}},"ranges":[{{"type":"ECOSYSTEM","events":[{{"introduced":"0"}},{{"fixed":"{fixed}"}}]}}]}}]}}"#
+    )
+}

@@ -101,6 +101,12 @@ pub enum DbCommand {
         /// Ecosystems to fetch, comma-separated [default: the distributions and languages holdfast catalogs].
         #[arg(long, value_delimiter = ',')]
         ecosystem: Vec<String>,
+        /// Also fetch this NVD CVE API 2.0 JSON file (plain or gzip; repeatable), e.g. a mirror of NVD's yearly nvdcve-2.0-YEAR.json.gz feeds: it rates advisories that rate nothing themselves.
+        #[arg(long = "nvd-url")]
+        nvd_urls: Vec<String>,
+        /// Also fetch Debian's security tracker JSON export (or a mirror of it) for Debian findings nothing else rates.
+        #[arg(long)]
+        debian_tracker_url: Option<String>,
         /// The database file to write [default: the user cache dir, holdfast/db/holdfast.db].
         #[arg(long, short = 'o')]
         output: Option<PathBuf>,
@@ -224,7 +230,7 @@ pub struct ScanOptions {
     /// Secret rule file (TOML): adds rules and allow rules, or disables built-in rules by id. Repeatable.
     #[arg(long)]
     pub secret_config: Vec<PathBuf>,
-    /// Largest file scanned for secrets, in bytes; larger files are skipped with a warning.
+    /// Largest file scanned for secrets, in bytes; larger text files are skipped with a warning (binaries silently, whatever their size).
     #[arg(long, default_value_t = holdfast_checks::secret::DEFAULT_MAX_FILE_SIZE)]
     pub secret_max_file_size: u64,
     /// Directory of YARA rules (.yar, .yara, searched recursively) used beside the built-in rules. Repeatable.

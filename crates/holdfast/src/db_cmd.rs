@@ -68,10 +68,19 @@ pub fn build(
     Ok(ExitCode::SUCCESS)
 }
 
+/// Rating sources `db update` fetches besides the OSV feed.
+pub struct ExtraSources {
+    /// NVD CVE API 2.0 JSON files.
+    pub nvd_urls: Vec<String>,
+    /// Debian's security tracker JSON export.
+    pub debian_tracker_url: Option<String>,
+}
+
 /// `holdfast db update`.
 pub fn update(
     feed_url: &str,
     ecosystems: &[String],
+    extra: ExtraSources,
     output: Option<&Path>,
     quiet: bool,
 ) -> Result<ExitCode> {
@@ -93,6 +102,8 @@ pub fn update(
     let mut opts = UpdateOptions {
         feed_url: feed_url.to_string(),
         progress: Some(&progress),
+        nvd_urls: extra.nvd_urls,
+        debian_tracker_url: extra.debian_tracker_url,
         ..UpdateOptions::default()
     };
     if !ecosystems.is_empty() {

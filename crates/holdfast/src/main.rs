@@ -142,7 +142,18 @@ fn run(cli: Cli) -> Result<ExitCode> {
             feed_url,
             ecosystem,
             output,
-        }) => db_cmd::update(&feed_url, &ecosystem, output.as_deref(), quiet),
+            nvd_urls,
+            debian_tracker_url,
+        }) => db_cmd::update(
+            &feed_url,
+            &ecosystem,
+            db_cmd::ExtraSources {
+                nvd_urls,
+                debian_tracker_url,
+            },
+            output.as_deref(),
+            quiet,
+        ),
         Command::Report(cmd) => report::run(cmd),
     }
 }

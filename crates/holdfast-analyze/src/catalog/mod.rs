@@ -39,7 +39,7 @@
 use std::collections::HashMap;
 
 use holdfast_model::names::pep503_normalize;
-use holdfast_model::{DependencyScope, Package, PackageType, Purl};
+use holdfast_model::{DependencyScope, Package, PackageType, Purl, WarningKind};
 
 use crate::analyzer::{
     AnalyzeError, Analyzer, AnalyzerGroup, EntryMeta, FileContent, FileFact, FileInput, Want,
@@ -202,7 +202,7 @@ pub(crate) struct Catalog<'p> {
     over_limit: usize,
     invalid: usize,
     first_invalid: Option<String>,
-    notes: Vec<String>,
+    notes: Vec<FileFact>,
 }
 
 impl<'p> Catalog<'p> {
@@ -290,10 +290,10 @@ impl<'p> Catalog<'p> {
         }
     }
 
-    /// Adds a free-form warning (at most a few are kept).
-    pub(crate) fn note(&mut self, msg: String) {
+    /// Adds a free-form warning of the given kind (at most a few are kept).
+    pub(crate) fn note(&mut self, kind: WarningKind, msg: String) {
         if self.notes.len() < 8 {
-            self.notes.push(msg);
+            self.notes.push(FileFact::skipped(kind, msg));
         }
     }
 
@@ -302,19 +302,19 @@ impl<'p> Catalog<'p> {
     pub(crate) fn into_facts(self) -> Vec<FileFact> {
         let mut facts = vec![FileFact::Packages(self.packages)];
         if self.invalid > 0 {
-            facts.push(FileFact::Skipped(format!(
+            facts.push(FileFact::malformed(format!(
                 "{} entries without a usable name or version skipped (first: {})",
                 self.invalid,
                 self.first_invalid.unwrap_or_default()
             )));
         }
         if self.over_limit > 0 {
-            facts.push(FileFact::Skipped(format!(
+            facts.push(FileFact::bound(format!(
                 "more than {MAX_PACKAGES} packages; {} more skipped",
                 self.over_limit
             )));
         }
-        facts.extend(self.notes.into_iter().map(FileFact::Skipped));
+        facts.extend(self.notes);
         facts
     }
 }
@@ -397,7 +397,48 @@ mod tests {
         };
         assert_eq!(p.len(), 1);
         assert_eq!(p[0].scope, Some(DependencyScope::Transitive));
-        assert!(matches!(&facts[1], FileFact::Skipped(m) if m.starts_with("2 entries")));
+        assert!(
+            matches!(&facts[1], FileFact::Skipped { kind: WarningKind::MalformedFile, message: m } if m.starts_with("2 entries"))
+        );
+    }
+
+    #[test]
+    fn skipped_items_carry_their_kind() {
+        let mut c = Catalog::new(Eco::Python, "/app/requirements.txt");
+        c.add("ok", "1.0", None);
+        c.add("bad name", "1.0", None);
+        // Standing in for a file with more than MAX_PACKAGES entries.
+        c.over_limit = 3;
+        c.note(
+            WarningKind::MalformedFile,
+            "2 unreadable lines skipped".into(),
+        );
+        let kinds: Vec<(WarningKind, String)> = c
+            .into_facts()
+            .into_iter()
+            .filter_map(|f| match f {
+                FileFact::Skipped { kind, message } => Some((kind, message)),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                (
+                    WarningKind::MalformedFile,
+                    "1 entries without a usable name or version skipped (first: `bad name` `1.0`)"
+                        .to_string()
+                ),
+                (
+                    WarningKind::BoundReached,
+                    format!("more than {MAX_PACKAGES} packages; 3 more skipped")
+                ),
+                (
+                    WarningKind::MalformedFile,
+                    "2 unreadable lines skipped".to_string()
+                ),
+            ]
+        );
     }
 
     #[test]

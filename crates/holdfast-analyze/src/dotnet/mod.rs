@@ -60,7 +60,7 @@ impl Analyzer for DotnetAnalyzer {
     }
     fn analyze(&self, input: &mut FileInput<'_>) -> Result<Vec<FileFact>, AnalyzeError> {
         let Some(bytes) = load(&mut input.content, MAX_TEXT_BYTES)? else {
-            return Ok(vec![FileFact::Skipped(format!(
+            return Ok(vec![FileFact::bound(format!(
                 "larger than {} MiB; skipped",
                 MAX_TEXT_BYTES >> 20
             ))]);
@@ -261,7 +261,7 @@ fn packages_lock(bytes: &[u8], path: &str) -> Result<Vec<FileFact>, AnalyzeError
 fn with_bad(packages: Vec<Package>, bad: usize, what: &str) -> Vec<FileFact> {
     let mut facts = vec![FileFact::Packages(packages)];
     if bad > 0 {
-        facts.push(FileFact::Skipped(format!("{bad} {what} skipped")));
+        facts.push(FileFact::malformed(format!("{bad} {what} skipped")));
     }
     facts
 }
@@ -269,6 +269,7 @@ fn with_bad(packages: Vec<Package>, bad: usize, what: &str) -> Vec<FileFact> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use holdfast_model::WarningKind;
 
     fn got(facts: &[FileFact]) -> Vec<(String, String, Option<DependencyScope>)> {
         let FileFact::Packages(p) = &facts[0] else {
@@ -315,7 +316,9 @@ mod tests {
                 ("System.Buffers".into(), "4.5.1".into(), Some(Transitive)),
             ]
         );
-        assert!(matches!(&facts[1], FileFact::Skipped(m) if m.starts_with("1 ")));
+        assert!(
+            matches!(&facts[1], FileFact::Skipped { kind: WarningKind::MalformedFile, message: m } if m.starts_with("1 "))
+        );
         let FileFact::Packages(p) = &facts[0] else {
             panic!()
         };
@@ -355,7 +358,9 @@ mod tests {
                 ),
             ]
         );
-        assert!(matches!(&facts[1], FileFact::Skipped(m) if m.starts_with("2 ")));
+        assert!(
+            matches!(&facts[1], FileFact::Skipped { kind: WarningKind::MalformedFile, message: m } if m.starts_with("2 "))
+        );
     }
 
     #[test]

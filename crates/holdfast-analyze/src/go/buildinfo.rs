@@ -24,6 +24,8 @@
 
 use std::io::{self, Read};
 
+use holdfast_model::WarningKind;
+
 use crate::catalog::elf::{self, Segment};
 
 /// `buildInfoMagic`.
@@ -61,8 +63,9 @@ pub(crate) enum Scan {
     NotFound,
     /// The blob's strings.
     Found(RawBuildInfo),
-    /// A build info blob is there but could not be read; the message says why.
-    Skipped(String),
+    /// A build info blob is there but could not be read (or the scan bound came first);
+    /// the kind says what stopped it, the message says why.
+    Skipped(WarningKind, String),
 }
 
 /// The file's bytes: all of them in memory, or a window over a forward-only stream.
@@ -264,10 +267,13 @@ pub(crate) fn scan(src: &mut Source<'_>) -> io::Result<Scan> {
         }
         if end < limit || limit >= MAX_SCAN_BYTES {
             return Ok(if src.hit_bound() {
-                Scan::Skipped(format!(
-                    "no Go build info in the first {} MiB; the rest was not scanned",
-                    MAX_SCAN_BYTES >> 20
-                ))
+                Scan::Skipped(
+                    WarningKind::BoundReached,
+                    format!(
+                        "no Go build info in the first {} MiB; the rest was not scanned",
+                        MAX_SCAN_BYTES >> 20
+                    ),
+                )
             } else {
                 Scan::NotFound
             });
@@ -312,10 +318,15 @@ fn inline_strings(src: &mut Source<'_>, mut off: u64) -> io::Result<Option<Scan>
     let modinfo = match varint_string(src, &mut off, MAX_MODINFO)? {
         Some(m) => m,
         None => {
-            return Ok(Some(Scan::Skipped(format!(
-                "Go build info ({version}): module info is truncated or longer than {} MiB",
-                MAX_MODINFO >> 20
-            ))))
+            // Real module info is a few hundred KiB at most: past the bound or cut short,
+            // the blob is broken.
+            return Ok(Some(Scan::Skipped(
+                WarningKind::MalformedFile,
+                format!(
+                    "Go build info ({version}): module info is truncated or longer than {} MiB",
+                    MAX_MODINFO >> 20
+                ),
+            )));
         }
     };
     Ok(Some(Scan::Found(RawBuildInfo {
@@ -393,6 +404,7 @@ fn pointer_strings(
     };
     if segments.is_empty() {
         return Ok(Some(Scan::Skipped(
+            WarningKind::MalformedFile,
             "Go < 1.18 binary whose program headers could not be read; build info skipped".into(),
         )));
     }
@@ -404,7 +416,9 @@ fn pointer_strings(
         return Ok(None);
     };
     let behind = || {
+        // Not a fault of the file, nor a bound: a limit of the single forward pass.
         Ok(Some(Scan::Skipped(
+            WarningKind::Other,
             "Go < 1.18 binary: build info not readable from a stream".into(),
         )))
     };
@@ -620,7 +634,7 @@ pub(crate) mod tests {
         ] {
             let r = scan_both(&full[..cut]);
             assert!(
-                matches!(r, Scan::NotFound | Scan::Skipped(_)),
+                matches!(r, Scan::NotFound | Scan::Skipped(..)),
                 "cut {cut}: {r:?}"
             );
         }
@@ -725,7 +739,10 @@ pub(crate) mod tests {
             let mut r: &[u8] = &data;
             assert_eq!(
                 scan(&mut Source::stream(&mut r)).unwrap(),
-                Scan::Skipped("Go < 1.18 binary: build info not readable from a stream".into())
+                Scan::Skipped(
+                    WarningKind::Other,
+                    "Go < 1.18 binary: build info not readable from a stream".into()
+                )
             );
             // Strings after the blob: a stream reads them too.
             assert_eq!(scan_both(&pointer_elf(true, ptr, big)), want);
@@ -745,7 +762,10 @@ pub(crate) mod tests {
         // Program header table claimed far away: blob found but cannot be mapped.
         let mut data = pointer_elf(true, 8, false);
         data[32..40].copy_from_slice(&(1u64 << 50).to_le_bytes());
-        assert!(matches!(scan_both(&data), Scan::Skipped(m) if m.contains("program headers")));
+        assert!(matches!(
+            scan_both(&data),
+            Scan::Skipped(WarningKind::MalformedFile, m) if m.contains("program headers")
+        ));
     }
 
     #[test]
@@ -768,6 +788,9 @@ pub(crate) mod tests {
         b.extend_from_slice(b"go1.21.0");
         put_uvarint(&mut b, u64::MAX / 2);
         b.resize(b.len() + 64, 0);
-        assert!(matches!(scan_both(&b), Scan::Skipped(m) if m.contains("module info")));
+        assert!(matches!(
+            scan_both(&b),
+            Scan::Skipped(WarningKind::MalformedFile, m) if m.contains("module info")
+        ));
     }
 }

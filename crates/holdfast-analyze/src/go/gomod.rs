@@ -76,7 +76,7 @@ pub(super) fn analyze(text: &str, path: &str) -> Vec<FileFact> {
     }
     let mut facts = vec![FileFact::Packages(packages)];
     if bad > 0 {
-        facts.push(FileFact::Skipped(format!(
+        facts.push(FileFact::malformed(format!(
             "{bad} unreadable require or replace lines skipped"
         )));
     }
@@ -236,6 +236,7 @@ fn tokens(code: &str) -> Option<Vec<String>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use holdfast_model::WarningKind;
 
     const GOMOD: &str = r#"module example.com/app // the app
 
@@ -308,7 +309,9 @@ retract v1.0.1
             panic!()
         };
         assert_eq!(p.len(), 1);
-        assert!(matches!(&facts[1], FileFact::Skipped(m) if m.starts_with("4 ")));
+        assert!(
+            matches!(&facts[1], FileFact::Skipped { kind: WarningKind::MalformedFile, message: m } if m.starts_with("4 "))
+        );
     }
 
     #[test]

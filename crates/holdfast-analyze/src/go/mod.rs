@@ -19,7 +19,7 @@ mod buildinfo;
 mod gomod;
 
 use holdfast_model::path::file_name;
-use holdfast_model::{Package, PackageType, Purl};
+use holdfast_model::{Package, PackageType, Purl, WarningKind};
 
 use crate::analyzer::{
     AnalyzeError, Analyzer, AnalyzerGroup, EntryKind, EntryMeta, FileContent, FileFact, FileInput,
@@ -65,7 +65,7 @@ impl Analyzer for GoAnalyzer {
     fn analyze(&self, input: &mut FileInput<'_>) -> Result<Vec<FileFact>, AnalyzeError> {
         if file_name(input.path) == "go.mod" {
             let Some(bytes) = load(&mut input.content, MAX_TEXT_BYTES)? else {
-                return Ok(vec![FileFact::Skipped(format!(
+                return Ok(vec![FileFact::bound(format!(
                     "go.mod larger than {} MiB; skipped",
                     MAX_TEXT_BYTES >> 20
                 ))]);
@@ -79,7 +79,7 @@ impl Analyzer for GoAnalyzer {
         };
         Ok(match buildinfo::scan(&mut src)? {
             buildinfo::Scan::NotFound => Vec::new(),
-            buildinfo::Scan::Skipped(msg) => vec![FileFact::Skipped(msg)],
+            buildinfo::Scan::Skipped(kind, msg) => vec![FileFact::skipped(kind, msg)],
             buildinfo::Scan::Found(raw) => binary_facts(&raw.version, &raw.modinfo, path),
         })
     }
@@ -342,14 +342,18 @@ fn binary_facts(toolchain: &str, modinfo: &str, path: &str) -> Vec<FileFact> {
             None,
             path,
         )),
-        None => facts.push(FileFact::Skipped(format!(
-            "Go toolchain `{}` is not a release; stdlib not reported",
-            toolchain.chars().take(64).collect::<String>()
-        ))),
+        // A development toolchain: not broken, not bounded, just not a version.
+        None => facts.push(FileFact::skipped(
+            WarningKind::Other,
+            format!(
+                "Go toolchain `{}` is not a release; stdlib not reported",
+                toolchain.chars().take(64).collect::<String>()
+            ),
+        )),
     }
     facts.insert(0, FileFact::Packages(packages));
     if bad > 0 {
-        facts.push(FileFact::Skipped(format!(
+        facts.push(FileFact::malformed(format!(
             "{bad} malformed module lines in the Go build info skipped"
         )));
     }
@@ -457,7 +461,9 @@ build\tGOARCH=amd64\n";
                 "pkg:golang/ex.com/m".into()
             )]
         );
-        assert!(matches!(&facts[1], FileFact::Skipped(m) if m.contains("not a release")));
+        assert!(
+            matches!(&facts[1], FileFact::Skipped { kind: WarningKind::Other, message: m } if m.contains("not a release"))
+        );
     }
 
     #[test]
@@ -466,7 +472,9 @@ build\tGOARCH=amd64\n";
         assert_eq!(bi.deps.len(), 0);
         assert_eq!(bi.bad_lines, 4);
         let facts = binary_facts("go1.21.0", "dep\tbad name\tv1.0.0\t\n", "/x");
-        assert!(matches!(facts.last(), Some(FileFact::Skipped(m)) if m.contains("1 malformed")));
+        assert!(
+            matches!(facts.last(), Some(FileFact::Skipped { kind: WarningKind::MalformedFile, message: m }) if m.contains("1 malformed"))
+        );
     }
 
     #[test]

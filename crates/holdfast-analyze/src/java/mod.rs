@@ -30,12 +30,11 @@
 //! Each archive's SHA-1 is computed (what Maven Central's search is keyed by), but the
 //! package model has no field for it yet: it is kept with the findings internally.
 
-use std::collections::BTreeSet;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::io::{Cursor, Read};
 
 use holdfast_model::path::file_name;
-use holdfast_model::{Package, PackageType, Purl};
+use holdfast_model::{Package, PackageType, Purl, WarningKind};
 use sha1::{Digest, Sha1};
 
 use crate::analyzer::{
@@ -91,7 +90,7 @@ impl Analyzer for JavaAnalyzer {
     fn analyze(&self, input: &mut FileInput<'_>) -> Result<Vec<FileFact>, AnalyzeError> {
         let limit = WalkLimits::default().max_file_bytes;
         let Some(bytes) = load(&mut input.content, limit)? else {
-            return Ok(vec![FileFact::Skipped(format!(
+            return Ok(vec![FileFact::bound(format!(
                 "archive larger than {} MiB; skipped",
                 limit >> 20
             ))]);
@@ -100,7 +99,7 @@ impl Analyzer for JavaAnalyzer {
         let mut facts = vec![FileFact::Packages(
             found.into_iter().map(|f| f.package).collect(),
         )];
-        facts.extend(notes.into_iter().map(FileFact::Skipped));
+        facts.extend(notes);
         Ok(facts)
     }
 }
@@ -126,17 +125,17 @@ pub(crate) struct Found {
     pub sha1: String,
 }
 
-/// Reads one file: its packages, and the warnings for what was skipped. A top-level
-/// file that is not a zip archive is an error.
+/// Reads one file: its packages, and the warnings ([`FileFact::Skipped`]) for what was
+/// skipped. A top-level file that is not a zip archive is an error.
 pub(crate) fn scan_file(
     bytes: &[u8],
     path: &str,
-) -> Result<(Vec<Found>, Vec<String>), AnalyzeError> {
+) -> Result<(Vec<Found>, Vec<FileFact>), AnalyzeError> {
     let mut scan = Scan {
         inflate_left: MAX_INFLATED_BYTES,
         exhausted: false,
         archives: 0,
-        notes: BTreeSet::new(),
+        notes: BTreeMap::new(),
         dropped_notes: 0,
         found: Vec::new(),
     };
@@ -158,9 +157,16 @@ pub(crate) fn scan_file(
             ))
         }
     }
-    let mut notes: Vec<String> = scan.notes.into_iter().collect();
+    let mut notes: Vec<FileFact> = scan
+        .notes
+        .into_iter()
+        .map(|(msg, kind)| FileFact::skipped(kind, msg))
+        .collect();
     if scan.dropped_notes > 0 {
-        notes.push(format!("{} more warnings not kept", scan.dropped_notes));
+        notes.push(FileFact::bound(format!(
+            "{} more warnings not kept",
+            scan.dropped_notes
+        )));
     }
     Ok((scan.found, notes))
 }
@@ -173,15 +179,16 @@ struct Scan {
     exhausted: bool,
     /// Archives opened so far.
     archives: usize,
-    notes: BTreeSet<String>,
+    /// Warnings by message (kept sorted), with their kind.
+    notes: BTreeMap<String, WarningKind>,
     dropped_notes: usize,
     found: Vec<Found>,
 }
 
 impl Scan {
-    fn note(&mut self, msg: String) {
-        if self.notes.len() < MAX_NOTES || self.notes.contains(&msg) {
-            self.notes.insert(msg);
+    fn note(&mut self, kind: WarningKind, msg: String) {
+        if self.notes.len() < MAX_NOTES || self.notes.contains_key(&msg) {
+            self.notes.insert(msg, kind);
         } else {
             self.dropped_notes += 1;
         }
@@ -201,10 +208,13 @@ impl Scan {
         let mut zip = zip::ZipArchive::new(Cursor::new(bytes)).map_err(|e| e.to_string())?;
         let mut count = zip.len();
         if count > MAX_ENTRIES {
-            self.note(format!(
-                "{}: {count} entries, only the first {MAX_ENTRIES} looked at",
-                clean(display)
-            ));
+            self.note(
+                WarningKind::BoundReached,
+                format!(
+                    "{}: {count} entries, only the first {MAX_ENTRIES} looked at",
+                    clean(display)
+                ),
+            );
             count = MAX_ENTRIES;
         }
         let mut poms = Vec::new();
@@ -246,19 +256,21 @@ impl Scan {
             let (Some(group), Some(artifact), Some(version)) =
                 (group, artifact, props.get("version"))
             else {
-                self.note(format!(
-                    "{}!/{}: no groupId, artifactId or version",
-                    clean(display),
-                    clean(&entry)
-                ));
+                self.note(
+                    WarningKind::MalformedFile,
+                    format!(
+                        "{}!/{}: no groupId, artifactId or version",
+                        clean(display),
+                        clean(&entry)
+                    ),
+                );
                 continue;
             };
             if !plausible_name(group) || !plausible_name(artifact) || !plausible_version(version) {
-                self.note(format!(
-                    "{}!/{}: unusable values",
-                    clean(display),
-                    clean(&entry)
-                ));
+                self.note(
+                    WarningKind::MalformedFile,
+                    format!("{}!/{}: unusable values", clean(display), clean(&entry)),
+                );
                 continue;
             }
             if own_version.is_none() || artifact == own_name {
@@ -304,16 +316,20 @@ impl Scan {
                 break;
             }
             if depth >= MAX_DEPTH {
-                self.note(format!(
-                    "{}: archives nested more than {MAX_DEPTH} levels deep were not opened",
-                    clean(display)
-                ));
+                self.note(
+                    WarningKind::BoundReached,
+                    format!(
+                        "{}: archives nested more than {MAX_DEPTH} levels deep were not opened",
+                        clean(display)
+                    ),
+                );
                 break;
             }
             if self.archives >= MAX_ARCHIVES {
-                self.note(format!(
-                    "more than {MAX_ARCHIVES} nested archives; the rest were not opened"
-                ));
+                self.note(
+                    WarningKind::BoundReached,
+                    format!("more than {MAX_ARCHIVES} nested archives; the rest were not opened"),
+                );
                 break;
             }
             let inner_display = format!("{display}!/{entry}");
@@ -322,10 +338,10 @@ impl Scan {
                     if let Err(e) =
                         self.archive(&inner, &inner_display, file_name(&entry), depth + 1)
                     {
-                        self.note(format!(
-                            "{}: not a readable zip archive: {e}",
-                            clean(&inner_display)
-                        ));
+                        self.note(
+                            WarningKind::MalformedFile,
+                            format!("{}: not a readable zip archive: {e}", clean(&inner_display)),
+                        );
                     }
                 }
                 Err(e) => self.entry_failed(&inner_display, e),
@@ -347,10 +363,10 @@ impl Scan {
         }
         let entry = zip
             .by_index(i)
-            .map_err(|e| EntryError::Other(e.to_string()))?;
+            .map_err(|e| EntryError::Malformed(e.to_string()))?;
         let declared = entry.size();
         if declared > limit {
-            return Err(EntryError::Other(format!(
+            return Err(EntryError::Bound(format!(
                 "declares {declared} bytes, over the {} bound; skipped",
                 size(limit)
             )));
@@ -364,10 +380,11 @@ impl Scan {
         let mut buf = Vec::with_capacity(usize::try_from(declared.min(allowed)).unwrap_or(0));
         let read = entry.take(allowed + 1).read_to_end(&mut buf);
         self.inflate_left = self.inflate_left.saturating_sub(buf.len() as u64);
-        read.map_err(|e| EntryError::Other(format!("cannot inflate: {e}")))?;
+        // In memory, so a failure is in the compressed data, not in reading it.
+        read.map_err(|e| EntryError::Malformed(format!("cannot inflate: {e}")))?;
         let n = buf.len() as u64;
         if n > limit {
-            return Err(EntryError::Other(format!(
+            return Err(EntryError::Bound(format!(
                 "inflates past the {} bound (declares {declared} bytes); skipped",
                 size(limit)
             )));
@@ -383,12 +400,20 @@ impl Scan {
     /// entry (`what` names it).
     fn entry_failed(&mut self, what: &str, e: EntryError) {
         match e {
-            EntryError::Budget => self.note(format!(
-                "stopped after inflating {} of this file; the remaining entries and nested \
-                 archives were not read",
-                size(MAX_INFLATED_BYTES)
-            )),
-            EntryError::Other(e) => self.note(format!("{}: {e}", clean(what))),
+            EntryError::Budget => self.note(
+                WarningKind::BoundReached,
+                format!(
+                    "stopped after inflating {} of this file; the remaining entries and \
+                     nested archives were not read",
+                    size(MAX_INFLATED_BYTES)
+                ),
+            ),
+            EntryError::Bound(e) => {
+                self.note(WarningKind::BoundReached, format!("{}: {e}", clean(what)))
+            }
+            EntryError::Malformed(e) => {
+                self.note(WarningKind::MalformedFile, format!("{}: {e}", clean(what)))
+            }
         }
     }
 }
@@ -397,8 +422,11 @@ impl Scan {
 enum EntryError {
     /// The file's inflation budget is spent.
     Budget,
-    /// Anything else, said in words.
-    Other(String),
+    /// The entry is larger than its own bound, said in words.
+    Bound(String),
+    /// The entry cannot be read from the archive (a broken header or compressed data),
+    /// said in words.
+    Malformed(String),
 }
 
 /// A byte count as `64 KiB` or `32 MiB` (bounds here are powers of two).
@@ -735,7 +763,8 @@ pub(crate) mod tests {
         let (found, notes) = scan_file(&jar, "/x.jar").unwrap();
         assert!(found.is_empty());
         assert!(
-            notes[0].contains("bad-1.0.jar: not a readable zip"),
+            matches!(&notes[0], FileFact::Skipped { kind: WarningKind::MalformedFile, message }
+                if message.contains("bad-1.0.jar: not a readable zip")),
             "{notes:?}"
         );
     }

@@ -46,6 +46,7 @@ pub(super) fn parse(bytes: &[u8], path: &str) -> Result<Vec<FileFact>, AnalyzeEr
 #[cfg(test)]
 mod tests {
     use super::*;
+    use holdfast_model::WarningKind;
 
     #[test]
     fn manifest_fields() {
@@ -77,6 +78,12 @@ mod tests {
         assert!(parse(&[0xff, 0xfe, 0x00], "/p").is_err());
         let facts = parse(br#"{"name": "x", "version": 1}"#, "/p").unwrap();
         assert!(matches!(&facts[0], FileFact::Packages(p) if p.is_empty()));
-        assert!(matches!(&facts[1], FileFact::Skipped(_)));
+        assert!(matches!(
+            &facts[1],
+            FileFact::Skipped {
+                kind: WarningKind::MalformedFile,
+                ..
+            }
+        ));
     }
 }

@@ -252,6 +252,7 @@ fn v1(deps: &BTreeMap<String, V1Entry>, cat: &mut Catalog<'_>) {
 mod tests {
     use super::*;
     use crate::catalog::test_support::list;
+    use holdfast_model::WarningKind;
     use DependencyScope::*;
 
     #[test]
@@ -288,7 +289,9 @@ mod tests {
                 s("ms", "2.1.3", Some(Direct)),
             ]
         );
-        assert!(matches!(&facts[1], FileFact::Skipped(m) if m.contains("packages/missing")));
+        assert!(
+            matches!(&facts[1], FileFact::Skipped { kind: WarningKind::MalformedFile, message: m } if m.contains("packages/missing"))
+        );
     }
 
     #[test]

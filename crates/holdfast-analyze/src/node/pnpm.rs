@@ -11,7 +11,7 @@
 
 use std::collections::HashMap;
 
-use holdfast_model::DependencyScope;
+use holdfast_model::{DependencyScope, WarningKind};
 
 use crate::analyzer::FileFact;
 use crate::catalog::deps::Graph;
@@ -214,7 +214,10 @@ pub(super) fn parse(text: &str, path: &str) -> Vec<FileFact> {
     let mut cat = Catalog::new(Eco::Npm, path);
     lock.into_catalog(&mut cat);
     if unreadable > 0 {
-        cat.note(format!("{unreadable} unreadable lines skipped"));
+        cat.note(
+            WarningKind::MalformedFile,
+            format!("{unreadable} unreadable lines skipped"),
+        );
     }
     cat.into_facts()
 }

@@ -7,6 +7,8 @@
 //! `resolution: "@babel/core@npm:7.1.0"`, whose protocol tells registry packages from the
 //! project's own workspaces. Neither records development dependencies.
 
+use holdfast_model::WarningKind;
+
 use crate::analyzer::FileFact;
 use crate::catalog::yamlish::{self, unquote, Event};
 use crate::catalog::{shorten, Catalog, Eco};
@@ -63,7 +65,10 @@ pub(super) fn parse(text: &str, path: &str) -> Vec<FileFact> {
         finish(b, &mut cat);
     }
     if unreadable > 0 {
-        cat.note(format!("{unreadable} unreadable lines skipped"));
+        cat.note(
+            WarningKind::MalformedFile,
+            format!("{unreadable} unreadable lines skipped"),
+        );
     }
     cat.into_facts()
 }
@@ -131,7 +136,9 @@ mod tests {
                 ("ms".into(), "2.1.3".into()),
             ]
         );
-        assert!(matches!(&facts[1], FileFact::Skipped(m) if m.contains("noversion")));
+        assert!(
+            matches!(&facts[1], FileFact::Skipped { kind: WarningKind::MalformedFile, message: m } if m.contains("noversion"))
+        );
     }
 
     #[test]

@@ -134,6 +134,7 @@ pub(crate) fn parse_installed(bytes: &[u8], path: &str) -> Result<Vec<FileFact>,
 #[cfg(test)]
 mod tests {
     use super::*;
+    use holdfast_model::WarningKind;
 
     fn list(facts: &[FileFact]) -> Vec<(String, String, String, Option<DependencyScope>)> {
         let FileFact::Packages(p) = &facts[0] else {
@@ -179,7 +180,13 @@ mod tests {
                 ),
             ]
         );
-        assert!(matches!(&facts[1], FileFact::Skipped(_)));
+        assert!(matches!(
+            &facts[1],
+            FileFact::Skipped {
+                kind: WarningKind::MalformedFile,
+                ..
+            }
+        ));
 
         let v1 = br#" [{"name": "symfony/console", "version": "v5.4.0"}]"#;
         let facts = parse_installed(v1, "/app/vendor/composer/installed.json").unwrap();

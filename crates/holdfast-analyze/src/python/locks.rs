@@ -240,6 +240,7 @@ pub(super) fn pdm(text: &str, path: &str) -> Result<Vec<FileFact>, AnalyzeError>
 mod tests {
     use super::*;
     use crate::catalog::test_support::{list, s};
+    use holdfast_model::WarningKind;
     use DependencyScope::*;
 
     #[test]
@@ -255,7 +256,13 @@ mod tests {
                 s("pytz", "2021.1", None),
             ]
         );
-        assert!(matches!(&facts[1], FileFact::Skipped(_)));
+        assert!(matches!(
+            &facts[1],
+            FileFact::Skipped {
+                kind: WarningKind::MalformedFile,
+                ..
+            }
+        ));
         assert!(poetry("[[package]\nname=", "/p").is_err());
     }
 

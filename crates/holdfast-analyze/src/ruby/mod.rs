@@ -11,7 +11,7 @@
 use std::collections::HashSet;
 
 use holdfast_model::path::{file_name, parent};
-use holdfast_model::DependencyScope;
+use holdfast_model::{DependencyScope, WarningKind};
 
 use crate::analyzer::{AnalyzeError, FileFact};
 use crate::catalog::{Catalog, Eco, TextCataloger};
@@ -248,7 +248,10 @@ pub(crate) fn parse_lockfile(text: &str, path: &str) -> Vec<FileFact> {
         );
     }
     if bad > 0 {
-        cat.note(format!("{bad} unreadable gem lines skipped"));
+        cat.note(
+            WarningKind::MalformedFile,
+            format!("{bad} unreadable gem lines skipped"),
+        );
     }
     cat.into_facts()
 }

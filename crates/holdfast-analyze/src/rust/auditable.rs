@@ -62,7 +62,7 @@ pub(super) fn analyze(bytes: &[u8], path: &str) -> Vec<FileFact> {
     let file = match object::File::parse(bytes) {
         Ok(f) => f,
         Err(e) => {
-            return vec![FileFact::Skipped(format!(
+            return vec![FileFact::malformed(format!(
                 "ELF headers unreadable ({e}); cargo-auditable data not looked for"
             ))]
         }
@@ -73,7 +73,7 @@ pub(super) fn analyze(bytes: &[u8], path: &str) -> Vec<FileFact> {
     let compressed = match section.data() {
         Ok(d) => d,
         Err(e) => {
-            return vec![FileFact::Skipped(format!(
+            return vec![FileFact::malformed(format!(
                 "{SECTION} section lies outside the file ({e})"
             ))]
         }
@@ -83,12 +83,12 @@ pub(super) fn analyze(bytes: &[u8], path: &str) -> Vec<FileFact> {
         .take(MAX_JSON + 1)
         .read_to_end(&mut json);
     if let Err(e) = inflated {
-        return vec![FileFact::Skipped(format!(
+        return vec![FileFact::malformed(format!(
             "{SECTION} section is not zlib data: {e}"
         ))];
     }
     if json.len() as u64 > MAX_JSON {
-        return vec![FileFact::Skipped(format!(
+        return vec![FileFact::bound(format!(
             "{SECTION} section inflates past {} MiB; skipped",
             MAX_JSON >> 20
         ))];
@@ -96,7 +96,7 @@ pub(super) fn analyze(bytes: &[u8], path: &str) -> Vec<FileFact> {
     let info: VersionInfo = match serde_json::from_slice(&json) {
         Ok(i) => i,
         Err(e) => {
-            return vec![FileFact::Skipped(format!(
+            return vec![FileFact::malformed(format!(
                 "{SECTION} section is not cargo-auditable JSON: {e}"
             ))]
         }
@@ -143,7 +143,7 @@ fn packages(info: &VersionInfo, path: &str) -> Vec<FileFact> {
     }
     let mut facts = vec![FileFact::Packages(out)];
     if bad > 0 {
-        facts.push(FileFact::Skipped(format!(
+        facts.push(FileFact::malformed(format!(
             "{bad} cargo-auditable packages without a valid name or version skipped"
         )));
     }
@@ -153,6 +153,7 @@ fn packages(info: &VersionInfo, path: &str) -> Vec<FileFact> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use holdfast_model::WarningKind;
     use std::io::Write;
 
     fn zlib(data: &[u8]) -> Vec<u8> {
@@ -225,26 +226,32 @@ mod tests {
         };
         assert!(analyze(&plain, "/x").is_empty());
         // Not zlib, not JSON, a zlib bomb.
-        let skipped = |bytes: &[u8], what: &str| {
+        let skipped = |bytes: &[u8], what: &str, want: WarningKind| {
             let f = analyze(bytes, "/x");
             assert!(
-                matches!(f.as_slice(), [FileFact::Skipped(m)] if m.contains(what)),
+                matches!(f.as_slice(), [FileFact::Skipped { kind, message }]
+                    if message.contains(what) && *kind == want),
                 "{what}: {f:?}"
             );
         };
-        skipped(&elf_with(b"garbage"), "not zlib");
+        skipped(
+            &elf_with(b"garbage"),
+            "not zlib",
+            WarningKind::MalformedFile,
+        );
         skipped(
             &elf_with(&zlib(b"{\"packages\": 5}")),
             "not cargo-auditable",
+            WarningKind::MalformedFile,
         );
         let bomb = zlib(&vec![b' '; (MAX_JSON + 10) as usize]);
-        skipped(&elf_with(&bomb), "inflates past");
+        skipped(&elf_with(&bomb), "inflates past", WarningKind::BoundReached);
         // Truncated ELF: cut inside the section header table.
         let good = elf_with(&zlib(JSON.as_bytes()));
         for cut in [5, 40, 64, good.len() - 10] {
             let f = analyze(&good[..cut], "/x");
             assert!(
-                f.iter().all(|f| matches!(f, FileFact::Skipped(_))),
+                f.iter().all(|f| matches!(f, FileFact::Skipped { .. })),
                 "{cut}: {f:?}"
             );
         }
@@ -262,11 +269,17 @@ mod tests {
             bytes[sh + 32..sh + 40].copy_from_slice(&(1u64 << 62).to_le_bytes());
         }
         let f = analyze(&bytes, "/x");
-        assert!(f.iter().all(|f| matches!(f, FileFact::Skipped(_))), "{f:?}");
+        assert!(
+            f.iter().all(|f| matches!(f, FileFact::Skipped { .. })),
+            "{f:?}"
+        );
         // e_shoff past the end.
         let mut bytes = elf_with(&zlib(JSON.as_bytes()));
         bytes[40..48].copy_from_slice(&(u64::MAX - 100).to_le_bytes());
         let f = analyze(&bytes, "/x");
-        assert!(f.iter().all(|f| matches!(f, FileFact::Skipped(_))), "{f:?}");
+        assert!(
+            f.iter().all(|f| matches!(f, FileFact::Skipped { .. })),
+            "{f:?}"
+        );
     }
 }

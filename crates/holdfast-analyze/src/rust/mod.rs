@@ -75,7 +75,7 @@ impl Analyzer for RustAnalyzer {
             WalkLimits::default().max_file_bytes
         };
         let Some(bytes) = load(&mut input.content, limit)? else {
-            return Ok(vec![FileFact::Skipped(format!(
+            return Ok(vec![FileFact::bound(format!(
                 "larger than {} MiB; skipped",
                 limit >> 20
             ))]);

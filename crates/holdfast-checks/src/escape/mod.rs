@@ -140,7 +140,8 @@ impl Analyzer for FilePrivilegeAnalyzer {
                     facts.push(file_caps(&caps));
                 }
                 Ok(_) => {}
-                Err(e) => facts.push(FileFact::Skipped(e.to_string())),
+                // A `security.capability` value that does not decode.
+                Err(e) => facts.push(FileFact::malformed(e.to_string())),
             }
         }
         Ok(facts)
@@ -262,6 +263,12 @@ mod tests {
         // An empty set is no grant; a garbled value is a warning, not a finding.
         assert!(ids(&run("/x", &meta(0o755, Some(encode_v2(0, 0, false))))).is_empty());
         let bad = run("/x", &meta(0o755, Some(vec![1, 2])));
-        assert!(matches!(bad.as_slice(), [FileFact::Skipped(_)]));
+        assert!(matches!(
+            bad.as_slice(),
+            [FileFact::Skipped {
+                kind: holdfast_model::WarningKind::MalformedFile,
+                ..
+            }]
+        ));
     }
 }

@@ -13,6 +13,7 @@ use std::sync::{Arc, OnceLock};
 
 use holdfast_analyze::analyzer::{
     AnalyzeError, AnalyzerGroup, EntryKind, EntryMeta, FileContent, FileFact, FileInput, Want,
+    HEAD_BYTES,
 };
 use holdfast_analyze::Analyzer;
 use holdfast_model::{Finding, FindingKind};
@@ -27,17 +28,21 @@ pub use rules::{RuleError, RuleSet, SecretRule};
 pub const DEFAULT_MAX_FILE_SIZE: u64 = 10 << 20;
 
 /// Bumped when the analyzer's output for the same rules and input changes.
-const ANALYZER_REVISION: u32 = 1;
+/// 2: a binary file over the size bound is skipped silently, like a small one; only a
+/// text file over the bound gets a warning (now of kind `BoundReached`).
+const ANALYZER_REVISION: u32 = 2;
 
-/// How many leading bytes decide whether a file is text.
-const SNIFF_BYTES: usize = 8192;
+/// How many leading bytes decide whether a file is text: the head the walker hands over
+/// for a file over the bound.
+const SNIFF_BYTES: usize = HEAD_BYTES;
 
 /// The secret checker's options.
 #[derive(Debug, Clone)]
 pub struct SecretConfig {
     /// Built-in rules plus the user's rule files, compiled once.
     pub rules: Arc<RuleSet>,
-    /// Files over this size are skipped with a warning.
+    /// Text files over this size are skipped with a warning (binary ones are skipped
+    /// silently, whatever their size).
     pub max_file_size: u64,
 }
 
@@ -255,8 +260,9 @@ impl Analyzer for SecretAnalyzer {
             return Want::No;
         }
         if meta.size > self.config.max_file_size {
-            // Asked for so the skip is reported; `analyze` does not read it.
-            return Want::Stream;
+            // Only the head, to tell a binary (skipped silently) from a text file (whose
+            // skip is reported); it never takes the stream from a streaming analyzer.
+            return Want::Head;
         }
         Want::Bytes
     }
@@ -264,7 +270,25 @@ impl Analyzer for SecretAnalyzer {
     fn analyze(&self, input: &mut FileInput<'_>) -> Result<Vec<FileFact>, AnalyzeError> {
         let max = self.config.max_file_size;
         if input.meta.size > max {
-            return Ok(vec![FileFact::Skipped(format!(
+            // Binary first, then size: a binary is not scanned whatever its size, so only
+            // a text file over the bound is worth a warning.
+            let owned;
+            let head: &[u8] = match &mut input.content {
+                FileContent::Bytes(b) => b,
+                FileContent::Stream(r) => {
+                    let mut buf = Vec::new();
+                    std::io::Read::read_to_end(
+                        &mut std::io::Read::take(&mut **r, SNIFF_BYTES as u64),
+                        &mut buf,
+                    )?;
+                    owned = buf;
+                    &owned
+                }
+            };
+            if looks_binary(head) {
+                return Ok(Vec::new());
+            }
+            return Ok(vec![FileFact::bound(format!(
                 "file is {} bytes, over the secret scanner's {max}-byte bound (--secret-max-file-size); not scanned for secrets",
                 input.meta.size
             ))]);
@@ -294,7 +318,7 @@ impl Analyzer for SecretAnalyzer {
             })
             .collect();
         if found.truncated {
-            facts.push(FileFact::Skipped(format!(
+            facts.push(FileFact::bound(format!(
                 "more than {} secrets in one file; the rest were not reported",
                 matcher::MAX_MATCHES_PER_TEXT
             )));

@@ -2,7 +2,8 @@
 //! (well-formed, random, never real) so no literal credential sits in the repository.
 
 use super::*;
-use crate::scan_test_support::{analyze_bytes, analyze_unread, file_meta as meta};
+use crate::scan_test_support::{analyze_bytes, analyze_head, analyze_unread, file_meta as meta};
+use holdfast_model::WarningKind;
 
 const UPPER: &str = "ABCDEFGHIJKLMNOPQRSTUVWXYZ";
 const LOWER: &str = "abcdefghijklmnopqrstuvwxyz";
@@ -460,14 +461,109 @@ fn binaries_and_large_files_are_skipped() {
     assert_eq!(a.wants("/usr/lib/libx.so.1", &meta(10)), Want::No);
     assert_eq!(a.wants("/usr/share/doc/x/README", &meta(10)), Want::No);
     assert_eq!(a.wants("/etc/app.conf", &meta(10)), Want::Bytes);
-    assert_eq!(a.wants("/etc/big.conf", &meta(5000)), Want::Stream);
+    assert_eq!(a.wants("/etc/big.conf", &meta(5000)), Want::Head);
     let facts = analyze_unread(&a, "/etc/big.conf", 5000);
-    let [FileFact::Skipped(msg)] = facts.as_slice() else {
+    let [FileFact::Skipped {
+        kind: WarningKind::BoundReached,
+        message,
+    }] = facts.as_slice()
+    else {
         panic!("{facts:?}")
     };
+    assert_eq!(
+        message,
+        "file is 5000 bytes, over the secret scanner's 1000-byte bound (--secret-max-file-size); not scanned for secrets"
+    );
+}
+
+#[test]
+fn oversized_binaries_are_skipped_silently_and_text_with_a_warning() {
+    let a = SecretAnalyzer::new(SecretConfig {
+        max_file_size: 1000,
+        ..SecretConfig::default()
+    });
+    // No suffix, not executable: only the first bytes tell it is a binary.
+    assert_eq!(a.wants("/opt/tool", &meta(50_000)), Want::Head);
+    let mut elf = b"\x7fELF\x02\x01\x01\0\0\0\0\0\0\0\0\0".to_vec();
+    elf.resize(SNIFF_BYTES, b'A');
+    let facts = analyze_head(&a, "/opt/tool", 50_000, &elf);
+    assert!(facts.is_empty(), "{facts:?}");
+    // A suffix is enough, before any byte is read.
+    assert_eq!(a.wants("/opt/blob.tar", &meta(50_000)), Want::No);
+    // A text file over the bound keeps its warning, even when the head is cut inside a
+    // UTF-8 character.
+    let mut text = "caf\u{e9} config\n".repeat(SNIFF_BYTES).into_bytes();
+    text.truncate(SNIFF_BYTES);
+    while std::str::from_utf8(&text).is_ok() {
+        text.pop();
+    }
+    let facts = analyze_head(&a, "/etc/big.conf", 50_000, &text);
     assert!(
-        msg.contains("5000 bytes") && msg.contains("1000-byte"),
-        "{msg}"
+        matches!(
+            facts.as_slice(),
+            [FileFact::Skipped { kind: WarningKind::BoundReached, message }]
+                if message.contains("50000 bytes")
+        ),
+        "{facts:?}"
+    );
+}
+
+#[test]
+fn oversized_elf_in_a_walk_gets_no_warning_even_when_another_analyzer_streams_it() {
+    use holdfast_analyze::walker::walk_tar;
+    use holdfast_analyze::WalkLimits;
+
+    // An executable ELF larger than the walker's bound: `go` streams it, `rust` is told it
+    // is over the bound; the secret scanner only looks at its head.
+    let mut elf = b"\x7fELF\x02\x01\x01\0".to_vec();
+    elf.resize(40_000, 0);
+    let text = "x = 1\n".repeat(1000);
+    let mut b = tar::Builder::new(Vec::new());
+    for (name, body, mode) in [
+        ("usr/bin/tool", &elf[..], 0o755),
+        ("etc/big.conf", text.as_bytes(), 0o644),
+    ] {
+        let mut h = tar::Header::new_gnu();
+        h.set_mode(mode);
+        h.set_size(body.len() as u64);
+        b.append_data(&mut h, name, body).unwrap();
+    }
+    let tar = b.into_inner().unwrap();
+    let secret = SecretAnalyzer::new(SecretConfig {
+        max_file_size: 1000,
+        ..SecretConfig::default()
+    });
+    let mut analyzers = holdfast_analyze::registry::all();
+    analyzers.push(Box::new(secret));
+    let refs: Vec<&dyn Analyzer> = analyzers.iter().map(|a| a.as_ref()).collect();
+    let limits = WalkLimits {
+        max_file_bytes: 16 << 10,
+        ..WalkLimits::default()
+    };
+    let out = walk_tar(&mut &tar[..], &refs, limits);
+    let secret_warnings: Vec<_> = out
+        .warnings
+        .iter()
+        .filter(|w| w.message.starts_with("secret:"))
+        .map(|w| (w.kind, w.path.as_deref(), w.message.as_str()))
+        .collect();
+    assert_eq!(
+        secret_warnings,
+        [(
+            WarningKind::BoundReached,
+            Some("/etc/big.conf"),
+            "secret: file is 6000 bytes, over the secret scanner's 1000-byte bound (--secret-max-file-size); not scanned for secrets"
+        )],
+        "{:?}",
+        out.warnings
+    );
+    // `go` still had the whole stream: it did not warn that someone else consumed it.
+    assert!(
+        !out.warnings
+            .iter()
+            .any(|w| w.message.contains("consumed the stream")),
+        "{:?}",
+        out.warnings
     );
 }
 
