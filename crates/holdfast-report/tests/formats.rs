@@ -216,7 +216,7 @@ fn table_fits_100_columns_and_shows_every_kind() {
     ));
     // A scan's table lists findings, not packages; the stdlib finding covers two binaries.
     assert!(!out.contains("npm packages installed"));
-    assert!(out.contains("Places"));
+    assert!(out.contains("in 2 places"));
     let listed = rendered(
         &fixture(),
         Format::Table,

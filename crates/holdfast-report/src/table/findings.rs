@@ -14,6 +14,9 @@ use crate::locate::location;
 
 /// Longest title shown in a cell; the id says where to read the rest.
 const TITLE_MAX: usize = 60;
+/// Longest title in a table with package columns, where the title has about 27 columns:
+/// two lines.
+const PACKAGE_TITLE_MAX: usize = 48;
 
 /// The heading of a kind's table.
 fn heading(kind: FindingKind) -> &'static str {
@@ -171,14 +174,8 @@ pub fn write(t: &TargetResult, out: &mut dyn Write, opts: &TableOptions) -> std:
             }
         }
         let mut header = Vec::new();
-        // How many copies of the package the finding covers, when some finding covers more
-        // than one.
-        let with_places = list.iter().any(|f| f.locations.len() > 1);
         if with_package {
             header.extend(["Package", "Id", "Severity", "Installed → Fixed"]);
-            if with_places {
-                header.push("Places");
-            }
         } else {
             header.extend(["Id", "Severity"]);
         }
@@ -198,14 +195,22 @@ pub fn write(t: &TargetResult, out: &mut dyn Write, opts: &TableOptions) -> std:
                 let group = Some((name, path));
                 let shown = if group == previous_group {
                     String::new()
-                } else if paths_of.get(name).is_some_and(|s| s.len() > 1) && !path.is_empty() {
+                } else if paths_of.get(name).is_some_and(|s| s.len() > 1)
+                    && !path.is_empty()
+                    && f.locations.len() <= 1
+                {
                     format!("{}\n{}", printable(name), printable(&cut_left(path, 18)))
                 } else {
                     printable(name)
                 };
                 previous_group = group;
                 row.push(Cell::new(shown));
-                row.push(Cell::new(printable(&f.id)));
+                // How many copies of the package the finding covers, under its id.
+                let id = match f.locations.len() {
+                    0 | 1 => printable(&f.id),
+                    n => format!("{}\nin {n} places", printable(&f.id)),
+                };
+                row.push(Cell::new(id));
                 row.push(severity_cell(f.severity, opts.color));
                 // Installed over fixed in one column, so the title keeps some room at 100
                 // columns.
@@ -215,9 +220,6 @@ pub fn write(t: &TargetResult, out: &mut dyn Write, opts: &TableOptions) -> std:
                     None => "no fix yet".to_string(),
                 };
                 row.push(Cell::new(format!("{installed}\n{fixed}")));
-                if with_places {
-                    row.push(Cell::new(f.locations.len().max(1)));
-                }
             } else {
                 row.push(Cell::new(printable(&f.id)));
                 row.push(severity_cell(f.severity, opts.color));
@@ -229,7 +231,13 @@ pub fn write(t: &TargetResult, out: &mut dyn Write, opts: &TableOptions) -> std:
                 }
                 row.push(Cell::new(printable(&loc)));
             }
-            row.push(Cell::new(cut(&f.title, TITLE_MAX)));
+            // Package tables leave the title less room: cut it to about two lines.
+            let max = if with_package {
+                PACKAGE_TITLE_MAX
+            } else {
+                TITLE_MAX
+            };
+            row.push(Cell::new(cut(&f.title, max)));
             table.add_row(row);
         }
         constrain(&mut table, with_package);
