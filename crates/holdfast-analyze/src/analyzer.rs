@@ -8,7 +8,7 @@
 
 use std::io::Read;
 
-use holdfast_model::{Finding, FindingKind, OsRelease, Package, WarningKind};
+use holdfast_model::{Finding, FindingKind, OsRelease, Package, PackageType, WarningKind};
 use serde::{Deserialize, Serialize};
 
 /// What kind of entry a tar member or directory entry is.
@@ -111,6 +111,19 @@ pub enum FileFact {
     PackageLicense {
         package: String,
         licenses: Vec<String>,
+    },
+    /// The files one OS package installed, from its package manager's file list (dpkg
+    /// `info/NAME.list`, an apk `installed` entry's `F:`/`R:` lines, an rpm header's file
+    /// names). The image-wide step marks the language packages read from these files with
+    /// this package as their [`Package::owner`].
+    OwnedFiles {
+        /// The OS package's type (`deb`, `apk`, `rpm`).
+        package_type: PackageType,
+        /// The OS package's name.
+        name: String,
+        /// Absolute paths, one a line: one string per package keeps tens of thousands of
+        /// paths compact.
+        paths: String,
     },
     /// Part of the file was skipped; the walker turns this into a warning naming the file,
     /// of kind `kind`. Build it with [`FileFact::skipped`] or one of the shorthands

@@ -1,6 +1,7 @@
 //! dpkg: the status database (`/var/lib/dpkg/status`, and distroless images' one file per
-//! package under `/var/lib/dpkg/status.d/`) and licenses from machine-readable copyright
-//! files (`/usr/share/doc/PACKAGE/copyright`, DEP-5).
+//! package under `/var/lib/dpkg/status.d/`), the packages' file lists
+//! (`/var/lib/dpkg/info/NAME[:ARCH].list`, for [`FileFact::OwnedFiles`]) and licenses from
+//! machine-readable copyright files (`/usr/share/doc/PACKAGE/copyright`, DEP-5).
 
 use holdfast_model::{Package, PackageType};
 
@@ -12,6 +13,7 @@ use crate::control::paragraphs;
 const STATUS: &str = "/var/lib/dpkg/status";
 const STATUS_D: &str = "/var/lib/dpkg/status.d/";
 const DOC: &str = "/usr/share/doc/";
+const INFO: &str = "/var/lib/dpkg/info/";
 
 /// Reads dpkg's database and copyright files.
 pub struct DpkgAnalyzer;
@@ -20,8 +22,9 @@ impl Analyzer for DpkgAnalyzer {
     fn name(&self) -> &'static str {
         "dpkg"
     }
+    /// 2: file lists (`info/*.list`) become [`FileFact::OwnedFiles`].
     fn version(&self) -> u32 {
-        1
+        2
     }
     fn group(&self) -> AnalyzerGroup {
         AnalyzerGroup::OsPackages
@@ -35,6 +38,13 @@ impl Analyzer for DpkgAnalyzer {
                 Want::No
             } else {
                 Want::Bytes
+            };
+        }
+        if let Some(name) = path.strip_prefix(INFO) {
+            return if list_package(name).is_some() {
+                Want::Bytes
+            } else {
+                Want::No
             };
         }
         if let Some(rest) = path.strip_prefix(DOC) {
@@ -52,6 +62,9 @@ impl Analyzer for DpkgAnalyzer {
             return Ok(Vec::new());
         };
         let text = String::from_utf8_lossy(bytes);
+        if let Some(name) = input.path.strip_prefix(INFO).and_then(list_package) {
+            return Ok(parse_list(name, &text).into_iter().collect());
+        }
         if let Some(rest) = input.path.strip_prefix(DOC) {
             let package = rest.split('/').next().unwrap_or_default().to_string();
             let licenses = copyright_licenses(&text);
@@ -63,6 +76,42 @@ impl Analyzer for DpkgAnalyzer {
         }
         Ok(parse_status(&text, input.path))
     }
+}
+
+/// The package a file of `/var/lib/dpkg/info/` lists the files of: `NAME.list` or, for
+/// multi-arch packages, `NAME:ARCH.list`.
+fn list_package(file: &str) -> Option<&str> {
+    let stem = file.strip_suffix(".list")?;
+    let name = stem.split_once(':').map_or(stem, |(n, _)| n);
+    (!file.contains('/') && valid_name(name)).then_some(name)
+}
+
+/// Parses a dpkg file list (one absolute path a line, directories included) into the
+/// files `package` owns. A directory is left out when the next line is inside it, as dpkg
+/// writes a directory before its contents: ownership is asked of files, and this keeps
+/// the list smaller.
+pub fn parse_list(package: &str, text: &str) -> Option<FileFact> {
+    let lines: Vec<&str> = text
+        .lines()
+        .map(str::trim_end)
+        .filter(|l| l.starts_with('/') && *l != "/." && *l != "/")
+        .collect();
+    let mut paths = String::new();
+    for (i, line) in lines.iter().enumerate() {
+        let is_dir = lines.get(i + 1).is_some_and(|next| {
+            next.strip_prefix(line)
+                .is_some_and(|rest| rest.starts_with('/'))
+        });
+        if !is_dir {
+            paths.push_str(line);
+            paths.push('\n');
+        }
+    }
+    (!paths.is_empty()).then(|| FileFact::OwnedFiles {
+        package_type: PackageType::Deb,
+        name: package.to_string(),
+        paths,
+    })
 }
 
 /// Parses a dpkg status file into installed packages (and warnings for what was skipped).
@@ -116,6 +165,7 @@ pub fn parse_status(text: &str, path: &str) -> Vec<FileFact> {
             scope: None,
             layer: None,
             path: path.to_string(),
+            owner: None,
         });
     }
     let mut facts = vec![FileFact::Packages(packages)];
@@ -208,6 +258,49 @@ Package: BAD NAME\nVersion: 1\n";
                 ..
             }
         ));
+    }
+
+    #[test]
+    fn file_lists_keep_files_and_name_the_package() {
+        assert_eq!(
+            list_package("docker-registry.list"),
+            Some("docker-registry")
+        );
+        assert_eq!(list_package("libc6:amd64.list"), Some("libc6"));
+        assert_eq!(list_package("libc6:amd64.md5sums"), None);
+        assert_eq!(list_package("x/y.list"), None);
+        let a = DpkgAnalyzer;
+        let meta = EntryMeta {
+            kind: crate::analyzer::EntryKind::File,
+            size: 10,
+            mode: 0o644,
+            uid: 0,
+            gid: 0,
+            capabilities: None,
+        };
+        assert_eq!(
+            a.wants("/var/lib/dpkg/info/foo:amd64.list", &meta),
+            Want::Bytes
+        );
+        assert_eq!(a.wants("/var/lib/dpkg/info/foo.postinst", &meta), Want::No);
+        let text = "/.\n/usr\n/usr/bin\n/usr/bin/registry\n/usr/share/doc/docker-registry\n/usr/share/doc/docker-registry/copyright\n/etc/x\n";
+        let Some(FileFact::OwnedFiles {
+            package_type,
+            name,
+            paths,
+        }) = parse_list("docker-registry", text)
+        else {
+            panic!()
+        };
+        assert_eq!(
+            (package_type, name.as_str()),
+            (PackageType::Deb, "docker-registry")
+        );
+        assert_eq!(
+            paths,
+            "/usr/bin/registry\n/usr/share/doc/docker-registry/copyright\n/etc/x\n"
+        );
+        assert!(parse_list("empty", "/.\n").is_none());
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! The steps that need the whole merged image: the OS, package purls (which name the
-//! distribution), Debian licenses from copyright files, and the layer that introduced each
-//! package.
+//! distribution), Debian licenses from copyright files, the layer that introduced each
+//! package, and the OS package that owns a language package's file.
 
 use std::collections::{HashMap, HashSet};
 
@@ -9,7 +9,7 @@ use holdfast_model::{LayerInfo, OsFamily, OsRelease, Package, PackageType, Purl,
 
 use crate::analyzer::FileFact;
 use crate::layer::LayerAnalysis;
-use crate::merge::{merge, Placed};
+use crate::merge::{merge, MergedFs, Placed};
 use crate::{os, ImageFacts};
 
 pub(crate) fn finish(
@@ -54,6 +54,7 @@ pub(crate) fn finish(
         }
     }
     attach_deb_licenses(&mut packages, &fs);
+    attach_owners(&mut packages, &fs);
     for p in &mut packages {
         if p.purl.is_empty() {
             p.purl = os_purl(p, os.as_ref());
@@ -116,7 +117,7 @@ fn introduced_in(stack: &[Placed], p: &Package) -> Option<usize> {
     Some(layer)
 }
 
-fn attach_deb_licenses(packages: &mut [Package], fs: &crate::merge::MergedFs) {
+fn attach_deb_licenses(packages: &mut [Package], fs: &MergedFs) {
     let mut cache: HashMap<String, Vec<String>> = HashMap::new();
     for p in packages
         .iter_mut()
@@ -139,6 +140,91 @@ fn attach_deb_licenses(packages: &mut [Package], fs: &crate::merge::MergedFs) {
             .unwrap_or_default();
         cache.insert(p.name.clone(), licenses.clone());
         p.licenses = licenses;
+    }
+}
+
+/// The files whose ownership decides a language package's owner: the file it was read
+/// from (for a member of an archive, `a.jar!/b.jar`, the archive on disk) and, for
+/// installed metadata (`*.dist-info/METADATA`, `*.egg-info/PKG-INFO`, `package.json`), the
+/// package's directory too.
+fn owner_keys(p: &Package) -> (&str, Option<&str>) {
+    let file = p.path.split('!').next().unwrap_or_default();
+    let dir = file.rsplit_once('/').and_then(|(dir, name)| {
+        let metadata = match name {
+            "METADATA" => dir.ends_with(".dist-info"),
+            "PKG-INFO" => dir.ends_with(".egg-info"),
+            "package.json" => true,
+            _ => false,
+        };
+        (metadata && !dir.is_empty()).then_some(dir)
+    });
+    (file, dir)
+}
+
+/// Sets [`Package::owner`] on every language package whose file (see [`owner_keys`]) a
+/// visible OS package file list names: the merged view, so a list a later layer deleted
+/// (the package was removed) owns nothing. OS packages get no owner.
+///
+/// Only the paths language packages were read from are looked up, so the owned paths are
+/// scanned once and never indexed. A listed path is also placed through the merged
+/// symlinks (a list naming `/bin/x` where `/bin` links to `usr/bin`) when its file name is
+/// one a language package has.
+fn attach_owners(packages: &mut [Package], fs: &MergedFs) {
+    let mut owners: HashMap<String, Option<String>> = HashMap::new();
+    let mut names: HashSet<String> = HashSet::new();
+    for p in packages.iter().filter(|p| !p.package_type.is_os()) {
+        let (file, dir) = owner_keys(p);
+        for key in std::iter::once(file).chain(dir) {
+            if key.starts_with('/') {
+                owners.insert(key.to_string(), None);
+                names.extend(key.rsplit('/').next().map(str::to_string));
+            }
+        }
+    }
+    if owners.is_empty() {
+        return;
+    }
+    for placed in fs.visible_all() {
+        for fact in &placed.result.facts {
+            let FileFact::OwnedFiles {
+                package_type,
+                name,
+                paths,
+            } = fact
+            else {
+                continue;
+            };
+            for line in paths.lines() {
+                let slot = match owners.get_mut(line) {
+                    Some(slot) => slot,
+                    None => {
+                        let base = line.rsplit('/').next().unwrap_or_default();
+                        if !names.contains(base) {
+                            continue;
+                        }
+                        let Some(at) = holdfast_source::path::resolve_parent(line, |p| {
+                            fs.symlinks.get(p).map(String::as_str)
+                        }) else {
+                            continue;
+                        };
+                        match owners.get_mut(&at) {
+                            Some(slot) => slot,
+                            None => continue,
+                        }
+                    }
+                };
+                if slot.is_none() {
+                    *slot = Some(format!("{}/{name}", package_type.as_str()));
+                }
+            }
+        }
+    }
+    for p in packages.iter_mut().filter(|p| !p.package_type.is_os()) {
+        let (file, dir) = owner_keys(p);
+        let owner = std::iter::once(file)
+            .chain(dir)
+            .find_map(|k| owners.get(k).cloned().flatten());
+        p.owner = owner;
     }
 }
 
@@ -225,6 +311,7 @@ mod tests {
             scope: None,
             layer: None,
             path: String::new(),
+            owner: None,
         }
     }
 

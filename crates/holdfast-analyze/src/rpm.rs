@@ -26,8 +26,9 @@ impl Analyzer for RpmAnalyzer {
     fn name(&self) -> &'static str {
         "rpm"
     }
+    /// 2: each package's file list becomes a [`FileFact::OwnedFiles`].
     fn version(&self) -> u32 {
-        1
+        2
     }
     fn group(&self) -> AnalyzerGroup {
         AnalyzerGroup::OsPackages
@@ -67,6 +68,7 @@ impl Analyzer for RpmAnalyzer {
             .map(|p| package(p, input.path))
             .collect();
         let mut facts = vec![FileFact::Packages(packages)];
+        facts.extend(read.packages.iter().filter_map(owned_files));
         // The reader describes damaged records it skipped or read only in part.
         facts.extend(read.warnings.into_iter().map(FileFact::malformed));
         Ok(facts)
@@ -96,7 +98,27 @@ fn package(p: &RpmPackage, path: &str) -> Package {
         scope: None,
         layer: None,
         path: path.to_string(),
+        owner: None,
     }
+}
+
+/// The files an rpm package installed, as [`FileFact::OwnedFiles`]; none when its header
+/// lists no files.
+fn owned_files(p: &RpmPackage) -> Option<FileFact> {
+    let mut paths = String::with_capacity(p.files.iter().map(|f| f.len() + 1).sum());
+    for f in p
+        .files
+        .iter()
+        .filter(|f| f.starts_with('/') && !f.contains('\n'))
+    {
+        paths.push_str(f);
+        paths.push('\n');
+    }
+    (!paths.is_empty()).then(|| FileFact::OwnedFiles {
+        package_type: PackageType::Rpm,
+        name: p.name.clone(),
+        paths,
+    })
 }
 
 /// `bash-5.1.8-6.el9.src.rpm` → (`bash`, `5.1.8-6.el9`): name-version-release, split on the
@@ -113,6 +135,37 @@ fn split_source_rpm(file: &str) -> Option<(String, String)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn file_lists_become_owned_files() {
+        let mut p = RpmPackage {
+            name: "skopeo".into(),
+            epoch: None,
+            version: "1.14.2".into(),
+            release: "1.el9".into(),
+            arch: Some("x86_64".into()),
+            source_rpm: None,
+            license: None,
+            vendor: None,
+            size: None,
+            modularity_label: None,
+            files: vec![
+                "/usr/bin".into(),
+                "/usr/bin/skopeo".into(),
+                "bad\nname".into(),
+            ],
+        };
+        assert_eq!(
+            owned_files(&p),
+            Some(FileFact::OwnedFiles {
+                package_type: PackageType::Rpm,
+                name: "skopeo".into(),
+                paths: "/usr/bin\n/usr/bin/skopeo\n".into(),
+            })
+        );
+        p.files.clear();
+        assert_eq!(owned_files(&p), None);
+    }
 
     #[test]
     fn source_rpm_names() {

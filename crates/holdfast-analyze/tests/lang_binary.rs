@@ -1099,3 +1099,52 @@ fn full_registry_lets_the_go_analyzer_stream() {
         .iter()
         .any(|p| p.path == "/usr/local/bin/goapp" && p.name == "stdlib"));
 }
+
+#[test]
+fn go_binaries_in_dpkg_owned_files_name_their_owner() {
+    let elf = |path: &str| {
+        synthetic_go_elf(
+            200_000,
+            "go1.19.8",
+            &format!("path\t{path}\nmod\t{path}\tv1.0.0\t\n"),
+        )
+    };
+    let source = TarSource::new(&[
+        (
+            "/var/lib/dpkg/status",
+            0o644,
+            b"Package: foo\nStatus: install ok installed\nArchitecture: amd64\nVersion: 1.0-1\n"
+                .to_vec(),
+        ),
+        (
+            "/var/lib/dpkg/info/foo.list",
+            0o644,
+            b"/.\n/usr\n/usr/bin\n/usr/bin/foo\n".to_vec(),
+        ),
+        ("/usr/bin/foo", 0o755, elf("ex.com/foo")),
+        ("/usr/local/bin/goapp", 0o755, elf("ex.com/app")),
+    ]);
+    let facts = holdfast_analyze::analyze(
+        &source,
+        &holdfast_analyze::registry::all(),
+        &AnalyzeOptions::default(),
+    );
+    let mut got: Vec<(&str, &str, Option<&str>)> = facts
+        .packages
+        .iter()
+        .filter(|p| p.package_type == PackageType::Golang)
+        .map(|p| (p.path.as_str(), p.name.as_str(), p.owner.as_deref()))
+        .collect();
+    got.sort();
+    assert_eq!(
+        got,
+        [
+            ("/usr/bin/foo", "ex.com/foo", Some("deb/foo")),
+            ("/usr/bin/foo", "stdlib", Some("deb/foo")),
+            ("/usr/local/bin/goapp", "ex.com/app", None),
+            ("/usr/local/bin/goapp", "stdlib", None),
+        ]
+    );
+    let deb = facts.packages.iter().find(|p| p.name == "foo").unwrap();
+    assert_eq!(deb.owner, None, "OS packages have no owner");
+}

@@ -166,7 +166,8 @@ pub struct Finding {
     pub references: Vec<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub aliases: Vec<String>,
-    /// What to do about it, for findings of the checkers.
+    /// What to do about it: for findings of the checkers, and for vulnerabilities of a
+    /// language package an OS package owns (upgrade that OS package).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub remediation: Option<String>,
     /// What matched, made safe to show: a secret is redacted to its first 4 characters

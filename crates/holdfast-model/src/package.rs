@@ -88,4 +88,10 @@ pub struct Package {
     pub layer: Option<String>,
     /// Absolute path, inside the image, of the file this package was read from.
     pub path: String,
+    /// For a language package: the OS package whose file list names the file it was read
+    /// from, as `TYPE/NAME` (`deb/docker-registry`, `apk/py3-pip`, `rpm/skopeo`). Such a
+    /// package is fixed by upgrading its owner, not by the language's package manager.
+    /// Never set on OS packages.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
 }

@@ -25,6 +25,11 @@ pub struct ScanRequest {
     pub sbom: bool,
     /// Which package catalogers run besides the OS ones (`os`, `library`).
     pub package_types: Vec<AnalyzerGroup>,
+    /// Leave out language packages an OS package owns (their file is in a dpkg, apk or
+    /// rpm file list; [`holdfast_model::Package::owner`]), before the checkers and the
+    /// vulnerability match: what Trivy does for files dpkg owns. By default they are kept,
+    /// with their owner and, on their vulnerabilities, a remediation naming it.
+    pub skip_os_owned: bool,
     /// The checkers' settings (rules, dictionaries, clamd).
     pub checks: CheckConfig,
     /// What to keep of the findings; also what [`holdfast_policy::verdict`] judges with.

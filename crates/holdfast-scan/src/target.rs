@@ -1,11 +1,11 @@
 //! Scanning one opened source: analysis, checkers, vulnerability matching, the policy.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
-use holdfast_analyze::{AnalyzeOptions, ImageFacts};
+use holdfast_analyze::{AnalyzeOptions, AnalyzerGroup, ImageFacts};
 use holdfast_checks::Checker;
 use holdfast_model::{
-    DbDescription, Finding, FindingKind, Location, TargetResult, Warning, WarningKind,
+    DbDescription, Finding, FindingKind, Location, Package, TargetResult, Warning, WarningKind,
 };
 use holdfast_source::Source;
 use holdfast_vulndb::MatchedAdvisory;
@@ -21,6 +21,9 @@ pub(crate) struct Plan<'r> {
     checkers: Vec<Box<dyn Checker>>,
     analyzers: Vec<Box<dyn holdfast_analyze::Analyzer>>,
     analyze: AnalyzeOptions,
+    /// The OS package catalogers run only to learn which files OS packages own (language
+    /// packages were asked for, OS packages were not): their packages are dropped.
+    drop_os_packages: bool,
 }
 
 /// One scanned target, and the database description when it was matched.
@@ -38,8 +41,17 @@ impl<'r> Plan<'r> {
         };
         let vuln = scanners.contains(&FindingKind::Vulnerability);
         let checkers = holdfast_checks::checkers(&scanners, &request.checks);
+        // Owners of language packages come from the OS package databases' file lists,
+        // so those catalogers run whenever language packages are inventoried.
+        let mut groups = request.package_types.clone();
+        let drop_os_packages = vuln
+            && groups.contains(&AnalyzerGroup::Library)
+            && !groups.contains(&AnalyzerGroup::OsPackages);
+        if drop_os_packages {
+            groups.push(AnalyzerGroup::OsPackages);
+        }
         let mut analyzers = if vuln {
-            holdfast_analyze::registry::select(&request.package_types)
+            holdfast_analyze::registry::select(&groups)
         } else {
             holdfast_analyze::registry::select(&[])
         };
@@ -53,6 +65,7 @@ impl<'r> Plan<'r> {
                 cache: request.cache.clone(),
                 limits: request.walk,
             },
+            drop_os_packages,
         }
     }
 
@@ -70,7 +83,13 @@ impl<'r> Plan<'r> {
     ) -> Result<Scanned, ScanError> {
         let cancel = &self.request.cancel;
         cancel.check()?;
-        let facts = holdfast_analyze::analyze(source, &self.analyzers, &self.analyze);
+        let mut facts = holdfast_analyze::analyze(source, &self.analyzers, &self.analyze);
+        if self.drop_os_packages {
+            facts.packages.retain(|p| !p.package_type.is_os());
+        }
+        if self.request.skip_os_owned {
+            facts.packages.retain(|p| p.owner.is_none());
+        }
         tracing::debug!(
             cached = facts.cached_layers,
             read = facts.read_layers,
@@ -138,6 +157,7 @@ impl<'r> Plan<'r> {
                 source,
             })?;
         let mut findings = one_per_problem(matches);
+        name_os_owners(&mut findings, &target.packages);
         sort_worst_first(&mut findings);
         target.findings.extend(findings);
         Ok(open.description().clone())
@@ -180,6 +200,100 @@ pub(crate) fn one_per_problem(matches: Vec<MatchedAdvisory>) -> Vec<Finding> {
                 out.push(f);
             }
         }
+    }
+    out
+}
+
+/// Gives each vulnerability finding about a language package that OS packages own (its
+/// [`Package::owner`]) a remediation naming them: the fix comes through an upgrade of the
+/// OS package, not through the language's package manager. Locations no OS package owns
+/// are named too, with the usual upgrade. Findings without an owned location are left
+/// alone.
+pub(crate) fn name_os_owners(findings: &mut [Finding], packages: &[Package]) {
+    let owner_of: HashMap<&str, &str> = packages
+        .iter()
+        .filter_map(|p| Some((p.path.as_str(), p.owner.as_deref()?)))
+        .collect();
+    if owner_of.is_empty() {
+        return;
+    }
+    for f in findings
+        .iter_mut()
+        .filter(|f| f.kind == FindingKind::Vulnerability)
+    {
+        let paths: Vec<&str> = if f.locations.is_empty() {
+            f.path.as_deref().into_iter().collect()
+        } else {
+            f.locations.iter().map(|l| l.path.as_str()).collect()
+        };
+        let mut owned: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+        let mut unowned: Vec<&str> = Vec::new();
+        for path in paths {
+            match owner_of.get(path) {
+                Some(owner) => owned.entry(owner).or_default().push(path),
+                None => unowned.push(path),
+            }
+        }
+        if owned.is_empty() {
+            continue;
+        }
+        let package = f.package.as_deref().unwrap_or("the package");
+        f.remediation = Some(owned_remediation(
+            package,
+            f.fixed_version.as_deref(),
+            &owned,
+            &unowned,
+        ));
+    }
+}
+
+/// The remediation text of [`name_os_owners`].
+fn owned_remediation(
+    package: &str,
+    fixed: Option<&str>,
+    owned: &BTreeMap<&str, Vec<&str>>,
+    unowned: &[&str],
+) -> String {
+    let mut text = if owned.len() == 1 {
+        let (owner, paths) = owned.iter().next().expect("one owner");
+        format!(
+            "Fixed through the OS package {owner}: upgrade it ({package} in {} comes from it).",
+            list(paths)
+        )
+    } else {
+        let each: Vec<String> = owned
+            .iter()
+            .map(|(owner, paths)| format!("{owner} ({})", list(paths)))
+            .collect();
+        format!(
+            "Fixed through the OS packages that ship {package}: upgrade {}.",
+            each.join(", ")
+        )
+    };
+    if !unowned.is_empty() {
+        let upgrade = match fixed {
+            Some(v) => format!("upgrade {package} to {v} or later"),
+            None => format!("upgrade {package} when a fix is released"),
+        };
+        text.push_str(&format!(
+            " In {}, which no OS package owns, {upgrade}.",
+            list(unowned)
+        ));
+    }
+    text
+}
+
+/// Up to three paths, then how many more.
+fn list(paths: &[&str]) -> String {
+    const SHOWN: usize = 3;
+    let mut out = paths
+        .iter()
+        .take(SHOWN)
+        .copied()
+        .collect::<Vec<_>>()
+        .join(", ");
+    if paths.len() > SHOWN {
+        out.push_str(&format!(" and {} more", paths.len() - SHOWN));
     }
     out
 }
@@ -231,6 +345,54 @@ mod tests {
             ecosystem: eco.into(),
             advisories: vec![id.into()],
         }
+    }
+
+    fn package(path: &str, owner: Option<&str>) -> Package {
+        Package {
+            id: String::new(),
+            name: "stdlib".into(),
+            version: "v1.19.8".into(),
+            package_type: holdfast_model::PackageType::Golang,
+            purl: String::new(),
+            source_name: None,
+            source_version: None,
+            arch: None,
+            epoch: None,
+            licenses: Vec::new(),
+            vendor: None,
+            ecosystem: Some("Go".into()),
+            scope: None,
+            layer: None,
+            path: path.into(),
+            owner: owner.map(str::to_string),
+        }
+    }
+
+    #[test]
+    fn owned_findings_name_the_os_package() {
+        let mut findings = one_per_problem(vec![
+            matched("GO-1", "Go", "stdlib", "v1.19.8", "/usr/bin/registry"),
+            matched("GO-2", "Go", "stdlib", "v1.19.8", "/usr/bin/registry"),
+            matched("GO-2", "Go", "stdlib", "v1.19.8", "/usr/bin/skopeo"),
+            matched("GO-2", "Go", "stdlib", "v1.19.8", "/opt/app"),
+            matched("GO-3", "Go", "stdlib", "v1.19.8", "/opt/app"),
+        ]);
+        findings[1].fixed_version = Some("1.20.1".into());
+        let packages = [
+            package("/usr/bin/registry", Some("deb/docker-registry")),
+            package("/usr/bin/skopeo", Some("deb/skopeo")),
+            package("/opt/app", None),
+        ];
+        name_os_owners(&mut findings, &packages);
+        let texts: Vec<Option<&str>> = findings.iter().map(|f| f.remediation.as_deref()).collect();
+        assert_eq!(
+            texts,
+            [
+                Some("Fixed through the OS package deb/docker-registry: upgrade it (stdlib in /usr/bin/registry comes from it)."),
+                Some("Fixed through the OS packages that ship stdlib: upgrade deb/docker-registry (/usr/bin/registry), deb/skopeo (/usr/bin/skopeo). In /opt/app, which no OS package owns, upgrade stdlib to 1.20.1 or later."),
+                None,
+            ]
+        );
     }
 
     #[test]

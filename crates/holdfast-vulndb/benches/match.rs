@@ -282,6 +282,7 @@ fn generate() -> Generated {
             scope: None,
             layer: None,
             path: "/var/lib/dpkg/status".into(),
+            owner: None,
         }
     };
     let langs = [

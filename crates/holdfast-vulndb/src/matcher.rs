@@ -1185,6 +1185,7 @@ mod tests {
             scope: None,
             layer: None,
             path: String::new(),
+            owner: None,
         };
         let g = group_hits(&hits).into_iter().nth(1).unwrap();
         let f = finding(0, &pkg, &hits, g);

@@ -44,6 +44,7 @@ fn pkg(
         scope: None,
         layer: Some("sha256:layer".into()),
         path: "/var/lib/dpkg/status".into(),
+        owner: None,
     }
 }
 

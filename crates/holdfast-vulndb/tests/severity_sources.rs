@@ -35,6 +35,7 @@ fn package(t: PackageType, name: &str, version: &str, eco: Option<&str>) -> Pack
         scope: None,
         layer: None,
         path: "/x".into(),
+        owner: None,
     }
 }
 

@@ -201,6 +201,10 @@ pub struct ScanOptions {
     /// Package types to inventory, comma-separated: os, library.
     #[arg(long, value_delimiter = ',', default_value = "os,library")]
     pub pkg_types: Vec<String>,
+    /// Leave out language packages whose file an OS package owns (dpkg, apk or rpm file
+    /// lists), and their findings; by default they are kept and name their owner.
+    #[arg(long)]
+    pub skip_os_owned: bool,
     /// For multi-platform images: the platform to scan (os/arch[/variant]); default: this machine's.
     #[arg(long)]
     pub platform: Option<String>,

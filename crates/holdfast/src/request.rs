@@ -50,6 +50,7 @@ pub fn scan_request(targets: Vec<Target>, opts: &ScanOptions, sbom: bool) -> Res
         scanners,
         sbom,
         package_types,
+        skip_os_owned: opts.skip_os_owned,
         checks,
         policy,
         ignore_source,

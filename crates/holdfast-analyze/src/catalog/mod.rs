@@ -278,6 +278,7 @@ impl<'p> Catalog<'p> {
             scope,
             layer: None,
             path: self.path.to_string(),
+            owner: None,
         });
     }
 

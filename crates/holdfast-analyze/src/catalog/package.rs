@@ -41,6 +41,7 @@ pub(crate) fn lang_package(
         scope,
         layer: None,
         path: path.to_string(),
+        owner: None,
     }
 }
 

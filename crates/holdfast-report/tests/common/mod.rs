@@ -52,6 +52,7 @@ pub fn package(name: &str, version: &str, ty: PackageType, path: &str, layer: &s
         scope: None,
         layer: Some(layer.into()),
         path: path.into(),
+        owner: None,
     }
 }
 

@@ -66,6 +66,7 @@ fn request(target: &Path, db: &VulnDbHandle, cache: &Path) -> ScanRequest {
             .collect(),
         sbom: false,
         package_types: vec![AnalyzerGroup::OsPackages, AnalyzerGroup::Library],
+        skip_os_owned: false,
         checks: CheckConfig::default(),
         policy: Policy {
             today: Some(time::OffsetDateTime::now_utc().date()),

@@ -9,6 +9,7 @@ mod engine;
 mod escape;
 mod hostchecks;
 mod layers;
+mod owned;
 mod registry;
 mod registry_token;
 mod report;
