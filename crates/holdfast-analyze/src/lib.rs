@@ -8,6 +8,7 @@
 
 pub mod analyzer;
 pub mod apk;
+pub mod archive;
 mod catalog;
 mod control;
 pub mod dpkg;

@@ -7,7 +7,7 @@ use holdfast_analyze::analyzer::{
     AnalyzeError, AnalyzerGroup, EntryKind, EntryMeta, FileFact, FileInput, Want,
 };
 use holdfast_analyze::walker::walk_tar;
-use holdfast_analyze::{Analyzer, LayerAnalysis, WalkLimits};
+use holdfast_analyze::{Analyzer, LayerAnalysis, LayerWarning, WalkLimits};
 use holdfast_model::{Finding, FindingKind, LayerInfo};
 use holdfast_model::{ImageMetadata, TargetKind};
 
@@ -78,13 +78,59 @@ pub fn check(checker: Box<dyn Checker>, layers: &[Vec<Entry<'_>>]) -> Vec<Findin
 
 /// [`check`], with the checker's warnings.
 pub fn check_all(checker: Box<dyn Checker>, layers: &[Vec<Entry<'_>>]) -> crate::Checked {
+    check_walked(checker, layers).0
+}
+
+/// [`check_all`], with the warnings the layer walks left (the analyzers' skipped parts and
+/// bounds, which the pipeline reports next to the checkers' own).
+pub fn check_walked(
+    checker: Box<dyn Checker>,
+    layers: &[Vec<Entry<'_>>],
+) -> (crate::Checked, Vec<LayerWarning>) {
     let analyzers = checker.analyzers();
     let refs: Vec<&dyn Analyzer> = analyzers.iter().map(|a| a.as_ref()).collect();
     let analyses: Vec<_> = layers
         .iter()
         .map(|l| walk_tar(&mut &tar_of(l)[..], &refs, WalkLimits::default()))
         .collect();
-    run_walked(checker, analyses)
+    let warnings = analyses.iter().flat_map(|a| a.warnings.clone()).collect();
+    (run_walked(checker, analyses), warnings)
+}
+
+/// A zip of `files` (name, content), deflated.
+pub fn zip_of(files: &[(&str, &[u8])]) -> Vec<u8> {
+    let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let opts = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated);
+    for (name, data) in files {
+        w.start_file(*name, opts).expect("zip entry");
+        w.write_all(data).expect("zip write");
+    }
+    w.finish().expect("zip").into_inner()
+}
+
+/// A gzip-compressed tar of `files` (name, content).
+pub fn tar_gz_of(files: &[(&str, &[u8])]) -> Vec<u8> {
+    let entries: Vec<Entry<'_>> = files
+        .iter()
+        .map(|(name, data)| file_mode(name, data, 0o644))
+        .collect();
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    e.write_all(&tar_of(&entries)).expect("gzip");
+    e.finish().expect("gzip")
+}
+
+/// A zip bomb: one member, `name`, of `mib` MiB of zeros, deflated (about 1 KiB per MiB).
+pub fn zeros_zip(name: &str, mib: usize) -> Vec<u8> {
+    let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let opts = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated);
+    w.start_file(name, opts).expect("zip entry");
+    let chunk = vec![0u8; 1 << 20];
+    for _ in 0..mib {
+        w.write_all(&chunk).expect("zip write");
+    }
+    w.finish().expect("zip").into_inner()
 }
 
 /// Merges walked layers (bottom first) and runs `checker` as `holdfast_checks::run` would.

@@ -85,7 +85,10 @@ impl RuleSet {
                 if rule.letters_and_digits && !has_letters_and_digits(secret) {
                     continue;
                 }
-                if self.allow_values.is_match(secret.as_bytes()) {
+                if self
+                    .allow_values
+                    .is_match(without_key_material(secret).as_bytes())
+                {
                     continue;
                 }
                 if found.len() >= MAX_MATCHES_PER_TEXT {
@@ -137,4 +140,64 @@ fn number_lines(text: &[u8], matches: &mut [SecretMatch]) {
 
 fn bytecount_newlines(bytes: &[u8]) -> u32 {
     u32::try_from(bytes.iter().filter(|b| **b == b'\n').count()).unwrap_or(u32::MAX)
+}
+
+/// For a multi-line value (a PEM block), the value with its runs of 40 or more base64
+/// characters taken out, for the allow rules: a placeholder word (`your`, `fake`,
+/// `Sample`) turns up by chance inside the body of a random private key, which must still
+/// be reported, while a placeholder key (`YOUR KEY HERE` between the armour lines) is
+/// still allowed. One-line values (tokens, documented example keys) are read whole.
+fn without_key_material(value: &str) -> std::borrow::Cow<'_, str> {
+    const MIN_RUN: usize = 40;
+    if !value.contains('\n') {
+        return std::borrow::Cow::Borrowed(value);
+    }
+    let is_b64 = |c: char| c.is_ascii_alphanumeric() || matches!(c, '+' | '/' | '=' | '-' | '_');
+    let mut out = String::new();
+    let mut run_start = None;
+    let mut cut_any = false;
+    let mut last = 0;
+    for (i, c) in value
+        .char_indices()
+        .chain(std::iter::once((value.len(), ' ')))
+    {
+        match (is_b64(c) && i < value.len(), run_start) {
+            (true, None) => run_start = Some(i),
+            (false, Some(start)) => {
+                if i - start >= MIN_RUN {
+                    out.push_str(&value[last..start]);
+                    last = i;
+                    cut_any = true;
+                }
+                run_start = None;
+            }
+            _ => {}
+        }
+    }
+    if !cut_any {
+        return std::borrow::Cow::Borrowed(value);
+    }
+    out.push_str(&value[last..]);
+    std::borrow::Cow::Owned(out)
+}
+
+#[cfg(test)]
+mod key_material_tests {
+    use super::without_key_material;
+
+    #[test]
+    fn long_base64_runs_are_not_read_by_allow_rules() {
+        let body = "MIICdgIBADANBgkqhkiG9w0BAQEFAASCAmAwggJcAgEAAoGBAyourKEYxfakeQ";
+        let key = format!("-----BEGIN PRIVATE KEY-----\n{body}\n-----END PRIVATE KEY-----");
+        let seen = without_key_material(&key);
+        assert!(!seen.contains("your") && !seen.contains("fake"), "{seen}");
+        assert!(seen.contains("BEGIN PRIVATE KEY"));
+        // A placeholder body stays visible to the allow rules.
+        let placeholder = "-----BEGIN PRIVATE KEY-----\nYOUR KEY HERE\n-----END PRIVATE KEY-----";
+        assert_eq!(without_key_material(placeholder), placeholder);
+        // One-line values are read whole.
+        assert_eq!(without_key_material("changeme123"), "changeme123");
+        let documented = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
+        assert_eq!(without_key_material(documented), documented);
+    }
 }

@@ -4,6 +4,11 @@
 //! rules: keyword automata first, then only the regexes whose keywords occur); the config
 //! and history are scanned in the image-wide step. Findings carry the secret redacted
 //! ([`redact::redact`]) and hashed ([`redact::fingerprint`]), never in clear.
+//!
+//! Archives (jar, war, ear, whl, egg, zip, tar, tar.gz, tgz; see
+//! [`holdfast_analyze::archive`]) are opened, nested ones too, within the archive bounds;
+//! their text members are scanned like files and their findings carry the nested path
+//! (`/opt/app.tar.gz!/lib/app.jar!/conf/app.properties`).
 
 pub mod matcher;
 pub mod redact;
@@ -15,6 +20,7 @@ use holdfast_analyze::analyzer::{
     AnalyzeError, AnalyzerGroup, EntryKind, EntryMeta, FileContent, FileFact, FileInput, Want,
     HEAD_BYTES,
 };
+use holdfast_analyze::archive::{self, ArchiveLimits};
 use holdfast_analyze::Analyzer;
 use holdfast_model::{Finding, FindingKind};
 use holdfast_source::path::file_name;
@@ -30,7 +36,14 @@ pub const DEFAULT_MAX_FILE_SIZE: u64 = 10 << 20;
 /// Bumped when the analyzer's output for the same rules and input changes.
 /// 2: a binary file over the size bound is skipped silently, like a small one; only a
 /// text file over the bound gets a warning (now of kind `BoundReached`).
-const ANALYZER_REVISION: u32 = 2;
+/// 3: archives (jar, war, ear, whl, egg, zip, tar, tar.gz, tgz) are opened and their text
+/// members scanned, with findings at the nested path.
+/// 4: allow rules no longer read long base64 runs, so a private key whose body happens to
+/// contain a placeholder word (`your`, `fake`) is reported.
+const ANALYZER_REVISION: u32 = 4;
+
+/// Most findings reported for one archive, all its members together.
+const MAX_ARCHIVE_FINDINGS: usize = 1000;
 
 /// How many leading bytes decide whether a file is text: the head the walker hands over
 /// for a file over the bound.
@@ -253,7 +266,19 @@ impl Analyzer for SecretAnalyzer {
     }
 
     fn wants(&self, path: &str, meta: &EntryMeta) -> Want {
-        if meta.kind != EntryKind::File || meta.size == 0 || binary_by_name(path) {
+        if meta.kind != EntryKind::File || meta.size == 0 {
+            return Want::No;
+        }
+        if archive::is_archive_name(path) {
+            // Whole, whatever its size: one over the walker's bound (--max-file-size) is
+            // skipped by the walker with a warning naming it.
+            return if self.config.rules.path_allowed(path) {
+                Want::No
+            } else {
+                Want::Bytes
+            };
+        }
+        if binary_by_name(path) {
             return Want::No;
         }
         if self.config.rules.path_allowed(path) {
@@ -268,6 +293,9 @@ impl Analyzer for SecretAnalyzer {
     }
 
     fn analyze(&self, input: &mut FileInput<'_>) -> Result<Vec<FileFact>, AnalyzeError> {
+        if archive::is_archive_name(input.path) {
+            return self.analyze_archive(input);
+        }
         let max = self.config.max_file_size;
         if input.meta.size > max {
             // Binary first, then size: a binary is not scanned whatever its size, so only
@@ -306,24 +334,81 @@ impl Analyzer for SecretAnalyzer {
         if looks_binary(bytes) {
             return Ok(Vec::new());
         }
+        Ok(self.scan_text_file(input.path, bytes, None))
+    }
+}
+
+impl SecretAnalyzer {
+    /// The findings in a text file at `path`, with a warning when there were too many.
+    /// `member`: for a member of an archive, its nested path, set on each finding and
+    /// named in the warning (a file's findings get their path from the pipeline).
+    fn scan_text_file(&self, path: &str, bytes: &[u8], member: Option<&str>) -> Vec<FileFact> {
         let rules = &self.config.rules;
-        let found = rules.scan_text(Some(input.path), bytes);
+        let found = rules.scan_text(Some(path), bytes);
         let mut facts: Vec<FileFact> = found
             .matches
             .iter()
             .map(|m| {
                 let mut f = finding(rules, m);
                 f.line = Some(m.line);
+                f.path = member.map(str::to_string);
                 FileFact::Finding(Box::new(f))
             })
             .collect();
         if found.truncated {
+            let what = member.map_or_else(|| "one file".to_string(), |m| m.to_string());
             facts.push(FileFact::bound(format!(
-                "more than {} secrets in one file; the rest were not reported",
+                "more than {} secrets in {what}; the rest were not reported",
                 matcher::MAX_MATCHES_PER_TEXT
             )));
         }
-        Ok(facts)
+        facts
+    }
+
+    /// Opens an archive and scans its text members (nested archives' too) as files, with
+    /// findings at their nested paths; the bounds that stopped part of the reading become
+    /// warnings naming the archive.
+    fn analyze_archive(&self, input: &mut FileInput<'_>) -> Result<Vec<FileFact>, AnalyzeError> {
+        let owned;
+        let bytes: &[u8] = match &mut input.content {
+            FileContent::Bytes(b) => b,
+            FileContent::Stream(r) => {
+                let mut buf = Vec::new();
+                std::io::Read::read_to_end(
+                    &mut std::io::Read::take(&mut **r, archive::MAX_ARCHIVE_BYTES),
+                    &mut buf,
+                )?;
+                owned = buf;
+                &owned
+            }
+        };
+        Ok(archive::scan_members(
+            input.path,
+            bytes,
+            &ArchiveLimits::default(),
+            MAX_ARCHIVE_FINDINGS,
+            "secrets",
+            &mut |member, data| self.scan_member(member, data),
+        ))
+    }
+
+    /// One archive member, at nested path `member`: the per-file logic (binaries by name
+    /// and content skipped, text over the bound reported, text scanned).
+    fn scan_member(&self, member: &str, data: &[u8]) -> Vec<FileFact> {
+        if data.is_empty() || binary_by_name(member) || self.config.rules.path_allowed(member) {
+            return Vec::new();
+        }
+        if looks_binary(data) {
+            return Vec::new();
+        }
+        let max = self.config.max_file_size;
+        if data.len() as u64 > max {
+            return vec![FileFact::bound(format!(
+                "{member}: member is {} bytes, over the secret scanner's {max}-byte bound (--secret-max-file-size); not scanned for secrets",
+                data.len()
+            ))];
+        }
+        self.scan_text_file(member, data, Some(member))
     }
 }
 

@@ -488,8 +488,8 @@ fn oversized_binaries_are_skipped_silently_and_text_with_a_warning() {
     elf.resize(SNIFF_BYTES, b'A');
     let facts = analyze_head(&a, "/opt/tool", 50_000, &elf);
     assert!(facts.is_empty(), "{facts:?}");
-    // A suffix is enough, before any byte is read.
-    assert_eq!(a.wants("/opt/blob.tar", &meta(50_000)), Want::No);
+    // A suffix is enough, before any byte is read (archives are opened instead: below).
+    assert_eq!(a.wants("/opt/blob.tar.xz", &meta(50_000)), Want::No);
     // A text file over the bound keeps its warning, even when the head is cut inside a
     // UTF-8 character.
     let mut text = "caf\u{e9} config\n".repeat(SNIFF_BYTES).into_bytes();
@@ -597,4 +597,142 @@ paths = ['''^/opt/vendor/''']
     assert_eq!(user_a.wants("/opt/vendor/x.txt", &meta(10)), Want::No);
     let builtin_a = SecretAnalyzer::new(SecretConfig::default());
     assert_ne!(user_a.version(), builtin_a.version());
+}
+
+#[test]
+fn a_key_in_a_jar_in_a_tarball_is_found_at_its_nested_path() {
+    use crate::test_support::{check_walked, file_mode, tar_gz_of, zip_of};
+
+    let id = format!("AKIA{}", tok("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", 16, 71));
+    let props = format!("app.name=demo\naws_access_key_id = {id}\n");
+    let jar = zip_of(&[
+        ("META-INF/MANIFEST.MF", b"Manifest-Version: 1.0\n"),
+        ("conf/app.properties", props.as_bytes()),
+        ("com/example/App.class", b"\xca\xfe\xba\xbe\0\0"),
+    ]);
+    let bundle = tar_gz_of(&[("lib/app.jar", &jar), ("README", b"nothing here\n")]);
+    let a = SecretAnalyzer::new(SecretConfig::default());
+    assert_eq!(a.wants("/opt/bundle.tar.gz", &meta(1 << 30)), Want::Bytes);
+    assert_eq!(a.wants("/opt/app.JAR", &meta(10)), Want::Bytes);
+    assert_eq!(a.wants("/opt/app.apk", &meta(10)), Want::No);
+
+    let (checked, warnings) = check_walked(
+        Box::new(SecretChecker::new(SecretConfig::default())),
+        &[vec![file_mode("/opt/bundle.tar.gz", &bundle, 0o644)]],
+    );
+    let found: Vec<_> = checked
+        .findings
+        .iter()
+        .map(|f| (f.id.as_str(), f.path.as_deref(), f.line))
+        .collect();
+    assert_eq!(
+        found,
+        [(
+            "HF-SECRET-AWS-ACCESS-KEY-ID",
+            Some("/opt/bundle.tar.gz!/lib/app.jar!/conf/app.properties"),
+            Some(2)
+        )]
+    );
+    assert!(checked.findings[0].layer.is_some());
+    // An ordinary archive gives no warning.
+    assert!(warnings.is_empty(), "{warnings:?}");
+    assert!(checked.warnings.is_empty(), "{:?}", checked.warnings);
+}
+
+#[test]
+fn archive_members_follow_the_per_file_rules() {
+    let a = SecretAnalyzer::new(SecretConfig {
+        max_file_size: 1000,
+        ..SecretConfig::default()
+    });
+    let ghp = format!("ghp_{}", tok(&alnum(), 36, 72));
+    let mut bin = b"\x7fELF\0\0\0".to_vec();
+    bin.extend_from_slice(ghp.as_bytes());
+    let mut big = "x = 1\n".repeat(300);
+    big.push_str(&ghp);
+    let z = crate::test_support::zip_of(&[
+        ("bin/tool", &bin),
+        ("img/logo.png", ghp.as_bytes()),
+        ("conf/big.conf", big.as_bytes()),
+        ("conf/token", format!("token: {ghp}\n").as_bytes()),
+    ]);
+    let facts = analyze_bytes(&a, "/srv/app.zip", &z);
+    let got: Vec<String> = facts
+        .iter()
+        .map(|f| match f {
+            FileFact::Finding(f) => format!("{} {}", f.id, f.path.as_deref().unwrap_or("")),
+            FileFact::Skipped { kind, message } => format!("{kind:?} {message}"),
+            other => format!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            "BoundReached /srv/app.zip!/conf/big.conf: member is 1840 bytes, over the secret scanner's 1000-byte bound (--secret-max-file-size); not scanned for secrets".to_string(),
+            "HF-SECRET-GITHUB-TOKEN /srv/app.zip!/conf/token".to_string(),
+        ]
+    );
+}
+
+#[test]
+fn a_zip_bomb_in_a_wheel_is_one_bound_warning_naming_the_wheel() {
+    use crate::test_support::{check_walked, file_mode, zeros_zip};
+
+    let start = std::time::Instant::now();
+    let wheel = zeros_zip("bomb/data.txt", 300);
+    let path = "/usr/lib/python3/dist-packages/bomb-1.0-py3-none-any.whl";
+    let (checked, warnings) = check_walked(
+        Box::new(SecretChecker::new(SecretConfig::default())),
+        &[vec![file_mode(path, &wheel, 0o644)]],
+    );
+    assert!(checked.findings.is_empty(), "{:?}", checked.findings);
+    let got: Vec<_> = warnings
+        .iter()
+        .map(|w| (w.kind, w.path.as_deref()))
+        .collect();
+    assert_eq!(
+        got,
+        [(WarningKind::BoundReached, Some(path))],
+        "{warnings:?}"
+    );
+    assert!(
+        warnings[0]
+            .message
+            .starts_with(&format!("secret: {path}!/bomb/data.txt: ")),
+        "{warnings:?}"
+    );
+    assert!(start.elapsed() < std::time::Duration::from_secs(10));
+}
+
+#[test]
+fn an_archive_over_the_walkers_bound_is_a_warning_naming_it() {
+    use holdfast_analyze::walker::walk_tar;
+    use holdfast_analyze::WalkLimits;
+
+    let filler: String = (0..4000).map(|i| format!("line {i}\n")).collect();
+    let jar = crate::test_support::zip_of(&[("a.txt", filler.as_bytes())]);
+    let mut b = tar::Builder::new(Vec::new());
+    let mut h = tar::Header::new_gnu();
+    h.set_mode(0o644);
+    h.set_size(jar.len() as u64);
+    b.append_data(&mut h, "opt/app.jar", &jar[..]).unwrap();
+    let layer = b.into_inner().unwrap();
+    let secret = SecretAnalyzer::new(SecretConfig::default());
+    let limits = WalkLimits {
+        max_file_bytes: 1 << 10,
+        ..WalkLimits::default()
+    };
+    assert!(jar.len() > 1 << 10);
+    let out = walk_tar(&mut &layer[..], &[&secret as &dyn Analyzer], limits);
+    let got: Vec<_> = out
+        .warnings
+        .iter()
+        .map(|w| (w.kind, w.path.as_deref(), w.message.starts_with("secret: ")))
+        .collect();
+    assert_eq!(
+        got,
+        [(WarningKind::BoundReached, Some("/opt/app.jar"), true)],
+        "{:?}",
+        out.warnings
+    );
 }
