@@ -56,23 +56,26 @@ impl Default for ArchiveLimits {
 /// bytes: the walker's default bound on a file held in memory.
 pub const MAX_ARCHIVE_BYTES: u64 = 64 << 20;
 
-/// Runs `scan` on every member of the archive `bytes` at `path` (nested archives' too)
-/// and gathers its facts, for the content scanners: at most `max_findings` findings (the
+/// Runs `scan` on every member of the archive `bytes` at `path` (nested archives' too;
+/// members `skip` accepts are not even inflated) and gathers its facts, for the content
+/// scanners: at most `max_findings` findings (the
 /// rest are counted in one bound warning that calls them `what`), then one bound warning
 /// for each bound that stopped part of the reading.
+#[allow(clippy::too_many_arguments)]
 pub fn scan_members(
     path: &str,
     bytes: &[u8],
     limits: &ArchiveLimits,
     max_findings: usize,
     what: &str,
+    skip: &dyn Fn(&str) -> bool,
     scan: &mut dyn FnMut(&str, &[u8]) -> Vec<crate::analyzer::FileFact>,
 ) -> Vec<crate::analyzer::FileFact> {
     use crate::analyzer::FileFact;
     let mut facts = Vec::new();
     let mut findings = 0usize;
     let mut dropped = 0usize;
-    let notes = visit_members(path, bytes, limits, &mut |member, data| {
+    let notes = visit_members_except(path, bytes, limits, skip, &mut |member, data| {
         for fact in scan(member, data) {
             if matches!(fact, FileFact::Finding(_)) {
                 if findings >= max_findings {
@@ -151,7 +154,21 @@ pub fn visit_members(
     limits: &ArchiveLimits,
     visit: &mut dyn FnMut(&str, &[u8]),
 ) -> Vec<String> {
+    visit_members_except(name, bytes, limits, &|_| false, visit)
+}
+
+/// [`visit_members`], skipping without inflating them the members whose name `skip`
+/// accepts (a `.class` file a secret scanner would drop anyway), unless their name is an
+/// archive's ([`is_archive_name`]), which is still opened.
+pub fn visit_members_except(
+    name: &str,
+    bytes: &[u8],
+    limits: &ArchiveLimits,
+    skip: &dyn Fn(&str) -> bool,
+    visit: &mut dyn FnMut(&str, &[u8]),
+) -> Vec<String> {
     let mut walk = Walk {
+        skip,
         limits,
         budget: Rc::new(Cell::new(limits.max_total_bytes)),
         exhausted: false,
@@ -195,6 +212,8 @@ enum StreamStop {
 
 /// The state of one [`visit_members`] call.
 struct Walk<'a, 'v> {
+    /// Members not worth inflating, by name.
+    skip: &'a dyn Fn(&str) -> bool,
     limits: &'a ArchiveLimits,
     /// Bytes left to inflate for the whole archive; shared with gzip readers.
     budget: Rc<Cell<u64>>,
@@ -295,6 +314,9 @@ impl Walk<'_, '_> {
                     continue;
                 }
                 let name = entry.name().to_string();
+                if (self.skip)(&name) && !is_archive_name(&name) {
+                    continue;
+                }
                 let declared = entry.size();
                 if declared > self.limits.max_member_bytes {
                     self.note(format!(
@@ -454,6 +476,9 @@ impl Walk<'_, '_> {
                 continue;
             }
             let name = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
+            if (self.skip)(&name) && !is_archive_name(&name) {
+                continue;
+            }
             let declared = entry.size();
             if declared > self.limits.max_member_bytes {
                 self.note(format!(

@@ -388,6 +388,9 @@ impl SecretAnalyzer {
             &ArchiveLimits::default(),
             MAX_ARCHIVE_FINDINGS,
             "secrets",
+            // Binaries by name (class files, images, shared objects) are never scanned:
+            // not inflating them is most of the cost of a jar.
+            &|member| binary_by_name(member) || self.config.rules.path_allowed(member),
             &mut |member, data| self.scan_member(member, data),
         ))
     }
