@@ -34,6 +34,7 @@ mod error;
 mod progress;
 mod registry;
 mod request;
+mod settings;
 mod target;
 
 use holdfast_model::{ScanResult, ScanSummary, TargetResult, ToolInfo, SCHEMA_VERSION};
@@ -43,8 +44,14 @@ pub use db::{
     age_days, default_db_path, DbLocation, OpenDb, VulnDbHandle, DEMO_ADVISORIES, STALE_AFTER_DAYS,
 };
 pub use error::{DemoDbError, ScanError};
+/// The parts of a request that the analysis and the checkers define.
+pub use holdfast_analyze::{AnalyzerGroup, WalkLimits};
+pub use holdfast_checks::CheckConfig;
 pub use progress::{CancelToken, NoProgress, ProgressSink, ScanEvent};
-pub use request::{default_scanners, RegistrySelection, ScanRequest, Target};
+pub use request::{default_scanners, effective_scanners, RegistrySelection, ScanRequest, Target};
+pub use settings::{
+    check_config, CheckSettings, ClamdAddress, SettingsError, DEFAULT_SECRET_MAX_FILE_SIZE,
+};
 
 use target::Plan;
 
@@ -103,10 +110,8 @@ pub fn scan(request: &ScanRequest, progress: &dyn ProgressSink) -> Result<ScanRe
             }
             Target::Registry(sel) => {
                 let outcome = registry::scan_registry(&plan, sel, progress)?;
-                for (t, d) in outcome.targets {
-                    targets.push(t);
-                    db = db.or(d);
-                }
+                targets.extend(outcome.targets);
+                db = db.or(outcome.db);
                 registry = Some(outcome.summary);
             }
         }

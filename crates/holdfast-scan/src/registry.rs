@@ -20,7 +20,9 @@ use crate::{RegistrySelection, ScanError};
 /// What a registry scan produced: one result per image scanned (wholly or not), and the
 /// summary.
 pub(crate) struct RegistryOutcome {
-    pub targets: Vec<Scanned>,
+    pub targets: Vec<TargetResult>,
+    /// The database the images were matched against, when one was.
+    pub db: Option<holdfast_model::DbDescription>,
     pub summary: RegistrySummary,
 }
 
@@ -129,9 +131,13 @@ pub(crate) fn scan_registry(
             }),
         }
     }
-    let results: Vec<&TargetResult> = targets.iter().map(|(t, _)| t).collect();
+    let (results, dbs): (Vec<TargetResult>, Vec<_>) = targets.into_iter().unzip();
     let summary = summarize(host, repos.len(), picks.len(), scanned, failed, &results);
-    Ok(RegistryOutcome { targets, summary })
+    Ok(RegistryOutcome {
+        targets: results,
+        db: dbs.into_iter().flatten().next(),
+        summary,
+    })
 }
 
 /// An error and its causes on one line, as `{:#}` of an `anyhow::Error` prints them.
@@ -259,14 +265,14 @@ fn summarize(
     selected: usize,
     scanned: usize,
     failed: Vec<FailedImage>,
-    targets: &[&TargetResult],
+    targets: &[TargetResult],
 ) -> RegistrySummary {
     let mut worst: Vec<ImageFindings> = targets
         .iter()
         .map(|t| ImageFindings {
             image: t.name.clone(),
             findings: t.findings.len(),
-            by_severity: ScanSummary::of(std::slice::from_ref(*t)).by_severity,
+            by_severity: ScanSummary::of(std::slice::from_ref(t)).by_severity,
         })
         .collect();
     // Worst first: compare the counts from the most severe down, then the name.
@@ -280,22 +286,13 @@ fn summarize(
         };
         key(b).cmp(&key(a)).then_with(|| a.image.cmp(&b.image))
     });
-    let mut by_severity = std::collections::BTreeMap::new();
-    for s in Severity::ALL {
-        by_severity.insert(s, 0);
-    }
-    for t in targets {
-        for f in &t.findings {
-            *by_severity.entry(f.severity).or_default() += 1;
-        }
-    }
     RegistrySummary {
         registry: host.to_string(),
         repositories,
         images_selected: selected,
         images_scanned: scanned,
         failed,
-        by_severity,
+        by_severity: ScanSummary::of(targets).by_severity,
         worst,
     }
 }

@@ -82,6 +82,18 @@ pub struct RegistrySelection {
     pub parallel: usize,
 }
 
+/// The scanners a request runs: for an SBOM (`sbom`) the package inventory only, else the
+/// `named` ones, or [`default_scanners`] when none is named.
+pub fn effective_scanners(sbom: bool, named: &[FindingKind]) -> Vec<FindingKind> {
+    if sbom {
+        vec![FindingKind::Vulnerability]
+    } else if named.is_empty() {
+        default_scanners()
+    } else {
+        named.to_vec()
+    }
+}
+
 /// Every scanner holdfast has that runs on images today (misconfiguration and
 /// compliance have their own commands).
 pub fn default_scanners() -> Vec<FindingKind> {

@@ -32,13 +32,7 @@ pub(crate) type Scanned = (TargetResult, Option<DbDescription>);
 impl<'r> Plan<'r> {
     pub fn new(request: &'r ScanRequest) -> Self {
         // An SBOM is an inventory; findings are the scan commands' job.
-        let scanners = if request.sbom {
-            vec![FindingKind::Vulnerability]
-        } else if request.scanners.is_empty() {
-            crate::default_scanners()
-        } else {
-            request.scanners.clone()
-        };
+        let scanners = crate::effective_scanners(request.sbom, &request.scanners);
         let vuln = scanners.contains(&FindingKind::Vulnerability);
         let checkers = holdfast_checks::checkers(&scanners, &request.checks);
         // Owners of language packages come from the OS package databases' file lists,

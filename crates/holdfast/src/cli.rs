@@ -235,14 +235,14 @@ pub struct ScanOptions {
     #[arg(long)]
     pub secret_config: Vec<PathBuf>,
     /// Largest file scanned for secrets, in bytes; larger text files are skipped with a warning (binaries silently, whatever their size).
-    #[arg(long, default_value_t = holdfast_checks::secret::DEFAULT_MAX_FILE_SIZE)]
+    #[arg(long, default_value_t = holdfast_scan::DEFAULT_SECRET_MAX_FILE_SIZE)]
     pub secret_max_file_size: u64,
     /// Directory of YARA rules (.yar, .yara, searched recursively) used beside the built-in rules. Repeatable.
     #[arg(long)]
     pub yara_rules: Vec<PathBuf>,
     /// Stream files to a running ClamAV daemon: unix:PATH or tcp:HOST:PORT.
     #[arg(long)]
-    pub clamd: Option<holdfast_checks::malware::clamd::ClamdAddress>,
+    pub clamd: Option<holdfast_scan::ClamdAddress>,
 }
 
 fn parse_duration(s: &str) -> Result<std::time::Duration, String> {

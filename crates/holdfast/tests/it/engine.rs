@@ -6,12 +6,11 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use holdfast_analyze::{AnalyzerGroup, WalkLimits};
-use holdfast_checks::CheckConfig;
 use holdfast_model::FindingKind;
 use holdfast_policy::Policy;
 use holdfast_scan::{
-    CancelToken, DbLocation, NoProgress, ScanError, ScanRequest, Target, VulnDbHandle,
+    AnalyzerGroup, CancelToken, CheckConfig, DbLocation, NoProgress, ScanError, ScanRequest,
+    Target, VulnDbHandle, WalkLimits,
 };
 use holdfast_source::{LayerCache, OpenOptions, TargetSpec};
 
