@@ -1,0 +1,1 @@
+//! Finding, describing and running holdfast plugins.

@@ -1,0 +1,1 @@
+//! Materialising an image's merged root filesystem into a private directory.
