@@ -194,6 +194,9 @@ pub struct Finding {
     /// first is also in `path` and `layer`. Empty for findings about one place.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub locations: Vec<Location>,
+    /// Who reported it, when it is not a built-in scanner: `plugin/<name>`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
 }
 
 /// One place a finding applies to: a file in a layer.
@@ -237,6 +240,7 @@ impl Finding {
             cvss: None,
             suppression: None,
             locations: Vec::new(),
+            source: None,
         }
     }
 }

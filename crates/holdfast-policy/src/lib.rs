@@ -155,6 +155,7 @@ mod tests {
             remediation: None,
             evidence: None,
             fingerprint: None,
+            source: None,
         }
     }
 

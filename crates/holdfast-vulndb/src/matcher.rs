@@ -993,6 +993,7 @@ fn finding(index: usize, pkg: &Package, hits: &[Hit<'_>], group: Group<'_>) -> M
             fingerprint: None,
             locations: Vec::new(),
             severity_source,
+            source: None,
         },
         cvss_vector: best.vector.clone(),
         cvss_score: best.score,
