@@ -24,6 +24,6 @@ pub use package::{DependencyScope, Package, PackageType};
 pub use purl::Purl;
 pub use registry_summary::{FailedImage, ImageFindings, RegistrySummary};
 pub use result::{
-    DbDescription, LayerInfo, ScanResult, ScanSummary, TargetKind, TargetResult, ToolInfo, Warning,
-    WarningKind, SCHEMA_VERSION,
+    DbDescription, LayerInfo, PluginRun, ScanResult, ScanSummary, TargetKind, TargetResult,
+    ToolInfo, Warning, WarningKind, SCHEMA_VERSION,
 };

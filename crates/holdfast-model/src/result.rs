@@ -79,6 +79,31 @@ pub struct TargetResult {
     /// What could not be read, and why; the rest of the target was still scanned.
     #[serde(default)]
     pub warnings: Vec<Warning>,
+    /// The plugins run on this target and how each run ended.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub plugins: Vec<PluginRun>,
+}
+
+/// One plugin's run on one target.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PluginRun {
+    pub name: String,
+    pub version: String,
+    /// `ok`, `not-started`, `failed`, `timed-out` or `overflowed`.
+    pub status: String,
+    /// What went wrong, when the status is not `ok`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// Findings it reported that were kept.
+    pub findings: usize,
+    /// Output lines that were not valid events.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub invalid_lines: u64,
+    pub elapsed_ms: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// One layer of an image, as the image describes it (before any byte of it is read) and
@@ -123,6 +148,9 @@ pub enum WarningKind {
     CheckerRecord,
     /// The vulnerability database is stale or incomplete.
     Database,
+    /// A plugin failed, timed out, wrote too much or wrote lines that are not valid events;
+    /// named in the message.
+    Plugin,
     /// Anything else; also what results written before kinds existed read as.
     #[default]
     Other,
@@ -139,6 +167,7 @@ impl WarningKind {
             WarningKind::MalformedFile => "malformed-file",
             WarningKind::CheckerRecord => "checker-record",
             WarningKind::Database => "database",
+            WarningKind::Plugin => "plugin",
             WarningKind::Other => "other",
         }
     }

@@ -90,6 +90,7 @@ mod tests {
             findings,
             suppressed: vec![],
             warnings: vec![],
+            plugins: Vec::new(),
         };
         ScanResult {
             schema_version: holdfast_model::SCHEMA_VERSION,

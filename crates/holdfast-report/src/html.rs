@@ -123,6 +123,8 @@ struct FindingView {
     remediation: String,
     evidence: String,
     suppression: String,
+    /// Who reported it, when not a built-in scanner (`plugin/<name>`).
+    source: String,
 }
 
 /// A finding's row and detail as the page's script reads them (with `textContent` only).
@@ -152,6 +154,8 @@ struct FindingJson<'a> {
     removed: bool,
     #[serde(skip_serializing_if = "str::is_empty")]
     evidence: &'a str,
+    #[serde(skip_serializing_if = "str::is_empty")]
+    source: &'a str,
     #[serde(skip_serializing_if = "str::is_empty")]
     remediation: &'a str,
     #[serde(skip_serializing_if = "str::is_empty")]
@@ -186,6 +190,7 @@ impl<'a> From<&'a FindingView> for FindingJson<'a> {
             location: &f.location,
             removed: f.removed,
             evidence: &f.evidence,
+            source: &f.source,
             remediation: &f.remediation,
             layer: &f.layer,
             layer_short: &f.layer_short,
@@ -282,6 +287,7 @@ fn finding_view<'a>(
         aliases: f.aliases.clone(),
         remediation: f.remediation.clone().unwrap_or_default(),
         evidence: f.evidence.clone().unwrap_or_default(),
+        source: f.source.clone().unwrap_or_default(),
         suppression: f
             .suppression
             .as_ref()

@@ -187,6 +187,9 @@ fn result_of(
     if f.removed {
         props.insert("removed".to_string(), json!(true));
     }
+    if let Some(source) = &f.source {
+        props.insert("source".to_string(), json!(source));
+    }
     let mut fingerprints = BTreeMap::new();
     fingerprints.insert("holdfast/v1".to_string(), fingerprint(t, f));
     let mut r = SarifResult::builder()

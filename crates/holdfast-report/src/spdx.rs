@@ -137,6 +137,9 @@ fn finding_comment(f: &Finding) -> String {
     if !loc.is_empty() {
         c.push_str(&format!("; at {loc}"));
     }
+    if let Some(s) = &f.source {
+        c.push_str(&format!("; reported by {s}"));
+    }
     if let Some(s) = &f.suppression {
         c.push_str(&format!("; suppressed by {}", suppressed_by(s)));
     }

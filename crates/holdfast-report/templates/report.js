@@ -97,6 +97,7 @@
         (d.removed ? " (deleted by a later layer; still in the image)" : "")));
     }
     if (d.evidence) { item("Evidence", code(d.evidence)); }
+    if (d.source) { item("Reported by", node("dd", "", d.source)); }
     if (d.remediation) { item("Remediation", node("dd", "", d.remediation)); }
     if (d.layer) {
       var dd = node("dd"), id = node("span", "id", d.layer_short);

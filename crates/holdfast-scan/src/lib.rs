@@ -31,6 +31,7 @@
 
 mod db;
 mod error;
+mod plugins;
 mod progress;
 mod registry;
 mod request;
@@ -47,6 +48,11 @@ pub use error::{DemoDbError, ScanError};
 /// The parts of a request that the analysis and the checkers define.
 pub use holdfast_analyze::{AnalyzerGroup, WalkLimits};
 pub use holdfast_checks::CheckConfig;
+pub use holdfast_plugin_host::{
+    default_plugin_dir, discover, install, plugin_roots, Broken, Discovered, ParamError, Plugin,
+    PluginParam, ResolvedParams,
+};
+pub use plugins::{select_plugins, PluginSettings};
 pub use progress::{CancelToken, NoProgress, ProgressSink, ScanEvent};
 pub use request::{default_scanners, effective_scanners, RegistrySelection, ScanRequest, Target};
 pub use settings::{

@@ -46,6 +46,8 @@ pub struct ScanRequest {
     pub db: VulnDbHandle,
     /// Stops the scan from outside, or at a deadline.
     pub cancel: CancelToken,
+    /// External plugins run as scanners (none by default).
+    pub plugins: crate::PluginSettings,
 }
 
 /// One thing to scan.

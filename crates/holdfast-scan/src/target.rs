@@ -100,6 +100,14 @@ impl<'r> Plan<'r> {
                 layers: &facts.layers,
             },
         );
+        let plugin_facts =
+            (!self.request.sbom && !self.request.plugins.plugins.is_empty()).then(|| {
+                let config = match facts.metadata.kind {
+                    holdfast_model::TargetKind::Rootfs => serde_json::Value::Null,
+                    _ => serde_json::to_value(&facts.metadata.config.config).unwrap_or_default(),
+                };
+                (config, facts.metadata.kind)
+            });
         let mut target = target_result(facts);
         for layer in &mut target.layers {
             if let Some(cmd) = &layer.created_by {
@@ -114,6 +122,20 @@ impl<'r> Plan<'r> {
         };
         target.findings.extend(checked.findings);
         target.warnings.extend(checked.warnings);
+        if let Some((config, kind)) = plugin_facts {
+            cancel.check()?;
+            let facts = crate::plugins::TargetFacts {
+                kind,
+                name: &target.name,
+                image_id: target.image_id.as_deref(),
+                config,
+                packages: &target.packages,
+            };
+            let ran = crate::plugins::run_plugins(&self.request.plugins, source, &facts);
+            target.findings.extend(ran.findings);
+            target.warnings.extend(ran.warnings);
+            target.plugins = ran.runs;
+        }
         let filtered = self
             .request
             .policy
@@ -317,6 +339,7 @@ fn target_result(facts: ImageFacts) -> TargetResult {
         findings: Vec::new(),
         suppressed: Vec::new(),
         warnings: facts.warnings,
+        plugins: Vec::new(),
     }
 }
 

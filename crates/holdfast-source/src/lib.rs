@@ -76,4 +76,10 @@ pub trait Source: Send + Sync {
     /// Read errors inside a stream (truncation, decompression limits) surface as
     /// `io::Error`s from the stream itself.
     fn stream_layers(&self, indexes: &[usize], visit: &LayerVisitor<'_>) -> Vec<LayerOpenError>;
+
+    /// The target's root filesystem when it already is a directory on the host (`scan
+    /// rootfs`), so a consumer that needs one (plugins) uses it instead of a copy.
+    fn root_dir(&self) -> Option<&Path> {
+        None
+    }
 }

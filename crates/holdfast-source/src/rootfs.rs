@@ -38,6 +38,10 @@ impl Source for RootfsSource {
         &self.metadata
     }
 
+    fn root_dir(&self) -> Option<&Path> {
+        Some(&self.root)
+    }
+
     fn stream_layers(&self, indexes: &[usize], visit: &LayerVisitor<'_>) -> Vec<LayerOpenError> {
         if indexes.contains(&0) {
             visit(LayerVisit {

@@ -50,6 +50,73 @@ pub enum Command {
     /// Work with saved results.
     #[command(subcommand)]
     Report(ReportCommand),
+    /// List, describe, install or remove plugins.
+    #[command(subcommand)]
+    Plugin(PluginCommand),
+}
+
+/// `holdfast plugin ...`.
+#[derive(Subcommand, Debug)]
+pub enum PluginCommand {
+    /// List the plugins found (and the candidates that are broken, with the reason).
+    List {
+        #[command(flatten)]
+        search: PluginSearchArgs,
+    },
+    /// Print a plugin's manifest: commands, parameters, kinds.
+    Info {
+        /// The plugin's name.
+        name: String,
+        #[command(flatten)]
+        search: PluginSearchArgs,
+    },
+    /// Copy a plugin (an executable, or a directory holding one) into the user's plugin directory.
+    Install {
+        /// The executable or directory.
+        path: PathBuf,
+    },
+    /// Remove an installed plugin from the user's plugin directory.
+    Uninstall {
+        /// The plugin's name.
+        name: String,
+    },
+}
+
+/// Where plugins are searched.
+#[derive(Args, Debug, Clone, Default)]
+pub struct PluginSearchArgs {
+    /// Directory searched recursively for plugins (repeatable); then HOLDFAST_PLUGIN_PATH (colon-separated) and the user's data directory, holdfast/plugins.
+    #[arg(long = "plugin-dir")]
+    pub plugin_dir: Vec<PathBuf>,
+    /// Config file (TOML) whose [plugins] table names plugin dirs, the plugins to run, a timeout and parameters.
+    #[arg(long, env = "HOLDFAST_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Directory of the layer cache, where plugin manifests are cached too [default: the user cache dir, holdfast/].
+    #[arg(long, env = "HOLDFAST_CACHE_DIR", hide = true)]
+    pub cache_dir: Option<PathBuf>,
+}
+
+/// Which plugins a scan runs, and with what.
+#[derive(Args, Debug, Clone, Default)]
+pub struct PluginArgs {
+    /// Directory searched recursively for plugins (repeatable); then HOLDFAST_PLUGIN_PATH (colon-separated) and the user's data directory, holdfast/plugins.
+    #[arg(long = "plugin-dir")]
+    pub plugin_dir: Vec<PathBuf>,
+    /// Run only these plugins, comma-separated [default: every plugin found that reports a kind among the scanners].
+    #[arg(long, value_delimiter = ',', conflicts_with = "no_plugins")]
+    pub plugins: Vec<String>,
+    /// Run no plugin.
+    #[arg(long)]
+    pub no_plugins: bool,
+    /// Time one plugin may take on one target, e.g. 30s, 5m [default: 5m, or the config file's].
+    #[arg(long, value_parser = parse_duration)]
+    pub plugin_timeout: Option<Duration>,
+    /// Config file (TOML) whose [plugins] table names plugin dirs, the plugins to run, a timeout and parameters.
+    #[arg(long, env = "HOLDFAST_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Plugin parameters, after `--`: NAME:COMMAND.PARAM=VALUE (my-plugin:scan/image.serviceName=ssh) or NAME:PARAM=VALUE for every command.
+    #[arg(last = true, value_name = "PLUGIN_PARAM")]
+    pub plugin_params: Vec<String>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -243,6 +310,8 @@ pub struct ScanOptions {
     /// Stream files to a running ClamAV daemon: unix:PATH or tcp:HOST:PORT.
     #[arg(long)]
     pub clamd: Option<holdfast_scan::ClamdAddress>,
+    #[command(flatten)]
+    pub plugin: PluginArgs,
 }
 
 fn parse_duration(s: &str) -> Result<std::time::Duration, String> {

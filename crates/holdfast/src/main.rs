@@ -6,6 +6,7 @@ mod cache_cmd;
 mod cli;
 mod db_cmd;
 mod output;
+mod plugin_cmd;
 mod progress;
 mod report;
 mod request;
@@ -155,6 +156,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             quiet,
         ),
         Command::Report(cmd) => report::run(cmd),
+        Command::Plugin(cmd) => plugin_cmd::run(cmd),
     }
 }
 
@@ -168,7 +170,7 @@ fn scan(
     quiet: bool,
 ) -> Result<ExitCode> {
     let outputs = output::Outputs::from_scan_options(opts, default)?;
-    let request = request::scan_request(targets, opts, default != Format::Table)?;
+    let request = request::scan_request(targets, opts, default != Format::Table, quiet)?;
     let progress = progress::CliProgress::new(quiet);
     let result = holdfast_scan::scan(&request, &progress);
     progress.finish();

@@ -16,7 +16,12 @@ use crate::cli::{RegistryArgs, ScanOptions};
 
 /// Builds the request for `targets` from the scan flags. `sbom` asks for an inventory
 /// only.
-pub fn scan_request(targets: Vec<Target>, opts: &ScanOptions, sbom: bool) -> Result<ScanRequest> {
+pub fn scan_request(
+    targets: Vec<Target>,
+    opts: &ScanOptions,
+    sbom: bool,
+    quiet: bool,
+) -> Result<ScanRequest> {
     let platform = opts
         .platform
         .as_deref()
@@ -45,6 +50,23 @@ pub fn scan_request(targets: Vec<Target>, opts: &ScanOptions, sbom: bool) -> Res
     let checks = holdfast_scan::check_config(&settings, &scanners)?;
     let package_types = groups(&opts.pkg_types)?;
     let (policy, ignore_source) = policy(opts)?;
+    // Plugins may read the target, never write the cache or the database.
+    let db_path = opts
+        .db
+        .clone()
+        .unwrap_or_else(holdfast_scan::default_db_path);
+    let cache_dir = opts
+        .cache_dir
+        .clone()
+        .unwrap_or_else(LayerCache::default_dir);
+    let plugins = crate::plugin_cmd::settings(
+        &opts.plugin,
+        (!opts.scanners.is_empty()).then_some(&opts.scanners[..]),
+        sbom,
+        opts.cache_dir.as_deref(),
+        vec![cache_dir, db_path],
+        quiet,
+    )?;
     Ok(ScanRequest {
         targets,
         scanners,
@@ -62,6 +84,7 @@ pub fn scan_request(targets: Vec<Target>, opts: &ScanOptions, sbom: bool) -> Res
         cache: (!opts.no_cache).then(|| layer_cache(opts.cache_dir.clone())),
         db: VulnDbHandle::new(DbLocation::from_option(opts.db.as_deref())),
         cancel: CancelToken::new(),
+        plugins,
     })
 }
 

@@ -251,7 +251,12 @@ fn vulnerability(
     Vulnerability {
         bom_ref: format!("finding:{}-{index}", short_hash(&t.name)),
         id: f.id.clone(),
-        source: source_of(&f.id).map(|n| Source { name: n.into() }),
+        source: match &f.source {
+            Some(plugin) => Some(Source {
+                name: plugin.clone(),
+            }),
+            None => source_of(&f.id).map(|n| Source { name: n.into() }),
+        },
         references: f
             .aliases
             .iter()

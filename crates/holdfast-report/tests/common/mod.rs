@@ -306,6 +306,7 @@ pub fn fixture() -> ScanResult {
             "/app/broken/package.json",
             "not valid JSON: expected value at line 1",
         )],
+        plugins: Vec::new(),
     };
     result_of(vec![target])
 }
@@ -405,6 +406,7 @@ pub fn synthetic(n: usize) -> ScanResult {
         findings,
         suppressed: Vec::new(),
         warnings: Vec::new(),
+        plugins: Vec::new(),
     };
     result_of(vec![target])
 }

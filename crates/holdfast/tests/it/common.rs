@@ -115,6 +115,14 @@ pub fn config(layers: &[Vec<u8>], arch: &str) -> Vec<u8> {
     .unwrap()
 }
 
+/// An image config for the given layers whose `config` object is `runtime`.
+#[allow(dead_code)]
+pub fn config_with(layers: &[Vec<u8>], runtime: serde_json::Value) -> Vec<u8> {
+    let mut cfg: serde_json::Value = serde_json::from_slice(&config(layers, "amd64")).unwrap();
+    cfg["config"] = runtime;
+    serde_json::to_vec(&cfg).unwrap()
+}
+
 fn add_member(b: &mut tar::Builder<std::fs::File>, name: &str, data: &[u8]) {
     let mut h = header(tar::EntryType::Regular, data.len() as u64);
     b.append_data(&mut h, name, data).unwrap();
@@ -123,7 +131,17 @@ fn add_member(b: &mut tar::Builder<std::fs::File>, name: &str, data: &[u8]) {
 /// Writes a `docker save`-style archive. `stored` overrides the blob bytes of a layer
 /// (for truncation and bomb tests); diff_ids always come from `raw`.
 pub fn docker_archive(path: &Path, raw: &[Vec<u8>], z: Z, stored: &[(usize, Vec<u8>)]) {
-    let cfg = config(raw, "amd64");
+    docker_archive_with_config(path, raw, z, stored, config(raw, "amd64"));
+}
+
+/// Like [`docker_archive`], with the image config given (see [`config_with`]).
+pub fn docker_archive_with_config(
+    path: &Path,
+    raw: &[Vec<u8>],
+    z: Z,
+    stored: &[(usize, Vec<u8>)],
+    cfg: Vec<u8>,
+) {
     let mut b = tar::Builder::new(std::fs::File::create(path).unwrap());
     let cfg_name = format!("{}.json", &sha256(&cfg)[7..]);
     add_member(&mut b, &cfg_name, &cfg);

@@ -80,6 +80,7 @@ fn request(target: &Path, db: &VulnDbHandle, cache: &Path) -> ScanRequest {
         cache: Some(LayerCache::new(cache)),
         db: db.clone(),
         cancel: CancelToken::new(),
+        plugins: Default::default(),
     }
 }
 

@@ -10,6 +10,7 @@ mod escape;
 mod hostchecks;
 mod layers;
 mod owned;
+mod plugins;
 mod registry;
 mod registry_token;
 mod report;
