@@ -348,8 +348,18 @@ mod tests {
         );
         let p = script(&dir, "counted", &body);
         let calls = || std::fs::read_to_string(&counter).unwrap().lines().count();
-        assert_eq!(discover(std::slice::from_ref(&dir), Some(&cache)).plugins.len(), 1);
-        assert_eq!(discover(std::slice::from_ref(&dir), Some(&cache)).plugins.len(), 1);
+        assert_eq!(
+            discover(std::slice::from_ref(&dir), Some(&cache))
+                .plugins
+                .len(),
+            1
+        );
+        assert_eq!(
+            discover(std::slice::from_ref(&dir), Some(&cache))
+                .plugins
+                .len(),
+            1
+        );
         assert_eq!(calls(), 1, "the second search used the cache");
         // A changed file (size) is asked again.
         std::fs::write(&p, format!("#!/bin/sh\n{body}\n# v2\n")).unwrap();

@@ -134,7 +134,12 @@ mod tests {
             install(&src, &dir),
             Err(InstallError::Exists { .. })
         ));
-        assert_eq!(crate::discover(std::slice::from_ref(&dir), None).plugins.len(), 1);
+        assert_eq!(
+            crate::discover(std::slice::from_ref(&dir), None)
+                .plugins
+                .len(),
+            1
+        );
         uninstall("tidy", &dir).unwrap();
         assert!(!dir.join("tidy").exists());
         assert!(matches!(

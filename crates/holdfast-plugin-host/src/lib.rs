@@ -56,10 +56,11 @@ pub fn to_finding(
         h.update([0]);
     }
     h.update(f.line.unwrap_or(0).to_le_bytes());
+    // Line 0 does not exist (lines are 1-based): read as no line.
     let mut finding = Finding::new(kind, &f.id, severity, &f.title);
     finding.description = f.description;
     finding.path = path;
-    finding.line = f.line;
+    finding.line = f.line.filter(|l| *l > 0);
     finding.remediation = f.remediation;
     finding.fingerprint = Some(format!("sha256:{}", hex::encode(h.finalize())));
     finding.source = Some(source_name(plugin));

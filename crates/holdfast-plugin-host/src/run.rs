@@ -135,6 +135,23 @@ pub struct RunOutcome {
     pub elapsed: Duration,
 }
 
+impl RunOutcome {
+    /// The outcome of a run that never started, and why.
+    pub fn not_started(why: String) -> RunOutcome {
+        RunOutcome {
+            status: RunStatus::NotStarted(why),
+            findings: Vec::new(),
+            invalid: Vec::new(),
+            invalid_count: 0,
+            dropped_findings: 0,
+            logs: Vec::new(),
+            progress: None,
+            stderr_tail: String::new(),
+            elapsed: Duration::ZERO,
+        }
+    }
+}
+
 /// Runs `plugin` with `args`, writes `request` to its stdin, and collects its events.
 pub fn run_plugin(
     plugin: &Path,
@@ -143,24 +160,12 @@ pub fn run_plugin(
     options: &RunOptions,
 ) -> RunOutcome {
     let started = Instant::now();
-    let mut outcome = RunOutcome {
-        status: RunStatus::Ok,
-        findings: Vec::new(),
-        invalid: Vec::new(),
-        invalid_count: 0,
-        dropped_findings: 0,
-        logs: Vec::new(),
-        progress: None,
-        stderr_tail: String::new(),
-        elapsed: Duration::ZERO,
-    };
     let mut child = match spawn(plugin, args, &options.isolation) {
         Ok(c) => c,
-        Err(e) => {
-            outcome.status = RunStatus::NotStarted(e.to_string());
-            return outcome;
-        }
+        Err(e) => return RunOutcome::not_started(e.to_string()),
     };
+    let mut outcome = RunOutcome::not_started(String::new());
+    outcome.status = RunStatus::Ok;
     let mut on_line = |number: u64, line: &[u8]| {
         let text = String::from_utf8_lossy(line);
         let text = text.trim();

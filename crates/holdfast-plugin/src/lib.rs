@@ -32,6 +32,21 @@ use serde::{Deserialize, Serialize};
 /// The protocol version this crate speaks.
 pub const PROTOCOL_VERSION: u32 = 1;
 
+/// The finding kinds a plugin may report (holdfast's, in kebab-case).
+pub const KINDS: [&str; 11] = [
+    "vulnerability",
+    "secret",
+    "misconfiguration",
+    "compliance",
+    "malware",
+    "webshell",
+    "backdoor",
+    "weak-password",
+    "escape",
+    "history",
+    "suid",
+];
+
 /// What a plugin can be asked to do; on the command line, the words of its name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum Command {
@@ -157,6 +172,9 @@ impl Manifest {
         }
         if self.commands.is_empty() {
             return Some("declares no command".into());
+        }
+        if let Some(k) = self.kinds.iter().find(|k| !KINDS.contains(&k.as_str())) {
+            return Some(format!("kind `{k}` is not one of {}", KINDS.join(", ")));
         }
         let mut seen = std::collections::BTreeSet::new();
         for p in &self.params {
@@ -420,10 +438,12 @@ impl Emitter {
         Emitter { out: Box::new(out) }
     }
 
-    /// Writes one event.
+    /// Writes one event, flushed at once: holdfast reads events as they come, and what a
+    /// plugin stopped at its deadline had written still counts.
     pub fn event(&mut self, event: &Event) -> io::Result<()> {
         serde_json::to_writer(&mut self.out, event)?;
-        self.out.write_all(b"\n")
+        self.out.write_all(b"\n")?;
+        self.out.flush()
     }
 
     /// Reports a finding.
@@ -548,6 +568,9 @@ mod tests {
             help: String::new(),
         });
         assert!(m.problem().unwrap().contains("default"));
+        m.params.clear();
+        m.kinds = vec!["secret".into(), "secrets".into()];
+        assert!(m.problem().unwrap().contains("kind `secrets`"));
     }
 
     #[test]

@@ -210,8 +210,11 @@ pub(crate) fn run_plugins(
                 };
                 let options = &options;
                 s.spawn(move || {
-                    let body = serde_json::to_vec(&request).expect("requests serialize");
-                    let outcome = run_plugin(&plugin.path, &command.words(), &body, options);
+                    let outcome = match serde_json::to_vec(&request) {
+                        Ok(body) => run_plugin(&plugin.path, &command.words(), &body, options),
+                        // A rootfs path that is not UTF-8 cannot be put in a JSON request.
+                        Err(e) => RunOutcome::not_started(format!("the request: {e}")),
+                    };
                     (plugin, outcome)
                 })
             })
