@@ -227,7 +227,47 @@ pub(crate) fn run_plugins(
     for (plugin, outcome) in outcomes {
         collect(plugin, outcome, &mut out);
     }
+    if let Some(dir) = materialized_dir(&rootfs, source) {
+        make_removable(&dir);
+    }
     out
+}
+
+/// The materialised tree, when there is one (not a `scan rootfs` directory).
+fn materialized_dir(rootfs: &Path, source: &dyn Source) -> Option<PathBuf> {
+    source.root_dir().is_none().then(|| rootfs.to_path_buf())
+}
+
+/// Without root, an image's read-only directories (mode 0555) would stop the temporary
+/// tree from being removed: give their owner write access first. Symlinks are not
+/// followed.
+fn make_removable(dir: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    // SAFETY: a getter without side effects.
+    if unsafe { libc::geteuid() } == 0 {
+        return;
+    }
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(meta) = std::fs::symlink_metadata(&d) else {
+            continue;
+        };
+        if !meta.is_dir() {
+            continue;
+        }
+        let mode = meta.permissions().mode();
+        if mode & 0o700 != 0o700 {
+            let _ = std::fs::set_permissions(&d, std::fs::Permissions::from_mode(mode | 0o700));
+        }
+        if let Ok(entries) = std::fs::read_dir(&d) {
+            stack.extend(
+                entries
+                    .flatten()
+                    .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+                    .map(|e| e.path()),
+            );
+        }
+    }
 }
 
 fn kind_name(kind: TargetKind) -> &'static str {
