@@ -233,3 +233,65 @@ fn created_and_running_containers_through_the_engine_api() {
     drop(made);
     let _ = docker(&["rmi", IMAGE]);
 }
+
+/// Plugins that answer `scan/container` read the container's filesystem as it is now:
+/// a file the running process wrote is there.
+#[test]
+fn plugins_read_a_running_containers_filesystem() {
+    if !(have_tool("docker") && have_tool("ldd") && have_tool("python3") && daemon_ready()) {
+        return;
+    }
+    import_image();
+    let mut made = Containers(Vec::new());
+    let name = format!("hf-plugin-{}", std::process::id());
+    let id = made.create(&[
+        "--name",
+        &name,
+        IMAGE,
+        "/bin/sh",
+        "-c",
+        "echo API_TOKEN=from-the-container > /tmp/.env; sleep 600",
+    ]);
+    let (ok, _, err) = docker(&["start", &id]);
+    assert!(ok, "docker start: {err}");
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !docker(&["exec", &id, "/bin/sh", "-c", "[ -f /tmp/.env ]"]).0 {
+        assert!(
+            std::time::Instant::now() < until,
+            "the container never wrote /tmp/.env"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let out = holdfast()
+        .args([
+            "scan",
+            "container",
+            "--no-cache",
+            "-f",
+            "json",
+            "--scanners",
+            "secret",
+        ])
+        .arg(&name)
+        .args(["--plugins", "env-files", "--plugin-dir"])
+        .arg(repo_root().join("plugins/examples"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let t = &r["targets"][0];
+    assert_eq!(t["plugins"][0]["name"], "env-files");
+    assert_eq!(t["plugins"][0]["status"], "ok", "{}", t["plugins"]);
+    let found: Vec<&str> = t["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["source"] == "plugin/env-files")
+        .map(|f| f["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(found, vec!["/tmp/.env"]);
+}
