@@ -53,6 +53,47 @@ pub enum Command {
     /// List, describe, install or remove plugins.
     #[command(subcommand)]
     Plugin(PluginCommand),
+    /// Run as a Docker Engine authorization plugin that blocks risky images.
+    Authz {
+        /// The plugin's config file (TOML, veinmind-runner's shape).
+        #[arg(long, short = 'c')]
+        config: PathBuf,
+    },
+    /// Explain a saved JSON result with an OpenAI-compatible model.
+    Analyze(AnalyzeArgs),
+}
+
+/// `holdfast analyze`.
+#[derive(Args, Debug)]
+pub struct AnalyzeArgs {
+    /// The JSON result (`-f json`) to explain.
+    #[arg(long, short = 'r')]
+    pub result: PathBuf,
+    /// Output formats, comma-separated: table, json, html [default: table].
+    #[arg(long, short = 'f', value_delimiter = ',')]
+    pub format: Vec<String>,
+    /// Write to this file (one format) or directory (several formats).
+    #[arg(long, short = 'o')]
+    pub output: Option<PathBuf>,
+    #[command(flatten)]
+    pub ai: AiArgs,
+}
+
+/// How to reach the model that explains results.
+#[derive(Args, Debug, Clone, Default)]
+pub struct AiArgs {
+    /// Base URL of an OpenAI-compatible API (the Chat Completions endpoint is BASE/chat/completions).
+    #[arg(long, env = "HOLDFAST_AI_ENDPOINT")]
+    pub ai_endpoint: Option<String>,
+    /// The model to ask.
+    #[arg(long, env = "HOLDFAST_AI_MODEL")]
+    pub ai_model: Option<String>,
+    /// File holding the API token (else HOLDFAST_AI_TOKEN); never given as a plain flag.
+    #[arg(long)]
+    pub ai_token_file: Option<PathBuf>,
+    /// Replace the default instructions given to the model.
+    #[arg(long, short = 'p')]
+    pub prompt: Option<String>,
 }
 
 /// `holdfast plugin ...`.
@@ -312,6 +353,11 @@ pub struct ScanOptions {
     pub clamd: Option<holdfast_scan::ClamdAddress>,
     #[command(flatten)]
     pub plugin: PluginArgs,
+    /// Ask an OpenAI-compatible model to explain the result (see --ai-endpoint); its answer is a section of the outputs.
+    #[arg(long)]
+    pub analyze: bool,
+    #[command(flatten)]
+    pub ai: AiArgs,
 }
 
 fn parse_duration(s: &str) -> Result<std::time::Duration, String> {

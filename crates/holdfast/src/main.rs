@@ -2,6 +2,8 @@
 //! result out to the chosen formats, and the policy's verdict as the exit code. Dispatch
 //! lives here; every clap type in `cli.rs`; flags become a request in `request.rs`.
 
+mod analyze_cmd;
+mod authz_cmd;
 mod cache_cmd;
 mod cli;
 mod db_cmd;
@@ -157,6 +159,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
         ),
         Command::Report(cmd) => report::run(cmd),
         Command::Plugin(cmd) => plugin_cmd::run(cmd),
+        Command::Authz { config } => authz_cmd::run(&config),
+        Command::Analyze(args) => analyze_cmd::run(args),
     }
 }
 
@@ -174,7 +178,7 @@ fn scan(
     let progress = progress::CliProgress::new(quiet);
     let result = holdfast_scan::scan(&request, &progress);
     progress.finish();
-    let result = result?;
+    let result = analyze_cmd::maybe_analyze(result?, opts, quiet);
     outputs.write(&result)?;
     if let Some(registry) = &result.registry {
         if outputs.table_on_stdout() {
