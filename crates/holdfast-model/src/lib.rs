@@ -24,6 +24,7 @@ pub use package::{DependencyScope, Package, PackageType};
 pub use purl::Purl;
 pub use registry_summary::{FailedImage, ImageFindings, RegistrySummary};
 pub use result::{
+    Analysis, AnalysisSection, AnalysisSectionKind, AnalysisWarning, AnalysisWarningKind,
     DbDescription, LayerInfo, PluginRun, ScanResult, ScanSummary, TargetKind, TargetResult,
     ToolInfo, Warning, WarningKind, SCHEMA_VERSION,
 };

@@ -23,6 +23,109 @@ pub struct ScanResult {
     /// images. Absent otherwise (results without it keep their shape).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub registry: Option<crate::RegistrySummary>,
+    /// Present when a model was asked to explain the result (`--analyze`, `holdfast
+    /// analyze`): its answers and what went wrong asking. Absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub analysis: Option<Analysis>,
+}
+
+/// An OpenAI-compatible model's explanation of a result. It is advice about the findings,
+/// never a finding: it changes no count and no exit code.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Analysis {
+    /// The model asked.
+    pub model: String,
+    /// The API's `host[:port]`: never its path, query or credentials.
+    pub endpoint: String,
+    /// RFC 3339 time the analysis finished.
+    pub created_at: String,
+    /// Findings described to the model (redacted: ids, severities, titles, packages, paths).
+    pub findings: usize,
+    /// Requests the description was split into to fit the model's context.
+    pub parts: usize,
+    /// The answers: an overall one first when the description took several parts, then
+    /// one per part that was answered.
+    pub sections: Vec<AnalysisSection>,
+    /// What went wrong asking (a timeout, a refusal, a rate limit): the analysis may be
+    /// partial or empty, the scan's result is whole.
+    #[serde(default)]
+    pub warnings: Vec<AnalysisWarning>,
+}
+
+/// One answer of the model.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AnalysisSection {
+    /// `overall` for the answer over every part, `part` for the answer about one part.
+    pub kind: AnalysisSectionKind,
+    /// A heading: what the part covered (targets and severities).
+    pub title: String,
+    /// The targets the part described (empty for the overall answer: all of them).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub targets: Vec<String>,
+    /// The severities the part described, most severe first (empty: all of them).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub severities: Vec<Severity>,
+    /// Findings the part described.
+    pub findings: usize,
+    /// The model's answer, as text (never rendered as markup).
+    pub text: String,
+}
+
+/// Which kind of answer an [`AnalysisSection`] is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AnalysisSectionKind {
+    /// The answer merging every part's answer.
+    Overall,
+    /// The answer about one part of the description.
+    Part,
+}
+
+/// Something that went wrong asking the model.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AnalysisWarning {
+    /// What sort of problem it is; decide on this, not on the message.
+    pub kind: AnalysisWarningKind,
+    /// What happened, for people.
+    pub message: String,
+}
+
+/// What sort of problem an [`AnalysisWarning`] reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AnalysisWarningKind {
+    /// The endpoint, model, token or proxy settings are missing or unusable: nothing was asked.
+    Config,
+    /// A request took longer than the timeout.
+    Timeout,
+    /// The endpoint could not be reached (DNS, refused, reset, TLS).
+    Connection,
+    /// The endpoint kept answering 429, or asked to wait longer than the cap.
+    RateLimited,
+    /// The endpoint answered with an error status.
+    HttpStatus,
+    /// The answer was not a Chat Completions response with text.
+    BadResponse,
+    /// The model stopped early (its output limit), or an answer was cut to the size kept.
+    Truncated,
+    /// Parts were not asked: after a failure that would repeat, or over the part limit.
+    Skipped,
+}
+
+impl AnalysisWarningKind {
+    /// The kebab-case name used in JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AnalysisWarningKind::Config => "config",
+            AnalysisWarningKind::Timeout => "timeout",
+            AnalysisWarningKind::Connection => "connection",
+            AnalysisWarningKind::RateLimited => "rate-limited",
+            AnalysisWarningKind::HttpStatus => "http-status",
+            AnalysisWarningKind::BadResponse => "bad-response",
+            AnalysisWarningKind::Truncated => "truncated",
+            AnalysisWarningKind::Skipped => "skipped",
+        }
+    }
 }
 
 /// The vulnerability database a result was matched against.

@@ -44,6 +44,51 @@ struct Page {
     suppressed: Vec<FindingView>,
     targets: Vec<TargetView>,
     registry: Option<RegistryView>,
+    /// The model's explanation, when one was asked for; its texts are plain text.
+    analysis: Option<AnalysisView>,
+}
+
+/// The analysis section: provenance, answers, warnings.
+#[derive(Serialize)]
+struct AnalysisView {
+    model: String,
+    endpoint: String,
+    created_at: String,
+    findings: usize,
+    parts: usize,
+    sections: Vec<AnalysisSectionView>,
+    warnings: Vec<String>,
+}
+
+#[derive(Serialize)]
+struct AnalysisSectionView {
+    title: String,
+    overall: bool,
+    text: String,
+}
+
+fn analysis_view(a: &holdfast_model::Analysis) -> AnalysisView {
+    AnalysisView {
+        model: a.model.clone(),
+        endpoint: a.endpoint.clone(),
+        created_at: a.created_at.clone(),
+        findings: a.findings,
+        parts: a.parts,
+        sections: a
+            .sections
+            .iter()
+            .map(|s| AnalysisSectionView {
+                title: s.title.clone(),
+                overall: s.kind == holdfast_model::AnalysisSectionKind::Overall,
+                text: s.text.trim_end().to_string(),
+            })
+            .collect(),
+        warnings: a
+            .warnings
+            .iter()
+            .map(|w| format!("{}: {}", w.kind.as_str(), w.message))
+            .collect(),
+    }
 }
 
 /// What `scan registry` covered: its counts, the worst images, the failures.
@@ -502,6 +547,7 @@ fn page(result: &ScanResult) -> Page {
         suppressed,
         targets: result.targets.iter().map(target_view).collect(),
         registry: result.registry.as_ref().map(registry_view),
+        analysis: result.analysis.as_ref().map(analysis_view),
     }
 }
 

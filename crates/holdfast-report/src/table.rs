@@ -170,5 +170,65 @@ pub fn write(result: &ScanResult, out: &mut dyn Write, opts: &TableOptions) -> s
             opts,
         )?;
     }
+    if let Some(a) = &result.analysis {
+        write_analysis(a, out, opts)?;
+    }
+    Ok(())
+}
+
+/// The model's text made safe for a terminal, lines kept: tabs become spaces, other
+/// control characters U+FFFD (the answer is derived from image content).
+fn printable_lines(text: &str) -> String {
+    text.replace("\r\n", "\n")
+        .replace('\t', "    ")
+        .split('\n')
+        .map(printable)
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The analysis section, after everything else: its provenance, each answer under its
+/// heading, then what went wrong asking.
+fn write_analysis(
+    a: &holdfast_model::Analysis,
+    out: &mut dyn Write,
+    opts: &TableOptions,
+) -> std::io::Result<()> {
+    let (bold, reset) = if opts.color {
+        ("\x1b[1m", "\x1b[0m")
+    } else {
+        ("", "")
+    };
+    writeln!(out)?;
+    writeln!(out, "{bold}Analysis{reset}")?;
+    writeln!(out, "========")?;
+    let via = if a.endpoint.is_empty() {
+        String::new()
+    } else {
+        format!(" at {}", printable(&a.endpoint))
+    };
+    writeln!(
+        out,
+        "By {}{via}, {}, from a redacted summary of {} findings in {} {}. Advice from a language model: check it before acting on it.",
+        printable(&a.model),
+        printable(&a.created_at),
+        a.findings,
+        a.parts,
+        if a.parts == 1 { "request" } else { "requests" }
+    )?;
+    for s in &a.sections {
+        writeln!(out)?;
+        writeln!(out, "{bold}## {}{reset}", printable(&s.title))?;
+        writeln!(out, "{}", printable_lines(s.text.trim_end()))?;
+    }
+    if a.sections.is_empty() {
+        writeln!(out, "\nNo answer.")?;
+    }
+    if !a.warnings.is_empty() {
+        writeln!(out, "\nAnalysis warnings ({}):", a.warnings.len())?;
+        for w in &a.warnings {
+            writeln!(out, "  - [{}] {}", w.kind.as_str(), printable(&w.message))?;
+        }
+    }
     Ok(())
 }

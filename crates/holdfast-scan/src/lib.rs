@@ -164,6 +164,7 @@ pub fn scan_result(
         summary: ScanSummary::of(&targets),
         targets,
         registry: None,
+        analysis: None,
     }
 }
 

@@ -1,14 +1,15 @@
-//! `holdfast authz -c config.toml`: the Docker Engine authorization plugin.
+//! `holdfast authz -c config.toml`: the Docker Engine authorization plugin. The config is
+//! read and checked here; `holdfast-authz` does the rest (and logs the config's
+//! warnings to stderr and the plugin log).
 
 use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::Result;
 
-/// Runs the authorization plugin until it is stopped.
+/// Runs the authorization plugin until SIGTERM or SIGINT.
 pub fn run(config: &Path) -> Result<ExitCode> {
-    anyhow::bail!(
-        "the authorization plugin is not built yet (config `{}`)",
-        config.display()
-    )
+    let loaded = holdfast_authz::load(config)?;
+    holdfast_authz::run(loaded)?;
+    Ok(ExitCode::SUCCESS)
 }

@@ -143,7 +143,7 @@ pub struct PluginArgs {
     /// Directory searched recursively for plugins (repeatable); then HOLDFAST_PLUGIN_PATH (colon-separated) and the user's data directory, holdfast/plugins.
     #[arg(long = "plugin-dir")]
     pub plugin_dir: Vec<PathBuf>,
-    /// Run only these plugins, comma-separated [default: every plugin found that reports a kind among the scanners].
+    /// Run only these plugins, comma-separated [default: every plugin found; with --scanners, those that report one of those kinds].
     #[arg(long, value_delimiter = ',', conflicts_with = "no_plugins")]
     pub plugins: Vec<String>,
     /// Run no plugin.

@@ -329,6 +329,7 @@ pub fn result_of(targets: Vec<TargetResult>) -> ScanResult {
         summary: ScanSummary::of(&targets),
         targets,
         registry: None,
+        analysis: None,
     }
 }
 

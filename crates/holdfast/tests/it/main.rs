@@ -1,5 +1,7 @@
 //! End-to-end tests of the `holdfast` binary: one test crate, one link.
 
+mod analyze;
+mod authz;
 mod bad_input;
 mod cli;
 mod common;
