@@ -4,9 +4,22 @@
 
 use std::path::Path;
 
-use holdfast_analyze::file_caps::encode_v2;
-
 use crate::common::*;
+
+/// A `security.capability` xattr as the kernel lays it out (`struct vfs_cap_data`,
+/// revision 2): magic and flags, then permitted and inheritable, low then high words,
+/// little-endian. Written here so the fixture does not come from the code under test.
+fn encode_v2(permitted: u64, inheritable: u64, effective: bool) -> Vec<u8> {
+    const REVISION_2: u32 = 0x0200_0000;
+    const EFFECTIVE: u32 = 0x0000_0001;
+    let magic = REVISION_2 | if effective { EFFECTIVE } else { 0 };
+    let mut out = magic.to_le_bytes().to_vec();
+    for half in 0..2 {
+        out.extend_from_slice(&((permitted >> (32 * half)) as u32).to_le_bytes());
+        out.extend_from_slice(&((inheritable >> (32 * half)) as u32).to_le_bytes());
+    }
+    out
+}
 
 /// One entry of a layer with its mode, owner and optional capability xattr.
 enum M<'a> {
