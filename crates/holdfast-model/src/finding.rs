@@ -38,6 +38,24 @@ impl Severity {
     }
 }
 
+impl std::str::FromStr for Severity {
+    type Err = String;
+
+    /// Parses a severity name in any case (`high`, `HIGH`), surrounding spaces ignored.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let name = s.trim();
+        Severity::ALL
+            .into_iter()
+            .find(|v| v.as_str().eq_ignore_ascii_case(name))
+            .ok_or_else(|| {
+                format!(
+                    "unknown severity `{}`; expected UNKNOWN, LOW, MEDIUM, HIGH or CRITICAL",
+                    name.to_ascii_uppercase()
+                )
+            })
+    }
+}
+
 /// Which scanner produced a finding.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]

@@ -159,6 +159,17 @@ pub enum TargetKind {
     Container,
 }
 
+impl TargetKind {
+    /// The lowercase name used in JSON: `image`, `rootfs`, `container`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TargetKind::Image => "image",
+            TargetKind::Rootfs => "rootfs",
+            TargetKind::Container => "container",
+        }
+    }
+}
+
 /// One scanned target: an image, a root filesystem, a container.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TargetResult {

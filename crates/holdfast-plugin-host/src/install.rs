@@ -36,10 +36,11 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> InstallError + '_ {
 /// its files) into `dir` under its manifest name; returns where it is now.
 pub fn install(from: &Path, dir: &Path) -> Result<Plugin, InstallError> {
     let meta = std::fs::metadata(from).map_err(io(from))?;
-    let (exe, is_dir) = if meta.is_dir() {
+    // A directory is searched as a plugin root, which already asked its plugin `info`.
+    let (exe, manifest, is_dir) = if meta.is_dir() {
         let found = crate::discover(&[from.to_path_buf()], None);
         match found.plugins.into_iter().next() {
-            Some(p) => (p.path, true),
+            Some(p) => (p.path, p.manifest, true),
             None => {
                 return Err(match found.broken.into_iter().next() {
                     Some(b) => InstallError::NotAPlugin {
@@ -51,13 +52,17 @@ pub fn install(from: &Path, dir: &Path) -> Result<Plugin, InstallError> {
             }
         }
     } else if meta.permissions().mode() & 0o111 != 0 {
-        (from.to_path_buf(), false)
+        match ask_info(from) {
+            Answer::Manifest(m) => (from.to_path_buf(), m, false),
+            Answer::Broken(reason) => {
+                return Err(InstallError::NotAPlugin {
+                    path: from.to_path_buf(),
+                    reason,
+                })
+            }
+        }
     } else {
         return Err(InstallError::NotExecutable(from.to_path_buf()));
-    };
-    let manifest = match ask_info(&exe) {
-        Answer::Manifest(m) => m,
-        Answer::Broken(reason) => return Err(InstallError::NotAPlugin { path: exe, reason }),
     };
     // The name was checked by the manifest (letters, digits, `-_.`): safe as a file name.
     let target = dir.join(&manifest.name);

@@ -68,8 +68,6 @@ pub fn to_finding(
 }
 
 fn parse_severity(s: &str) -> Result<Severity, String> {
-    Severity::ALL
-        .into_iter()
-        .find(|v| v.as_str().eq_ignore_ascii_case(s.trim()))
-        .ok_or_else(|| format!("severity `{s}` is not one of UNKNOWN, LOW, MEDIUM, HIGH, CRITICAL"))
+    s.parse()
+        .map_err(|_| format!("severity `{s}` is not one of UNKNOWN, LOW, MEDIUM, HIGH, CRITICAL"))
 }

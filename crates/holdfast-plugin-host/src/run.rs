@@ -138,8 +138,13 @@ pub struct RunOutcome {
 impl RunOutcome {
     /// The outcome of a run that never started, and why.
     pub fn not_started(why: String) -> RunOutcome {
+        RunOutcome::empty(RunStatus::NotStarted(why))
+    }
+
+    /// An outcome with that status and nothing collected yet.
+    fn empty(status: RunStatus) -> RunOutcome {
         RunOutcome {
-            status: RunStatus::NotStarted(why),
+            status,
             findings: Vec::new(),
             invalid: Vec::new(),
             invalid_count: 0,
@@ -164,8 +169,7 @@ pub fn run_plugin(
         Ok(c) => c,
         Err(e) => return RunOutcome::not_started(e.to_string()),
     };
-    let mut outcome = RunOutcome::not_started(String::new());
-    outcome.status = RunStatus::Ok;
+    let mut outcome = RunOutcome::empty(RunStatus::Ok);
     let mut on_line = |number: u64, line: &[u8]| {
         let text = String::from_utf8_lossy(line);
         let text = text.trim();

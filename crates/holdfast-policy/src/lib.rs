@@ -114,16 +114,7 @@ impl Policy {
 
 /// Parses `--severity` values (`LOW,MEDIUM`, case-insensitive).
 pub fn parse_severity(s: &str) -> Result<Severity, String> {
-    match s.trim().to_ascii_uppercase().as_str() {
-        "UNKNOWN" => Ok(Severity::Unknown),
-        "LOW" => Ok(Severity::Low),
-        "MEDIUM" => Ok(Severity::Medium),
-        "HIGH" => Ok(Severity::High),
-        "CRITICAL" => Ok(Severity::Critical),
-        other => Err(format!(
-            "unknown severity `{other}`; expected UNKNOWN, LOW, MEDIUM, HIGH or CRITICAL"
-        )),
-    }
+    s.parse()
 }
 
 #[cfg(test)]

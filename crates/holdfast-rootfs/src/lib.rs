@@ -371,3 +371,36 @@ fn identify(
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
+
+/// Makes a materialised tree removable by its owner. The image's read-only directories
+/// (mode 0555) keep their mode in the tree, so without root a caller could not delete
+/// what they hold; this gives the owner write access to every directory first. Nothing
+/// to do as root. Symlinks are not followed.
+pub fn make_removable(dir: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    // SAFETY: a getter without side effects.
+    if unsafe { libc::geteuid() } == 0 {
+        return;
+    }
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(meta) = std::fs::symlink_metadata(&d) else {
+            continue;
+        };
+        if !meta.is_dir() {
+            continue;
+        }
+        let mode = meta.permissions().mode();
+        if mode & 0o700 != 0o700 {
+            let _ = std::fs::set_permissions(&d, std::fs::Permissions::from_mode(mode | 0o700));
+        }
+        if let Ok(entries) = std::fs::read_dir(&d) {
+            stack.extend(
+                entries
+                    .flatten()
+                    .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+                    .map(|e| e.path()),
+            );
+        }
+    }
+}

@@ -1,13 +1,13 @@
 //! External plugins as scanners: which run, the root filesystem they share, their runs in
 //! parallel, and what they report as findings and warnings of the target.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use holdfast_model::{Finding, FindingKind, PluginRun, TargetKind, Warning, WarningKind};
 use holdfast_plugin::{Command, Request, RequestTarget, PROTOCOL_VERSION};
 use holdfast_plugin_host::{
-    run_plugin, Discovered, Isolation, Plugin, ResolvedParams, RunOptions, RunOutcome,
+    run_plugin, Discovered, Isolation, Plugin, ResolvedParams, RunOptions, RunOutcome, RunStatus,
 };
 use holdfast_source::Source;
 
@@ -141,14 +141,13 @@ pub(crate) fn run_plugins(
     if plugins.is_empty() {
         return out;
     }
-    let materialized;
+    let mut materialized = None;
     let rootfs: PathBuf = match source.root_dir() {
         Some(dir) => dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf()),
         None => match materialize(source) {
             Ok((dir, warnings)) => {
                 out.warnings.extend(warnings);
-                materialized = dir;
-                materialized.path().join("rootfs")
+                materialized.insert(dir).path().join("rootfs")
             }
             Err(e) => {
                 out.warnings.push(Warning::general(
@@ -160,7 +159,7 @@ pub(crate) fn run_plugins(
                     out.runs.push(PluginRun {
                         name: p.name().to_string(),
                         version: p.manifest.version.clone(),
-                        status: "not-started".into(),
+                        status: RunStatus::NotStarted(String::new()).as_str().into(),
                         error: Some(format!(
                             "the root filesystem could not be materialised: {e}"
                         )),
@@ -199,7 +198,7 @@ pub(crate) fn run_plugins(
                     command,
                     target: RequestTarget {
                         name: facts.name.to_string(),
-                        kind: kind_name(facts.kind).into(),
+                        kind: facts.kind.as_str().into(),
                         image_id: facts.image_id.map(str::to_string),
                     },
                     rootfs: rootfs.clone(),
@@ -227,55 +226,10 @@ pub(crate) fn run_plugins(
     for (plugin, outcome) in outcomes {
         collect(plugin, outcome, &mut out);
     }
-    if let Some(dir) = materialized_dir(&rootfs, source) {
-        make_removable(&dir);
+    if let Some(dir) = &materialized {
+        holdfast_rootfs::make_removable(dir.path());
     }
     out
-}
-
-/// The materialised tree, when there is one (not a `scan rootfs` directory).
-fn materialized_dir(rootfs: &Path, source: &dyn Source) -> Option<PathBuf> {
-    source.root_dir().is_none().then(|| rootfs.to_path_buf())
-}
-
-/// Without root, an image's read-only directories (mode 0555) would stop the temporary
-/// tree from being removed: give their owner write access first. Symlinks are not
-/// followed.
-fn make_removable(dir: &Path) {
-    use std::os::unix::fs::PermissionsExt;
-    // SAFETY: a getter without side effects.
-    if unsafe { libc::geteuid() } == 0 {
-        return;
-    }
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        let Ok(meta) = std::fs::symlink_metadata(&d) else {
-            continue;
-        };
-        if !meta.is_dir() {
-            continue;
-        }
-        let mode = meta.permissions().mode();
-        if mode & 0o700 != 0o700 {
-            let _ = std::fs::set_permissions(&d, std::fs::Permissions::from_mode(mode | 0o700));
-        }
-        if let Ok(entries) = std::fs::read_dir(&d) {
-            stack.extend(
-                entries
-                    .flatten()
-                    .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
-                    .map(|e| e.path()),
-            );
-        }
-    }
-}
-
-fn kind_name(kind: TargetKind) -> &'static str {
-    match kind {
-        TargetKind::Image => "image",
-        TargetKind::Container => "container",
-        TargetKind::Rootfs => "rootfs",
-    }
 }
 
 /// The merged layers in a fresh private directory (`DIR/rootfs`; DIR is removed when
@@ -365,7 +319,7 @@ fn collect(plugin: &Plugin, outcome: RunOutcome, out: &mut PluginResults) {
         out.warnings.push(Warning::general(
             WarningKind::Plugin,
             None,
-            format!("plugin {name} ({}): {e}", display(&plugin.path)),
+            format!("plugin {name} ({}): {e}", plugin.path.display()),
         ));
     }
     out.runs.push(PluginRun {
@@ -377,8 +331,4 @@ fn collect(plugin: &Plugin, outcome: RunOutcome, out: &mut PluginResults) {
         invalid_lines: outcome.invalid_count,
         elapsed_ms: outcome.elapsed.as_millis() as u64,
     });
-}
-
-fn display(p: &Path) -> String {
-    p.display().to_string()
 }
