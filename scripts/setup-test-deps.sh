@@ -23,6 +23,13 @@ done
 for pkg_cmd in clamav-daemon:clamd clamav:sigtool openssl:openssl openssh-client:ssh-keygen; do
   command -v "${pkg_cmd#*:}" >/dev/null 2>&1 || need+=("${pkg_cmd%%:*}")
 done
+# The service tests: PostgreSQL's server binaries (the tests start their own cluster on a
+# private port and socket directory), promtool (checks /metrics), wrk (the load benchmark).
+for pkg_cmd in postgresql:/usr/lib/postgresql/15/bin/postgres prometheus:promtool wrk:wrk; do
+  pkg=${pkg_cmd%%:*}; probe=${pkg_cmd#*:}
+  if [[ $probe == /* ]]; then [ -e "$probe" ] || need+=("$pkg")
+  else command -v "$probe" >/dev/null 2>&1 || need+=("$pkg"); fi
+done
 if [ ${#need[@]} -gt 0 ]; then
   echo "setup: installing ${need[*]}" >&2
   export DEBIAN_FRONTEND=noninteractive
@@ -61,3 +68,9 @@ command -v chromedriver >/dev/null 2>&1 || {
   DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=900 install -y -qq --no-install-recommends chromium chromium-driver >/dev/null
 }
 "$(dirname "$0")/fetch-test-schemas.sh"
+
+# The S3 layer-cache test: moto's standalone S3 server, run by the test on loopback.
+command -v moto_server >/dev/null 2>&1 || {
+  echo "setup: installing moto[server]" >&2
+  python3 -m pip install -q 'moto[server]' >&2
+}

@@ -72,6 +72,8 @@ pub fn parse_installed(text: &str, path: &str) -> Vec<FileFact> {
                     layer: None,
                     path: path.to_string(),
                     owner: None,
+                    digests: Vec::new(),
+                    evidence: None,
                 });
                 if !files.is_empty() {
                     owned.push(FileFact::OwnedFiles {

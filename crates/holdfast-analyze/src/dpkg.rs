@@ -166,6 +166,8 @@ pub fn parse_status(text: &str, path: &str) -> Vec<FileFact> {
             layer: None,
             path: path.to_string(),
             owner: None,
+            digests: Vec::new(),
+            evidence: None,
         });
     }
     let mut facts = vec![FileFact::Packages(packages)];

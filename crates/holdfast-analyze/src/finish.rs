@@ -312,6 +312,8 @@ mod tests {
             layer: None,
             path: String::new(),
             owner: None,
+            digests: Vec::new(),
+            evidence: None,
         }
     }
 

@@ -99,6 +99,8 @@ fn package(p: &RpmPackage, path: &str) -> Package {
         layer: None,
         path: path.to_string(),
         owner: None,
+        digests: Vec::new(),
+        evidence: None,
     }
 }
 

@@ -14,7 +14,7 @@ use holdfast_analyze::analyzer::{
     Analyzer, EntryKind, EntryMeta, FileContent, FileFact, FileInput, Want,
 };
 use holdfast_analyze::{AnalyzeOptions, WalkLimits};
-use holdfast_model::{DependencyScope, Package, PackageType};
+use holdfast_model::{DependencyScope, Evidence, Package, PackageType};
 use holdfast_source::{
     ImageMetadata, LayerInfo, LayerOpenError, LayerStream, LayerVisit, LayerVisitor, Source,
     TargetKind,
@@ -265,11 +265,19 @@ fn go_version_m(binary: &Path) -> (String, Vec<(String, String)>) {
             _ => {}
         }
     }
-    // On top of what `go version -m` prints, holdfast reports the main package of a
-    // binary built outside module mode (no `mod` line) as a `(devel)` main module.
+    // On top of what `go version -m` prints, holdfast reports the module of the main
+    // package of a binary built outside module mode (no `mod` line): the repository root
+    // for github.com paths, as a `(devel)` main module.
     if !has_mod {
         if let Some(path) = main_package {
-            mods.push(Some((path, "(devel)".to_string())));
+            let module = match path.strip_prefix("github.com/") {
+                Some(rest) => {
+                    let repo: Vec<&str> = rest.splitn(3, '/').take(2).collect();
+                    format!("github.com/{}", repo.join("/"))
+                }
+                None => path,
+            };
+            mods.push(Some((module, "(devel)".to_string())));
         }
     }
     let mut mods: Vec<(String, String)> = mods.into_iter().flatten().collect();
@@ -301,7 +309,12 @@ fn check_go_binary(binary: &Path) -> Vec<Package> {
     let mut modules: Vec<(String, String)> = found
         .iter()
         .filter(|p| p.name != "stdlib")
-        .map(|p| (p.name.clone(), p.version.clone()))
+        // A `(devel)` main module whose version holdfast found elsewhere (ldflags, the
+        // binary's strings, the VCS stamp) says so in `evidence`.
+        .map(|p| match p.evidence {
+            Some(_) => (p.name.clone(), "(devel)".to_string()),
+            None => (p.name.clone(), p.version.clone()),
+        })
         .collect();
     modules.sort();
     assert_eq!(modules, expected, "modules differ from `go version -m`");
@@ -566,8 +579,19 @@ fn cargo_lock_fixture() {
         &fixture("Cargo.lock"),
     );
     assert!(warnings(&facts).is_empty());
-    let p = packages(&facts);
     use DependencyScope::*;
+    // The workspace's own crates (no source) are the application.
+    let (apps, p): (Vec<Package>, Vec<Package>) = packages(&facts)
+        .into_iter()
+        .partition(|p| p.scope == Some(Application));
+    assert_eq!(
+        name_version_scope(&apps),
+        vec![
+            ("myapp".to_string(), "0.3.0".to_string(), Some(Application)),
+            ("utils".to_string(), "0.1.0".to_string(), Some(Application)),
+        ]
+    );
+    assert!(apps.iter().all(|a| a.ecosystem.is_none()));
     let want: Vec<(String, String, Option<DependencyScope>)> = [
         ("cfg-if", "1.0.0", Direct),
         ("getrandom", "0.2.11", Transitive),
@@ -724,7 +748,8 @@ fn jar_with_manifest_only_and_name_only() {
         ),
         ("commons-text", "1.10.0", "pkg:maven/commons-text@1.10.0")
     );
-    assert_eq!(p[0].vendor.as_deref(), Some("heuristic:file-name"));
+    assert_eq!(p[0].evidence, Some(Evidence::FileName));
+    assert_eq!(p[0].vendor, None);
     // Nothing to go by: nothing reported, no warning.
     let facts = run_bytes(java.as_ref(), "/opt/lib/app.jar", 0o644, &bare);
     assert!(packages(&facts).is_empty() && warnings(&facts).is_empty());
@@ -865,8 +890,14 @@ fn deps_json_fixture() {
         &fixture("App.deps.json"),
     );
     assert!(warnings(&facts).is_empty());
-    let p = packages(&facts);
     use DependencyScope::*;
+    let (apps, p): (Vec<Package>, Vec<Package>) = packages(&facts)
+        .into_iter()
+        .partition(|p| p.scope == Some(Application));
+    assert_eq!(
+        name_version_scope(&apps),
+        vec![("App".to_string(), "1.0.0".to_string(), Some(Application))]
+    );
     assert_eq!(
         name_version_scope(&p),
         vec![
@@ -1028,13 +1059,13 @@ fn walker_end_to_end() {
     );
     assert!(facts.warnings.is_empty(), "{:?}", facts.warnings);
     let want = vec![
-        ("/app/App.deps.json".to_string(), PackageType::Nuget, 3),
+        ("/app/App.deps.json".to_string(), PackageType::Nuget, 4),
         (
             "/app/lib/jackson-core-2.15.0.jar".to_string(),
             PackageType::Maven,
             1,
         ),
-        ("/src/Cargo.lock".to_string(), PackageType::Cargo, 7),
+        ("/src/Cargo.lock".to_string(), PackageType::Cargo, 9),
         ("/src/go.mod".to_string(), PackageType::Golang, 6),
         ("/src/packages.lock.json".to_string(), PackageType::Nuget, 3),
         ("/usr/local/bin/goapp".to_string(), PackageType::Golang, 3),

@@ -14,7 +14,7 @@ use holdfast_analyze::analyzer::{
 use holdfast_analyze::{analyze, registry, AnalyzeOptions};
 use holdfast_model::{DependencyScope, Package, PackageType, WarningKind};
 
-use DependencyScope::{Dev, Direct, Transitive};
+use DependencyScope::{Application, Dev, Direct, Transitive};
 
 /// One expected package: name, version, purl, scope.
 type Row = (
@@ -120,7 +120,9 @@ fn check(name: &str, image_path: &str, rel: &str, want: &[Row]) -> Vec<Package> 
         assert_eq!(p.path, image_path);
         assert_eq!(p.layer, None);
         assert_eq!(p.package_type, ptype);
-        assert_eq!(p.ecosystem.as_deref(), Some(eco));
+        // The project's own package has no ecosystem: advisories name the registry's.
+        let want_eco = (p.scope != Some(Application)).then_some(eco);
+        assert_eq!(p.ecosystem.as_deref(), want_eco);
         assert!(p.id.is_empty());
     }
     packages
@@ -352,8 +354,9 @@ fn node_installed_package_json() {
         &[("ms", "2.0.0", "pkg:npm/ms@2.0.0", None)],
     );
     let node = analyzer("node");
+    // The project's own manifest is read as the application's package.
+    assert_eq!(node.wants("/app/package.json", &meta(10)), Want::Bytes);
     for not_installed in [
-        "/app/package.json",
         "/app/node_modules/lodash/fp/package.json",
         "/app/node_modules/@types/package.json",
     ] {
@@ -489,6 +492,12 @@ fn ruby_gemspecs_and_gemfile_lock() {
         "/app/Gemfile.lock",
         "ruby/Gemfile.lock",
         &[
+            (
+                "fixture_app",
+                "0.1.0",
+                "pkg:gem/fixture_app@0.1.0",
+                Some(Application),
+            ),
             (
                 "sinatra-contrib",
                 "2.2.4",

@@ -267,7 +267,7 @@ impl Finding {
 /// who decided what.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SuppressionInfo {
-    /// `vex` or `ignore-file`.
+    /// `vex`, `ignore-file`, or `exception` (an exception stored in the service).
     pub by: String,
     /// Where the decision came from: the VEX document or ignore file path.
     #[serde(default, skip_serializing_if = "Option::is_none")]

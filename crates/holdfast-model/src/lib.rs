@@ -20,7 +20,9 @@ pub use image::{
     RootFs, RuntimeConfig,
 };
 pub use os::{OsFamily, OsRelease};
-pub use package::{DependencyScope, Package, PackageType};
+pub use package::{
+    DependencyScope, DigestAlgorithm, Evidence, Package, PackageDigest, PackageType,
+};
 pub use purl::Purl;
 pub use registry_summary::{FailedImage, ImageFindings, RegistrySummary};
 pub use result::{

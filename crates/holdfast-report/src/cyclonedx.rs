@@ -5,7 +5,7 @@
 //! validated against the published 1.6 schema in the tests. Findings become
 //! `vulnerabilities` (see `vex.rs`).
 
-use holdfast_model::{Package, ScanResult, TargetResult};
+use holdfast_model::{DependencyScope, DigestAlgorithm, Package, ScanResult, TargetResult};
 use serde::Serialize;
 
 use crate::ids::document_uuid;
@@ -52,12 +52,21 @@ struct Component {
     name: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     version: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    hashes: Vec<Hash>,
     #[serde(skip_serializing_if = "Option::is_none")]
     purl: Option<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     licenses: Vec<LicenseChoice>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     properties: Vec<Property>,
+}
+
+/// CycloneDX `hash`: an algorithm name from the spec's list and the hex value.
+#[derive(Serialize)]
+struct Hash {
+    alg: &'static str,
+    content: String,
 }
 
 #[derive(Serialize)]
@@ -111,11 +120,30 @@ fn package_component(p: &Package) -> Component {
     if let Some(v) = &p.vendor {
         properties.push(prop("vendor", v));
     }
+    if let Some(e) = p.evidence {
+        properties.push(prop("evidence", e.as_str()));
+    }
     Component {
-        kind: "library",
+        // The project's own package is the application the others are libraries of.
+        kind: if p.scope == Some(DependencyScope::Application) {
+            "application"
+        } else {
+            "library"
+        },
         bom_ref: Some(p.id.clone()),
         name: p.name.clone(),
         version: Some(p.version.clone()),
+        hashes: p
+            .digests
+            .iter()
+            .map(|d| Hash {
+                alg: match d.algorithm {
+                    DigestAlgorithm::Sha1 => "SHA-1",
+                    DigestAlgorithm::Sha256 => "SHA-256",
+                },
+                content: d.value.clone(),
+            })
+            .collect(),
         purl: (!p.purl.is_empty()).then(|| p.purl.clone()),
         licenses: p
             .licenses

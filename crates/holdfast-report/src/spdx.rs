@@ -5,7 +5,9 @@
 
 use std::collections::HashMap;
 
-use holdfast_model::{Finding, Package, ScanResult, TargetResult};
+use holdfast_model::{
+    DependencyScope, DigestAlgorithm, Finding, Package, ScanResult, TargetResult,
+};
 use serde::Serialize;
 
 use crate::ids::{document_uuid, short_hash};
@@ -32,6 +34,14 @@ struct CreationInfo {
     creators: Vec<String>,
 }
 
+/// SPDX 2.3 `checksum`: an algorithm name from the spec's list and the hex value.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Checksum {
+    algorithm: &'static str,
+    checksum_value: String,
+}
+
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct SpdxPackage {
@@ -41,6 +51,8 @@ struct SpdxPackage {
     #[serde(skip_serializing_if = "Option::is_none")]
     version_info: Option<String>,
     download_location: &'static str,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    checksums: Vec<Checksum>,
     files_analyzed: bool,
     license_concluded: &'static str,
     license_declared: &'static str,
@@ -94,6 +106,17 @@ fn package(p: &Package) -> SpdxPackage {
         name: p.name.clone(),
         version_info: Some(p.version.clone()),
         download_location: "NOASSERTION",
+        checksums: p
+            .digests
+            .iter()
+            .map(|d| Checksum {
+                algorithm: match d.algorithm {
+                    DigestAlgorithm::Sha1 => "SHA1",
+                    DigestAlgorithm::Sha256 => "SHA256",
+                },
+                checksum_value: d.value.clone(),
+            })
+            .collect(),
         files_analyzed: false,
         license_concluded: "NOASSERTION",
         // Package licenses are copied as the package states them (Debian short names such
@@ -104,7 +127,8 @@ fn package(p: &Package) -> SpdxPackage {
             Some(l) => format!("found in {} (layer {l})", p.path),
             None => format!("found in {}", p.path),
         }),
-        primary_package_purpose: None,
+        primary_package_purpose: (p.scope == Some(DependencyScope::Application))
+            .then_some("APPLICATION"),
         external_refs: (!p.purl.is_empty())
             .then(|| ExternalRef {
                 reference_category: "PACKAGE-MANAGER",
@@ -222,6 +246,7 @@ pub fn document(result: &ScanResult) -> Document {
             name: t.name.clone(),
             version_info: t.image_id.clone(),
             download_location: "NOASSERTION",
+            checksums: Vec::new(),
             files_analyzed: false,
             license_concluded: "NOASSERTION",
             license_declared: "NOASSERTION",

@@ -700,7 +700,7 @@ fn two_targets_render_in_every_format_and_validate() {
     ids.sort();
     ids.dedup();
     assert_eq!(ids.len(), n, "SPDX ids are unique");
-    assert_eq!(n, 8, "two images sharing six packages");
+    assert_eq!(n, 10, "two images sharing eight packages");
     let Some(dir) = schema_dir() else { return };
     for (format, schema) in [
         (Format::CycloneDx, "cyclonedx/bom-1.6.schema.json"),

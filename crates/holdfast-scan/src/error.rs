@@ -74,6 +74,22 @@ pub enum ScanError {
     Worker(String),
 }
 
+impl ScanError {
+    /// Whether trying again later may succeed: the Docker daemon or a registry could not
+    /// be reached or answered with an error. A service retries these with backoff; a
+    /// missing file or a broken image fails the same way every time.
+    pub fn is_transient(&self) -> bool {
+        let source = match self {
+            ScanError::Open { source, .. }
+            | ScanError::OpenContainer { source, .. }
+            | ScanError::ListContainers(source)
+            | ScanError::Registry(source) => source,
+            _ => return false,
+        };
+        matches!(source, SourceError::Daemon(_) | SourceError::Registry(_))
+    }
+}
+
 /// Why the demo database could not be built.
 #[derive(Debug, thiserror::Error)]
 pub enum DemoDbError {

@@ -168,6 +168,34 @@ pub fn scan_result(
     }
 }
 
+/// Matches a stored result's inventories against the request's (new) database without
+/// reading any image again: every target's vulnerability findings are replaced by a
+/// fresh match of its packages, the policy filters them again, and the summary and the
+/// `db` description follow. Other findings are kept as they are.
+pub fn rematch(
+    result: &mut ScanResult,
+    db: &VulnDbHandle,
+    policy: &holdfast_policy::Policy,
+    progress: &dyn ProgressSink,
+) -> Result<(), ScanError> {
+    let open = db.get(progress)?;
+    let mut description = None;
+    for target in &mut result.targets {
+        let is_vuln =
+            |f: &holdfast_model::Finding| f.kind == holdfast_model::FindingKind::Vulnerability;
+        target.findings.retain(|f| !is_vuln(f));
+        target.suppressed.retain(|f| !is_vuln(f));
+        description = Some(target::match_target(&open, target, progress)?);
+        target::sort_worst_first(&mut target.findings);
+        policy.filter_target(target, None);
+    }
+    if let Some(d) = description {
+        result.db = Some(d);
+    }
+    result.summary = ScanSummary::of(&result.targets);
+    Ok(())
+}
+
 /// RFC 3339 to the second.
 pub fn rfc3339(t: time::OffsetDateTime) -> Option<String> {
     t.replace_nanosecond(0)

@@ -155,6 +155,18 @@ impl<'r> Plan<'r> {
         progress: &dyn ProgressSink,
     ) -> Result<DbDescription, ScanError> {
         let open = self.request.db.get(progress)?;
+        match_target(&open, target, progress)
+    }
+}
+
+/// Matches a target's packages against an open database and adds the findings, worst
+/// first; warns when the database is stale. The scan and [`crate::rematch`] share it.
+pub(crate) fn match_target(
+    open: &crate::OpenDb,
+    target: &mut TargetResult,
+    progress: &dyn ProgressSink,
+) -> Result<DbDescription, ScanError> {
+    {
         if let Some(days) = open.age_days().filter(|d| *d > STALE_AFTER_DAYS) {
             progress.event(&ScanEvent::StaleDatabase { days });
             target.warnings.push(Warning::general(
@@ -382,6 +394,8 @@ mod tests {
             layer: None,
             path: path.into(),
             owner: owner.map(str::to_string),
+            digests: Vec::new(),
+            evidence: None,
         }
     }
 

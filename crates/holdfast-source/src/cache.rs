@@ -13,20 +13,109 @@
 //! one, waits for that claim and then finds the result instead of downloading and
 //! analysing the layer again. The locks are advisory `flock`s, released by the kernel if
 //! the holder dies, so a crashed scan never blocks the next one.
+//!
+//! A cache may have a second tier, a [`RemoteLayerStore`] shared by many machines (an S3
+//! bucket: `holdfast-remote-cache`). Its objects are named like the local files
+//! (`layers/SET/ALG-HEX.zst`, `blobs/sha/ALG-HEX.diffid`) and hold the same bytes. A local
+//! miss asks the remote and keeps what it answers, once it decodes, by the same atomic
+//! write; a result stored locally is uploaded too. The remote is a speed-up, never a
+//! dependency: its errors are logged (`tracing::warn!`, naming the store, never a
+//! credential), the scan reads the image instead, and the remote rests for
+//! [`REMOTE_REST`] before it is asked again, so an unreachable store costs one timeout per
+//! rest, not one per layer. Claims stay local: two machines may analyse the same new layer
+//! at once, and the later upload replaces the earlier, identical one.
 
 use std::fs::File;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, SystemTime};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime};
 
 use fs4::fs_std::FileExt;
 
 use crate::SourceError;
 
-/// A directory of cached layer results.
+/// How long the remote tier is left alone after one of its calls failed.
+pub const REMOTE_REST: Duration = Duration::from_secs(60);
+
+/// The error a [`RemoteLayerStore`] reports; its message must name no credential.
+pub type RemoteStoreError = Box<dyn std::error::Error + Send + Sync>;
+
+/// A second tier for the layer cache, shared by the machines of a fleet: a flat store of
+/// objects named by the cache's relative file names (`layers/SET/ALG-HEX.zst`). The calls
+/// block; the cache makes them from the scan's own threads.
+pub trait RemoteLayerStore: Send + Sync {
+    /// Where the store is, for messages: a URL without credentials (`s3://bucket/prefix`).
+    fn location(&self) -> &str;
+    /// The object named `key`, or `None` when the store does not hold it.
+    fn get(&self, key: &str) -> Result<Option<Vec<u8>>, RemoteStoreError>;
+    /// Stores `bytes` as the object named `key`, replacing any object of that name whole.
+    fn put(&self, key: &str, bytes: &[u8]) -> Result<(), RemoteStoreError>;
+}
+
+/// A directory of cached layer results, with an optional remote tier.
 #[derive(Debug, Clone)]
 pub struct LayerCache {
     dir: PathBuf,
+    remote: Option<Arc<RemoteTier>>,
+}
+
+/// The remote store with its rest after a failure (shared by every clone of the cache).
+struct RemoteTier {
+    store: Arc<dyn RemoteLayerStore>,
+    resting_until: Mutex<Option<Instant>>,
+}
+
+impl std::fmt::Debug for RemoteTier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RemoteTier")
+            .field("location", &self.store.location())
+            .finish_non_exhaustive()
+    }
+}
+
+impl RemoteTier {
+    /// Whether the store failed less than [`REMOTE_REST`] ago.
+    fn resting(&self) -> bool {
+        let until = *self.resting_until.lock().unwrap_or_else(|e| e.into_inner());
+        until.is_some_and(|t| Instant::now() < t)
+    }
+
+    /// Logs a failed call and rests the store. Scans go on without it.
+    fn failed(&self, doing: &str, key: &str, error: &dyn std::fmt::Display) {
+        tracing::warn!(
+            "layer cache: cannot {doing} `{key}` in the remote cache {}: {error}; \
+             going on without it for {}s",
+            self.store.location(),
+            REMOTE_REST.as_secs()
+        );
+        *self.resting_until.lock().unwrap_or_else(|e| e.into_inner()) =
+            Some(Instant::now() + REMOTE_REST);
+    }
+
+    /// The object `key`, or `None` (missing, or the store failed or rests).
+    fn get(&self, key: &str) -> Option<Vec<u8>> {
+        if self.resting() {
+            return None;
+        }
+        match self.store.get(key) {
+            Ok(found) => found,
+            Err(e) => {
+                self.failed("read", key, &e);
+                None
+            }
+        }
+    }
+
+    /// Uploads `bytes` as `key` unless the store rests; failures are logged only.
+    fn put(&self, key: &str, bytes: &[u8]) {
+        if self.resting() {
+            return;
+        }
+        if let Err(e) = self.store.put(key, bytes) {
+            self.failed("write", key, &e);
+        }
+    }
 }
 
 impl LayerCache {
@@ -39,7 +128,27 @@ impl LayerCache {
 
     /// A cache rooted at `dir`; created on first write.
     pub fn new(dir: impl Into<PathBuf>) -> Self {
-        LayerCache { dir: dir.into() }
+        LayerCache {
+            dir: dir.into(),
+            remote: None,
+        }
+    }
+
+    /// This cache with `store` as its second tier: local misses are looked up there and
+    /// kept, and new results are uploaded to it (see the module documentation).
+    pub fn with_remote(self, store: Arc<dyn RemoteLayerStore>) -> Self {
+        LayerCache {
+            remote: Some(Arc::new(RemoteTier {
+                store,
+                resting_until: Mutex::new(None),
+            })),
+            ..self
+        }
+    }
+
+    /// Where the remote tier is, when there is one (a URL without credentials).
+    pub fn remote_location(&self) -> Option<&str> {
+        self.remote.as_ref().map(|r| r.store.location())
     }
 
     /// The root directory.
@@ -47,29 +156,48 @@ impl LayerCache {
         &self.dir
     }
 
-    fn entry_path(&self, set_key: &str, diff_id: &str) -> Option<PathBuf> {
-        self.keyed_path("layers", set_key, diff_id, "zst")
+    /// `DIR/KIND/SET/ALG-HEX.EXT`, or `None` when a part could name a path (see
+    /// [`keyed_name`]).
+    fn keyed_path(&self, kind: &str, set_key: &str, digest: &str, ext: &str) -> Option<PathBuf> {
+        Some(self.dir.join(keyed_name(kind, set_key, digest, ext)?))
     }
 
-    /// `DIR/KIND/SET/ALG-HEX.EXT`, or `None` when a part could name a path: the digest
-    /// comes from the image, so only `alg:hex` with alphanumeric parts is accepted.
-    fn keyed_path(&self, kind: &str, set_key: &str, digest: &str, ext: &str) -> Option<PathBuf> {
-        let (alg, hex) = digest_parts(digest)?;
-        if !is_key_part(set_key) {
-            return None;
+    /// Reads a local file, or on a miss the remote object of the same name, which is kept
+    /// locally once `check` accepts it. `check` turns the stored bytes into the answer.
+    fn read_tiered<T>(&self, name: &str, check: impl Fn(&[u8]) -> Option<T>) -> Option<T> {
+        let path = self.dir.join(name);
+        if let Some(found) = std::fs::read(&path).ok().and_then(|b| check(&b)) {
+            return Some(found);
         }
-        Some(
-            self.dir
-                .join(kind)
-                .join(set_key)
-                .join(format!("{alg}-{hex}.{ext}")),
-        )
+        let remote = self.remote.as_ref()?;
+        let bytes = remote.get(name)?;
+        let Some(found) = check(&bytes) else {
+            tracing::warn!(
+                "layer cache: `{name}` in the remote cache {} is not a valid entry; ignored",
+                remote.store.location()
+            );
+            return None;
+        };
+        if let Err(e) = write_atomic(&path, &bytes) {
+            tracing::warn!("layer cache: cannot keep `{name}` from the remote cache: {e}");
+        }
+        Some(found)
+    }
+
+    /// Writes a local file atomically, then uploads it when there is a remote tier (whose
+    /// failures are only logged). The local write's outcome is returned.
+    fn write_tiered(&self, name: &str, bytes: &[u8]) -> Result<(), SourceError> {
+        let local = write_atomic(&self.dir.join(name), bytes);
+        if let Some(remote) = &self.remote {
+            remote.put(name, bytes);
+        }
+        local
     }
 
     /// Remembers that the compressed blob `digest` inflates to the layer `diff_id`.
     /// Call only once both were verified (the blob's hash and the tar's hash).
     pub fn record_blob(&self, digest: &str, diff_id: &str) -> Result<(), SourceError> {
-        let Some(path) = self.keyed_path("blobs", "sha", digest, "diffid") else {
+        let Some(name) = keyed_name("blobs", "sha", digest, "diffid") else {
             return Err(SourceError::InvalidTarget(format!(
                 "`{digest}` is not a digest that can key the cache"
             )));
@@ -79,15 +207,16 @@ impl LayerCache {
                 "`{diff_id}` is not a digest"
             )));
         }
-        write_atomic(&path, diff_id.as_bytes())
+        self.write_tiered(&name, diff_id.as_bytes())
     }
 
     /// The diff_id a compressed blob was seen to inflate to, if it was.
     pub fn diff_id_for_blob(&self, digest: &str) -> Option<String> {
-        let path = self.keyed_path("blobs", "sha", digest, "diffid")?;
-        let text = std::fs::read_to_string(path).ok()?;
-        let text = text.trim();
-        digest_parts(text).map(|_| text.to_string())
+        let name = keyed_name("blobs", "sha", digest, "diffid")?;
+        self.read_tiered(&name, |bytes| {
+            let text = std::str::from_utf8(bytes).ok()?.trim();
+            digest_parts(text).map(|_| text.to_string())
+        })
     }
 
     /// Claims the right to analyse a layer. Returns `Ok(None)` when another scan holds
@@ -196,21 +325,23 @@ impl LayerCache {
     }
 
     /// The cached bytes for a layer, if present and readable.
+    /// On a local miss, the remote tier is asked and its entry kept locally.
     pub fn get(&self, set_key: &str, diff_id: &str) -> Option<Vec<u8>> {
-        let path = self.entry_path(set_key, diff_id)?;
-        let compressed = std::fs::read(path).ok()?;
-        zstd::decode_all(&compressed[..]).ok()
+        let name = keyed_name("layers", set_key, diff_id, "zst")?;
+        self.read_tiered(&name, |compressed| zstd::decode_all(compressed).ok())
     }
 
-    /// Stores bytes for a layer, atomically.
+    /// Stores bytes for a layer, atomically, and uploads them to the remote tier if any
+    /// (an upload failure is logged, not returned).
     pub fn put(&self, set_key: &str, diff_id: &str, bytes: &[u8]) -> Result<(), SourceError> {
-        let Some(path) = self.entry_path(set_key, diff_id) else {
+        let Some(name) = keyed_name("layers", set_key, diff_id, "zst") else {
             return Err(SourceError::InvalidTarget(format!(
                 "`{diff_id}` is not a digest that can key the cache"
             )));
         };
-        let compressed = zstd::encode_all(bytes, 3).map_err(|e| SourceError::io(&path, e))?;
-        write_atomic(&path, &compressed)
+        let compressed =
+            zstd::encode_all(bytes, 3).map_err(|e| SourceError::io(self.dir.join(&name), e))?;
+        self.write_tiered(&name, &compressed)
     }
 }
 
@@ -229,6 +360,14 @@ pub struct CacheInfo {
     pub bytes: u64,
     pub oldest: Option<SystemTime>,
     pub newest: Option<SystemTime>,
+}
+
+/// `KIND/SET/ALG-HEX.EXT`, the name of an entry relative to the cache directory (and in
+/// the remote tier), or `None` when a part could name a path: the digest comes from the
+/// image, so only `alg:hex` with alphanumeric parts is accepted.
+fn keyed_name(kind: &str, set_key: &str, digest: &str, ext: &str) -> Option<String> {
+    let (alg, hex) = digest_parts(digest)?;
+    is_key_part(set_key).then(|| format!("{kind}/{set_key}/{alg}-{hex}.{ext}"))
 }
 
 /// Whether `s` can be one component of a cache key: alphanumeric, never empty.
@@ -311,6 +450,108 @@ mod tests {
         assert_eq!(c.clean(None).unwrap().entries, 2);
         assert!(c.get("k1", "sha256:aa").is_none());
         assert!(c.diff_id_for_blob("sha256:cc").is_none());
+    }
+
+    /// An in-memory remote that counts its calls; `fail` makes every call an error.
+    #[derive(Default)]
+    struct MemoryStore {
+        objects: Mutex<std::collections::HashMap<String, Vec<u8>>>,
+        calls: std::sync::atomic::AtomicUsize,
+        fail: bool,
+    }
+
+    impl RemoteLayerStore for MemoryStore {
+        fn location(&self) -> &str {
+            "mem://fleet"
+        }
+        fn get(&self, key: &str) -> Result<Option<Vec<u8>>, RemoteStoreError> {
+            self.calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            if self.fail {
+                return Err("connection refused".into());
+            }
+            Ok(self.objects.lock().unwrap().get(key).cloned())
+        }
+        fn put(&self, key: &str, bytes: &[u8]) -> Result<(), RemoteStoreError> {
+            self.calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            if self.fail {
+                return Err("connection refused".into());
+            }
+            self.objects
+                .lock()
+                .unwrap()
+                .insert(key.to_string(), bytes.to_vec());
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_remote_tier_shares_results_between_directories() {
+        let store = Arc::new(MemoryStore::default());
+        let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let first = LayerCache::new(a.path()).with_remote(store.clone());
+        assert_eq!(first.remote_location(), Some("mem://fleet"));
+        first.put("k1", "sha256:abcd", b"hello").unwrap();
+        first.record_blob("sha256:cc", "sha256:abcd").unwrap();
+        {
+            let objects = store.objects.lock().unwrap();
+            let mut names: Vec<&String> = objects.keys().collect();
+            names.sort();
+            assert_eq!(
+                names,
+                ["blobs/sha/sha256-cc.diffid", "layers/k1/sha256-abcd.zst"]
+            );
+        }
+
+        let second = LayerCache::new(b.path()).with_remote(store.clone());
+        assert_eq!(second.get("k1", "sha256:abcd").unwrap(), b"hello");
+        assert_eq!(
+            second.diff_id_for_blob("sha256:cc").as_deref(),
+            Some("sha256:abcd")
+        );
+        // Kept locally: the same bytes as the first directory's, found without the remote.
+        let entry = |d: &Path| std::fs::read(d.join("layers/k1/sha256-abcd.zst")).unwrap();
+        assert_eq!(entry(a.path()), entry(b.path()));
+        assert_eq!(
+            LayerCache::new(b.path()).get("k1", "sha256:abcd").unwrap(),
+            b"hello"
+        );
+        assert!(second.get("k1", "sha256:ffff").is_none());
+    }
+
+    #[test]
+    fn a_remote_entry_that_does_not_decode_is_not_kept() {
+        let store = Arc::new(MemoryStore::default());
+        store
+            .objects
+            .lock()
+            .unwrap()
+            .insert("layers/k1/sha256-abcd.zst".into(), b"not zstd".to_vec());
+        store
+            .objects
+            .lock()
+            .unwrap()
+            .insert("blobs/sha/sha256-cc.diffid".into(), b"../../x".to_vec());
+        let d = tempfile::tempdir().unwrap();
+        let c = LayerCache::new(d.path()).with_remote(store);
+        assert!(c.get("k1", "sha256:abcd").is_none());
+        assert!(c.diff_id_for_blob("sha256:cc").is_none());
+        assert!(!d.path().join("layers").exists() && !d.path().join("blobs").exists());
+    }
+
+    #[test]
+    fn a_failing_remote_never_fails_the_cache_and_rests() {
+        let store = Arc::new(MemoryStore {
+            fail: true,
+            ..MemoryStore::default()
+        });
+        let d = tempfile::tempdir().unwrap();
+        let c = LayerCache::new(d.path()).with_remote(store.clone());
+        assert!(c.get("k1", "sha256:abcd").is_none());
+        c.put("k1", "sha256:abcd", b"hello").unwrap();
+        assert_eq!(c.get("k1", "sha256:abcd").unwrap(), b"hello");
+        assert!(c.clone().get("k1", "sha256:bb").is_none());
+        // One failed call, then the store rests (for every clone of the cache).
+        assert_eq!(store.calls.load(std::sync::atomic::Ordering::SeqCst), 1);
     }
 
     #[test]

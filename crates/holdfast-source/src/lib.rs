@@ -26,7 +26,9 @@ mod target;
 use std::io::Read;
 use std::path::Path;
 
-pub use cache::{CacheInfo, LayerCache, LayerClaim};
+pub use cache::{
+    CacheInfo, LayerCache, LayerClaim, RemoteLayerStore, RemoteStoreError, REMOTE_REST,
+};
 pub use compression::{Compression, DecompressLimits, LayerReader};
 pub use container::{list_containers, ContainerRef, ContainerSource};
 pub use error::SourceError;

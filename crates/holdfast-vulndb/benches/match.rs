@@ -283,6 +283,8 @@ fn generate() -> Generated {
             layer: None,
             path: "/var/lib/dpkg/status".into(),
             owner: None,
+            digests: Vec::new(),
+            evidence: None,
         }
     };
     let langs = [

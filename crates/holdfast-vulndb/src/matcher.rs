@@ -1187,6 +1187,8 @@ mod tests {
             layer: None,
             path: String::new(),
             owner: None,
+            digests: Vec::new(),
+            evidence: None,
         };
         let g = group_hits(&hits).into_iter().nth(1).unwrap();
         let f = finding(0, &pkg, &hits, g);

@@ -45,6 +45,8 @@ fn pkg(
         layer: Some("sha256:layer".into()),
         path: "/var/lib/dpkg/status".into(),
         owner: None,
+        digests: Vec::new(),
+        evidence: None,
     }
 }
 

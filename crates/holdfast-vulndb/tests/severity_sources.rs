@@ -36,6 +36,8 @@ fn package(t: PackageType, name: &str, version: &str, eco: Option<&str>) -> Pack
         layer: None,
         path: "/x".into(),
         owner: None,
+        digests: Vec::new(),
+        evidence: None,
     }
 }
 

@@ -7,7 +7,7 @@ use std::net::TcpListener;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use holdfast_vulndb::update::{update, UpdateError, UpdateOptions};
+use holdfast_vulndb::update::{update, FeedSource, UpdateError, UpdateOptions};
 
 /// How the server answers one path.
 #[derive(Clone, Copy)]
@@ -16,6 +16,8 @@ enum Mode {
     /// Cut the body half way on the first N requests.
     CutFirst(usize),
     CutAlways,
+    /// Answer this status with an empty body.
+    Status(u16),
 }
 
 struct Feed {
@@ -54,11 +56,18 @@ fn serve(files: HashMap<String, (Vec<u8>, Mode)>) -> Feed {
                         b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
                     );
                 }
+                Some((_, Mode::Status(code))) => {
+                    let head = format!(
+                        "HTTP/1.1 {code} Oops\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                    );
+                    let _ = stream.write_all(head.as_bytes());
+                }
                 Some((body, mode)) => {
                     let cut = match mode {
                         Mode::Whole => false,
                         Mode::CutFirst(k) => n <= *k,
                         Mode::CutAlways => true,
+                        Mode::Status(_) => unreachable!(),
                     };
                     let head = format!(
                         "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
@@ -138,7 +147,7 @@ fn update_retries_a_cut_download_and_builds() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("osv.db");
     let report = update(&db, &options(&feed, &["PyPI", "npm"])).unwrap();
-    assert_eq!(report.advisories, 3);
+    assert_eq!(report.build.advisories, 3);
     assert_eq!(
         feed.hits.lock().unwrap()["/PyPI/all.zip"],
         2,
@@ -224,7 +233,7 @@ fn update_fetches_nvd_and_the_debian_tracker_too() {
         ..options(&feed, &["PyPI"])
     };
     let report = update(&db, &opts).unwrap();
-    assert_eq!(report.enriched.from_nvd, 1);
+    assert_eq!(report.build.enriched.from_nvd, 1);
     // The cut NVD download was retried.
     assert_eq!(feed.hits.lock().unwrap()["/nvd/nvdcve-2.0-2020.json.gz"], 2);
 }
@@ -233,4 +242,144 @@ fn advisory_with_alias(id: &str, alias: &str, eco: &str, name: &str, fixed: &str
     format!(
         r#"{{"id":"{id}","modified":"2024-01-01T00:00:00Z","aliases":["{alias}"],"affected":[{{"package":{{"ecosystem":"{eco}","name":"{name}"}},"ranges":[{{"type":"ECOSYSTEM","events":[{{"introduced":"0"}},{{"fixed":"{fixed}"}}]}}]}}]}}"#
     )
+}
+
+fn pypi_zip() -> Vec<u8> {
+    zip_of(&[(
+        "PYSEC-2020-96.json",
+        advisory("PYSEC-2020-96", "PyPI", "pyyaml", "5.3.1"),
+    )])
+}
+
+/// An address nothing listens on: connections are refused.
+fn refused_base() -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    drop(listener);
+    format!("http://{addr}")
+}
+
+#[test]
+fn a_failing_feed_falls_back_to_a_mirror() {
+    let feed = serve(HashMap::from([(
+        "/PyPI/all.zip".to_string(),
+        (Vec::new(), Mode::Status(500)),
+    )]));
+    let mirror = serve(HashMap::from([(
+        "/PyPI/all.zip".to_string(),
+        (pypi_zip(), Mode::Whole),
+    )]));
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("osv.db");
+    let opts = UpdateOptions {
+        mirrors: vec![FeedSource::parse(&mirror.base).unwrap()],
+        ..options(&feed, &["PyPI"])
+    };
+    let report = update(&db, &opts).unwrap();
+    assert_eq!(report.build.advisories, 1);
+    assert_eq!(
+        feed.hits.lock().unwrap()["/PyPI/all.zip"],
+        3,
+        "the feed had its 3 attempts first"
+    );
+    let served = &report.served[0];
+    assert_eq!(
+        (served.ecosystem.as_str(), served.source.as_str()),
+        ("PyPI", mirror.base.as_str())
+    );
+    assert!(served.from_mirror);
+    assert_eq!(served.failed.len(), 1);
+    assert!(
+        served.failed[0].contains(&feed.base) && served.failed[0].contains("HTTP 500"),
+        "{:?}",
+        served.failed
+    );
+    let info = holdfast_vulndb::info(&db).unwrap();
+    assert!(
+        info.sources[0].source.starts_with(&mirror.base),
+        "{:?}",
+        info.sources
+    );
+}
+
+#[test]
+fn a_directory_mirror_serves_what_an_unreachable_feed_cannot() {
+    let dir = tempfile::tempdir().unwrap();
+    let mirror = dir.path().join("osv mirror");
+    std::fs::create_dir_all(mirror.join("Red Hat")).unwrap();
+    std::fs::create_dir_all(mirror.join("PyPI")).unwrap();
+    std::fs::write(mirror.join("PyPI/all.zip"), pypi_zip()).unwrap();
+    std::fs::write(mirror.join("Red Hat/all.zip"), zip_of(&[])).unwrap();
+    // A first mirror that serves something that is not a zip is passed over.
+    std::fs::create_dir_all(dir.path().join("broken/PyPI")).unwrap();
+    std::fs::write(dir.path().join("broken/PyPI/all.zip"), b"not a zip").unwrap();
+    let db = dir.path().join("osv.db");
+    let file_url = format!("file://{}", mirror.to_str().unwrap().replace(' ', "%20"));
+    let opts = UpdateOptions {
+        feed_url: refused_base(),
+        mirrors: vec![
+            FeedSource::parse(dir.path().join("broken").to_str().unwrap()).unwrap(),
+            FeedSource::parse(&file_url).unwrap(),
+        ],
+        ecosystems: vec!["PyPI".into(), "Red Hat".into()],
+        attempts: 2,
+        backoff: Duration::from_millis(10),
+        timeout: Duration::from_secs(5),
+        ..UpdateOptions::default()
+    };
+    let report = update(&db, &opts).unwrap();
+    assert_eq!(report.build.advisories, 1);
+    let pypi = &report.served[0];
+    assert_eq!(pypi.source, mirror.display().to_string());
+    assert_eq!(pypi.failed.len(), 2, "{:?}", pypi.failed);
+    assert!(
+        pypi.failed[0].contains("after 2 attempts"),
+        "{:?}",
+        pypi.failed
+    );
+    assert!(
+        pypi.failed[1].contains("not a readable zip"),
+        "{:?}",
+        pypi.failed
+    );
+    // The broken mirror has no Red Hat folder: a missing file is not retried.
+    let red_hat = &report.served[1];
+    assert!(red_hat.from_mirror);
+    assert!(
+        red_hat.failed[1].contains("after 1 attempts"),
+        "{:?}",
+        red_hat.failed
+    );
+}
+
+#[test]
+fn when_every_source_fails_the_error_names_each() {
+    let feed = serve(HashMap::from([(
+        "/npm/all.zip".to_string(),
+        (Vec::new(), Mode::Status(503)),
+    )]));
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("osv.db");
+    let opts = UpdateOptions {
+        mirrors: vec![
+            FeedSource::parse(&refused_base()).unwrap(),
+            FeedSource::parse(dir.path().join("empty").to_str().unwrap()).unwrap(),
+        ],
+        ..options(&feed, &["npm"])
+    };
+    let err = update(&db, &opts).unwrap_err();
+    let text = err.to_string();
+    assert!(
+        matches!(&err, UpdateError::AllSourcesFailed { failures, .. } if failures.len() == 3),
+        "{text}"
+    );
+    assert!(
+        text.starts_with("no source could serve npm: 1) ")
+            && text.contains("HTTP 503")
+            && text.contains("2) ")
+            && text.contains("3) ")
+            && text.contains("empty/npm/all.zip"),
+        "{text}"
+    );
+    assert!(!db.exists());
 }

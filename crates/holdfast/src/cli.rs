@@ -61,6 +61,107 @@ pub enum Command {
     },
     /// Explain a saved JSON result with an OpenAI-compatible model.
     Analyze(AnalyzeArgs),
+    /// Run as a service: REST API, workers, schedules, metrics; or manage its tokens.
+    Server(ServerArgs),
+}
+
+/// `holdfast server`.
+#[derive(Args, Debug)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct ServerArgs {
+    #[command(subcommand)]
+    pub command: Option<ServerCommand>,
+    /// Address to listen on [default: 127.0.0.1:8080, or 0.0.0.0:$HTTP_PORT when HTTP_PORT is set].
+    #[arg(long)]
+    pub listen: Option<std::net::SocketAddr>,
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// TLS certificate chain (PEM); with --tls-key the API is served over HTTPS.
+    #[arg(long, requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// TLS private key (PEM).
+    #[arg(long, requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// Run workers and the scheduler only, no API (several share a PostgreSQL queue).
+    #[arg(long)]
+    pub worker: bool,
+    /// Scans run at once by this process.
+    #[arg(long, env = "NUM_THREADS", default_value_t = 2)]
+    pub workers: usize,
+    /// The vulnerability database the service matches with and serves at /api/v1/db [default: $HOLDFAST_DB, then the user cache dir; the demo advisories until one is built].
+    #[arg(long, env = "HOLDFAST_DB")]
+    pub db: Option<PathBuf>,
+    /// Layer cache directory [default: the user cache dir].
+    #[arg(long)]
+    pub cache_dir: Option<PathBuf>,
+    /// Share layer results through S3-compatible storage (s3://bucket/prefix; endpoint and credentials from the AWS_* variables).
+    #[arg(long, env = "HOLDFAST_CACHE_URL")]
+    pub cache_url: Option<String>,
+    /// Interval of schedules that name none, e.g. 12h.
+    #[arg(long, env = "SCAN_INTERVAL", default_value = "12h", value_parser = parse_duration)]
+    pub scan_interval: std::time::Duration,
+    /// Also write every finished result as JSON into this directory.
+    #[arg(long, env = "SEC_REPORT_DIR")]
+    pub report_dir: Option<PathBuf>,
+    /// Do not scan images from quay.io.
+    #[arg(long, env = "DISABLE_QUAYIO_SCAN", value_parser = clap::builder::FalseyValueParser::new())]
+    pub skip_quay: bool,
+    /// Log filter (error, warn, info, debug, or a tracing filter).
+    #[arg(long, env = "LOG_LEVEL")]
+    pub log_level: Option<String>,
+    /// Config file whose `[server]` table declares schedules.
+    #[arg(long, env = "HOLDFAST_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// How long a worker's lease on a scan lasts (another worker takes over a scan whose lease ran out).
+    #[arg(long, default_value = "2m", value_parser = parse_duration, hide = true)]
+    pub lease: std::time::Duration,
+    /// How often the scheduler runs.
+    #[arg(long, default_value = "5s", value_parser = parse_duration, hide = true)]
+    pub tick: std::time::Duration,
+}
+
+/// Where the service's store is; shared by `server` and its token commands.
+#[derive(Args, Debug, Clone)]
+pub struct StoreArgs {
+    /// Data directory: the SQLite store lives here [default: the user data dir, holdfast/server].
+    #[arg(long, env = "HOLDFAST_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// A PostgreSQL URL (postgres://user@host/db) instead of SQLite.
+    #[arg(long, env = "HOLDFAST_DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ServerCommand {
+    /// Manage API tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum TokenCommand {
+    /// Make a token and print it once (only its hash is stored).
+    Create {
+        /// What it may do: read, scan (also queue scans) or admin (also exceptions, schedules).
+        #[arg(long)]
+        scope: String,
+        /// Who or what it is for.
+        #[arg(long, default_value = "default")]
+        name: String,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// List tokens (never the tokens themselves).
+    List {
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Revoke a token by id.
+    Revoke {
+        id: String,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
 }
 
 /// `holdfast analyze`.
@@ -203,7 +304,7 @@ pub enum DbCommand {
     },
     /// Download the OSV feed's per-ecosystem zips and rebuild the database from them (atomic: a failed update keeps the old database).
     Update {
-        /// Base URL of the feed (a mirror of the OSV bucket layout: BASE/ECOSYSTEM/all.zip).
+        /// Base URL of the feed, or a directory, laid out as the OSV bucket: BASE/ECOSYSTEM/all.zip.
         #[arg(long, env = "HOLDFAST_FEED_URL", default_value = holdfast_vulndb::update::DEFAULT_FEED_URL)]
         feed_url: String,
         /// Ecosystems to fetch, comma-separated [default: the distributions and languages holdfast catalogs].
@@ -215,6 +316,15 @@ pub enum DbCommand {
         /// Also fetch Debian's security tracker JSON export (or a mirror of it) for Debian findings nothing else rates.
         #[arg(long)]
         debian_tracker_url: Option<String>,
+        /// Where to fetch a feed file when the feed cannot serve it (repeatable, or comma-separated in the env; tried in order, each with retries): an http(s) base URL or a directory (or file:// URL) laid out as BASE/ECOSYSTEM/all.zip.
+        #[arg(long = "mirror", env = "HOLDFAST_FEED_MIRRORS", value_delimiter = ',')]
+        mirrors: Vec<String>,
+        /// Take the database a holdfast server holds (GET URL/api/v1/db; nothing is downloaded when the local one is current) instead of building one; --feed-url and --mirror are then not used.
+        #[arg(long, conflicts_with_all = ["ecosystem", "nvd_urls", "debian_tracker_url"])]
+        server: Option<String>,
+        /// Bearer token for --server.
+        #[arg(long, env = "HOLDFAST_TOKEN", hide_env_values = true)]
+        token: Option<String>,
         /// The database file to write [default: the user cache dir, holdfast/db/holdfast.db].
         #[arg(long, short = 'o')]
         output: Option<PathBuf>,
@@ -319,6 +429,13 @@ pub struct ScanOptions {
     /// Directory for the per-layer analysis cache [default: the user cache dir, holdfast/].
     #[arg(long, env = "HOLDFAST_CACHE_DIR")]
     pub cache_dir: Option<PathBuf>,
+    /// Share the layer cache through S3-compatible storage, s3://BUCKET[/PREFIX]: misses in
+    /// --cache-dir are looked up there and new results uploaded. Endpoint, region and
+    /// credentials come from the AWS_* environment variables (AWS_ENDPOINT_URL,
+    /// AWS_REGION, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_ALLOW_HTTP). Errors are
+    /// warnings: the scan reads the image instead.
+    #[arg(long, env = "HOLDFAST_CACHE_URL", value_name = "URL")]
+    pub cache_url: Option<String>,
     /// Never use the network. Scans never do; the flag is accepted for scripts written for other scanners.
     #[arg(long)]
     pub offline: bool,

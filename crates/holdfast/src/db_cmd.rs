@@ -76,31 +76,42 @@ pub struct ExtraSources {
     pub debian_tracker_url: Option<String>,
 }
 
-/// `holdfast db update`.
+/// A progress callback that prints one line each time a download passes another 16 MiB.
+fn progress_lines(quiet: bool) -> impl Fn(&str, u64, Option<u64>) {
+    let last = std::cell::Cell::new((String::new(), 0u64));
+    move |label: &str, got: u64, total: Option<u64>| {
+        let (prev_label, prev) = last.take();
+        let step = got >> 24;
+        if !quiet && (prev_label != label || step > prev) {
+            match total {
+                Some(t) => eprintln!("{label}: {} of {} MiB", got >> 20, t >> 20),
+                None => eprintln!("{label}: {} MiB", got >> 20),
+            }
+        }
+        last.set((label.to_string(), step));
+    }
+}
+
+/// `holdfast db update`: the feed, then the mirrors, for each ecosystem's file.
 pub fn update(
     feed_url: &str,
+    mirrors: &[String],
     ecosystems: &[String],
     extra: ExtraSources,
     output: Option<&Path>,
     quiet: bool,
 ) -> Result<ExitCode> {
-    use holdfast_vulndb::update::{update, UpdateOptions};
+    use holdfast_vulndb::update::{update, FeedSource, UpdateOptions};
     let out = db_output(output)?;
-    // One line each time a download passes another 16 MiB.
-    let last = std::cell::Cell::new((String::new(), 0u64));
-    let progress = |eco: &str, got: u64, total: Option<u64>| {
-        let (prev_eco, prev) = last.take();
-        let step = got >> 24;
-        if !quiet && (prev_eco != eco || step > prev) {
-            match total {
-                Some(t) => eprintln!("{eco}: {} of {} MiB", got >> 20, t >> 20),
-                None => eprintln!("{eco}: {} MiB", got >> 20),
-            }
-        }
-        last.set((eco.to_string(), step));
-    };
+    let mirrors = mirrors
+        .iter()
+        .filter(|m| !m.trim().is_empty())
+        .map(|m| FeedSource::parse(m).context("bad --mirror"))
+        .collect::<Result<Vec<_>>>()?;
+    let progress = progress_lines(quiet);
     let mut opts = UpdateOptions {
         feed_url: feed_url.to_string(),
+        mirrors,
         progress: Some(&progress),
         nvd_urls: extra.nvd_urls,
         debian_tracker_url: extra.debian_tracker_url,
@@ -112,13 +123,69 @@ pub fn update(
     let report =
         update(&out, &opts).with_context(|| format!("`{}` was not changed", out.display()))?;
     if !quiet {
+        for served in &report.served {
+            let from = if served.from_mirror { "mirror " } else { "" };
+            eprintln!("{}: from {from}{}", served.ecosystem, served.source);
+            for failure in &served.failed {
+                eprintln!("  skipped: {failure}");
+            }
+        }
         eprintln!(
             "updated {} with {} advisories from {} ecosystems in {:.1} s",
             out.display(),
-            report.advisories,
+            report.build.advisories,
             opts.ecosystems.len(),
-            report.elapsed.as_secs_f64()
+            report.build.elapsed.as_secs_f64()
         );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `holdfast db update --server URL`: the server's database, unless the local one is it.
+pub fn update_from_server(
+    server: &str,
+    token: Option<String>,
+    output: Option<&Path>,
+    quiet: bool,
+) -> Result<ExitCode> {
+    use holdfast_vulndb::update::server::{
+        update_from_server, ServerError, ServerOptions, ServerUpdate,
+    };
+    let out = db_output(output)?;
+    let shown = holdfast_vulndb::update::display_url(server);
+    let progress = progress_lines(quiet);
+    let token = token.filter(|t| !t.is_empty());
+    let no_token = token.is_none();
+    let opts = ServerOptions {
+        progress: Some(&progress),
+        ..ServerOptions::new(server, token)
+    };
+    let outcome = update_from_server(&out, &opts).map_err(|e| {
+        let hint = if no_token && matches!(e, ServerError::Unauthorized { .. }) {
+            "; pass --token or set HOLDFAST_TOKEN"
+        } else {
+            ""
+        };
+        anyhow::Error::new(e).context(format!("`{}` was not changed{hint}", out.display()))
+    })?;
+    if !quiet {
+        match outcome {
+            ServerUpdate::Current { sha256 } => eprintln!(
+                "`{}` is current with {shown} (sha256 {sha256})",
+                out.display()
+            ),
+            ServerUpdate::Installed {
+                sha256,
+                bytes,
+                info,
+            } => eprintln!(
+                "updated {} from {shown}: {} advisories, built {}, {:.1} MiB (sha256 {sha256})",
+                out.display(),
+                info.advisories,
+                info.built_at,
+                bytes as f64 / f64::from(1 << 20)
+            ),
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -12,6 +12,7 @@ mod plugin_cmd;
 mod progress;
 mod report;
 mod request;
+mod server_cmd;
 
 use std::process::ExitCode;
 
@@ -25,7 +26,15 @@ use crate::cli::{Cli, Command, DbCommand, ScanCommand, ScanOptions};
 
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
-    let filter = if cli.global.debug {
+    let server_log = match &cli.command {
+        crate::cli::Command::Server(args) if args.command.is_none() => {
+            Some(args.log_level.clone().unwrap_or_else(|| "info".into()))
+        }
+        _ => None,
+    };
+    let filter = if let Some(level) = server_log.as_deref() {
+        level
+    } else if cli.global.debug {
         // oci-client logs token responses at debug level: keep registry tokens out of logs.
         "debug,oci_client=info"
     } else if cli.global.quiet {
@@ -33,14 +42,23 @@ fn main() -> ExitCode {
     } else {
         "warn"
     };
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("HOLDFAST_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(filter)),
-        )
-        .with_writer(std::io::stderr)
-        .without_time()
-        .init();
+    let env_filter = tracing_subscriber::EnvFilter::try_from_env("HOLDFAST_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(filter));
+    if server_log.is_some() {
+        // A service's log: timestamps, and colour only on a terminal.
+        use std::io::IsTerminal;
+        tracing_subscriber::fmt()
+            .with_env_filter(env_filter)
+            .with_writer(std::io::stderr)
+            .with_ansi(std::io::stderr().is_terminal())
+            .init();
+    } else {
+        tracing_subscriber::fmt()
+            .with_env_filter(env_filter)
+            .with_writer(std::io::stderr)
+            .without_time()
+            .init();
+    }
     let code = match run(cli) {
         Ok(code) => code,
         // The reader went away (`holdfast ... | head`): what it wanted was written; end
@@ -142,13 +160,23 @@ fn run(cli: Cli) -> Result<ExitCode> {
         ),
         Command::Db(DbCommand::Info { db }) => db_cmd::info(db.as_deref()),
         Command::Db(DbCommand::Update {
+            server: Some(server),
+            token,
+            output,
+            ..
+        }) => db_cmd::update_from_server(&server, token, output.as_deref(), quiet),
+        Command::Db(DbCommand::Update {
             feed_url,
+            mirrors,
             ecosystem,
             output,
             nvd_urls,
             debian_tracker_url,
+            server: None,
+            token: _,
         }) => db_cmd::update(
             &feed_url,
+            &mirrors,
             &ecosystem,
             db_cmd::ExtraSources {
                 nvd_urls,
@@ -161,6 +189,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Plugin(cmd) => plugin_cmd::run(cmd),
         Command::Authz { config } => authz_cmd::run(&config),
         Command::Analyze(args) => analyze_cmd::run(args),
+        Command::Server(args) => server_cmd::run(args),
     }
 }
 

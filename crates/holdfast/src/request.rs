@@ -67,6 +67,16 @@ pub fn scan_request(
         vec![cache_dir, db_path],
         quiet,
     )?;
+    // The same cache every front end builds from a directory and a URL; a URL that does
+    // not parse is a flag error, while the store's failures later are only warnings.
+    let cache = if opts.no_cache {
+        None
+    } else {
+        Some(
+            holdfast_remote_cache::layer_cache(opts.cache_dir.clone(), opts.cache_url.as_deref())
+                .context("--cache-url")?,
+        )
+    };
     Ok(ScanRequest {
         targets,
         scanners,
@@ -81,7 +91,7 @@ pub fn scan_request(
             max_file_bytes: opts.max_file_size,
             ..WalkLimits::default()
         },
-        cache: (!opts.no_cache).then(|| layer_cache(opts.cache_dir.clone())),
+        cache,
         db: VulnDbHandle::new(DbLocation::from_option(opts.db.as_deref())),
         cancel: CancelToken::new(),
         plugins,

@@ -13,7 +13,7 @@
 //! * [`package`]: a bare language package, plausibility checks on names and versions, and
 //!   bounded reads, for catalogers that implement [`Analyzer`] by hand;
 //! * readers of shared formats: [`lenient`] JSON/TOML leaves, [`yamlish`] (the block YAML
-//!   of lockfiles), [`deps`] (scopes from a dependency graph), [`elf`] (program headers).
+//!   of lockfiles), [`xmlish`] (the elements of Maven's XML), [`deps`] (scopes from a dependency graph), [`elf`] (program headers).
 //!
 //! `python`, `node`, `ruby` and `php` are [`TextCataloger`]s. The others implement
 //! [`Analyzer`] themselves, because they read binaries and archives:
@@ -49,6 +49,7 @@ pub(crate) mod deps;
 pub(crate) mod elf;
 pub(crate) mod lenient;
 pub(crate) mod package;
+pub(crate) mod xmlish;
 pub(crate) mod yamlish;
 
 /// At most this many packages are kept from one file; past it the rest are counted and
@@ -189,6 +190,7 @@ fn scope_rank(s: Option<DependencyScope>) -> u8 {
         None => 1,
         Some(DependencyScope::Transitive) => 2,
         Some(DependencyScope::Direct) => 3,
+        Some(DependencyScope::Application) => 4,
     }
 }
 
@@ -274,11 +276,16 @@ impl<'p> Catalog<'p> {
             epoch: None,
             licenses: clean_licenses(licenses),
             vendor: None,
-            ecosystem: Some(self.eco.ecosystem().to_string()),
+            // The project's own package is not the registry's package of that name: its
+            // advisories are not this package's.
+            ecosystem: (scope != Some(DependencyScope::Application))
+                .then(|| self.eco.ecosystem().to_string()),
             scope,
             layer: None,
             path: self.path.to_string(),
             owner: None,
+            digests: Vec::new(),
+            evidence: None,
         });
     }
 

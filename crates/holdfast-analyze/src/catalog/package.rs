@@ -42,6 +42,8 @@ pub(crate) fn lang_package(
         layer: None,
         path: path.to_string(),
         owner: None,
+        digests: Vec::new(),
+        evidence: None,
     }
 }
 

@@ -42,7 +42,7 @@ impl Analyzer for DotnetAnalyzer {
         "dotnet"
     }
     fn version(&self) -> u32 {
-        1
+        2
     }
     fn group(&self) -> AnalyzerGroup {
         AnalyzerGroup::Library
@@ -144,7 +144,21 @@ fn deps_json(bytes: &[u8], path: &str) -> Result<Vec<FileFact>, AnalyzeError> {
     let mut packages = Vec::new();
     let mut bad = 0usize;
     for (key, lib) in &doc.libraries {
-        if lib.get("type").and_then(Value::as_str) != Some("package") {
+        let kind = lib.get("type").and_then(Value::as_str);
+        if kind == Some("project") {
+            // The app's own entry (and the projects it references): `application`.
+            if let Some((name, version)) = key.split_once('/') {
+                if plausible_name(name) && plausible_version(version) {
+                    let mut p = nuget_package(name, version, None, path);
+                    p.scope = Some(DependencyScope::Application);
+                    // A project is not a published NuGet package: no ecosystem to match.
+                    p.ecosystem = None;
+                    packages.push(p);
+                }
+            }
+            continue;
+        }
+        if kind != Some("package") {
             continue;
         }
         let Some((name, version)) = key.split_once('/') else {
@@ -310,6 +324,7 @@ mod tests {
         assert_eq!(
             got(&facts),
             vec![
+                ("App".into(), "1.0.0".into(), Some(Application)),
                 ("Newtonsoft.Json".into(), "13.0.1".into(), Some(Direct)),
                 ("NotInTargets".into(), "2.0.0".into(), Some(Transitive)),
                 ("SQLitePCLRaw.lib".into(), "2.1.0".into(), Some(Transitive)),
@@ -322,8 +337,9 @@ mod tests {
         let FileFact::Packages(p) = &facts[0] else {
             panic!()
         };
-        assert_eq!(p[0].purl, "pkg:nuget/Newtonsoft.Json@13.0.1");
-        assert_eq!(p[0].ecosystem.as_deref(), Some("NuGet"));
+        assert_eq!(p[1].purl, "pkg:nuget/Newtonsoft.Json@13.0.1");
+        assert_eq!(p[0].ecosystem, None);
+        assert_eq!(p[1].ecosystem.as_deref(), Some("NuGet"));
     }
 
     #[test]

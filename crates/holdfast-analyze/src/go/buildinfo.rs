@@ -54,6 +54,9 @@ pub(crate) struct RawBuildInfo {
     /// `runtime.modinfo` with its 16-byte sentinels removed; empty when the binary was
     /// not built in module mode.
     pub modinfo: String,
+    /// The first string in the file, before the blob, that is a semantic version alone
+    /// between NUL bytes (see [`version_string`]): what `-ldflags -X` links in.
+    pub content_version: Option<String>,
 }
 
 /// What a scan found.
@@ -238,9 +241,20 @@ pub(crate) fn scan(src: &mut Source<'_>) -> io::Result<Scan> {
     }
 
     let mut pos: u64 = 0; // next aligned candidate offset
+    let mut hint: Option<String> = None;
+    let mut hinted_to: u64 = 0;
     loop {
         let limit = pos.saturating_add(CHUNK as u64).min(MAX_SCAN_BYTES);
         let end = src.fill_to(limit)?;
+        if hint.is_none() && end > hinted_to {
+            // A string across the border of two chunks is missed: the window has let go
+            // of the first part. Rare, and this is a best-effort hint anyway.
+            let from = hinted_to.max(pos);
+            if let Some(held) = src.held(from, usize::try_from(end - from).unwrap_or(0)) {
+                hint = version_string(held);
+            }
+            hinted_to = end;
+        }
         while pos + MAGIC.len() as u64 <= end {
             // Jump to the next aligned 0xff among the held bytes, then compare the magic.
             let span = usize::try_from(end - pos).unwrap_or(0);
@@ -260,7 +274,11 @@ pub(crate) fn scan(src: &mut Source<'_>) -> io::Result<Scan> {
             if src.held(pos, MAGIC.len()) == Some(MAGIC.as_slice()) {
                 match parse_at(src, pos, &segments)? {
                     Some(Scan::NotFound) | None => {}
-                    Some(found) => return Ok(found),
+                    Some(Scan::Found(mut raw)) => {
+                        raw.content_version = hint;
+                        return Ok(Scan::Found(raw));
+                    }
+                    Some(other) => return Ok(other),
                 }
             }
             pos += ALIGN;
@@ -280,6 +298,64 @@ pub(crate) fn scan(src: &mut Source<'_>) -> io::Result<Scan> {
         }
         src.release_before(pos)?;
     }
+}
+
+/// The longest version string [`version_string`] accepts.
+const MAX_VERSION_STRING: usize = 128;
+
+/// The first semantic version standing alone in `bytes`: after a NUL byte (or U+FFFD),
+/// `v?MAJOR.MINOR.PATCH`, then letters, digits, `_`, `-` and one `+` part, then a NUL. This
+/// is the pattern Syft's Go cataloger searches binaries for when the main module is
+/// `(devel)`: a string variable set with `-ldflags -X` is stored that way.
+pub(crate) fn version_string(bytes: &[u8]) -> Option<String> {
+    let mut i = 0;
+    while let Some(off) = bytes[i..].iter().position(|&b| b == 0 || b == 0xEF) {
+        let at = i + off;
+        i = at + 1;
+        let start = if bytes[at] == 0 {
+            at + 1
+        } else if bytes.get(at..at + 3) == Some(b"\xEF\xBF\xBD".as_slice()) {
+            at + 3
+        } else {
+            continue;
+        };
+        match bytes.get(start) {
+            Some(b) if b.is_ascii_digit() || *b == b'v' => {}
+            _ => continue,
+        }
+        let rest = &bytes[start..bytes.len().min(start + MAX_VERSION_STRING + 1)];
+        let Some(nul) = rest.iter().position(|&b| b == 0) else {
+            continue;
+        };
+        let candidate = &rest[..nul];
+        if is_semver_string(candidate) {
+            return std::str::from_utf8(candidate).ok().map(str::to_string);
+        }
+    }
+    None
+}
+
+/// `v?\d+\.\d+\.\d+[-\w]*[+\w]*`, the whole of `s`.
+fn is_semver_string(s: &[u8]) -> bool {
+    let s = s.strip_prefix(b"v").unwrap_or(s);
+    let mut i = 0;
+    for part in 0..3 {
+        let digits = s[i..].iter().take_while(|b| b.is_ascii_digit()).count();
+        if digits == 0 {
+            return false;
+        }
+        i += digits;
+        if part < 2 {
+            if s.get(i) != Some(&b'.') {
+                return false;
+            }
+            i += 1;
+        }
+    }
+    let word = |b: &u8| b.is_ascii_alphanumeric() || *b == b'_';
+    i += s[i..].iter().take_while(|b| word(b) || **b == b'-').count();
+    i += s[i..].iter().take_while(|b| word(b) || **b == b'+').count();
+    i == s.len()
 }
 
 /// Tries to read a build info blob whose magic is at `pos`. `None` when the bytes there
@@ -330,6 +406,7 @@ fn inline_strings(src: &mut Source<'_>, mut off: u64) -> io::Result<Option<Scan>
         }
     };
     Ok(Some(Scan::Found(RawBuildInfo {
+        content_version: None,
         version,
         modinfo: strip_sentinels(&modinfo),
     })))
@@ -474,6 +551,7 @@ fn pointer_strings(
         return Ok(None);
     }
     Ok(Some(Scan::Found(RawBuildInfo {
+        content_version: None,
         version,
         modinfo: strip_sentinels(&modinfo),
     })))
@@ -729,6 +807,7 @@ pub(crate) mod tests {
     #[test]
     fn pointer_format_from_memory_and_from_a_stream() {
         let want = Scan::Found(RawBuildInfo {
+            content_version: None,
             version: "go1.16.15".into(),
             modinfo: "path\tex.com/old\nmod\tex.com/old\tv0.3.0\t\n".into(),
         });
@@ -766,6 +845,32 @@ pub(crate) mod tests {
             scan_both(&data),
             Scan::Skipped(WarningKind::MalformedFile, m) if m.contains("program headers")
         ));
+    }
+
+    #[test]
+    fn version_strings_between_nuls() {
+        assert_eq!(
+            version_string(b"abc\x00v2.8.2+unknown junk\x002.8.2+ds1\x00more").as_deref(),
+            Some("2.8.2+ds1")
+        );
+        assert_eq!(
+            version_string(b"\xEF\xBF\xBDv1.2.3-rc.1\x00").as_deref(),
+            None,
+            "dots are not allowed after the patch number"
+        );
+        assert_eq!(
+            version_string(b"\xEF\xBF\xBDv1.2.3-rc1\x00").as_deref(),
+            Some("v1.2.3-rc1")
+        );
+        assert_eq!(version_string(b"\x001.2\x00\x00\x001.2.3"), None);
+        assert_eq!(version_string(b"\x001.2.3.4\x00"), None);
+        // Found before the blob, through the stream scan too.
+        let mut data = inline_elf(2000, "go1.20.3", "path\tx\n");
+        data[1000..1007].copy_from_slice(b"\x000.9.7\x00");
+        match scan_both(&data) {
+            Scan::Found(raw) => assert_eq!(raw.content_version.as_deref(), Some("0.9.7")),
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]

@@ -1,7 +1,9 @@
 //! `go.mod` (Go Modules Reference, "go.mod files"): `require` directives, single-line or in
 //! blocks, with `// indirect` marking transitive requirements, and `replace` directives
 //! (`replace OLD [VERSION] => NEW [VERSION]`; a version-specific replacement wins over a
-//! wildcard one, and a replacement without a version is a local directory).
+//! wildcard one, and a replacement without a version is a local directory), and `exclude`
+//! directives (`exclude PATH VERSION`: a requirement of exactly that version is not used
+//! by the build, so it is not reported).
 //!
 //! Since Go 1.17 a module's go.mod lists every module that provides a package to the
 //! build, so it is a complete list; older files list only direct requirements.
@@ -42,9 +44,15 @@ struct Replace {
 
 /// The requirements of one go.mod, replacements applied, as facts.
 pub(super) fn analyze(text: &str, path: &str) -> Vec<FileFact> {
-    let (requires, replaces, mut bad) = parse(text);
+    let (requires, replaces, excludes, mut bad) = parse(text);
     let mut packages = Vec::new();
     for r in &requires {
+        if excludes
+            .iter()
+            .any(|(p, v)| *p == r.path && *v == r.version)
+        {
+            continue;
+        }
         // Go: a replacement naming the version wins over one for all versions.
         let rep = replaces
             .iter()
@@ -77,16 +85,21 @@ pub(super) fn analyze(text: &str, path: &str) -> Vec<FileFact> {
     let mut facts = vec![FileFact::Packages(packages)];
     if bad > 0 {
         facts.push(FileFact::malformed(format!(
-            "{bad} unreadable require or replace lines skipped"
+            "{bad} unreadable require, replace or exclude lines skipped"
         )));
     }
     facts
 }
 
-/// Splits go.mod into requirements and replacements; counts lines it cannot read.
-fn parse(text: &str) -> (Vec<Require>, Vec<Replace>, usize) {
+/// (path, version) of an `exclude` directive.
+type Exclude = (String, String);
+
+/// Splits go.mod into requirements, replacements and exclusions; counts lines it cannot
+/// read.
+fn parse(text: &str) -> (Vec<Require>, Vec<Replace>, Vec<Exclude>, usize) {
     let mut requires = Vec::new();
     let mut replaces = Vec::new();
+    let mut excludes = Vec::new();
     let mut bad = 0;
     let mut block: Option<String> = None;
     for line in text.lines() {
@@ -146,11 +159,15 @@ fn parse(text: &str) -> (Vec<Require>, Vec<Replace>, usize) {
                     _ => bad += 1,
                 }
             }
-            // module, go, toolchain, exclude, retract, godebug, tool, ignore: not packages.
+            "exclude" => match args {
+                [p, v] => excludes.push((p.clone(), v.clone())),
+                _ => bad += 1,
+            },
+            // module, go, toolchain, retract, godebug, tool, ignore: not packages.
             _ => {}
         }
     }
-    (requires, replaces, bad)
+    (requires, replaces, excludes, bad)
 }
 
 /// Splits a line at a `//` comment outside quotes.
@@ -254,6 +271,7 @@ require (
 	example.com/local v1.0.0
 	example.com/pinned v1.1.0
 	example.com/other v1.1.0 // not indirect
+	example.com/excluded v1.2.0
 )
 
 replace golang.org/x/net => golang.org/x/net v0.19.0
@@ -266,6 +284,10 @@ replace (
 )
 
 exclude golang.org/x/sys v0.1.0
+exclude (
+	example.com/excluded v1.2.0
+	example.com/excluded v1.3.0
+)
 retract v1.0.1
 "#;
 
@@ -303,14 +325,14 @@ retract v1.0.1
 
     #[test]
     fn bad_lines_are_counted() {
-        let text = "require (\n\tonly-path\n\t\"unterminated v1\n\tok/mod v1.0.0\n)\nreplace a b\nreplace a => b v1 extra\n";
+        let text = "require (\n\tonly-path\n\t\"unterminated v1\n\tok/mod v1.0.0\n)\nreplace a b\nreplace a => b v1 extra\nexclude ok/mod\n";
         let facts = analyze(text, "/go.mod");
         let FileFact::Packages(p) = &facts[0] else {
             panic!()
         };
         assert_eq!(p.len(), 1);
         assert!(
-            matches!(&facts[1], FileFact::Skipped { kind: WarningKind::MalformedFile, message: m } if m.starts_with("4 "))
+            matches!(&facts[1], FileFact::Skipped { kind: WarningKind::MalformedFile, message: m } if m.starts_with("5 "))
         );
     }
 

@@ -10,8 +10,19 @@
 //!   → `v1.21.0-rc.2` (golang.org/x/vuln `GoTagToSemver`). Module versions carry the `v`
 //!   too, so every Go package's version compares the same way. Development toolchains
 //!   (`devel ...`) have no release version: `stdlib` is then left out, with a warning.
-//! * A main module built from a work tree has version `(devel)`. It is reported with that
-//!   version as `go version -m` prints it, and a purl without a version.
+//! * A main module built from a work tree has version `(devel)`. Its version is then, in
+//!   order: the `-X` flag of the `-ldflags` build setting that sets a `version` variable
+//!   (`main.version`, `.../version.Version`; evidence `go-ldflags`), the pseudo-version
+//!   of the VCS stamp (`vcs-stamp`), or, as Syft does, the first semantic version that
+//!   stands alone between NUL bytes in the binary before the build info, which is how a
+//!   string set with `-X` is stored when the flags were not recorded, as in Debian's
+//!   GOPATH builds (`binary-content`, a guess). Versions get Go's `v` prefix. Without
+//!   any, it is reported with `(devel)` as `go version -m` prints it, and a purl without
+//!   a version.
+//! * A binary built outside module mode has no `mod` line, only the main package's
+//!   `path`: its module is taken to be the repository root on hosts whose module paths
+//!   are `HOST/OWNER/REPO` (`github.com/docker/distribution/cmd/registry` →
+//!   `github.com/docker/distribution`), else the package path itself.
 //! * A replacement by a local directory (`=> ../fork`, no version) is not a published
 //!   module and cannot be matched: it is left out.
 
@@ -19,7 +30,7 @@ mod buildinfo;
 mod gomod;
 
 use holdfast_model::path::file_name;
-use holdfast_model::{Package, PackageType, Purl, WarningKind};
+use holdfast_model::{Evidence, Package, PackageType, Purl, WarningKind};
 
 use crate::analyzer::{
     AnalyzeError, Analyzer, AnalyzerGroup, EntryKind, EntryMeta, FileContent, FileFact, FileInput,
@@ -40,7 +51,7 @@ impl Analyzer for GoAnalyzer {
         "go"
     }
     fn version(&self) -> u32 {
-        2
+        3
     }
     fn group(&self) -> AnalyzerGroup {
         AnalyzerGroup::Library
@@ -80,7 +91,12 @@ impl Analyzer for GoAnalyzer {
         Ok(match buildinfo::scan(&mut src)? {
             buildinfo::Scan::NotFound => Vec::new(),
             buildinfo::Scan::Skipped(kind, msg) => vec![FileFact::skipped(kind, msg)],
-            buildinfo::Scan::Found(raw) => binary_facts(&raw.version, &raw.modinfo, path),
+            buildinfo::Scan::Found(raw) => binary_facts(
+                &raw.version,
+                &raw.modinfo,
+                raw.content_version.as_deref(),
+                path,
+            ),
         })
     }
 }
@@ -113,6 +129,8 @@ pub(crate) struct BuildInfo {
     /// from a version-control checkout.
     pub vcs_revision: Option<String>,
     pub vcs_time: Option<String>,
+    /// `build -ldflags=`: the linker flags, when the build recorded them.
+    pub ldflags: Option<String>,
 }
 
 /// Parses module info as `runtime/debug.ParseBuildInfo` does (tab-separated `path`, `mod`,
@@ -175,6 +193,8 @@ pub(crate) fn parse_modinfo(data: &str) -> BuildInfo {
                 bi.vcs_revision = Some(v.to_string());
             } else if let Some(v) = setting.strip_prefix("vcs.time=") {
                 bi.vcs_time = Some(v.to_string());
+            } else if let Some(v) = setting.strip_prefix("-ldflags=") {
+                bi.ldflags = Some(v.to_string());
             }
         }
         // Other `build` settings and unknown lines are ignored, as Go ignores them.
@@ -289,25 +309,109 @@ fn pseudo_version(revision: Option<&str>, time: Option<&str>) -> Option<String> 
     (digits.len() == 14 && time.ends_with('Z')).then(|| format!("v0.0.0-{digits}-{}", &rev[..12]))
 }
 
-/// Facts from a binary's build info strings.
-fn binary_facts(toolchain: &str, modinfo: &str, path: &str) -> Vec<FileFact> {
+/// The version a `-X` flag of `-ldflags` gives a variable named like a version
+/// (`main.version`, `main.Version`, `github.com/x/y/version.Version`, `main.gitVersion`,
+/// `...buildVersion`): the symbol's last part, lower-cased, ends in `version`.
+fn ldflags_version(ldflags: &str) -> Option<String> {
+    // The setting is quoted when it holds spaces: `"-s -w -X main.version=1.2.3"`.
+    let flags = ldflags.trim().trim_matches(['"', '\'']);
+    let mut words = flags.split_whitespace();
+    while let Some(w) = words.next() {
+        let assignment = match w {
+            "-X" | "--X" => words.next()?,
+            _ => match w.strip_prefix("-X=").or_else(|| w.strip_prefix("--X=")) {
+                Some(a) => a,
+                None => continue,
+            },
+        };
+        let Some((symbol, value)) = assignment.split_once('=') else {
+            continue;
+        };
+        let var = symbol.rsplit(['.', '/']).next().unwrap_or(symbol);
+        let value = value.trim_matches(['"', '\'']);
+        if var.to_ascii_lowercase().ends_with("version")
+            && value
+                .strip_prefix('v')
+                .unwrap_or(value)
+                .starts_with(|c: char| c.is_ascii_digit())
+            && plausible_version(value)
+        {
+            return Some(with_v(value));
+        }
+    }
+    None
+}
+
+/// A Go module version with its `v` prefix.
+fn with_v(v: &str) -> String {
+    if v.starts_with('v') {
+        v.to_string()
+    } else {
+        format!("v{v}")
+    }
+}
+
+/// The module of a main package built outside module mode: the repository root on hosts
+/// whose module paths are `HOST/OWNER/REPO`, else the package path.
+fn module_of_package(pkg: &str) -> &str {
+    const THREE_PART_HOSTS: [&str; 5] = [
+        "github.com/",
+        "gitlab.com/",
+        "bitbucket.org/",
+        "golang.org/x/",
+        "k8s.io/",
+    ];
+    let parts = if pkg.starts_with("k8s.io/") { 2 } else { 3 };
+    if !THREE_PART_HOSTS.iter().any(|h| pkg.starts_with(h)) {
+        return pkg;
+    }
+    match pkg.match_indices('/').nth(parts - 1) {
+        Some((i, _)) => &pkg[..i],
+        None => pkg,
+    }
+}
+
+/// Facts from a binary's build info strings; `content_version` is the version string
+/// the scan saw in the binary, for a `(devel)` main module.
+fn binary_facts(
+    toolchain: &str,
+    modinfo: &str,
+    content_version: Option<&str>,
+    path: &str,
+) -> Vec<FileFact> {
     let mut bi = parse_modinfo(modinfo);
     let mut packages = Vec::new();
     let mut bad = bi.bad_lines;
     // Binaries built outside module mode (GOPATH builds, as Debian's are) carry only the
-    // main package's `path`: report it as the main module, without a version, so the
-    // program itself is in the inventory.
+    // main package's `path`: report its module, so the program itself is in the
+    // inventory.
     if bi.main.is_none() && !bi.path.is_empty() && !bi.path.starts_with("command-line-arguments") {
         bi.main = Some(Module {
-            path: bi.path.clone(),
+            path: module_of_package(&bi.path).to_string(),
             version: "(devel)".into(),
             ..Module::default()
         });
     }
+    let mut evidence = None;
     if let Some(main) = bi.main.as_mut() {
         if main.version == "(devel)" {
-            if let Some(v) = pseudo_version(bi.vcs_revision.as_deref(), bi.vcs_time.as_deref()) {
+            let found = bi
+                .ldflags
+                .as_deref()
+                .and_then(ldflags_version)
+                .map(|v| (v, Evidence::GoLdflags))
+                .or_else(|| {
+                    pseudo_version(bi.vcs_revision.as_deref(), bi.vcs_time.as_deref())
+                        .map(|v| (v, Evidence::VcsStamp))
+                })
+                .or_else(|| {
+                    content_version
+                        .filter(|v| plausible_version(v))
+                        .map(|v| (with_v(v), Evidence::BinaryContent))
+                });
+            if let Some((v, e)) = found {
                 main.version = v;
+                evidence = Some(e);
             }
         }
     }
@@ -315,7 +419,9 @@ fn binary_facts(toolchain: &str, modinfo: &str, path: &str) -> Vec<FileFact> {
         if plausible_name(&main.path)
             && (main.version.is_empty() || plausible_version(&main.version))
         {
-            packages.push(go_package(&main.path, &main.version, None, path));
+            let mut p = go_package(&main.path, &main.version, None, path);
+            p.evidence = evidence;
+            packages.push(p);
         } else {
             bad += 1;
         }
@@ -406,7 +512,7 @@ build\tGOARCH=amd64\n";
 
     #[test]
     fn binary_packages_with_replacements_and_stdlib() {
-        let facts = binary_facts("go1.20.3", MODINFO, "/usr/bin/tool");
+        let facts = binary_facts("go1.20.3", MODINFO, None, "/usr/bin/tool");
         assert_eq!(facts.len(), 1, "{facts:?}");
         assert_eq!(
             packages(&facts),
@@ -451,6 +557,7 @@ build\tGOARCH=amd64\n";
         let facts = binary_facts(
             "devel go1.22-abcdef Tue Jan 1",
             "path\tex.com/m\nmod\tex.com/m\t(devel)\t\n",
+            None,
             "/m",
         );
         assert_eq!(
@@ -471,7 +578,7 @@ build\tGOARCH=amd64\n";
         let bi = parse_modinfo("dep\tonly-one-column\n=>\ta\tb\n=>\tno\tprevious\tmodule\nmod\tx\tv1\ttoo\tmany\ndep\tlast\tv1 no newline");
         assert_eq!(bi.deps.len(), 0);
         assert_eq!(bi.bad_lines, 4);
-        let facts = binary_facts("go1.21.0", "dep\tbad name\tv1.0.0\t\n", "/x");
+        let facts = binary_facts("go1.21.0", "dep\tbad name\tv1.0.0\t\n", None, "/x");
         assert!(
             matches!(facts.last(), Some(FileFact::Skipped { kind: WarningKind::MalformedFile, message: m }) if m.contains("1 malformed"))
         );
@@ -482,24 +589,86 @@ build\tGOARCH=amd64\n";
         let facts = binary_facts(
             "go1.19.8",
             "path\tgithub.com/containers/skopeo/cmd/skopeo\nbuild\t-compiler=gc\n",
+            None,
             "/usr/bin/skopeo",
         );
         let p = packages(&facts);
         assert_eq!(
             p[0],
             (
-                "github.com/containers/skopeo/cmd/skopeo".into(),
+                "github.com/containers/skopeo".into(),
                 "(devel)".into(),
-                "pkg:golang/github.com/containers/skopeo/cmd/skopeo".into()
+                "pkg:golang/github.com/containers/skopeo".into()
             )
         );
         let modinfo = "path\tgithub.com/evanw/esbuild/cmd/esbuild\nmod\tgithub.com/evanw/esbuild\t(devel)\t\nbuild\tvcs.revision=d47ab43980c457db27d2671ab618cd5c40a618a7\nbuild\tvcs.time=2023-05-13T00:06:07Z\n";
-        let p = packages(&binary_facts("go1.20.4", modinfo, "/esbuild"));
+        let p = packages(&binary_facts(
+            "go1.20.4",
+            modinfo,
+            Some("9.9.9"),
+            "/esbuild",
+        ));
         assert_eq!(p[0].1, "v0.0.0-20230513000607-d47ab43980c4");
         assert_eq!(
             pseudo_version(Some("zz"), Some("2023-05-13T00:06:07Z")),
             None
         );
+    }
+
+    #[test]
+    fn devel_versions_from_ldflags_or_content() {
+        let main_of = |modinfo: &str, content: Option<&str>| {
+            let FileFact::Packages(p) = &binary_facts("go1.21.0", modinfo, content, "/b")[0] else {
+                panic!()
+            };
+            (
+                p[0].name.clone(),
+                p[0].version.clone(),
+                p[0].purl.clone(),
+                p[0].evidence,
+            )
+        };
+        // Debian's docker-registry: a GOPATH build, the version only in the binary.
+        assert_eq!(
+            main_of(
+                "path\tgithub.com/docker/distribution/cmd/registry\nbuild\t-compiler=gc\n",
+                Some("2.8.2+ds1")
+            ),
+            (
+                "github.com/docker/distribution".into(),
+                "v2.8.2+ds1".into(),
+                "pkg:golang/github.com/docker/distribution@v2.8.2+ds1".into(),
+                Some(Evidence::BinaryContent)
+            )
+        );
+        // Recorded linker flags win over the content and the VCS stamp.
+        let modinfo = "path\tex.com/m/cmd/m\nmod\tex.com/m\t(devel)\t\nbuild\t-ldflags=\"-s -w -X ex.com/m/internal/version.Version=1.4.2 -X main.commit=abc\"\nbuild\tvcs.revision=d47ab43980c457db27d2671ab618cd5c40a618a7\nbuild\tvcs.time=2023-05-13T00:06:07Z\n";
+        assert_eq!(main_of(modinfo, Some("0.0.1")).1, "v1.4.2");
+        assert_eq!(main_of(modinfo, None).3, Some(Evidence::GoLdflags));
+        // A released main module keeps its version, whatever the binary holds.
+        assert_eq!(
+            main_of("mod\tex.com/m\tv1.0.0\th1:x=\n", Some("9.9.9")).1,
+            "v1.0.0"
+        );
+        for (flags, want) in [
+            ("-X main.version=v0.3.0", Some("v0.3.0")),
+            ("'-X=main.Version=2.0.0'", Some("v2.0.0")),
+            ("-X main.gitVersion=1.2.3-dirty", Some("v1.2.3-dirty")),
+            ("-X main.commit=1.2.3", None),
+            ("-X main.version=dev", None),
+            ("-X", None),
+        ] {
+            assert_eq!(ldflags_version(flags).as_deref(), want, "{flags}");
+        }
+        for (pkg, module) in [
+            ("github.com/a/b/cmd/c", "github.com/a/b"),
+            ("github.com/a/b", "github.com/a/b"),
+            ("github.com/a", "github.com/a"),
+            ("k8s.io/kubernetes/cmd/kubelet", "k8s.io/kubernetes"),
+            ("example.com/x/cmd/y", "example.com/x/cmd/y"),
+        ] {
+            assert_eq!(module_of_package(pkg), module);
+        }
     }
 
     #[test]

@@ -6,14 +6,26 @@
 //! 1. every `META-INF/maven/GROUP/ARTIFACT/pom.properties` (`groupId`, `artifactId`,
 //!    `version`; written by the Maven archiver, one per artifact, so a shaded jar has one
 //!    for each artifact folded into it);
-//! 2. when no pom.properties names the archive itself (none at all, or the file name's
-//!    artifact is not among them), the main section of `META-INF/MANIFEST.MF` (JAR File
-//!    Specification): the version from `Implementation-Version`, `Bundle-Version` or
+//! 2. every `META-INF/maven/GROUP/ARTIFACT/pom.xml` without a pom.properties beside it
+//!    (`groupId`, `artifactId`, `version`, the parent's group and version when the project
+//!    has none; a version left as an unresolvable `${property}` is not used);
+//! 3. when neither names the archive itself (none at all, or the file name's artifact is
+//!    not among them), the main section of `META-INF/MANIFEST.MF` (JAR File
+//!    Specification): a Jenkins plugin's `Short-Name`, `Plugin-Version` and `Group-Id`;
+//!    else the version from `Implementation-Version`, `Bundle-Version` or
 //!    `Specification-Version`, the artifact from the file name, the group from
 //!    `Implementation-Vendor-Id` or an OSGi `Bundle-SymbolicName` ending in the artifact;
-//! 3. else the file name, `ARTIFACT-VERSION.jar` (the version starting at the last `-`
-//!    followed by digits and a dot). Such guesses carry `vendor = "heuristic:file-name"`:
-//!    the model has no field for the evidence yet.
+//! 4. else the file name, `ARTIFACT-VERSION.jar` (the version starting at the last `-`
+//!    followed by digits and a dot), where sbt's `GROUP.ARTIFACT-VERSION.jar`
+//!    (`com.fasterxml.jackson.core.jackson-core-2.15.2.jar`) splits into group and
+//!    artifact at the last dot before the version.
+//!
+//! Each package's `evidence` says which of these identified it (`pom-properties`,
+//! `pom-xml`, `manifest`, `file-name`), and its `digests` hold the SHA-1 of the archive it
+//! was read from (what Maven Central's search is keyed by; a nested archive's own bytes).
+//!
+//! The same analyzer reads Maven and Gradle declarations in source trees (`decl.rs`):
+//! `pom.xml` and `gradle.lockfile`.
 //!
 //! Packages are named `GROUP:ARTIFACT` (OSV's Maven naming) with purl
 //! `pkg:maven/GROUP/ARTIFACT@VERSION`. A package from a nested archive has the path
@@ -26,21 +38,22 @@
 //! file, and all inflation of one file shares a budget of [`MAX_INFLATED_BYTES`]: sizes
 //! declared in the zip are checked first, and the bytes actually inflated are counted, so
 //! an entry that lies about its size cannot get past the bounds (zip bombs).
-//!
-//! Each archive's SHA-1 is computed (what Maven Central's search is keyed by), but the
-//! package model has no field for it yet: it is kept with the findings internally.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::io::{Cursor, Read};
 
 use holdfast_model::path::file_name;
-use holdfast_model::{Package, PackageType, Purl, WarningKind};
+use holdfast_model::{
+    DigestAlgorithm, Evidence, Package, PackageDigest, PackageType, Purl, WarningKind,
+};
 use sha1::{Digest, Sha1};
 
 use crate::analyzer::{
     AnalyzeError, Analyzer, AnalyzerGroup, EntryKind, EntryMeta, FileFact, FileInput, Want,
 };
-use crate::catalog::package::{lang_package, load, plausible_name, plausible_version};
+use crate::catalog::package::{
+    lang_package, load, plausible_name, plausible_version, MAX_TEXT_BYTES,
+};
 use crate::walker::WalkLimits;
 
 /// The OSV ecosystem of Maven artifacts.
@@ -63,8 +76,12 @@ const MAX_POM_BYTES: u64 = 64 << 10;
 const MAX_MANIFEST_BYTES: u64 = 1 << 20;
 /// Distinct warnings kept per file.
 const MAX_NOTES: usize = 20;
-/// The marker for packages identified by file name only.
-pub(crate) const FILE_NAME_HEURISTIC: &str = "heuristic:file-name";
+/// Largest `pom.xml` read from an archive.
+const MAX_POM_XML_BYTES: u64 = 1 << 20;
+
+mod decl;
+mod jdk;
+mod pom;
 
 /// Reads Maven artifacts from Java archives.
 pub struct JavaAnalyzer;
@@ -74,20 +91,39 @@ impl Analyzer for JavaAnalyzer {
         "java"
     }
     fn version(&self) -> u32 {
-        1
+        2
     }
     fn group(&self) -> AnalyzerGroup {
         AnalyzerGroup::Library
     }
     fn wants(&self, path: &str, meta: &EntryMeta) -> Want {
-        // 22 bytes: the smallest zip, an end-of-central-directory record alone.
-        if meta.kind == EntryKind::File && meta.size >= 22 && is_archive_name(path) {
+        // Empty files are placeholders, not archives; anything else named like an archive
+        // is read, so one that is not a zip is reported.
+        if meta.kind == EntryKind::File
+            && meta.size > 0
+            && (is_archive_name(path) || decl::kind(path).is_some() || jdk::wanted(path))
+        {
             Want::Bytes
         } else {
             Want::No
         }
     }
     fn analyze(&self, input: &mut FileInput<'_>) -> Result<Vec<FileFact>, AnalyzeError> {
+        if let Some(kind) = decl::kind(input.path) {
+            let Some(bytes) = load(&mut input.content, MAX_TEXT_BYTES)? else {
+                return Ok(vec![FileFact::bound(format!(
+                    "larger than {} MiB; skipped",
+                    MAX_TEXT_BYTES >> 20
+                ))]);
+            };
+            return decl::parse(kind, &String::from_utf8_lossy(&bytes), input.path);
+        }
+        if !is_archive_name(input.path) {
+            let Some(bytes) = load(&mut input.content, MAX_TEXT_BYTES)? else {
+                return Ok(Vec::new());
+            };
+            return Ok(jdk::parse(&String::from_utf8_lossy(&bytes), input.path));
+        }
         let limit = WalkLimits::default().max_file_bytes;
         let Some(bytes) = load(&mut input.content, limit)? else {
             return Ok(vec![FileFact::bound(format!(
@@ -96,9 +132,7 @@ impl Analyzer for JavaAnalyzer {
             ))]);
         };
         let (found, notes) = scan_file(&bytes, input.path)?;
-        let mut facts = vec![FileFact::Packages(
-            found.into_iter().map(|f| f.package).collect(),
-        )];
+        let mut facts = vec![FileFact::Packages(found)];
         facts.extend(notes);
         Ok(facts)
     }
@@ -115,22 +149,18 @@ fn is_archive_name(path: &str) -> bool {
         })
 }
 
-/// A package and the SHA-1 of the archive it was read from.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Found {
-    /// The package as reported.
-    pub package: Package,
-    /// Lower-case hex SHA-1 of the (possibly nested) archive's bytes. The package model
-    /// has no field for it yet.
-    pub sha1: String,
-}
-
 /// Reads one file: its packages, and the warnings ([`FileFact::Skipped`]) for what was
 /// skipped. A top-level file that is not a zip archive is an error.
 pub(crate) fn scan_file(
     bytes: &[u8],
     path: &str,
-) -> Result<(Vec<Found>, Vec<FileFact>), AnalyzeError> {
+) -> Result<(Vec<Package>, Vec<FileFact>), AnalyzeError> {
+    if bytes.len() < 22 {
+        return Err(AnalyzeError::Malformed(format!(
+            "not a zip archive: {} bytes, fewer than the smallest zip",
+            bytes.len()
+        )));
+    }
     let mut scan = Scan {
         inflate_left: MAX_INFLATED_BYTES,
         exhausted: false,
@@ -182,7 +212,7 @@ struct Scan {
     /// Warnings by message (kept sorted), with their kind.
     notes: BTreeMap<String, WarningKind>,
     dropped_notes: usize,
-    found: Vec<Found>,
+    found: Vec<Package>,
 }
 
 impl Scan {
@@ -218,6 +248,7 @@ impl Scan {
             count = MAX_ENTRIES;
         }
         let mut poms = Vec::new();
+        let mut pom_xmls = Vec::new();
         let mut manifest = None;
         let mut nested = Vec::new();
         for i in 0..count {
@@ -226,6 +257,8 @@ impl Scan {
             };
             if entry.starts_with("META-INF/maven/") && entry.ends_with("/pom.properties") {
                 poms.push((i, entry.to_string()));
+            } else if entry.starts_with("META-INF/maven/") && entry.ends_with("/pom.xml") {
+                pom_xmls.push((i, entry.to_string()));
             } else if entry.eq_ignore_ascii_case("META-INF/MANIFEST.MF") {
                 manifest = Some(i);
             } else if is_archive_name(entry) && !entry.ends_with('/') {
@@ -234,8 +267,14 @@ impl Scan {
         }
 
         let (own_name, own_version) = split_file_name(name);
+        let (sbt_group, sbt_artifact) = split_sbt_name(&own_name);
+        let is_own = |artifact: &str| artifact == own_name || artifact == sbt_artifact;
         let mut packages: Vec<Package> = Vec::new();
         let mut own_identified = false;
+        let poms_read: Vec<String> = poms
+            .iter()
+            .map(|(_, e)| e.trim_end_matches("pom.properties").to_string())
+            .collect();
         for (i, entry) in poms {
             let text = match self.read_entry(&mut zip, i, MAX_POM_BYTES) {
                 Ok(b) => String::from_utf8_lossy(&b).into_owned(),
@@ -273,10 +312,57 @@ impl Scan {
                 );
                 continue;
             }
-            if own_version.is_none() || artifact == own_name {
+            if own_version.is_none() || is_own(artifact) {
                 own_identified = true;
             }
-            packages.push(maven_package(Some(group), artifact, version, display));
+            packages.push(identified(
+                maven_package(Some(group), artifact, version, display),
+                Evidence::PomProperties,
+            ));
+        }
+
+        // A pom.xml counts only where no pom.properties describes the same folder.
+        for (i, entry) in pom_xmls {
+            let folder = entry.trim_end_matches("pom.xml");
+            if poms_read.iter().any(|p| p.starts_with(folder)) {
+                continue;
+            }
+            let text = match self.read_entry(&mut zip, i, MAX_POM_XML_BYTES) {
+                Ok(b) => String::from_utf8_lossy(&b).into_owned(),
+                Err(e) => {
+                    self.entry_failed(&format!("{display}!/{entry}"), e);
+                    continue;
+                }
+            };
+            let pom = match pom::parse(&text) {
+                Ok(p) => p,
+                Err(e) => {
+                    self.note(
+                        WarningKind::MalformedFile,
+                        format!("{}!/{}: {}", clean(display), clean(&entry), e.0),
+                    );
+                    continue;
+                }
+            };
+            let (Some(group), Some(artifact), Some(version)) = (
+                pom.effective_group(),
+                pom.artifact.clone(),
+                pom.effective_version(),
+            ) else {
+                // An unresolvable `${...}` or a missing field: the manifest may still tell.
+                continue;
+            };
+            if !plausible_name(&group) || !plausible_name(&artifact) || !plausible_version(&version)
+            {
+                continue;
+            }
+            if own_version.is_none() || is_own(&artifact) {
+                own_identified = true;
+            }
+            packages.push(identified(
+                maven_package(Some(&group), &artifact, &version, display),
+                Evidence::PomXml,
+            ));
         }
 
         if !own_identified {
@@ -290,24 +376,26 @@ impl Scan {
                 },
                 None => HashMap::new(),
             };
-            if let Some(p) = from_manifest(&attrs, &own_name, display) {
-                packages.push(p);
+            if let Some(p) = from_manifest(&attrs, sbt_artifact, sbt_group, display) {
+                packages.push(identified(p, Evidence::Manifest));
             } else if let Some(v) = own_version.as_deref().filter(|v| plausible_version(v)) {
-                if plausible_name(&own_name) {
-                    let mut p = maven_package(None, &own_name, v, display);
-                    p.vendor = Some(FILE_NAME_HEURISTIC.to_string());
-                    packages.push(p);
+                if plausible_name(sbt_artifact) {
+                    packages.push(identified(
+                        maven_package(sbt_group, sbt_artifact, v, display),
+                        Evidence::FileName,
+                    ));
                 }
             }
         }
 
         let mut seen = BTreeSet::new();
-        for p in packages {
+        for mut p in packages {
             if seen.insert((p.name.clone(), p.version.clone())) {
-                self.found.push(Found {
-                    package: p,
-                    sha1: sha1.clone(),
-                });
+                p.digests = vec![PackageDigest {
+                    algorithm: DigestAlgorithm::Sha1,
+                    value: sha1.clone(),
+                }];
+                self.found.push(p);
             }
         }
 
@@ -461,9 +549,52 @@ fn maven_package(group: Option<&str>, artifact: &str, version: &str, path: &str)
     )
 }
 
-/// The package a manifest describes, when it states a version.
-fn from_manifest(attrs: &HashMap<String, String>, artifact: &str, path: &str) -> Option<Package> {
+/// A package with the evidence it was identified by.
+fn identified(mut p: Package, evidence: Evidence) -> Package {
+    p.evidence = Some(evidence);
+    p
+}
+
+/// sbt and Ivy name jars `GROUP.ARTIFACT-VERSION.jar`
+/// (`com.fasterxml.jackson.core.jackson-core`): a stem with dots whose last dot-separated
+/// part is the artifact and whose first part looks like a reverse domain (`com`, `org`,
+/// `io`, `net`, ... two to three lowercase letters). Anything else is an artifact alone.
+fn split_sbt_name(stem: &str) -> (Option<&str>, &str) {
+    let Some((group, artifact)) = stem.rsplit_once('.') else {
+        return (None, stem);
+    };
+    let tld = group.split('.').next().unwrap_or("");
+    let reverse_domain = group.contains('.')
+        && (2..=3).contains(&tld.len())
+        && tld.bytes().all(|b| b.is_ascii_lowercase());
+    if reverse_domain
+        && !artifact.is_empty()
+        && !artifact.as_bytes()[0].is_ascii_digit()
+        && plausible_name(group)
+    {
+        (Some(group), artifact)
+    } else {
+        (None, stem)
+    }
+}
+
+/// The package a manifest describes, when it states a version: a Jenkins plugin's
+/// `Short-Name`, `Plugin-Version` and `Group-Id` first, then the generic attributes.
+fn from_manifest(
+    attrs: &HashMap<String, String>,
+    artifact: &str,
+    name_group: Option<&str>,
+    path: &str,
+) -> Option<Package> {
     let get = |k: &str| attrs.get(k).map(String::as_str).filter(|v| !v.is_empty());
+    if let (Some(short), Some(version)) = (get("short-name"), get("plugin-version")) {
+        // Jenkins writes `1.2.3 (private-abc-user)` for local builds: the first word.
+        let version = version.split_whitespace().next().unwrap_or(version);
+        if plausible_name(short) && plausible_version(version) {
+            let group = get("group-id").filter(|g| plausible_name(g));
+            return Some(maven_package(group, short, version, path));
+        }
+    }
     let version = get("implementation-version")
         .or_else(|| get("bundle-version"))
         .or_else(|| get("specification-version"))
@@ -480,6 +611,7 @@ fn from_manifest(attrs: &HashMap<String, String>, artifact: &str, path: &str) ->
         .filter(|g| !g.is_empty());
     let group = get("implementation-vendor-id")
         .or(bsn_group)
+        .or(name_group)
         .filter(|g| plausible_name(g));
     Some(maven_package(group, artifact, version, path))
 }
@@ -603,18 +735,22 @@ pub(crate) mod tests {
         format!("#Generated by Maven\n#Tue Jan 01 00:00:00 UTC 2024\ngroupId={g}\nartifactId={a}\nversion={v}\n")
     }
 
-    fn names(found: &[Found]) -> Vec<(String, String, String, Option<String>)> {
+    fn names(found: &[Package]) -> Vec<(String, String, String, Option<Evidence>)> {
         found
             .iter()
-            .map(|f| {
+            .map(|p| {
                 (
-                    f.package.name.clone(),
-                    f.package.version.clone(),
-                    f.package.path.clone(),
-                    f.package.vendor.clone(),
+                    p.name.clone(),
+                    p.version.clone(),
+                    p.path.clone(),
+                    p.evidence,
                 )
             })
             .collect()
+    }
+
+    fn sha1_of(p: &Package) -> &str {
+        &p.digests[0].value
     }
 
     #[test]
@@ -635,14 +771,16 @@ pub(crate) mod tests {
         let (found, notes) = scan_file(&jar, "/app/log4j-core-2.17.1.jar").unwrap();
         assert!(notes.is_empty(), "{notes:?}");
         assert_eq!(found.len(), 1);
-        let pkg = &found[0].package;
+        let pkg = &found[0];
         assert_eq!(pkg.name, "org.apache.logging.log4j:log4j-core");
         assert_eq!(
             pkg.purl,
             "pkg:maven/org.apache.logging.log4j/log4j-core@2.17.1"
         );
         assert_eq!(pkg.ecosystem.as_deref(), Some("Maven"));
-        assert_eq!(found[0].sha1, hex::encode(Sha1::digest(&jar)));
+        assert_eq!(sha1_of(&found[0]), hex::encode(Sha1::digest(&jar)));
+        assert_eq!(pkg.digests[0].algorithm, DigestAlgorithm::Sha1);
+        assert_eq!(pkg.evidence, Some(Evidence::PomProperties));
     }
 
     #[test]
@@ -656,7 +794,7 @@ pub(crate) mod tests {
                 "com.acme:widget".into(),
                 "3.2.1".into(),
                 "/lib/widget.jar".into(),
-                None
+                Some(Evidence::Manifest)
             )]
         );
         let jar = zip_of(&[("a.class", b"\xca\xfe\xba\xbe", false)]);
@@ -667,10 +805,10 @@ pub(crate) mod tests {
                 "commons-io".into(),
                 "2.11.0".into(),
                 "/lib/commons-io-2.11.0.jar".into(),
-                Some(FILE_NAME_HEURISTIC.into())
+                Some(Evidence::FileName)
             )]
         );
-        assert_eq!(found[0].package.purl, "pkg:maven/commons-io@2.11.0");
+        assert_eq!(found[0].purl, "pkg:maven/commons-io@2.11.0");
         let (found, _) = scan_file(&jar, "/lib/app.jar").unwrap();
         assert!(found.is_empty());
     }
@@ -748,8 +886,8 @@ pub(crate) mod tests {
                 ),
             ]
         );
-        assert_eq!(found[2].sha1, hex::encode(Sha1::digest(&inner)));
-        assert_ne!(found[0].sha1, found[2].sha1);
+        assert_eq!(sha1_of(&found[2]), hex::encode(Sha1::digest(&inner)));
+        assert_ne!(sha1_of(&found[0]), sha1_of(&found[2]));
     }
 
     #[test]
@@ -767,6 +905,117 @@ pub(crate) mod tests {
                 if message.contains("bad-1.0.jar: not a readable zip")),
             "{notes:?}"
         );
+    }
+
+    #[test]
+    fn pom_xml_without_pom_properties() {
+        let pom_xml = "<?xml version=\"1.0\"?>\n<project xmlns=\"http://maven.apache.org/POM/4.0.0\">\n  <parent><groupId>org.acme</groupId><artifactId>parent</artifactId><version>3.1.0</version></parent>\n  <artifactId>widget</artifactId>\n  <dependencies><dependency><groupId>x</groupId><artifactId>y</artifactId><version>1</version></dependency></dependencies>\n</project>\n";
+        let unresolved = "<project><groupId>g</groupId><artifactId>u</artifactId><version>${revision}</version></project>";
+        let jar = zip_of(&[
+            (
+                "META-INF/maven/org.acme/widget/pom.xml",
+                pom_xml.as_bytes(),
+                false,
+            ),
+            // Beside a pom.properties, the pom.xml is not read.
+            (
+                "META-INF/maven/org.other/lib/pom.properties",
+                pom("org.other", "lib", "1.0").as_bytes(),
+                false,
+            ),
+            (
+                "META-INF/maven/org.other/lib/pom.xml",
+                b"<project><groupId>wrong</groupId></project>",
+                false,
+            ),
+            ("META-INF/maven/g/u/pom.xml", unresolved.as_bytes(), false),
+            (
+                "META-INF/maven/bad/bad/pom.xml",
+                b"<project><a></project>",
+                false,
+            ),
+        ]);
+        let (found, notes) = scan_file(&jar, "/opt/widget-3.1.0.jar").unwrap();
+        assert_eq!(
+            names(&found),
+            vec![
+                (
+                    "org.other:lib".into(),
+                    "1.0".into(),
+                    "/opt/widget-3.1.0.jar".into(),
+                    Some(Evidence::PomProperties)
+                ),
+                (
+                    "org.acme:widget".into(),
+                    "3.1.0".into(),
+                    "/opt/widget-3.1.0.jar".into(),
+                    Some(Evidence::PomXml)
+                ),
+            ]
+        );
+        assert!(
+            matches!(&notes[..], [FileFact::Skipped { kind: WarningKind::MalformedFile, message }]
+                if message.starts_with("/opt/widget-3.1.0.jar!/META-INF/maven/bad/bad/pom.xml: ")),
+            "{notes:?}"
+        );
+    }
+
+    #[test]
+    fn sbt_names_and_jenkins_plugins() {
+        let bare = zip_of(&[("a.class", b"\xca\xfe\xba\xbe", false)]);
+        let (found, _) = scan_file(
+            &bare,
+            "/lib/com.fasterxml.jackson.core.jackson-core-2.15.2.jar",
+        )
+        .unwrap();
+        assert_eq!(
+            found[0].purl,
+            "pkg:maven/com.fasterxml.jackson.core/jackson-core@2.15.2"
+        );
+        assert_eq!(found[0].evidence, Some(Evidence::FileName));
+        for (stem, group, artifact) in [
+            (
+                "org.scala-lang.scala-library",
+                Some("org.scala-lang"),
+                "scala-library",
+            ),
+            ("log4j-1.2-api", None, "log4j-1.2-api"),
+            // An artifact id with dots of its own keeps them: `jakarta` is no top-level domain.
+            ("jakarta.ws.rs-api", None, "jakarta.ws.rs-api"),
+            ("app.v2", None, "app.v2"),
+            ("com.acme.2x", None, "com.acme.2x"),
+        ] {
+            assert_eq!(split_sbt_name(stem), (group, artifact), "{stem}");
+        }
+
+        let mf = b"Manifest-Version: 1.0\r\nShort-Name: git\r\nLong-Name: Jenkins Git plugin\r\nGroup-Id: org.jenkins-ci.plugins\r\nPlugin-Version: 5.2.1 (private-abc)\r\nImplementation-Version: 9.9\r\n\r\n";
+        let hpi = zip_of(&[("META-INF/MANIFEST.MF", mf, false)]);
+        let (found, _) = scan_file(&hpi, "/var/jenkins_home/plugins/git.jpi").unwrap();
+        assert_eq!(
+            names(&found),
+            vec![(
+                "org.jenkins-ci.plugins:git".into(),
+                "5.2.1".into(),
+                "/var/jenkins_home/plugins/git.jpi".into(),
+                Some(Evidence::Manifest)
+            )]
+        );
+        assert!(is_archive_name("/x/git.hpi"));
+    }
+
+    #[test]
+    fn tiny_non_zip_jar_is_named_malformed() {
+        let err = scan_file(b"oops", "/x.jar").unwrap_err();
+        assert!(matches!(&err, AnalyzeError::Malformed(m) if m.contains("not a zip archive")));
+        let meta = EntryMeta {
+            kind: EntryKind::File,
+            size: 4,
+            mode: 0o644,
+            uid: 0,
+            gid: 0,
+            capabilities: None,
+        };
+        assert!(matches!(JavaAnalyzer.wants("/x.jar", &meta), Want::Bytes));
     }
 
     #[test]

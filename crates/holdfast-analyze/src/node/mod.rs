@@ -1,6 +1,10 @@
-//! Node packages: installed `node_modules/**/package.json` files and the lockfiles of
-//! npm (`package-lock.json`, `npm-shrinkwrap.json`), yarn (`yarn.lock`, v1 and berry) and
-//! pnpm (`pnpm-lock.yaml`, lockfile versions 5, 6 and 9).
+//! Node packages: installed `node_modules/**/package.json` files, the lockfiles of npm
+//! (`package-lock.json`, `npm-shrinkwrap.json`), yarn (`yarn.lock`, v1 and berry), pnpm
+//! (`pnpm-lock.yaml`, lockfile versions 5, 6 and 9, every YAML document of the file), Bun
+//! (`bun.lock`, the text format) and Deno (`deno.lock`, versions 3 and 4), and the
+//! project's own `package.json` outside any `node_modules`, reported with scope
+//! `application` when it has a name and a version (as Syft does; a root without a
+//! version is normal and says nothing).
 //!
 //! An installed package and a lockfile entry for it are reported separately, each with its
 //! own path. Lockfiles inside `node_modules` (shipped inside a published package) are not
@@ -11,6 +15,8 @@ use holdfast_model::path::{file_name, parent};
 
 use crate::catalog::TextCataloger;
 
+mod bun;
+mod deno;
 mod package_json;
 mod package_lock;
 mod pnpm;
@@ -23,9 +29,13 @@ pub struct NodeAnalyzer;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Kind {
     Installed,
+    /// A project's own `package.json`, outside any `node_modules`.
+    Application,
     PackageLock,
     Yarn,
     Pnpm,
+    Bun,
+    Deno,
 }
 
 /// Whether `dir` is a `node_modules` directory (`/x/node_modules` or a relative
@@ -34,10 +44,16 @@ fn is_node_modules(dir: &str) -> bool {
     dir.ends_with("/node_modules") || dir == "node_modules"
 }
 
+/// Whether a path lies inside a `node_modules` directory.
+fn in_node_modules(path: &str) -> bool {
+    path.contains("/node_modules/") || path.starts_with("node_modules/")
+}
+
 /// Classifies a path by its components alone (no allocation): `wants` runs on every entry.
 fn kind(path: &str) -> Option<Kind> {
     let name = file_name(path);
     match name {
+        "package.json" if !in_node_modules(path) => Some(Kind::Application),
         "package.json" => {
             // An installed package is `node_modules/NAME/package.json` or
             // `node_modules/@SCOPE/NAME/package.json`; package.json files deeper inside a
@@ -55,14 +71,21 @@ fn kind(path: &str) -> Option<Kind> {
             (scope.len() > 1 && scope.starts_with('@') && is_node_modules(parent(up)))
                 .then_some(Kind::Installed)
         }
-        "package-lock.json" | "npm-shrinkwrap.json" | "yarn.lock" | "pnpm-lock.yaml"
-            if path.contains("/node_modules/") || path.starts_with("node_modules/") =>
+        "package-lock.json"
+        | "npm-shrinkwrap.json"
+        | "yarn.lock"
+        | "pnpm-lock.yaml"
+        | "bun.lock"
+        | "deno.lock"
+            if in_node_modules(path) =>
         {
             None
         }
         "package-lock.json" | "npm-shrinkwrap.json" => Some(Kind::PackageLock),
         "yarn.lock" => Some(Kind::Yarn),
         "pnpm-lock.yaml" => Some(Kind::Pnpm),
+        "bun.lock" => Some(Kind::Bun),
+        "deno.lock" => Some(Kind::Deno),
         _ => None,
     }
 }
@@ -70,13 +93,16 @@ fn kind(path: &str) -> Option<Kind> {
 impl TextCataloger for NodeAnalyzer {
     type Kind = Kind;
     const NAME: &'static str = "node";
-    const VERSION: u32 = 1;
+    const VERSION: u32 = 2;
     fn kind(path: &str) -> Option<Kind> {
         kind(path)
     }
     fn parse(kind: Kind, bytes: &[u8], path: &str) -> Result<Vec<FileFact>, AnalyzeError> {
         match kind {
             Kind::Installed => package_json::parse(bytes, path),
+            Kind::Application => package_json::parse_application(bytes, path),
+            Kind::Bun => bun::parse(&String::from_utf8_lossy(bytes), path),
+            Kind::Deno => deno::parse(bytes, path),
             Kind::PackageLock => package_lock::parse(bytes, path),
             Kind::Yarn => Ok(yarn::parse(&String::from_utf8_lossy(bytes), path)),
             Kind::Pnpm => Ok(pnpm::parse(&String::from_utf8_lossy(bytes), path)),
@@ -123,13 +149,20 @@ mod tests {
             ("/app/npm-shrinkwrap.json", Kind::PackageLock),
             ("/app/yarn.lock", Kind::Yarn),
             ("/app/pnpm-lock.yaml", Kind::Pnpm),
+            ("/app/bun.lock", Kind::Bun),
+            ("/app/deno.lock", Kind::Deno),
+            ("/app/package.json", Kind::Application),
+            (
+                "/usr/lib/python3/site-packages/jupyterlab/staging/package.json",
+                Kind::Application,
+            ),
         ];
         for (p, k) in yes {
             assert_eq!(kind(p), Some(k), "{p}");
         }
         for p in [
-            "/app/package.json",
             "/app/node_modules/package.json",
+            "/app/node_modules/x/bun.lock",
             "/app/node_modules/@babel/package.json",
             "/app/node_modules/lodash/lib/package.json",
             "/app/node_modules/@babel/core/lib/package.json",

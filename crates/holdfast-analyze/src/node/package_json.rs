@@ -2,10 +2,15 @@
 //! and the license, written as `"license": "MIT"`, the deprecated
 //! `"license": {"type": "MIT"}` or `"licenses": [{"type": "MIT"}]`.
 //!
-//! Only files directly inside `node_modules` get here, so `"private": true` (which keeps
+//! [`parse_application`] reads a project's own `package.json` (outside `node_modules`):
+//! its package has scope `application`, and one without a name or version is no package
+//! and no warning either.
+//!
+//! Installed packages are files directly inside `node_modules`, so `"private": true` (which keeps
 //! a project from being published) is no reason to skip one: workspace packages linked
 //! into `node_modules` are often private and still installed code.
 
+use holdfast_model::DependencyScope;
 use serde::Deserialize;
 
 use crate::analyzer::{AnalyzeError, FileFact};
@@ -43,6 +48,25 @@ pub(super) fn parse(bytes: &[u8], path: &str) -> Result<Vec<FileFact>, AnalyzeEr
     Ok(cat.into_facts())
 }
 
+/// Parses a project's own package.json: the application's package, if it names one.
+pub(super) fn parse_application(bytes: &[u8], path: &str) -> Result<Vec<FileFact>, AnalyzeError> {
+    let m: Manifest = serde_json::from_slice(bytes)
+        .map_err(|e| AnalyzeError::Malformed(format!("package.json is not valid JSON: {e}")))?;
+    let mut cat = Catalog::new(Eco::Npm, path);
+    if let (Some(name), Some(version)) = (m.name.as_deref(), m.version.as_deref()) {
+        let mut licenses = m.license.0;
+        licenses.extend(m.licenses.0);
+        cat.add_full(
+            name,
+            version,
+            Some(DependencyScope::Application),
+            licenses,
+            None,
+        );
+    }
+    Ok(cat.into_facts())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -69,6 +93,24 @@ mod tests {
             panic!("packages")
         };
         assert_eq!(p[0].licenses, vec!["MIT", "Apache-2.0"]);
+    }
+
+    #[test]
+    fn application_manifest() {
+        let facts = parse_application(
+            br#"{"name": "bench-app", "version": "1.0.0", "private": true, "dependencies": {"express": "4.16.0"}}"#,
+            "/app/package.json",
+        )
+        .unwrap();
+        let FileFact::Packages(p) = &facts[0] else {
+            panic!("packages")
+        };
+        assert_eq!(p[0].purl, "pkg:npm/bench-app@1.0.0");
+        assert_eq!(p[0].scope, Some(DependencyScope::Application));
+        let facts = parse_application(br#"{"private": true}"#, "/app/package.json").unwrap();
+        assert_eq!(facts.len(), 1);
+        assert!(matches!(&facts[0], FileFact::Packages(p) if p.is_empty()));
+        assert!(parse_application(b"{,", "/app/package.json").is_err());
     }
 
     #[test]

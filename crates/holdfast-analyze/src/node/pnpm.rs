@@ -199,19 +199,20 @@ impl Lockfile {
     }
 }
 
-/// Parses a pnpm lockfile. When the file holds several YAML documents (pnpm 9 may put its
-/// own environment first), the last one is the project's.
+/// Parses a pnpm lockfile. A file may hold several YAML documents (pnpm 9 puts the
+/// lockfile of its own `packageManager` environment first, and each has its packages):
+/// every document is read, each with its own graph, into one catalog.
 pub(super) fn parse(text: &str, path: &str) -> Vec<FileFact> {
+    let mut cat = Catalog::new(Eco::Npm, path);
     let mut lock = Lockfile::default();
     let unreadable = yamlish::walk(text, |e| match e {
-        Event::Document => lock = Lockfile::default(),
+        Event::Document => std::mem::take(&mut lock).into_catalog(&mut cat),
         Event::Entry {
             ancestors,
             key,
             value,
         } => lock.event(ancestors, key, value),
     });
-    let mut cat = Catalog::new(Eco::Npm, path);
     lock.into_catalog(&mut cat);
     if unreadable > 0 {
         cat.note(
@@ -227,6 +228,16 @@ mod tests {
     use super::*;
     use crate::catalog::test_support::{list, s};
     use DependencyScope::*;
+
+    #[test]
+    fn every_document_is_read() {
+        let text = "---\nlockfileVersion: '9.0'\n\nimporters:\n\n  .:\n    configDependencies: {}\n    packageManagerDependencies:\n      pnpm:\n        specifier: 9.15.0\n        version: 9.15.0\n\npackages:\n\n  pnpm@9.15.0:\n    resolution: {integrity: sha512-p}\n\nsnapshots:\n\n  pnpm@9.15.0: {}\n\n---\nlockfileVersion: '9.0'\n\nimporters:\n\n  .:\n    dependencies:\n      ms:\n        specifier: 2.1.3\n        version: 2.1.3\n\npackages:\n\n  ms@2.1.3:\n    resolution: {integrity: sha512-m}\n\n  bad key:\n    resolution: {integrity: sha512-x}\n\nsnapshots:\n\n  ms@2.1.3: {}\n";
+        let facts = parse(text, "/p/pnpm-lock.yaml");
+        assert_eq!(
+            list(&facts),
+            vec![s("pnpm", "9.15.0", None), s("ms", "2.1.3", Some(Direct))]
+        );
+    }
 
     #[test]
     fn v5_keys_with_peer_suffixes() {

@@ -1,7 +1,9 @@
 //! PHP packages from Composer: `composer.lock` (`packages`, and `packages-dev` for
 //! development) and `vendor/composer/installed.json`, which Composer 1 writes as an array
 //! of packages and Composer 2 as `{"packages": [...], "dev-package-names": [...]}`.
-//! Versions are kept as written (`v5.4.0`).
+//! Versions are kept as written (`v5.4.0`). A root `composer.json` (outside `vendor/`)
+//! that names its package and version is the application itself (scope `application`).
+//! Extensions installed with `pecl` are read from PEAR's registry (`pecl.rs`).
 
 use std::collections::HashSet;
 
@@ -24,6 +26,10 @@ const INSTALLED: &str = "/vendor/composer/installed.json";
 pub(crate) enum Kind {
     Lock,
     Installed,
+    /// A project's own `composer.json`.
+    Application,
+    /// A pecl registry entry.
+    Pecl,
 }
 
 /// Classifies a path by its name alone (no allocation).
@@ -32,6 +38,10 @@ fn kind(path: &str) -> Option<Kind> {
         Some(Kind::Lock)
     } else if path.ends_with(INSTALLED) {
         Some(Kind::Installed)
+    } else if file_name(path) == "composer.json" && !path.contains("/vendor/") {
+        Some(Kind::Application)
+    } else if pecl::wanted(path) {
+        Some(Kind::Pecl)
     } else {
         None
     }
@@ -40,7 +50,7 @@ fn kind(path: &str) -> Option<Kind> {
 impl TextCataloger for PhpAnalyzer {
     type Kind = Kind;
     const NAME: &'static str = "php";
-    const VERSION: u32 = 1;
+    const VERSION: u32 = 2;
     fn kind(path: &str) -> Option<Kind> {
         kind(path)
     }
@@ -48,8 +58,31 @@ impl TextCataloger for PhpAnalyzer {
         match kind {
             Kind::Lock => parse_lock(bytes, path),
             Kind::Installed => parse_installed(bytes, path),
+            Kind::Application => parse_application(bytes, path),
+            Kind::Pecl => pecl::parse(bytes, path),
         }
     }
+}
+
+mod pecl;
+
+/// A root `composer.json`: its own package when it names one with a version (most do
+/// not write a version; then it is no package, and no warning either).
+fn parse_application(bytes: &[u8], path: &str) -> Result<Vec<FileFact>, AnalyzeError> {
+    let p: ComposerPackage = serde_json::from_slice(bytes).map_err(json_error)?;
+    let mut cat = Catalog::new(Eco::Composer, path);
+    if let (Some(name), Some(version)) = (p.name.0, p.version.0) {
+        if name.contains('/') {
+            cat.add_full(
+                &name,
+                &version,
+                Some(DependencyScope::Application),
+                p.license.0,
+                None,
+            );
+        }
+    }
+    Ok(cat.into_facts())
 }
 
 /// One package entry of either file.
@@ -146,13 +179,36 @@ mod tests {
     }
 
     #[test]
+    fn application_composer_json() {
+        assert_eq!(kind("/srv/app/composer.json"), Some(Kind::Application));
+        assert_eq!(kind("/srv/app/vendor/monolog/monolog/composer.json"), None);
+        assert_eq!(
+            kind("/usr/local/lib/php/.registry/.channel.pecl.php.net/redis.reg"),
+            Some(Kind::Pecl)
+        );
+        let facts = parse_application(
+            br#"{"name": "acme/shop", "version": "2.1.0", "license": "MIT", "require": {"php": ">=8.1"}}"#,
+            "/srv/app/composer.json",
+        )
+        .unwrap();
+        let FileFact::Packages(p) = &facts[0] else {
+            panic!()
+        };
+        assert_eq!(p[0].purl, "pkg:composer/acme/shop@2.1.0");
+        assert_eq!(p[0].scope, Some(DependencyScope::Application));
+        let facts = parse_application(br#"{"name": "acme/shop"}"#, "/c.json").unwrap();
+        assert!(matches!(&facts[..], [FileFact::Packages(p)] if p.is_empty()));
+        assert!(parse_application(b"{", "/c.json").is_err());
+    }
+
+    #[test]
     fn kinds_by_path() {
         assert_eq!(kind("/app/composer.lock"), Some(Kind::Lock));
         assert_eq!(
             kind("/app/vendor/composer/installed.json"),
             Some(Kind::Installed)
         );
-        assert_eq!(kind("/app/composer.json"), None);
+        assert_eq!(kind("/app/composer.json"), Some(Kind::Application));
         assert_eq!(kind("/app/vendor/installed.json"), None);
     }
 

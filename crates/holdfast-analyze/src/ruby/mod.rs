@@ -44,7 +44,7 @@ fn kind(path: &str) -> Option<Kind> {
 impl TextCataloger for RubyAnalyzer {
     type Kind = Kind;
     const NAME: &'static str = "ruby";
-    const VERSION: u32 = 1;
+    const VERSION: u32 = 2;
     fn kind(path: &str) -> Option<Kind> {
         kind(path)
     }
@@ -189,12 +189,14 @@ fn string_array(expr: &str) -> Vec<String> {
     out
 }
 
-/// Parses a Bundler lockfile: gems of the `GEM` (rubygems) and `GIT` sources; `PATH`
-/// sources are the project's own code and are skipped.
+/// Parses a Bundler lockfile: gems of the `GEM` (rubygems) and `GIT` sources, and those of
+/// `PATH` sources, the project's own code, with scope `application` (not matched against
+/// the registry's advisories: no ecosystem).
 pub(crate) fn parse_lockfile(text: &str, path: &str) -> Vec<FileFact> {
     let mut section = "";
     let mut in_specs = false;
     let mut gems: Vec<(&str, &str, Option<&str>)> = Vec::new();
+    let mut own: Vec<(&str, &str, Option<&str>)> = Vec::new();
     let mut direct: HashSet<&str> = HashSet::new();
     let mut has_dependencies = false;
     let mut bad = 0usize;
@@ -212,11 +214,12 @@ pub(crate) fn parse_lockfile(text: &str, path: &str) -> Vec<FileFact> {
         }
         let item = line.trim();
         match section {
-            "GEM" | "GIT" => {
+            "GEM" | "GIT" | "PATH" => {
                 if indent == 2 {
                     in_specs = item == "specs:";
                 } else if indent == 4 && in_specs {
                     match gem_line(item) {
+                        Some(g) if section == "PATH" => own.push(g),
                         Some(g) => gems.push(g),
                         None => bad += 1,
                     }
@@ -231,6 +234,15 @@ pub(crate) fn parse_lockfile(text: &str, path: &str) -> Vec<FileFact> {
         }
     }
     let mut cat = Catalog::new(Eco::Gem, path);
+    for (name, version, platform) in own {
+        cat.add_full(
+            name,
+            version,
+            Some(DependencyScope::Application),
+            Vec::new(),
+            platform_qualifier(platform),
+        );
+    }
     for (name, version, platform) in gems {
         let scope = has_dependencies.then(|| {
             if direct.contains(name) {
@@ -346,6 +358,7 @@ mod tests {
         assert_eq!(
             got,
             vec![
+                ("myapp", "0.1.0", "pkg:gem/myapp@0.1.0", Some(Application)),
                 ("y", "0.3.0", "pkg:gem/y@0.3.0", Some(Direct)),
                 (
                     "actionpack",

@@ -71,10 +71,11 @@ pub(super) fn analyze(text: &str, path: &str) -> Result<Vec<FileFact>, AnalyzeEr
     let mut out = Vec::new();
     for p in &packages {
         let source = CrateSource::from_lock(p.source.as_deref());
-        if source == CrateSource::Local {
-            continue;
-        }
-        let scope = if members.is_empty() {
+        // Source-less crates are the workspace's own (root and members) and its path
+        // dependencies: the application, not published crates (no ecosystem).
+        let scope = if source == CrateSource::Local {
+            Some(DependencyScope::Application)
+        } else if members.is_empty() {
             None
         } else if direct.contains(&(p.name.as_str(), p.version.as_str())) {
             Some(DependencyScope::Direct)
@@ -179,6 +180,8 @@ source = "git+https://github.com/acme/mygit?rev=abc#abcdef0123"
         assert_eq!(
             got,
             vec![
+                ("app", "0.1.0", Some(Application)),
+                ("helper", "0.1.0", Some(Application)),
                 ("anyhow", "1.0.75", Some(Direct)),
                 ("libc", "0.2.150", Some(Direct)),
                 ("rand", "0.8.5", Some(Direct)),
@@ -187,8 +190,8 @@ source = "git+https://github.com/acme/mygit?rev=abc#abcdef0123"
                 ("mygit", "0.3.0", Some(Direct)),
             ]
         );
-        assert_eq!(p[0].purl, "pkg:cargo/anyhow@1.0.75");
-        assert_eq!(p[5].ecosystem, None);
+        assert_eq!(p[2].purl, "pkg:cargo/anyhow@1.0.75");
+        assert_eq!(p[7].ecosystem, None);
     }
 
     #[test]
@@ -212,8 +215,10 @@ source = "registry+https://github.com/rust-lang/crates.io-index"
         let FileFact::Packages(p) = &facts[0] else {
             panic!()
         };
-        assert_eq!(p.len(), 1);
-        assert_eq!(p[0].scope, Some(DependencyScope::Direct));
+        assert_eq!(p.len(), 2);
+        assert_eq!(p[0].scope, Some(DependencyScope::Application));
+        assert_eq!(p[0].ecosystem, None);
+        assert_eq!(p[1].scope, Some(DependencyScope::Direct));
     }
 
     #[test]

@@ -43,7 +43,7 @@ impl Analyzer for RustAnalyzer {
         "rust"
     }
     fn version(&self) -> u32 {
-        1
+        2
     }
     fn group(&self) -> AnalyzerGroup {
         AnalyzerGroup::Library

@@ -6,9 +6,10 @@
 #![allow(dead_code)]
 
 use holdfast_model::{
-    Cvss, Finding, FindingKind, FindingStatus, LayerInfo, Location, OsFamily, OsRelease, Package,
-    PackageType, ScanResult, ScanSummary, Severity, SuppressionInfo, TargetKind, TargetResult,
-    ToolInfo, Warning, SCHEMA_VERSION,
+    Cvss, DependencyScope, DigestAlgorithm, Evidence, Finding, FindingKind, FindingStatus,
+    LayerInfo, Location, OsFamily, OsRelease, Package, PackageDigest, PackageType, ScanResult,
+    ScanSummary, Severity, SuppressionInfo, TargetKind, TargetResult, ToolInfo, Warning,
+    SCHEMA_VERSION,
 };
 
 pub const L1: &str = "sha256:1111111111111111111111111111111111111111111111111111111111111111";
@@ -53,6 +54,8 @@ pub fn package(name: &str, version: &str, ty: PackageType, path: &str, layer: &s
         layer: Some(layer.into()),
         path: path.into(),
         owner: None,
+        digests: Vec::new(),
+        evidence: None,
     }
 }
 
@@ -95,6 +98,39 @@ pub fn vuln(
     f
 }
 
+/// The project's own package (CycloneDX `application`, SPDX purpose `APPLICATION`).
+fn app_package() -> Package {
+    let mut p = package(
+        "bench-app",
+        "1.0.0",
+        PackageType::Npm,
+        "/app/package.json",
+        L3,
+    );
+    p.scope = Some(DependencyScope::Application);
+    p.ecosystem = None;
+    p
+}
+
+/// A jar known by its file name, with its SHA-1 (CycloneDX `hashes`, SPDX `checksums`).
+fn jar_package() -> Package {
+    let mut p = package(
+        "commons-io",
+        "2.11.0",
+        PackageType::Maven,
+        "/opt/lib/commons-io-2.11.0.jar",
+        L3,
+    );
+    p.purl = "pkg:maven/commons-io@2.11.0".into();
+    p.id = p.purl.clone();
+    p.evidence = Some(Evidence::FileName);
+    p.digests = vec![PackageDigest {
+        algorithm: DigestAlgorithm::Sha1,
+        value: "a2503f302b11ebde7ebc3df41daebe0e4eea3689".into(),
+    }];
+    p
+}
+
 /// The fixture most tests render.
 pub fn fixture() -> ScanResult {
     let packages = vec![
@@ -130,6 +166,8 @@ pub fn fixture() -> ScanResult {
         // analysis makes them.
         go_binary_stdlib("/usr/bin/skopeo", L1),
         go_binary_stdlib("/usr/bin/docker-registry", L3),
+        app_package(),
+        jar_package(),
     ];
     let mut critical = vuln(
         "CVE-2024-0001",

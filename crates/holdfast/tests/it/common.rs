@@ -253,6 +253,7 @@ pub fn holdfast() -> Command {
     // A cache home of the tests' own, so no user DB or cache leaks into a result.
     let xdg = Path::new(env!("CARGO_TARGET_TMPDIR")).join("xdg-cache");
     c.env_remove("HOLDFAST_CACHE_DIR")
+        .env_remove("HOLDFAST_CACHE_URL")
         .env_remove("HOLDFAST_DB")
         .env("XDG_CACHE_HOME", xdg)
         .env("NO_COLOR", "1");

@@ -1,0 +1,754 @@
+//! The service in-process on a loopback port, on SQLite and (when installed, always under
+//! `HOLDFAST_FULL_TESTS=1`) PostgreSQL: tokens and scopes, a real scan of the demo image,
+//! reports, views, exceptions, schedules, metrics checked by promtool, the database
+//! download and re-matching stored inventories against a new database.
+
+#[path = "../../holdfast-store/tests/support/postgres.rs"]
+mod postgres;
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use holdfast_server::ServerConfig;
+use holdfast_store::Scope;
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+fn demo_image() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/demo/demo-image.tar")
+}
+
+/// A running service and tokens of each scope.
+struct Service {
+    base: String,
+    http: reqwest::Client,
+    read: String,
+    scan: String,
+    admin: String,
+    db_path: PathBuf,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<()>>,
+    _dir: tempfile::TempDir,
+}
+
+impl Service {
+    async fn start(database_url: Option<String>) -> Service {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = ServerConfig::new(dir.path().join("data"));
+        config.listen = "127.0.0.1:0".parse().unwrap();
+        config.database_url = database_url;
+        config.db_path = dir.path().join("db/holdfast.db");
+        config.tick = Duration::from_millis(200);
+        config.lease = Duration::from_secs(30);
+        let store = holdfast_server::open_store(&config).await.unwrap();
+        let read = store.create_token("reader", Scope::Read).await.unwrap().1;
+        let scan = store.create_token("ci", Scope::Scan).await.unwrap().1;
+        let admin = store.create_token("alice", Scope::Admin).await.unwrap().1;
+        store.close().await;
+        let db_path = config.db_path.clone();
+        let cache = holdfast_source::LayerCache::new(dir.path().join("cache"));
+        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let (addr_tx, addr_rx) = tokio::sync::oneshot::channel::<SocketAddr>();
+        let task = tokio::spawn(async move {
+            holdfast_server::run_until(
+                config,
+                Some(cache),
+                async {
+                    let _ = stop_rx.await;
+                },
+                move |addr| {
+                    let _ = addr_tx.send(addr);
+                },
+            )
+            .await
+            .unwrap();
+        });
+        let addr = addr_rx.await.expect("the service starts");
+        Service {
+            base: format!("http://{addr}"),
+            http: reqwest::Client::new(),
+            read,
+            scan,
+            admin,
+            db_path,
+            stop: Some(stop_tx),
+            task: Some(task),
+            _dir: dir,
+        }
+    }
+
+    async fn stop(mut self) {
+        let _ = self.stop.take().unwrap().send(());
+        self.task.take().unwrap().await.unwrap();
+    }
+
+    async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let mut req = self.http.request(method, format!("{}{path}", self.base));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let resp = req.send().await.unwrap();
+        let status = resp.status();
+        let text = resp.text().await.unwrap();
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
+    }
+
+    async fn get(&self, path: &str, token: &str) -> (StatusCode, Value) {
+        self.call(reqwest::Method::GET, path, Some(token), None)
+            .await
+    }
+
+    async fn scan_and_wait(&self, target: &str) -> Value {
+        let (status, body) = self
+            .call(
+                reqwest::Method::POST,
+                "/api/v1/scans",
+                Some(&self.scan),
+                Some(json!({ "target": target })),
+            )
+            .await;
+        assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+        let id = body["id"].as_str().unwrap().to_string();
+        let deadline = Instant::now() + Duration::from_secs(120);
+        loop {
+            let (_, scan) = self.get(&format!("/api/v1/scans/{id}"), &self.read).await;
+            match scan["status"].as_str().unwrap() {
+                "finished" | "failed" => return scan,
+                _ => {}
+            }
+            assert!(Instant::now() < deadline, "scan {id} did not end: {scan}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+/// Runs `scenario` against a service on SQLite, then on PostgreSQL.
+fn on_both<F, Fut>(scenario: F)
+where
+    F: Fn(Service) -> Fut,
+    Fut: std::future::Future<Output = Service>,
+{
+    let rt = runtime();
+    rt.block_on(async {
+        let service = Service::start(None).await;
+        scenario(service).await.stop().await;
+    });
+    if let Some(pg) = postgres::TestPostgres::start() {
+        let url = pg.fresh_database();
+        rt.block_on(async {
+            let service = Service::start(Some(url)).await;
+            scenario(service).await.stop().await;
+        });
+    }
+}
+
+#[test]
+fn tokens_and_scopes_guard_every_route() {
+    on_both(|s| async move {
+        // Open routes.
+        assert_eq!(
+            s.call(reqwest::Method::GET, "/healthz", None, None).await.0,
+            StatusCode::OK
+        );
+        let (status, ready) = s.call(reqwest::Method::GET, "/readyz", None, None).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(ready["ready"], true);
+        // No token, a wrong token, a token of too small a scope.
+        let (status, body) = s
+            .call(reqwest::Method::GET, "/api/v1/scans", None, None)
+            .await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+        assert!(body["error"].as_str().unwrap().contains("Bearer"));
+        assert_eq!(
+            s.get("/api/v1/scans", "hft_wrong").await.0,
+            StatusCode::UNAUTHORIZED
+        );
+        let post = |token: String| {
+            let s = &s;
+            async move {
+                s.call(
+                    reqwest::Method::POST,
+                    "/api/v1/scans",
+                    Some(&token),
+                    Some(json!({"target": "docker-archive:/nonexistent.tar"})),
+                )
+                .await
+            }
+        };
+        let (status, body) = post(s.read.clone()).await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+        assert!(
+            body["error"].as_str().unwrap().contains("`scan` scope"),
+            "{body}"
+        );
+        assert_eq!(post(s.scan.clone()).await.0, StatusCode::ACCEPTED);
+        let exception = json!({"advisory": "CVE-1", "reason": "r", "owner": "o"});
+        let (status, _) = s
+            .call(
+                reqwest::Method::POST,
+                "/api/v1/exceptions",
+                Some(&s.scan),
+                Some(exception.clone()),
+            )
+            .await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+        let (status, _) = s
+            .call(
+                reqwest::Method::POST,
+                "/api/v1/exceptions",
+                Some(&s.admin),
+                Some(exception),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED);
+        // Bad input is named.
+        let (status, body) = s
+            .call(
+                reqwest::Method::POST,
+                "/api/v1/scans",
+                Some(&s.scan),
+                Some(json!({"target": "x", "scanners": ["nope"]})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(body["error"]
+            .as_str()
+            .unwrap()
+            .contains("unknown scanner `nope`"));
+        let (status, body) = s.get("/api/v1/scans?status=sleeping", &s.read).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert!(body["error"].as_str().unwrap().contains("sleeping"));
+        // The OpenAPI document lists the routes.
+        let (status, doc) = s.get("/api/v1/openapi.json", &s.read).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(
+            doc["paths"]["/api/v1/scans"]["post"]["x-holdfast-scope"],
+            "scan"
+        );
+        s
+    });
+}
+
+#[test]
+fn a_scan_its_reports_views_and_exceptions() {
+    on_both(|s| async move {
+        let target = format!("docker-archive:{}", demo_image().display());
+        let scan = s.scan_and_wait(&target).await;
+        assert_eq!(scan["status"], "finished", "{scan}");
+        let id = scan["id"].as_str().unwrap().to_string();
+        let result = &scan["result"];
+        assert_eq!(result["targets"][0]["name"], target);
+        let vulns = result["targets"][0]["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["kind"] == "vulnerability")
+            .count();
+        assert!(vulns >= 5, "{vulns}");
+
+        // A missing file fails with the reason, and the scan after it still runs.
+        let missing = s
+            .scan_and_wait("docker-archive:/nonexistent/image.tar")
+            .await;
+        assert_eq!(missing["status"], "failed");
+        assert!(
+            missing["error"]
+                .as_str()
+                .unwrap()
+                .contains("/nonexistent/image.tar"),
+            "{missing}"
+        );
+
+        for (format, needle) in [
+            ("sarif", "\"runs\""),
+            ("cyclonedx", "\"bomFormat\""),
+            ("spdx", "\"spdxVersion\""),
+            ("html", "<html"),
+        ] {
+            let (status, body) = s
+                .get(
+                    &format!("/api/v1/scans/{id}/report?format={format}"),
+                    &s.read,
+                )
+                .await;
+            assert_eq!(status, StatusCode::OK, "{format}");
+            let text = match body {
+                Value::String(t) => t,
+                other => other.to_string(),
+            };
+            assert!(
+                text.contains(needle),
+                "{format}: {}",
+                &text[..text.len().min(200)]
+            );
+        }
+        assert_eq!(
+            s.get(&format!("/api/v1/scans/{id}/report?format=pdf"), &s.read)
+                .await
+                .0,
+            StatusCode::BAD_REQUEST
+        );
+
+        // Views across scans.
+        let (_, images) = s.get("/api/v1/images", &s.read).await;
+        let image_id = images["targets"][0]["image_id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let (status, image) = s.get(&format!("/api/v1/images/{image_id}"), &s.read).await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(!image["target"]["layers"].as_array().unwrap().is_empty());
+        assert!(!image["target"]["packages"].as_array().unwrap().is_empty());
+        let (_, list) = s.get("/api/v1/vulnerabilities", &s.read).await;
+        assert!(list["vulnerabilities"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|v| v["id"] == "CVE-2023-46218"));
+        let (status, detail) = s
+            .get("/api/v1/vulnerabilities/CVE-2023-46218", &s.read)
+            .await;
+        assert_eq!(status, StatusCode::OK);
+        let affected = detail["affected"].as_array().unwrap();
+        assert!(
+            affected
+                .iter()
+                .any(|a| a["package"] == "curl" && a["fixed_version"] == "7.88.1-10+deb12u5"),
+            "{detail}"
+        );
+
+        // The verdict fails on the curl finding; an exception for it, with an owner and an
+        // expiry, moves it to suppressed in every view.
+        let (_, verdict) = s
+            .get(
+                &format!("/api/v1/scans/{id}/verdict?severity=medium"),
+                &s.read,
+            )
+            .await;
+        assert_eq!(verdict["pass"], false);
+        assert!(verdict["deciders"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|d| d["id"] == "CVE-2023-46218"));
+        let expires = holdfast_store::now_ms() + 86_400_000;
+        let (status, exception) = s
+            .call(
+                reqwest::Method::POST,
+                "/api/v1/exceptions",
+                Some(&s.admin),
+                Some(json!({"advisory": "CVE-2023-46218", "reason": "cookies unused", "owner": "team-web", "expires_at": expires})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED);
+        let (_, list) = s.get("/api/v1/vulnerabilities", &s.read).await;
+        assert!(!list["vulnerabilities"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|v| v["id"] == "CVE-2023-46218"));
+        let (_, scan) = s.get(&format!("/api/v1/scans/{id}"), &s.read).await;
+        let suppressed = scan["result"]["targets"][0]["suppressed"]
+            .as_array()
+            .unwrap();
+        let moved: Vec<_> = suppressed
+            .iter()
+            .filter(|f| f["id"] == "CVE-2023-46218")
+            .collect();
+        assert_eq!(moved.len(), 2, "curl and libcurl4");
+        assert_eq!(moved[0]["suppression"]["by"], "exception");
+        assert_eq!(moved[0]["suppression"]["statement"]["owner"], "team-web");
+        let (_, verdict) = s
+            .get(
+                &format!("/api/v1/scans/{id}/verdict?severity=medium"),
+                &s.read,
+            )
+            .await;
+        assert!(!verdict["deciders"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|d| d["id"] == "CVE-2023-46218"));
+        let (_, detail) = s
+            .get("/api/v1/vulnerabilities/CVE-2023-46218", &s.read)
+            .await;
+        assert_eq!(detail["affected"][0]["exception"], exception["id"]);
+        // Audited: who, what.
+        let (_, audit) = s.get("/api/v1/audit", &s.admin).await;
+        let entry = &audit["entries"][0];
+        assert_eq!(
+            (entry["actor"].as_str(), entry["action"].as_str()),
+            (Some("alice"), Some("exception.create"))
+        );
+
+        // /report holds the latest result per target.
+        let (status, report) = s.get("/report", &s.read).await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(report["targets"][&target]["result"]["packages"].is_array());
+
+        // Delete.
+        let (status, _) = s
+            .call(
+                reqwest::Method::DELETE,
+                &format!("/api/v1/scans/{id}"),
+                Some(&s.scan),
+                None,
+            )
+            .await;
+        assert_eq!(status, StatusCode::NO_CONTENT);
+        assert_eq!(
+            s.get(&format!("/api/v1/scans/{id}"), &s.read).await.0,
+            StatusCode::NOT_FOUND
+        );
+        let (status, body) = s.get("/report", &s.read).await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        assert!(body["error"].as_str().unwrap().contains("first scan"));
+        s
+    });
+}
+
+#[test]
+fn schedules_skip_unchanged_images() {
+    on_both(|s| async move {
+        let target = format!("docker-archive:{}", demo_image().display());
+        let (status, body) = s
+            .call(
+                reqwest::Method::POST,
+                "/api/v1/schedules",
+                Some(&s.admin),
+                Some(json!({"name": "demo", "target": target, "spec": "* * * * * *"})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        let (status, body) = s
+            .call(
+                reqwest::Method::POST,
+                "/api/v1/schedules",
+                Some(&s.admin),
+                Some(json!({"name": "bad", "target": target, "spec": "every 1s"})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(body["error"].as_str().unwrap().contains("once a minute"));
+        // Due every second: the first run scans, later runs see the same image id.
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let (_, scans) = s.get("/api/v1/scans?status=finished", &s.read).await;
+            if !scans["scans"].as_array().unwrap().is_empty() {
+                break;
+            }
+            assert!(Instant::now() < deadline, "the schedule never ran");
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        let (_, scans) = s
+            .get(
+                &format!("/api/v1/scans?target={}", urlencode(&target)),
+                &s.read,
+            )
+            .await;
+        assert_eq!(
+            scans["scans"].as_array().unwrap().len(),
+            1,
+            "unchanged image scanned again: {scans}"
+        );
+        let (_, schedules) = s.get("/api/v1/schedules", &s.read).await;
+        assert!(schedules["schedules"][0]["last_digest"]
+            .as_str()
+            .unwrap()
+            .starts_with("sha256:"));
+        let (status, _) = s
+            .call(
+                reqwest::Method::DELETE,
+                "/api/v1/schedules/demo",
+                Some(&s.admin),
+                None,
+            )
+            .await;
+        assert_eq!(status, StatusCode::NO_CONTENT);
+        s
+    });
+}
+
+fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+#[test]
+fn metrics_pass_promtool() {
+    on_both(|s| async move {
+        s.scan_and_wait(&format!("docker-archive:{}", demo_image().display()))
+            .await;
+        let text = s
+            .http
+            .get(format!("{}/metrics", s.base))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        for needle in [
+            "holdfast_scans_total{status=\"finished\"} 1",
+            "holdfast_scan_duration_seconds_bucket",
+            "holdfast_findings{",
+            "holdfast_queue_depth{state=\"queued\"} 0",
+            "holdfast_stored_scans{status=\"finished\"} 1",
+        ] {
+            assert!(text.contains(needle), "{needle} missing from:\n{text}");
+        }
+        assert!(
+            !text.contains("pod_security_issue"),
+            "no pods before the cluster scan"
+        );
+        match std::process::Command::new("promtool")
+            .args(["check", "metrics"])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+        {
+            Ok(mut child) => {
+                use std::io::Write;
+                child
+                    .stdin
+                    .take()
+                    .unwrap()
+                    .write_all(text.as_bytes())
+                    .unwrap();
+                let out = child.wait_with_output().unwrap();
+                assert!(
+                    out.status.success(),
+                    "promtool: {}{}",
+                    String::from_utf8_lossy(&out.stdout),
+                    String::from_utf8_lossy(&out.stderr)
+                );
+            }
+            Err(_) => {
+                assert!(
+                    !postgres::full_tests(),
+                    "HOLDFAST_FULL_TESTS=1 needs promtool (Debian prometheus)"
+                );
+                eprintln!("skipping the promtool check: promtool is not installed");
+            }
+        }
+        s
+    });
+}
+
+#[test]
+fn the_database_is_served_and_a_new_one_rematches_stored_inventories() {
+    on_both(|s| async move {
+        let target = format!("docker-archive:{}", demo_image().display());
+        let scan = s.scan_and_wait(&target).await;
+        let id = scan["id"].as_str().unwrap().to_string();
+        let (status, body) = s.get("/api/v1/db", &s.read).await;
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+        assert_eq!(
+            s.call(reqwest::Method::GET, "/api/v1/db", None, None)
+                .await
+                .0,
+            StatusCode::UNAUTHORIZED
+        );
+
+        // A database with one new advisory for the image's curl.
+        let src = tempfile::tempdir().unwrap();
+        std::fs::write(src.path().join("NEW.json"), NEW_ADVISORY).unwrap();
+        std::fs::create_dir_all(s.db_path.parent().unwrap()).unwrap();
+        holdfast_vulndb::build(&[src.path().to_path_buf()], &s.db_path).unwrap();
+
+        let resp = s
+            .http
+            .get(format!("{}/api/v1/db", s.base))
+            .bearer_auth(&s.read)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), StatusCode::OK);
+        let etag = resp.headers()["etag"].to_str().unwrap().to_string();
+        let bytes = resp.bytes().await.unwrap();
+        use sha2::Digest;
+        assert_eq!(
+            etag,
+            format!("\"{}\"", hex::encode(sha2::Sha256::digest(&bytes)))
+        );
+        assert_eq!(
+            bytes.len() as u64,
+            std::fs::metadata(&s.db_path).unwrap().len()
+        );
+        let resp = s
+            .http
+            .get(format!("{}/api/v1/db", s.base))
+            .bearer_auth(&s.read)
+            .header("If-None-Match", &etag)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), StatusCode::NOT_MODIFIED);
+
+        // Re-matching (the scheduler notices the new file; the admin call forces it).
+        let (status, body) = s
+            .call(
+                reqwest::Method::POST,
+                "/api/v1/db/rematch",
+                Some(&s.admin),
+                None,
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        let (_, scan) = s.get(&format!("/api/v1/scans/{id}"), &s.read).await;
+        let ids: Vec<&str> = scan["result"]["targets"][0]["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["kind"] == "vulnerability")
+            .filter_map(|f| f["id"].as_str())
+            .collect();
+        assert!(ids.contains(&"CVE-2099-0001"), "{ids:?}");
+        assert!(
+            !ids.contains(&"CVE-2023-46218"),
+            "the demo advisories are gone with the demo database: {ids:?}"
+        );
+        assert!(
+            scan["result"]["targets"][0]["findings"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|f| f["kind"] == "secret"),
+            "other findings stay"
+        );
+        let (_, list) = s.get("/api/v1/vulnerabilities", &s.read).await;
+        assert!(list["vulnerabilities"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|v| v["id"] == "CVE-2099-0001"));
+        s
+    });
+}
+
+const NEW_ADVISORY: &str = r#"{
+  "schema_version": "1.6.0",
+  "id": "DEBIAN-CVE-2099-0001",
+  "modified": "2026-12-01T00:00:00Z",
+  "aliases": ["CVE-2099-0001"],
+  "summary": "curl: a flaw published after the image was scanned",
+  "affected": [{
+    "package": {"ecosystem": "Debian:12", "name": "curl"},
+    "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "0"}, {"fixed": "7.88.1-10+deb12u99"}]}]
+  }],
+  "severity": [{"type": "CVSS_V3", "score": "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H"}]
+}"#;
+
+#[test]
+fn many_concurrent_readers_get_answers() {
+    // Correctness under load (latency is measured by bench/server-load.sh, not here).
+    on_both(|s| async move {
+        let scan = s
+            .scan_and_wait(&format!("docker-archive:{}", demo_image().display()))
+            .await;
+        let id = scan["id"].as_str().unwrap().to_string();
+        let mut tasks = Vec::new();
+        for n in 0..200 {
+            let http = s.http.clone();
+            let url = if n % 2 == 0 {
+                format!("{}/api/v1/scans/{id}", s.base)
+            } else {
+                format!("{}/api/v1/scans", s.base)
+            };
+            let token = s.read.clone();
+            tasks.push(tokio::spawn(async move {
+                let mut failures = 0;
+                for _ in 0..5 {
+                    let ok = http
+                        .get(&url)
+                        .bearer_auth(&token)
+                        .send()
+                        .await
+                        .is_ok_and(|r| r.status() == StatusCode::OK);
+                    failures += usize::from(!ok);
+                }
+                failures
+            }));
+        }
+        let mut failures = 0;
+        for t in tasks {
+            failures += t.await.unwrap();
+        }
+        assert_eq!(failures, 0);
+        s
+    });
+}
+
+#[test]
+fn readiness_follows_the_store() {
+    let Some(mut pg) = postgres::TestPostgres::start() else {
+        return;
+    };
+    let url = pg.fresh_database();
+    let rt = runtime();
+    rt.block_on(async {
+        let s = Service::start(Some(url)).await;
+        let ready = |s: &Service| {
+            let http = s.http.clone();
+            let base = s.base.clone();
+            async move {
+                http.get(format!("{base}/readyz"))
+                    .send()
+                    .await
+                    .unwrap()
+                    .status()
+            }
+        };
+        assert_eq!(ready(&s).await, StatusCode::OK);
+        tokio::task::block_in_place(|| pg.stop());
+        assert_eq!(ready(&s).await, StatusCode::SERVICE_UNAVAILABLE);
+        let (status, _) = s.get("/api/v1/scans", &s.read).await;
+        assert!(
+            status == StatusCode::SERVICE_UNAVAILABLE || status == StatusCode::UNAUTHORIZED,
+            "{status}"
+        );
+        tokio::task::block_in_place(|| pg.restart());
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while ready(&s).await != StatusCode::OK {
+            assert!(
+                Instant::now() < deadline,
+                "not ready after PostgreSQL came back"
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        let scan = s
+            .scan_and_wait(&format!("docker-archive:{}", demo_image().display()))
+            .await;
+        assert_eq!(scan["status"], "finished");
+        s.stop().await;
+    });
+}

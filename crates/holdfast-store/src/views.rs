@@ -1,0 +1,259 @@
+//! Views across scans: what the latest finished scan of each target says.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use sqlx::any::AnyRow;
+use sqlx::Row;
+
+use crate::sql::Sql;
+
+use crate::{Result, Store};
+
+/// The latest finished scan of every target.
+const LATEST: &str = "SELECT s.id FROM scans s WHERE s.status = 'finished' AND s.finished_at = \
+     (SELECT MAX(s2.finished_at) FROM scans s2 WHERE s2.target = s.target AND s2.status = 'finished')";
+
+/// Findings by severity.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct SeverityCounts {
+    /// CRITICAL.
+    pub critical: i64,
+    /// HIGH.
+    pub high: i64,
+    /// MEDIUM.
+    pub medium: i64,
+    /// LOW.
+    pub low: i64,
+    /// UNKNOWN and the rest.
+    pub unknown: i64,
+}
+
+/// One target of a finished scan: an image, a container, a host directory.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct TargetSummary {
+    /// The scan it comes from.
+    pub scan_id: String,
+    /// Its index in the scan's `targets`.
+    pub index: i64,
+    /// The scan's target, as asked.
+    pub target: String,
+    /// The target's name in the result.
+    pub name: String,
+    /// `image`, `container`, `rootfs`, ...
+    pub kind: String,
+    /// The image id (config digest), when known.
+    pub image_id: Option<String>,
+    /// `debian 12`, ...
+    pub os: Option<String>,
+    /// Packages found.
+    pub packages: i64,
+    /// Findings by severity.
+    pub counts: SeverityCounts,
+    /// When the scan finished, Unix ms.
+    pub finished_at: i64,
+}
+
+/// One stored finding, with where it was found.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct FindingRow {
+    /// The scan.
+    pub scan_id: String,
+    /// The target's name.
+    pub target: String,
+    /// The target's kind.
+    pub target_kind: String,
+    /// The image id, when known.
+    pub image_id: Option<String>,
+    /// The finding's kind.
+    pub kind: String,
+    /// The advisory or rule id.
+    pub id: String,
+    /// Its severity.
+    pub severity: String,
+    /// Its title.
+    pub title: String,
+    /// The package.
+    pub package: Option<String>,
+    /// The installed version.
+    pub installed_version: Option<String>,
+    /// The version that fixes it.
+    pub fixed_version: Option<String>,
+    /// The file.
+    pub path: Option<String>,
+}
+
+/// One advisory across every target it affects.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct VulnerabilitySummary {
+    /// The advisory id.
+    pub id: String,
+    /// Its severity.
+    pub severity: String,
+    /// Its title.
+    pub title: String,
+    /// The affected packages.
+    pub packages: Vec<String>,
+    /// How many targets it affects.
+    pub targets: i64,
+    /// The fixed versions seen.
+    pub fixed_versions: Vec<String>,
+}
+
+/// A target an advisory affects, with the versions.
+pub type AffectedTarget = FindingRow;
+
+fn summary_from_row(r: &AnyRow) -> Result<TargetSummary> {
+    Ok(TargetSummary {
+        scan_id: r.try_get("scan_id")?,
+        index: r.try_get("idx")?,
+        target: r.try_get("target")?,
+        name: r.try_get("name")?,
+        kind: r.try_get("kind")?,
+        image_id: r.try_get("image_id")?,
+        os: r.try_get("os")?,
+        packages: r.try_get("packages")?,
+        counts: SeverityCounts {
+            critical: r.try_get("critical")?,
+            high: r.try_get("high")?,
+            medium: r.try_get("medium")?,
+            low: r.try_get("low")?,
+            unknown: r.try_get("unknown")?,
+        },
+        finished_at: r.try_get("finished_at")?,
+    })
+}
+
+fn finding_from_row(r: &AnyRow) -> Result<FindingRow> {
+    Ok(FindingRow {
+        scan_id: r.try_get("scan_id")?,
+        target: r.try_get("name")?,
+        target_kind: r.try_get("target_kind")?,
+        image_id: r.try_get("image_id")?,
+        kind: r.try_get("kind")?,
+        id: r.try_get("finding_id")?,
+        severity: r.try_get("severity")?,
+        title: r.try_get("title")?,
+        package: r.try_get("package")?,
+        installed_version: r.try_get("installed_version")?,
+        fixed_version: r.try_get("fixed_version")?,
+        path: r.try_get("path")?,
+    })
+}
+
+fn severity_rank(s: &str) -> u8 {
+    match s {
+        "CRITICAL" => 4,
+        "HIGH" => 3,
+        "MEDIUM" => 2,
+        "LOW" => 1,
+        _ => 0,
+    }
+}
+
+impl Store {
+    /// The targets of every target's latest finished scan; `kind` and `image_id` narrow it.
+    pub async fn latest_targets(
+        &self,
+        kind: Option<&str>,
+        image_id: Option<&str>,
+    ) -> Result<Vec<TargetSummary>> {
+        let mut q = Sql::new(
+            "SELECT st.scan_id, st.idx, s.target, st.name, st.kind, st.image_id, st.os, st.packages, \
+             st.critical, st.high, st.medium, st.low, st.unknown, s.finished_at \
+             FROM scan_targets st JOIN scans s ON s.id = st.scan_id WHERE st.scan_id IN (",
+        );
+        q.push(LATEST).push(")");
+        if let Some(kind) = kind {
+            q.push(" AND st.kind = ").bind(kind);
+        }
+        if let Some(image) = image_id {
+            q.push(" AND st.image_id = ").bind(image);
+        }
+        q.push(" ORDER BY st.critical DESC, st.high DESC, st.name");
+        let rows = q.query().fetch_all(self.pool()).await?;
+        rows.iter().map(summary_from_row).collect()
+    }
+
+    /// The findings of the latest scans, of the given kinds (all when empty) and, when
+    /// named, of one advisory id.
+    pub async fn latest_findings(
+        &self,
+        kinds: &[&str],
+        id: Option<&str>,
+    ) -> Result<Vec<FindingRow>> {
+        let mut q = Sql::new(
+            "SELECT f.scan_id, st.name, st.kind AS target_kind, st.image_id, f.kind, f.finding_id, \
+             f.severity, f.title, f.package, f.installed_version, f.fixed_version, f.path \
+             FROM findings f JOIN scan_targets st ON st.scan_id = f.scan_id AND st.idx = f.target_idx \
+             WHERE f.scan_id IN (",
+        );
+        q.push(LATEST).push(")");
+        if !kinds.is_empty() {
+            q.push(" AND f.kind IN ")
+                .row(kinds.iter().map(|k| (*k).into()).collect());
+        }
+        if let Some(id) = id {
+            q.push(" AND f.finding_id = ").bind(id);
+        }
+        q.push(" ORDER BY st.name, f.finding_id");
+        let rows = q.query().fetch_all(self.pool()).await?;
+        rows.iter().map(finding_from_row).collect()
+    }
+
+    /// Every advisory the latest scans report, worst first, each once with how many
+    /// targets it affects. `skip` says which findings an exception covers.
+    pub async fn vulnerabilities(
+        &self,
+        skip: impl Fn(&FindingRow) -> bool,
+    ) -> Result<Vec<VulnerabilitySummary>> {
+        let rows = self.latest_findings(&["vulnerability"], None).await?;
+        let mut by_id: BTreeMap<
+            String,
+            (VulnerabilitySummary, std::collections::BTreeSet<String>),
+        > = BTreeMap::new();
+        for f in rows.iter().filter(|f| !skip(f)) {
+            let (v, targets) = by_id.entry(f.id.clone()).or_insert_with(|| {
+                (
+                    VulnerabilitySummary {
+                        id: f.id.clone(),
+                        severity: f.severity.clone(),
+                        title: f.title.clone(),
+                        packages: Vec::new(),
+                        targets: 0,
+                        fixed_versions: Vec::new(),
+                    },
+                    Default::default(),
+                )
+            });
+            if severity_rank(&f.severity) > severity_rank(&v.severity) {
+                v.severity = f.severity.clone();
+            }
+            if let Some(p) = &f.package {
+                if !v.packages.contains(p) {
+                    v.packages.push(p.clone());
+                }
+            }
+            if let Some(fix) = &f.fixed_version {
+                if !v.fixed_versions.contains(fix) {
+                    v.fixed_versions.push(fix.clone());
+                }
+            }
+            targets.insert(format!("{}\0{}", f.scan_id, f.target));
+        }
+        let mut out: Vec<VulnerabilitySummary> = by_id
+            .into_values()
+            .map(|(mut v, targets)| {
+                v.targets = targets.len() as i64;
+                v
+            })
+            .collect();
+        out.sort_by(|a, b| {
+            severity_rank(&b.severity)
+                .cmp(&severity_rank(&a.severity))
+                .then(b.targets.cmp(&a.targets))
+                .then(a.id.cmp(&b.id))
+        });
+        Ok(out)
+    }
+}
