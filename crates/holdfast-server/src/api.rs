@@ -554,21 +554,11 @@ async fn get_vulnerability(
         .collect();
     Ok(Json(json!({
         "id": id,
-        "severity": rows.iter().map(|r| r.severity.clone()).max_by_key(|s| severity_rank(s)),
+        "severity": rows.iter().map(|r| r.severity.clone()).max_by_key(|s| holdfast_store::severity_rank(s)),
         "title": rows[0].title,
         "affected": affected,
         "exceptions": exceptions.iter().filter(|e| e.advisory == id).collect::<Vec<_>>(),
     })))
-}
-
-fn severity_rank(s: &str) -> u8 {
-    match s {
-        "CRITICAL" => 4,
-        "HIGH" => 3,
-        "MEDIUM" => 2,
-        "LOW" => 1,
-        _ => 0,
-    }
 }
 
 async fn list_compliance(State(state): State<AppState>) -> ApiResult<Json<Value>> {

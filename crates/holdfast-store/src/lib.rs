@@ -31,7 +31,9 @@ pub use exceptions::{Exception, NewException};
 pub use scans::{NewScan, ScanFilter, ScanRecord, ScanStatus, MAX_ATTEMPTS};
 pub use schedules::{NewSchedule, Schedule};
 pub use tokens::{Scope, TokenInfo};
-pub use views::{AffectedTarget, FindingRow, SeverityCounts, TargetSummary, VulnerabilitySummary};
+pub use views::{
+    severity_rank, AffectedTarget, FindingRow, SeverityCounts, TargetSummary, VulnerabilitySummary,
+};
 
 /// What can go wrong in the store.
 #[derive(Debug, thiserror::Error)]

@@ -141,7 +141,8 @@ fn finding_from_row(r: &AnyRow) -> Result<FindingRow> {
     })
 }
 
-fn severity_rank(s: &str) -> u8 {
+/// Orders stored severity names: CRITICAL 4 down to anything unknown 0.
+pub fn severity_rank(s: &str) -> u8 {
     match s {
         "CRITICAL" => 4,
         "HIGH" => 3,

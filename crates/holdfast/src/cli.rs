@@ -436,7 +436,7 @@ pub struct ScanOptions {
     /// warnings: the scan reads the image instead.
     #[arg(long, env = "HOLDFAST_CACHE_URL", value_name = "URL")]
     pub cache_url: Option<String>,
-    /// Never use the network. Scans never do; the flag is accepted for scripts written for other scanners.
+    /// Never use the network: no --cache-url store. Scans of local targets use none otherwise; the flag is also accepted for scripts written for other scanners.
     #[arg(long)]
     pub offline: bool,
     /// Do not read or write the layer cache.

@@ -73,8 +73,11 @@ pub fn scan_request(
         None
     } else {
         Some(
-            holdfast_remote_cache::layer_cache(opts.cache_dir.clone(), opts.cache_url.as_deref())
-                .context("--cache-url")?,
+            holdfast_remote_cache::layer_cache(
+                opts.cache_dir.clone(),
+                opts.cache_url.as_deref().filter(|_| !opts.offline),
+            )
+            .context("--cache-url")?,
         )
     };
     Ok(ScanRequest {
