@@ -1,6 +1,7 @@
 //! The steps that need the whole merged image: the OS, package purls (which name the
 //! distribution), Debian licenses from copyright files, the layer that introduced each
-//! package, and the OS package that owns a language package's file.
+//! package, the OS package that owns a language package's file, and dropping `setup.py`
+//! requirements where the project has something better.
 
 use std::collections::{HashMap, HashSet};
 
@@ -53,6 +54,7 @@ pub(crate) fn finish(
             }
         }
     }
+    crate::python::drop_superseded_setup_py(&mut packages, &fs);
     attach_deb_licenses(&mut packages, &fs);
     attach_owners(&mut packages, &fs);
     for p in &mut packages {

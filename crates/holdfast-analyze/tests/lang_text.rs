@@ -435,8 +435,18 @@ fn node_yarn_v1_and_berry() {
         ("ms", "2.1.3", "pkg:npm/ms@2.1.3", None),
     ];
     check("node", "/app/yarn.lock", "node/yarn-v1.lock", rows);
-    // berry also lists the project as `fixture-app@workspace:.`, which is not a package.
-    check("node", "/app/yarn.lock", "node/yarn-berry.lock", rows);
+    // berry also lists the project as `fixture-app@workspace:.`: the application itself.
+    let mut berry = rows.to_vec();
+    berry.insert(
+        2,
+        (
+            "fixture-app",
+            "0.0.0-use.local",
+            "pkg:npm/fixture-app@0.0.0-use.local",
+            Some(Application),
+        ),
+    );
+    check("node", "/app/yarn.lock", "node/yarn-berry.lock", &berry);
 }
 
 #[test]
@@ -940,4 +950,134 @@ fn real_packages_match_pip_and_npm() {
         .filter(|w| w.message.starts_with("python") || w.message.starts_with("node"))
         .collect();
     assert!(warnings.is_empty(), "{warnings:?}");
+}
+
+/// Writes `files` (path relative to the root, content) under a new temporary directory.
+fn tree(files: &[(&str, &str)]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("tempdir");
+    for (rel, text) in files {
+        let p = dir.path().join(rel);
+        std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
+        std::fs::write(&p, text).expect("write");
+    }
+    dir
+}
+
+#[test]
+fn pyproject_is_the_application_and_a_malformed_one_is_a_warning() {
+    let dir = tree(&[
+        (
+            "app/pyproject.toml",
+            "[project]\nname = \"bench-app\"\nversion = \"1.0.0\"\n",
+        ),
+        (
+            "usr/lib/python3/dist-packages/dep/pyproject.toml",
+            "[project]\nname = \"dep\"\nversion = \"2.0\"\n",
+        ),
+        ("broken/pyproject.toml", "[project\nname = \"x\"\n"),
+        ("broken/requirements.txt", "six==1.16.0\n"),
+    ]);
+    let facts = scan_dir(dir.path());
+    type Found<'a> = (
+        &'a str,
+        &'a str,
+        Option<DependencyScope>,
+        Option<&'a str>,
+        &'a str,
+    );
+    let found: Vec<Found<'_>> = facts
+        .packages
+        .iter()
+        .map(|p| {
+            (
+                p.name.as_str(),
+                p.version.as_str(),
+                p.scope,
+                p.ecosystem.as_deref(),
+                p.path.as_str(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        found,
+        vec![
+            (
+                "bench-app",
+                "1.0.0",
+                Some(Application),
+                None,
+                "/app/pyproject.toml"
+            ),
+            (
+                "six",
+                "1.16.0",
+                None,
+                Some("PyPI"),
+                "/broken/requirements.txt"
+            ),
+        ]
+    );
+    assert!(
+        facts.warnings.iter().any(|w| {
+            w.path.as_deref() == Some("/broken/pyproject.toml")
+                && w.message.contains("pyproject.toml")
+        }),
+        "{:?}",
+        facts.warnings
+    );
+}
+
+#[test]
+fn setup_py_only_when_nothing_better_exists() {
+    let setup = "from setuptools import setup\nsetup(\n    name='{NAME}',\n    install_requires=[\n        'requests==2.19.1',\n        'six',\n    ],\n)\n";
+    let named = |n: &str| setup.replace("{NAME}", n);
+    let (alone, with_req, with_pyproject, bare_pyproject, installed, broken) = (
+        named("alone"),
+        named("withreq"),
+        named("withpp"),
+        named("barepp"),
+        named("Installed_App"),
+        "setup(install_requires=['a==1', 'b==2'\n".to_string(),
+    );
+    let sp = "usr/local/lib/python3.11/site-packages";
+    let dir = tree(&[
+        ("alone/setup.py", &alone),
+        ("withreq/setup.py", &with_req),
+        ("withreq/requirements-prod.txt", "flask>=2\n"),
+        ("withpp/setup.py", &with_pyproject),
+        (
+            "withpp/pyproject.toml",
+            "[project]\nname = \"withpp\"\ndynamic = [\"version\"]\ndependencies = [\"idna\"]\n",
+        ),
+        ("barepp/setup.py", &bare_pyproject),
+        (
+            "barepp/pyproject.toml",
+            "[build-system]\nrequires = [\"setuptools\"]\n",
+        ),
+        ("inst/setup.py", &installed),
+        (
+            &format!("{sp}/installed_app-0.1.dist-info/METADATA"),
+            "Metadata-Version: 2.1\nName: installed-app\nVersion: 0.1\n",
+        ),
+        ("broken/setup.py", &broken),
+    ]);
+    let facts = scan_dir(dir.path());
+    let found: Vec<(&str, &str)> = facts
+        .packages
+        .iter()
+        .filter(|p| p.path.ends_with("/setup.py"))
+        .map(|p| (p.name.as_str(), p.path.as_str()))
+        .collect();
+    assert_eq!(
+        found,
+        vec![
+            ("requests", "/alone/setup.py"),
+            ("requests", "/barepp/setup.py"),
+        ]
+    );
+    assert!(
+        facts.packages.iter().any(|p| p.name == "installed-app"),
+        "the installed metadata is still reported"
+    );
+    assert!(facts.warnings.is_empty(), "{:?}", facts.warnings);
 }

@@ -93,7 +93,7 @@ fn kind(path: &str) -> Option<Kind> {
 impl TextCataloger for NodeAnalyzer {
     type Kind = Kind;
     const NAME: &'static str = "node";
-    const VERSION: u32 = 2;
+    const VERSION: u32 = 3;
     fn kind(path: &str) -> Option<Kind> {
         kind(path)
     }

@@ -6,8 +6,13 @@
 //! with a `__metadata` block first; each block has `version: 7.1.0` and
 //! `resolution: "@babel/core@npm:7.1.0"`, whose protocol tells registry packages from the
 //! project's own workspaces. Neither records development dependencies.
+//!
+//! berry's `workspace:` entries (`app@workspace:.`, the root, and `lib@workspace:packages/lib`)
+//! are the project's own packages: scope `application`, with the version the lock gives
+//! them (`0.0.0-use.local` unless the workspace's package.json names one). Other local
+//! protocols (`link:`, `portal:`, `file:`, `exec:`) are skipped.
 
-use holdfast_model::WarningKind;
+use holdfast_model::{DependencyScope, WarningKind};
 
 use crate::analyzer::FileFact;
 use crate::catalog::yamlish::{self, unquote, Event};
@@ -84,11 +89,15 @@ fn finish(b: Block, cat: &mut Catalog<'_>) {
             cat.invalid(format!("resolution `{}`", shorten(res, 80)));
             return;
         };
-        if LOCAL_PROTOCOLS.iter().any(|p| reference.starts_with(p)) {
+        let scope = if reference.starts_with("workspace:") {
+            Some(DependencyScope::Application)
+        } else if LOCAL_PROTOCOLS.iter().any(|p| reference.starts_with(p)) {
             return;
-        }
+        } else {
+            None
+        };
         match &b.version {
-            Some(v) => cat.add(name, v, None),
+            Some(v) => cat.add(name, v, scope),
             None => cat.invalid(format!("`{}` without a version", shorten(res, 80))),
         }
         return;
@@ -119,7 +128,18 @@ mod tests {
             panic!("packages")
         };
         p.iter()
+            .filter(|p| p.scope.is_none())
             .map(|p| (p.name.clone(), p.version.clone()))
+            .collect()
+    }
+
+    fn apps(facts: &[FileFact]) -> Vec<(String, String, Option<String>)> {
+        let FileFact::Packages(p) = &facts[0] else {
+            panic!("packages")
+        };
+        p.iter()
+            .filter(|p| p.scope == Some(DependencyScope::Application))
+            .map(|p| (p.name.clone(), p.version.clone(), p.ecosystem.clone()))
             .collect()
     }
 
@@ -153,5 +173,27 @@ mod tests {
             ]
         );
         assert_eq!(facts.len(), 1);
+        assert_eq!(
+            apps(&facts),
+            vec![("app".into(), "0.0.0-use.local".into(), None)]
+        );
+    }
+
+    #[test]
+    fn berry_workspaces_are_applications() {
+        let text = "__metadata:\n  version: 8\n\n\"@acme/lib@workspace:packages/lib\":\n  version: 2.1.0\n  resolution: \"@acme/lib@workspace:packages/lib\"\n  languageName: unknown\n  linkType: soft\n\n\"root@workspace:.\":\n  version: 0.0.0-use.local\n  resolution: \"root@workspace:.\"\n\n\"tool@link:./tool\":\n  version: 0.0.0-use.local\n  resolution: \"tool@link:./tool::locator=root%40workspace%3A.\"\n\n\"broken@workspace:x\":\n  resolution: \"broken@workspace:x\"\n\n\"ms@npm:^2.1.3\":\n  version: 2.1.3\n  resolution: \"ms@npm:2.1.3\"\n";
+        let facts = parse(text, "/repo/yarn.lock");
+        assert_eq!(
+            apps(&facts),
+            vec![
+                ("@acme/lib".into(), "2.1.0".into(), None),
+                ("root".into(), "0.0.0-use.local".into(), None),
+            ]
+        );
+        assert_eq!(list(&facts), vec![("ms".into(), "2.1.3".into())]);
+        // A workspace without a version is named in the warning; the rest is read.
+        assert!(
+            matches!(&facts[1], FileFact::Skipped { kind: WarningKind::MalformedFile, message: m } if m.contains("broken@workspace:x"))
+        );
     }
 }

@@ -4,7 +4,8 @@
 //! and `NAME.egg-info` as a file (setuptools/distutils), `NAME.egg/EGG-INFO/PKG-INFO`
 //! (eggs), wherever they are: system `dist-packages`, `/usr/local`, virtual environments,
 //! user site. Declared: `requirements*.txt` (pinned lines), `poetry.lock`, `Pipfile.lock`,
-//! `uv.lock`, `pdm.lock`.
+//! `uv.lock`, `pdm.lock`. The project's own: `pyproject.toml` (the application itself) and
+//! `setup.py` (`install_requires`, kept only when nothing better exists; see `project.rs`).
 
 use crate::analyzer::{AnalyzeError, FileFact};
 use holdfast_model::path::{file_name, parent};
@@ -13,7 +14,10 @@ use crate::catalog::TextCataloger;
 
 mod locks;
 mod metadata;
+mod project;
 mod requirements;
+
+pub(crate) use project::drop_superseded_setup_py;
 
 /// Reads Python package metadata and lock files.
 pub struct PythonAnalyzer;
@@ -27,6 +31,10 @@ pub(crate) enum Kind {
     Pipfile,
     Uv,
     Pdm,
+    /// A project's own `pyproject.toml`.
+    Pyproject,
+    /// A project's own `setup.py`.
+    SetupPy,
 }
 
 /// Classifies a path by its name alone (no allocation): `wants` runs on every entry.
@@ -44,6 +52,8 @@ fn kind(path: &str) -> Option<Kind> {
         "Pipfile.lock" => Some(Kind::Pipfile),
         "uv.lock" => Some(Kind::Uv),
         "pdm.lock" => Some(Kind::Pdm),
+        "pyproject.toml" if !project::in_dependency_folder(path) => Some(Kind::Pyproject),
+        "setup.py" if !project::in_dependency_folder(path) => Some(Kind::SetupPy),
         // distutils writes `NAME-V-pyX.Y.egg-info` as a single file holding the metadata.
         _ if name.ends_with(".egg-info") => Some(Kind::Metadata),
         _ if name.starts_with("requirements") && name.ends_with(".txt") => Some(Kind::Requirements),
@@ -54,7 +64,7 @@ fn kind(path: &str) -> Option<Kind> {
 impl TextCataloger for PythonAnalyzer {
     type Kind = Kind;
     const NAME: &'static str = "python";
-    const VERSION: u32 = 1;
+    const VERSION: u32 = 2;
     fn kind(path: &str) -> Option<Kind> {
         kind(path)
     }
@@ -67,6 +77,8 @@ impl TextCataloger for PythonAnalyzer {
             Kind::Pipfile => locks::pipfile(bytes, path),
             Kind::Uv => locks::uv(&text, path),
             Kind::Pdm => locks::pdm(&text, path),
+            Kind::Pyproject => project::pyproject(&text, path),
+            Kind::SetupPy => Ok(project::setup_py(&text, path)),
         }
     }
 }
@@ -109,6 +121,8 @@ mod tests {
             ("/app/Pipfile.lock", Kind::Pipfile),
             ("/app/uv.lock", Kind::Uv),
             ("/app/pdm.lock", Kind::Pdm),
+            ("/app/pyproject.toml", Kind::Pyproject),
+            ("/src/setup.py", Kind::SetupPy),
         ];
         for (p, k) in yes {
             assert_eq!(kind(p), Some(k), "{p}");
@@ -121,6 +135,8 @@ mod tests {
             "/app/dev-requirements.txt",
             "/app/Pipfile",
             "/app/egg-info/foo",
+            "/usr/lib/python3/dist-packages/x/pyproject.toml",
+            "/usr/local/lib/python3.11/site-packages/y/setup.py",
         ] {
             assert_eq!(kind(p), None, "{p}");
         }

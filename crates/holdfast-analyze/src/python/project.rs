@@ -35,9 +35,14 @@ pub(crate) const SETUP_NAME: &str = "setup-py-name";
 /// Whether a path lies inside installed packages or vendored code, where a
 /// `pyproject.toml` or `setup.py` is some dependency's, not the project's.
 pub(super) fn in_dependency_folder(path: &str) -> bool {
-    ["/site-packages/", "/dist-packages/", "/node_modules/", "/_vendor/"]
-        .iter()
-        .any(|d| path.contains(d))
+    [
+        "/site-packages/",
+        "/dist-packages/",
+        "/node_modules/",
+        "/_vendor/",
+    ]
+    .iter()
+    .any(|d| path.contains(d))
 }
 
 /// A `pyproject.toml`: the project's own package when it names one with a version.
@@ -111,19 +116,20 @@ pub(super) fn pyproject(text: &str, path: &str) -> Result<Vec<FileFact>, Analyze
 }
 
 /// A `setup.py`: pinned requirements from the literal `install_requires` list, and the
-/// literal project name as a [`SETUP_NAME`] record. Never an error: it is Python source,
-/// and whatever is not a literal is simply not read.
+/// literal project name as a [`SETUP_NAME`] record. Never an error or a warning: it is
+/// Python source, and a list that is computed rather than written out is simply not read.
 pub(super) fn setup_py(text: &str, path: &str) -> Vec<FileFact> {
     let mut cat = Catalog::new(Eco::Python, path);
-    if let Some(list) = keyword_value(text, "install_requires").and_then(|v| v.strip_prefix('['))
-    {
-        for item in literals(list) {
-            requirements::requirement(&item, &mut cat);
-        }
+    let list = keyword_value(text, "install_requires")
+        .and_then(|v| v.strip_prefix('['))
+        .and_then(literal_list);
+    for item in list.unwrap_or_default() {
+        requirements::requirement(&item, &mut cat);
     }
     let mut facts = cat.into_facts();
     let name = keyword_value(text, "name")
-        .and_then(|v| literals(v).next())
+        .and_then(literal)
+        .map(|(n, _)| n)
         .filter(|n| valid_name(n));
     if let Some(name) = name {
         facts.push(FileFact::Record {
@@ -156,31 +162,45 @@ fn keyword_value<'t>(text: &'t str, key: &str) -> Option<&'t str> {
     None
 }
 
-/// The string literals at the start of `src` (after a `[`), up to the closing `]`:
-/// `'a'`, `"b"`, with `#` comments, commas and whitespace between. Stops at anything else
-/// (a name, a call, a concatenation): that and what follows are not literals.
-fn literals(src: &str) -> impl Iterator<Item = String> + '_ {
+/// The items of a list of string literals, `src` starting after its `[`: `'a'`, `"b"`,
+/// with commas, whitespace and `#` comments between, up to the closing `]`. `None` when
+/// the list holds anything else (a name, a call, a concatenation) or never closes: such a
+/// list is computed, and none of it is read.
+fn literal_list(src: &str) -> Option<Vec<String>> {
+    let mut items = Vec::new();
     let mut rest = src;
-    std::iter::from_fn(move || loop {
+    loop {
         rest = rest.trim_start_matches(|c: char| c.is_whitespace() || c == ',');
         if let Some(comment) = rest.strip_prefix('#') {
             rest = comment.split_once('\n').map_or("", |(_, r)| r);
             continue;
         }
-        // Prefixes that keep a literal a plain string.
-        let body = rest
-            .strip_prefix(['r', 'u', 'R', 'U'])
-            .filter(|b| b.starts_with(['"', '\'']))
-            .unwrap_or(rest);
-        let quote = body.chars().next().filter(|c| matches!(c, '"' | '\''))?;
-        let body = &body[1..];
-        let end = body.find(|c| c == quote || c == '\n' || c == '\\')?;
-        if !body[end..].starts_with(quote) {
-            return None;
+        if rest.starts_with(']') {
+            return Some(items);
         }
-        rest = &body[end + 1..];
-        return Some(body[..end].to_string());
-    })
+        let (item, after) = literal(rest)?;
+        items.push(item);
+        rest = after;
+    }
+}
+
+/// One string literal at the start of `src` (`'a'`, `"a"`, `r"a"`, `u'a'`), and the source
+/// after it, when a separator (`,`, `]`, `)`, a comment or a line end) follows it: not
+/// `'a' + x`, `'a'.format()` or `'a' 'b'`. Escapes and triple quotes are not read.
+fn literal(src: &str) -> Option<(String, &str)> {
+    let body = src
+        .strip_prefix(['r', 'u', 'R', 'U'])
+        .filter(|b| b.starts_with(['"', '\'']))
+        .unwrap_or(src);
+    let quote = body.chars().next().filter(|c| matches!(c, '"' | '\''))?;
+    let body = &body[1..];
+    let end = body.find([quote, '\n', '\\'])?;
+    if !body[end..].starts_with(quote) || end == 0 {
+        return None;
+    }
+    let rest = body[end + 1..].trim_start_matches([' ', '\t']);
+    rest.starts_with([',', ']', ')', '#', '\n', '\r'])
+        .then(|| (body[..end].to_string(), rest))
 }
 
 /// Removes the packages read from `setup.py` files whose project has something better:
@@ -255,7 +275,7 @@ fn installed_metadata(path: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::catalog::tests::list;
+    use crate::catalog::test_support::list;
 
     #[test]
     fn pyproject_pep621_and_poetry() {
@@ -352,6 +372,8 @@ setup(
             "setup(install_requires=[req('a==1')])",
             "setup(install_requires=['a==1' + x, 'b==2'])",
             "setup(install_requires=['unterminated==1",
+            "setup(install_requires=['a==1', 'b==2'\n",
+            "setup(install_requires=['a==1', REQ])",
             "install_requires == ['a==1']",
             "my_install_requires=['a==1']",
             "",

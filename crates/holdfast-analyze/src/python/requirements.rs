@@ -48,7 +48,7 @@ fn strip_comment(line: &str) -> &str {
 }
 
 /// Reads one logical line; adds it when it pins a version.
-fn requirement(line: &str, cat: &mut Catalog<'_>) {
+pub(super) fn requirement(line: &str, cat: &mut Catalog<'_>) {
     let line = line.trim();
     // Options (`-r`, `-c`, `-e`, `-i`, `--hash`, ...) and empty lines.
     if line.is_empty() || line.starts_with('-') {
