@@ -191,7 +191,7 @@ start_pg() {
   "${as[@]}" "$bin/initdb" -D "$dir/data" -U holdfast --auth=trust -E UTF8 >"$dir/initdb.log" 2>&1
   port=$(free_port)
   "${as[@]}" "$bin/postgres" -D "$dir/data" -p "$port" -k "$dir/socket" \
-    -c listen_addresses=127.0.0.1 -c max_connections=300 -c fsync=off >"$dir/server.log" 2>&1 &
+    -c listen_addresses=127.0.0.1 -c max_connections=300 >"$dir/server.log" 2>&1 &
   pg_pid=$!
   for _ in $(seq 300); do
     "$bin/pg_isready" -q -h 127.0.0.1 -p "$port" -U holdfast && break
@@ -199,7 +199,7 @@ start_pg() {
   done
   "${as[@]}" "$bin/createdb" -h 127.0.0.1 -p "$port" -U holdfast bench
   pg_url=postgres://holdfast@127.0.0.1:$port/bench
-  echo "PostgreSQL $("$bin/postgres" --version | awk '{print $NF}') on 127.0.0.1:$port (fsync=off), PID $pg_pid"
+  echo "PostgreSQL $("$bin/postgres" --version | awk '{print $3}') on 127.0.0.1:$port, PID $pg_pid"
 }
 
 for store in $STORES; do

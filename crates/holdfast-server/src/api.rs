@@ -132,19 +132,27 @@ async fn openapi() -> Response {
 }
 
 async fn readyz(State(state): State<AppState>) -> Response {
-    let store = state.store.ping().await;
-    let noted = state
-        .health
-        .lock()
-        .expect("health lock")
-        .store_error
-        .clone();
-    let (code, store_state) = match (&store, noted) {
-        (Ok(()), _) => (StatusCode::OK, json!("ok")),
-        (Err(e), _) => (
+    // Probes wait about a second: a store that does not answer by then is not ready.
+    let store = tokio::time::timeout(std::time::Duration::from_secs(1), state.store.ping()).await;
+    let (code, store_state) = match store {
+        Ok(Ok(())) => (StatusCode::OK, json!("ok")),
+        Ok(Err(e)) => (
             StatusCode::SERVICE_UNAVAILABLE,
             json!(format!("unavailable: {e}")),
         ),
+        Err(_) => {
+            let noted = state
+                .health
+                .lock()
+                .expect("health lock")
+                .store_error
+                .clone();
+            let why = noted.unwrap_or_else(|| "no answer within 1 s".into());
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                json!(format!("unavailable: {why}")),
+            )
+        }
     };
     let db = if state.db_path.exists() {
         "present"

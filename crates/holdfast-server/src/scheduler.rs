@@ -197,6 +197,7 @@ async fn run_schedule(
             scanners: schedule.scanners.clone(),
             schedule_id: Some(schedule.id.clone()),
             retry_of: None,
+            not_before: None,
         })
         .await?;
     Ok(())

@@ -178,21 +178,21 @@ async fn finish_failed(
     }
     let tries = retry_depth(state, scan).await;
     if transient && tries < holdfast_store::MAX_ATTEMPTS {
-        let store = state.store.clone();
+        // The backoff lives in the store (`not_before`), so a restart keeps the retry.
+        let wait = Duration::from_secs(2u64.pow(tries as u32 + 1));
         let retry = NewScan {
             target: scan.target.clone(),
             scanners: scan.scanners.clone(),
             schedule_id: scan.schedule_id.clone(),
             retry_of: Some(scan.id.clone()),
+            not_before: Some(holdfast_store::now_ms() + wait.as_millis() as i64),
         };
-        let wait = Duration::from_secs(2u64.pow(tries as u32 + 1));
-        tracing::info!(scan = %scan.id, "retrying in {wait:?}: the failure may be temporary");
-        tokio::spawn(async move {
-            tokio::time::sleep(wait).await;
-            if let Err(e) = store.enqueue(&retry).await {
-                tracing::warn!("cannot queue the retry: {e}");
+        match state.store.enqueue(&retry).await {
+            Ok(r) => {
+                tracing::info!(scan = %scan.id, retry = %r.id, "the failure may be temporary: retrying in {wait:?}")
             }
-        });
+            Err(e) => tracing::warn!(scan = %scan.id, "cannot queue the retry: {e}"),
+        }
     }
 }
 

@@ -752,3 +752,37 @@ fn readiness_follows_the_store() {
         s.stop().await;
     });
 }
+
+#[test]
+fn an_unreachable_registry_is_retried_later_from_the_store() {
+    on_both(|s| async move {
+        // Nothing listens on this port: the registry is down, which may pass.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let target = format!("registry:127.0.0.1:{port}/team/app:1");
+        let failed = s.scan_and_wait(&target).await;
+        assert_eq!(failed["status"], "failed", "{failed}");
+        assert!(
+            failed["error"]
+                .as_str()
+                .unwrap()
+                .contains(&format!("127.0.0.1:{port}")),
+            "{failed}"
+        );
+        // The retry is already in the store, waiting for its backoff.
+        let (_, scans) = s
+            .get(
+                &format!("/api/v1/scans?target={}", urlencode(&target)),
+                &s.read,
+            )
+            .await;
+        let scans = scans["scans"].as_array().unwrap().clone();
+        assert_eq!(scans.len(), 2, "{scans:?}");
+        assert_eq!(scans[0]["retry_of"], failed["id"]);
+        assert_eq!(scans[0]["status"], "queued");
+        s
+    });
+}

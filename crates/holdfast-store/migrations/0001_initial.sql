@@ -17,6 +17,7 @@ CREATE TABLE scans (
     lease_expires BIGINT,
     schedule_id TEXT,
     retry_of TEXT,
+    not_before BIGINT,
     duration_ms BIGINT,
     result TEXT
 );

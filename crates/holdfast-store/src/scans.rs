@@ -94,6 +94,9 @@ pub struct NewScan {
     pub schedule_id: Option<String>,
     /// The interrupted scan it repeats.
     pub retry_of: Option<String>,
+    /// No worker takes it before this time (Unix ms): a retry's backoff, kept in the
+    /// store so a restart does not lose it.
+    pub not_before: Option<i64>,
 }
 
 /// Which scans to list, newest first.
@@ -144,8 +147,8 @@ impl Store {
         let scanners = serde_json::to_string(&scan.scanners).expect("strings serialise");
         let now = now_ms();
         sqlx::query(
-            "INSERT INTO scans (id, target, scanners, status, created_at, attempts, schedule_id, retry_of) \
-             VALUES ($1, $2, $3, 'queued', $4, 0, $5, $6)",
+            "INSERT INTO scans (id, target, scanners, status, created_at, attempts, schedule_id, retry_of, not_before) \
+             VALUES ($1, $2, $3, 'queued', $4, 0, $5, $6, $7)",
         )
         .bind(&id)
         .bind(&scan.target)
@@ -153,6 +156,7 @@ impl Store {
         .bind(now)
         .bind(scan.schedule_id.as_deref())
         .bind(scan.retry_of.as_deref())
+        .bind(scan.not_before)
         .execute(self.pool())
         .await?;
         Ok(ScanRecord {
@@ -239,14 +243,18 @@ impl Store {
     /// empty. On PostgreSQL, concurrent workers skip rows another one has locked, so no
     /// scan is taken twice.
     pub async fn claim(&self, worker: &str, lease: Duration) -> Result<Option<ScanRecord>> {
+        // The connection first, then the clock: a lease computed before a slow acquire
+        // (the database just came back) could expire before it is granted.
+        let mut conn = self.pool().acquire().await?;
         let now = now_ms();
         let pick = match self.backend() {
             Backend::Postgres => {
-                "SELECT id FROM scans WHERE status = 'queued' ORDER BY created_at, id \
-                 LIMIT 1 FOR UPDATE SKIP LOCKED"
+                "SELECT id FROM scans WHERE status = 'queued' AND (not_before IS NULL OR not_before <= $3) \
+                 ORDER BY created_at, id LIMIT 1 FOR UPDATE SKIP LOCKED"
             }
             Backend::Sqlite => {
-                "SELECT id FROM scans WHERE status = 'queued' ORDER BY created_at, id LIMIT 1"
+                "SELECT id FROM scans WHERE status = 'queued' AND (not_before IS NULL OR not_before <= $3) \
+                 ORDER BY created_at, id LIMIT 1"
             }
         };
         let sql = format!(
@@ -258,7 +266,7 @@ impl Store {
             .bind(worker)
             .bind(now + lease.as_millis() as i64)
             .bind(now)
-            .fetch_optional(self.pool())
+            .fetch_optional(&mut *conn)
             .await?;
         row.as_ref().map(scan_from_row).transpose()
     }

@@ -319,6 +319,43 @@ fn concurrent_workers_never_take_a_scan_twice() {
 }
 
 #[test]
+fn a_retry_waits_for_its_time() {
+    on_both(|store| async move {
+        let later = holdfast_store::now_ms() + 60_000;
+        store
+            .enqueue(&NewScan {
+                target: "img".into(),
+                not_before: Some(later),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        assert!(
+            store
+                .claim("w", Duration::from_secs(60))
+                .await
+                .unwrap()
+                .is_none(),
+            "not before its time"
+        );
+        store
+            .enqueue(&NewScan {
+                target: "img2".into(),
+                not_before: Some(1),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        let taken = store
+            .claim("w", Duration::from_secs(60))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(taken.target, "img2");
+    });
+}
+
+#[test]
 fn bad_urls_are_named() {
     let rt = runtime();
     let err = rt

@@ -20,4 +20,5 @@ mod remote_cache;
 mod report;
 mod rpm;
 mod secrets;
+mod server;
 mod sources;
