@@ -327,9 +327,9 @@ pub(crate) fn apply_exceptions(result: &mut ScanResult, exceptions: &[Exception]
 }
 
 async fn get_scan(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Response> {
-    let scan = state
+    let (scan, raw) = state
         .store
-        .scan(&id)
+        .scan_with_result_json(&id)
         .await
         .map_err(ApiError::store)?
         .ok_or_else(|| ApiError::not_found("scan with this id"))?;
@@ -347,13 +347,8 @@ async fn get_scan(State(state): State<AppState>, Path(id): Path<String>) -> ApiR
         return Ok(Json(scan_json(&scan, Some(result.unwrap_or(Value::Null)))).into_response());
     }
     // No exception applies: the stored JSON goes out as it is, never parsed. This is the
-    // hot read path (dashboards, CI polling).
-    let raw = state
-        .store
-        .scan_result_json(&id)
-        .await
-        .map_err(ApiError::store)?
-        .unwrap_or_else(|| "null".into());
+    // hot read path (dashboards, CI polling): one query for the scan and its result.
+    let raw = raw.unwrap_or_else(|| "null".into());
     let mut body = scan_json(&scan, None).to_string();
     body.pop(); // the closing brace
     body.push_str(",\"result\":");

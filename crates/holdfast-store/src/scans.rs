@@ -185,6 +185,22 @@ impl Store {
         row.as_ref().map(scan_from_row).transpose()
     }
 
+    /// One scan and its result JSON (when finished), in one query: the API's hot read.
+    pub async fn scan_with_result_json(
+        &self,
+        id: &str,
+    ) -> Result<Option<(ScanRecord, Option<String>)>> {
+        let sql = format!("SELECT {SCAN_COLUMNS}, result FROM scans WHERE id = $1");
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(id)
+            .fetch_optional(self.pool())
+            .await?;
+        match row {
+            Some(row) => Ok(Some((scan_from_row(&row)?, row.try_get("result")?))),
+            None => Ok(None),
+        }
+    }
+
     /// A finished scan's result, as the JSON the CLI prints.
     pub async fn scan_result_json(&self, id: &str) -> Result<Option<String>> {
         let row = sqlx::query("SELECT result FROM scans WHERE id = $1")
