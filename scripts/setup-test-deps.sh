@@ -72,5 +72,12 @@ command -v chromedriver >/dev/null 2>&1 || {
 # The S3 layer-cache test: moto's standalone S3 server, run by the test on loopback.
 command -v moto_server >/dev/null 2>&1 || {
   echo "setup: installing moto[server]" >&2
-  python3 -m pip install -q 'moto[server]' >&2
+  python3 -m pip --version >/dev/null 2>&1 || {
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3-pip >/dev/null
+  }
+  # Debian's own Python refuses installs outside a venv (PEP 668); this is a test machine.
+  python3 -m pip install -q --disable-pip-version-check 'moto[server]' >&2 ||
+    python3 -m pip install -q --disable-pip-version-check --break-system-packages 'moto[server]' >&2
+  hash -r
 }
