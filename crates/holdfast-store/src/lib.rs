@@ -10,8 +10,10 @@
 
 mod audit;
 mod exceptions;
+mod policies;
 mod scans;
 mod schedules;
+mod sessions;
 mod sql;
 mod tokens;
 mod views;
@@ -29,10 +31,13 @@ use sqlx::{AnyPool, Executor, SqlSafeStr};
 pub use audit::AuditEntry;
 pub use exceptions::{Exception, NewException};
 pub use scans::{NewScan, ScanFilter, ScanRecord, ScanStatus, MAX_ATTEMPTS};
+pub use policies::StoredPolicy;
 pub use schedules::{NewSchedule, Schedule};
+pub use sessions::Session;
 pub use tokens::{Scope, TokenInfo};
 pub use views::{
-    severity_rank, AffectedTarget, FindingRow, SeverityCounts, TargetSummary, VulnerabilitySummary,
+    severity_rank, AffectedTarget, FindingRow, SeverityCounts, TargetSummary, TrendCounts, TrendDay,
+    VulnerabilitySummary,
 };
 
 /// What can go wrong in the store.
@@ -89,8 +94,10 @@ pub struct Store {
     backend: Backend,
 }
 
-const MIGRATIONS: &[(i64, &str, &str)] =
-    &[(1, "initial", include_str!("../migrations/0001_initial.sql"))];
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (1, "initial", include_str!("../migrations/0001_initial.sql")),
+    (2, "console", include_str!("../migrations/0002_console.sql")),
+];
 
 fn migrator() -> Migrator {
     Migrator::with_migrations(

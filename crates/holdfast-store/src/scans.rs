@@ -332,6 +332,46 @@ impl Store {
         Ok(true)
     }
 
+    /// Stores a result made elsewhere (a CI job's `holdfast scan --format json`) as a
+    /// finished scan of `target` that finished at `finished_at` (Unix ms), with its derived
+    /// rows, in one transaction.
+    pub async fn import_result(
+        &self,
+        target: &str,
+        result: &ScanResult,
+        finished_at: i64,
+    ) -> Result<ScanRecord> {
+        let id = new_id();
+        let json = serde_json::to_string(result).expect("a scan result serialises");
+        let mut tx = self.pool().begin().await?;
+        sqlx::query(
+            "INSERT INTO scans (id, target, scanners, status, created_at, started_at, finished_at, \
+             attempts, duration_ms, result) VALUES ($1, $2, '[]', 'finished', $3, $3, $3, 0, 0, $4)",
+        )
+        .bind(&id)
+        .bind(target)
+        .bind(finished_at)
+        .bind(&json)
+        .execute(&mut *tx)
+        .await?;
+        insert_derived(&mut tx, &id, result).await?;
+        tx.commit().await?;
+        Ok(ScanRecord {
+            id,
+            target: target.to_string(),
+            scanners: Vec::new(),
+            status: ScanStatus::Finished,
+            error: None,
+            created_at: finished_at,
+            started_at: Some(finished_at),
+            finished_at: Some(finished_at),
+            attempts: 0,
+            schedule_id: None,
+            retry_of: None,
+            duration_ms: Some(0),
+        })
+    }
+
     /// Replaces a finished scan's result (a re-match against a new database) and its
     /// derived rows, in one transaction.
     pub async fn replace_result(&self, id: &str, result: &ScanResult) -> Result<bool> {

@@ -73,7 +73,7 @@ fn token_hash(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
 
-fn token_from_row(row: &AnyRow) -> Result<TokenInfo> {
+pub(crate) fn token_from_row(row: &AnyRow) -> Result<TokenInfo> {
     let scope: String = row.try_get("scope")?;
     Ok(TokenInfo {
         id: row.try_get("id")?,

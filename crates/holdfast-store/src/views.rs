@@ -50,6 +50,8 @@ pub struct TargetSummary {
     pub packages: i64,
     /// Findings by severity.
     pub counts: SeverityCounts,
+    /// Vulnerability findings with a fixed version.
+    pub fixable: i64,
     /// When the scan finished, Unix ms.
     pub finished_at: i64,
 }
@@ -100,6 +102,29 @@ pub struct VulnerabilitySummary {
     pub fixed_versions: Vec<String>,
 }
 
+/// Critical and high findings of one class of targets on one day.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct TrendCounts {
+    /// CRITICAL findings.
+    pub critical: i64,
+    /// HIGH findings.
+    pub high: i64,
+}
+
+/// What the targets known at the end of one day held, by class: each target counted by
+/// its latest scan finished by then.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct TrendDay {
+    /// Midnight UTC starting the day, Unix ms.
+    pub day: i64,
+    /// Images.
+    pub images: TrendCounts,
+    /// Running containers.
+    pub containers: TrendCounts,
+    /// Hosts (root filesystems).
+    pub hosts: TrendCounts,
+}
+
 /// A target an advisory affects, with the versions.
 pub type AffectedTarget = FindingRow;
 
@@ -120,6 +145,7 @@ fn summary_from_row(r: &AnyRow) -> Result<TargetSummary> {
             low: r.try_get("low")?,
             unknown: r.try_get("unknown")?,
         },
+        fixable: r.try_get("fixable")?,
         finished_at: r.try_get("finished_at")?,
     })
 }
@@ -161,7 +187,9 @@ impl Store {
     ) -> Result<Vec<TargetSummary>> {
         let mut q = Sql::new(
             "SELECT st.scan_id, st.idx, s.target, st.name, st.kind, st.image_id, st.os, st.packages, \
-             st.critical, st.high, st.medium, st.low, st.unknown, s.finished_at \
+             st.critical, st.high, st.medium, st.low, st.unknown, s.finished_at, \
+             (SELECT COUNT(*) FROM findings f WHERE f.scan_id = st.scan_id AND f.target_idx = st.idx \
+              AND f.kind = 'vulnerability' AND f.fixed_version IS NOT NULL) AS fixable \
              FROM scan_targets st JOIN scans s ON s.id = st.scan_id WHERE st.scan_id IN (",
         );
         q.push(LATEST).push(")");
@@ -255,6 +283,73 @@ impl Store {
                 .then(b.targets.cmp(&a.targets))
                 .then(a.id.cmp(&b.id))
         });
+        Ok(out)
+    }
+}
+
+/// One day in Unix ms.
+const DAY_MS: i64 = 86_400_000;
+
+impl Store {
+    /// Critical and high counts per day for the `days` days ending with the one holding
+    /// `now` (Unix ms), oldest first, from stored scans: each day counts every target by
+    /// its latest scan finished before the day ended (also scans older than the window).
+    pub async fn trends(&self, days: i64, now: i64) -> Result<Vec<TrendDay>> {
+        let days = days.clamp(1, 366);
+        let first = (now.div_euclid(DAY_MS) - (days - 1)) * DAY_MS;
+        // Scans inside the window, and the latest one of each target before it.
+        let rows = sqlx::query(
+            "SELECT s.target, st.name, st.kind, st.critical, st.high, s.finished_at \
+             FROM scan_targets st JOIN scans s ON s.id = st.scan_id \
+             WHERE s.status = 'finished' AND (s.finished_at >= $1 OR s.finished_at = \
+               (SELECT MAX(s2.finished_at) FROM scans s2 WHERE s2.target = s.target \
+                AND s2.status = 'finished' AND s2.finished_at < $1)) \
+             ORDER BY s.finished_at",
+        )
+        .bind(first)
+        .fetch_all(self.pool())
+        .await?;
+        struct Point {
+            key: (String, String),
+            kind: String,
+            counts: TrendCounts,
+            at: i64,
+        }
+        let mut points = Vec::with_capacity(rows.len());
+        for r in &rows {
+            points.push(Point {
+                key: (r.try_get("target")?, r.try_get("name")?),
+                kind: r.try_get("kind")?,
+                counts: TrendCounts {
+                    critical: r.try_get("critical")?,
+                    high: r.try_get("high")?,
+                },
+                at: r.try_get("finished_at")?,
+            });
+        }
+        let mut latest: BTreeMap<(String, String), (String, TrendCounts)> = BTreeMap::new();
+        let mut next = points.iter().peekable();
+        let mut out = Vec::with_capacity(days as usize);
+        for d in 0..days {
+            let start = first + d * DAY_MS;
+            while let Some(p) = next.next_if(|p| p.at < start + DAY_MS) {
+                latest.insert(p.key.clone(), (p.kind.clone(), p.counts));
+            }
+            let mut day = TrendDay {
+                day: start,
+                ..Default::default()
+            };
+            for (kind, c) in latest.values() {
+                let slot = match kind.as_str() {
+                    "image" => &mut day.images,
+                    "container" => &mut day.containers,
+                    _ => &mut day.hosts,
+                };
+                slot.critical += c.critical;
+                slot.high += c.high;
+            }
+            out.push(day);
+        }
         Ok(out)
     }
 }

@@ -364,3 +364,78 @@ fn bad_urls_are_named() {
         .to_string();
     assert!(err.contains("mysql://u:***@h/db"), "{err}");
 }
+
+#[test]
+fn imported_results_make_trends_by_day() {
+    on_both(|store| async move {
+        const DAY: i64 = 86_400_000;
+        let now = 40 * DAY + 3_600_000; // 01:00 on day 40
+        let result = demo_result();
+        let critical = result.targets[0]
+            .findings
+            .iter()
+            .filter(|f| f.severity == holdfast_model::Severity::Critical)
+            .count() as i64;
+        // Before the window (day 5), inside it (day 30), and twice on day 35 (the later
+        // one with no findings: the day counts the latest).
+        store.import_result("img", &result, 5 * DAY).await.unwrap();
+        store.import_result("img", &result, 30 * DAY + 10).await.unwrap();
+        let mut clean = result.clone();
+        clean.targets[0].findings.clear();
+        store.import_result("img", &result, 35 * DAY).await.unwrap();
+        store.import_result("img", &clean, 35 * DAY + 5).await.unwrap();
+        let days = store.trends(30, now).await.unwrap();
+        assert_eq!(days.len(), 30);
+        assert_eq!(days[0].day, 11 * DAY, "the window ends with today");
+        assert_eq!(days[0].images.critical, critical, "scans before the window count");
+        assert_eq!(days.iter().find(|d| d.day == 34 * DAY).unwrap().images.critical, critical);
+        assert_eq!(days.iter().find(|d| d.day == 35 * DAY).unwrap().images.critical, 0);
+        assert_eq!(days[29].images.critical, 0);
+        assert_eq!(days[29].containers.critical, 0);
+
+        let latest = store.latest_targets(None, None).await.unwrap();
+        assert_eq!(latest.len(), 1);
+        assert_eq!(latest[0].fixable, 0, "the latest scan has no findings");
+        store.import_result("img", &result, 36 * DAY).await.unwrap();
+        let latest = store.latest_targets(None, None).await.unwrap();
+        let fixable = result.targets[0]
+            .findings
+            .iter()
+            .filter(|f| {
+                f.kind == holdfast_model::FindingKind::Vulnerability && f.fixed_version.is_some()
+            })
+            .count() as i64;
+        assert!(fixable > 0);
+        assert_eq!(latest[0].fixable, fixable);
+    });
+}
+
+#[test]
+fn sessions_end_with_their_token_and_policies_keep_their_author() {
+    on_both(|store| async move {
+        let (token, _) = store.create_token("alice", Scope::Read).await.unwrap();
+        let (secret, session) = store.create_session(&token, 60_000).await.unwrap();
+        assert_eq!(session.token.name, "alice");
+        let found = store.session(&secret).await.unwrap().unwrap();
+        assert_eq!(found.csrf, session.csrf);
+        assert!(store.session("not-a-secret").await.unwrap().is_none());
+        let (expired, _) = store.create_session(&token, -1).await.unwrap();
+        assert!(store.session(&expired).await.unwrap().is_none(), "expired");
+        store.revoke_token(&token.id).await.unwrap();
+        assert!(store.session(&secret).await.unwrap().is_none(), "token revoked");
+        let (token2, _) = store.create_token("bob", Scope::Admin).await.unwrap();
+        let (s2, _) = store.create_session(&token2, 60_000).await.unwrap();
+        store.delete_session(&s2).await.unwrap();
+        assert!(store.session(&s2).await.unwrap().is_none(), "signed out");
+
+        assert!(store.policy("ci").await.unwrap().is_none());
+        let body = serde_json::json!({"severity": "HIGH", "fixable_only": true});
+        store.put_policy("ci", &body, "bob").await.unwrap();
+        let body2 = serde_json::json!({"severity": "CRITICAL"});
+        store.put_policy("ci", &body2, "carol").await.unwrap();
+        let p = store.policy("ci").await.unwrap().unwrap();
+        assert_eq!(p.body, body2);
+        assert_eq!(p.updated_by, "carol");
+        assert_eq!(store.policies().await.unwrap().len(), 1);
+    });
+}
