@@ -52,6 +52,7 @@ pub use holdfast_plugin_host::{
     default_plugin_dir, discover, install, plugin_roots, Broken, Discovered, ParamError, Plugin,
     PluginParam, ResolvedParams,
 };
+pub use holdfast_vulndb::AdvisoryDetails;
 pub use plugins::{select_plugins, PluginSettings};
 pub use progress::{CancelToken, NoProgress, ProgressSink, ScanEvent};
 pub use request::{default_scanners, effective_scanners, RegistrySelection, ScanRequest, Target};

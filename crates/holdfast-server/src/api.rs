@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get, post};
+use axum::routing::{delete, get, post, put};
 use axum::{middleware, Extension, Json, Router};
 use holdfast_model::{FindingKind, ScanResult, SuppressionInfo};
 use holdfast_store::{
@@ -55,6 +55,16 @@ impl ApiError {
         }
     }
 
+    /// The status.
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    /// The status and the message.
+    pub fn parts(self) -> (StatusCode, String) {
+        (self.status, self.message)
+    }
+
     fn not_found(what: &str) -> ApiError {
         ApiError::new(StatusCode::NOT_FOUND, format!("no {what}"))
     }
@@ -82,6 +92,8 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/vulnerabilities/{id}", get(get_vulnerability))
         .route("/api/v1/compliance", get(list_compliance))
         .route("/api/v1/exceptions", get(list_exceptions))
+        .route("/api/v1/policies", get(list_policies))
+        .route("/api/v1/policies/{name}", get(get_policy))
         .route("/api/v1/schedules", get(list_schedules))
         .route("/api/v1/db", get(get_db))
         .route("/report", get(report))
@@ -92,6 +104,7 @@ pub fn router(state: AppState) -> Router {
     let scan = Router::new()
         .route("/api/v1/scans", post(create_scan))
         .route("/api/v1/scans/{id}", delete(delete_scan))
+        .route("/api/v1/results", post(import_result))
         .layer(middleware::from_fn_with_state(
             (state.clone(), Scope::Scan),
             require,
@@ -99,6 +112,7 @@ pub fn router(state: AppState) -> Router {
     let admin = Router::new()
         .route("/api/v1/exceptions", post(create_exception))
         .route("/api/v1/exceptions/{id}", delete(delete_exception))
+        .route("/api/v1/policies/{name}", put(put_policy))
         .route("/api/v1/schedules", post(upsert_schedule))
         .route("/api/v1/schedules/{name}", delete(delete_schedule))
         .route("/api/v1/audit", get(audit_log))
@@ -114,6 +128,7 @@ pub fn router(state: AppState) -> Router {
         .merge(read)
         .merge(scan)
         .merge(admin)
+        .merge(crate::console::router(state.clone()))
         .fallback(|| async {
             ApiError::new(
                 StatusCode::NOT_FOUND,
@@ -428,19 +443,17 @@ async fn scan_verdict(
     Query(q): Query<VerdictQuery>,
 ) -> ApiResult<Json<Value>> {
     let result = finished_result(&state, &id).await?;
-    let mut policy = holdfast_policy::Policy {
-        ignore_unfixed: q.ignore_unfixed,
-        ..Default::default()
-    };
+    // Without parameters the stored CI policy decides; parameters override it.
+    let mut chosen = crate::edits::policy(&state, "ci").await?.policy;
+    if q.ignore_unfixed {
+        chosen.fixable_only = true;
+    }
     if let Some(s) = q.severity {
-        let lowest: holdfast_model::Severity = s
+        chosen.severity = s
             .parse()
             .map_err(|e: String| ApiError::new(StatusCode::BAD_REQUEST, e))?;
-        policy.severities = holdfast_model::Severity::ALL
-            .into_iter()
-            .filter(|x| *x >= lowest)
-            .collect();
     }
+    let policy = chosen.to_policy();
     let verdict = holdfast_policy::verdict(&policy, &result);
     Ok(Json(json!({
         "pass": !verdict.fails(),
@@ -464,7 +477,7 @@ async fn delete_scan(
     {
         return Err(ApiError::not_found("scan with this id"));
     }
-    audit(&state, &caller.name, "scan.delete", json!({ "id": id })).await;
+    crate::edits::audit(&state, &caller.name, "scan.delete", json!({ "id": id })).await;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -477,11 +490,7 @@ async fn list_images(
     State(state): State<AppState>,
     Query(q): Query<ImagesQuery>,
 ) -> ApiResult<Json<Value>> {
-    let targets = state
-        .store
-        .latest_targets(q.kind.as_deref(), None)
-        .await
-        .map_err(ApiError::store)?;
+    let targets = crate::views::latest_targets(&state, q.kind.as_deref(), None).await?;
     Ok(Json(json!({ "targets": targets })))
 }
 
@@ -491,58 +500,12 @@ async fn get_image(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Value>> {
-    let mut targets = state
-        .store
-        .latest_targets(None, Some(&id))
-        .await
-        .map_err(ApiError::store)?;
-    if targets.is_empty() {
-        targets = state
-            .store
-            .latest_targets(None, None)
-            .await
-            .map_err(ApiError::store)?
-            .into_iter()
-            .filter(|t| t.name == id || t.target == id)
-            .collect();
-    }
-    let summary = targets
-        .into_iter()
-        .max_by_key(|t| t.finished_at)
-        .ok_or_else(|| ApiError::not_found("scanned image with this id or name"))?;
-    let result = result_with_exceptions(&state, &summary.scan_id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("result"))?;
-    let target = result
-        .targets
-        .into_iter()
-        .nth(summary.index as usize)
-        .ok_or_else(|| ApiError::internal("the stored result lacks the target"))?;
+    let (summary, target) = crate::views::image(&state, &id).await?;
     Ok(Json(json!({ "summary": summary, "target": target })))
 }
 
-async fn exception_filter(
-    state: &AppState,
-) -> ApiResult<impl Fn(&holdfast_store::FindingRow) -> bool> {
-    let exceptions = state
-        .store
-        .active_exceptions()
-        .await
-        .map_err(ApiError::store)?;
-    Ok(move |f: &holdfast_store::FindingRow| {
-        exceptions
-            .iter()
-            .any(|e| e.covers(&f.id, &[], f.package.as_deref(), &f.target))
-    })
-}
-
 async fn list_vulnerabilities(State(state): State<AppState>) -> ApiResult<Json<Value>> {
-    let skip = exception_filter(&state).await?;
-    let vulns = state
-        .store
-        .vulnerabilities(skip)
-        .await
-        .map_err(ApiError::store)?;
+    let vulns = crate::views::vulnerabilities(&state).await?;
     Ok(Json(json!({ "vulnerabilities": vulns })))
 }
 
@@ -550,37 +513,16 @@ async fn get_vulnerability(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Value>> {
-    let rows = state
-        .store
-        .latest_findings(&["vulnerability"], Some(&id))
-        .await
-        .map_err(ApiError::store)?;
-    if rows.is_empty() {
+    let detail = crate::views::vulnerability(&state, &id).await?;
+    if detail.affected.is_empty() {
         return Err(ApiError::not_found("stored finding of this advisory"));
     }
-    let exceptions = state
-        .store
-        .active_exceptions()
-        .await
-        .map_err(ApiError::store)?;
-    let affected: Vec<Value> = rows
-        .iter()
-        .map(|r| {
-            let exception = exceptions
-                .iter()
-                .find(|e| e.covers(&r.id, &[], r.package.as_deref(), &r.target))
-                .map(|e| e.id.clone());
-            let mut v = serde_json::to_value(r).expect("a row serialises");
-            v["exception"] = json!(exception);
-            v
-        })
-        .collect();
     Ok(Json(json!({
         "id": id,
-        "severity": rows.iter().map(|r| r.severity.clone()).max_by_key(|s| holdfast_store::severity_rank(s)),
-        "title": rows[0].title,
-        "affected": affected,
-        "exceptions": exceptions.iter().filter(|e| e.advisory == id).collect::<Vec<_>>(),
+        "severity": detail.severity,
+        "title": detail.title,
+        "affected": detail.affected,
+        "exceptions": detail.exceptions,
     })))
 }
 
@@ -612,18 +554,7 @@ async fn create_exception(
     Extension(Caller(caller)): Extension<Caller>,
     Json(body): Json<NewException>,
 ) -> ApiResult<Response> {
-    let e = state
-        .store
-        .create_exception(&body, &caller.name)
-        .await
-        .map_err(ApiError::store)?;
-    audit(
-        &state,
-        &caller.name,
-        "exception.create",
-        serde_json::to_value(&e).expect("serialises"),
-    )
-    .await;
+    let e = crate::edits::add_exception(&state, &caller.name, &body).await?;
     Ok((StatusCode::CREATED, Json(e)).into_response())
 }
 
@@ -632,22 +563,75 @@ async fn delete_exception(
     Extension(Caller(caller)): Extension<Caller>,
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
-    if !state
-        .store
-        .delete_exception(&id)
-        .await
-        .map_err(ApiError::store)?
-    {
-        return Err(ApiError::not_found("exception with this id"));
-    }
-    audit(
-        &state,
-        &caller.name,
-        "exception.delete",
-        json!({ "id": id }),
-    )
-    .await;
+    crate::edits::remove_exception(&state, &caller.name, &id).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+async fn list_policies(State(state): State<AppState>) -> ApiResult<Json<Value>> {
+    Ok(Json(
+        json!({ "policies": crate::edits::policies(&state).await? }),
+    ))
+}
+
+async fn get_policy(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+) -> ApiResult<Json<crate::edits::NamedPolicy>> {
+    Ok(Json(crate::edits::policy(&state, &name).await?))
+}
+
+async fn put_policy(
+    State(state): State<AppState>,
+    Extension(Caller(caller)): Extension<Caller>,
+    Path(name): Path<String>,
+    Json(body): Json<crate::edits::VerdictPolicy>,
+) -> ApiResult<Json<crate::edits::NamedPolicy>> {
+    Ok(Json(
+        crate::edits::save_policy(&state, &caller.name, &name, body).await?,
+    ))
+}
+
+#[derive(Debug, Deserialize)]
+struct ImportQuery {
+    /// The target the result is filed under (default: its first target's name).
+    target: Option<String>,
+}
+
+/// Files a result made elsewhere (a CI job's JSON) as a finished scan, at the time the
+/// result says it was made when that is in the past.
+async fn import_result(
+    State(state): State<AppState>,
+    Query(q): Query<ImportQuery>,
+    Json(result): Json<ScanResult>,
+) -> ApiResult<Response> {
+    let target = q
+        .target
+        .or_else(|| result.targets.first().map(|t| t.name.clone()))
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "the result has no targets and no ?target= names one",
+            )
+        })?;
+    let now = holdfast_store::now_ms();
+    let at = time::OffsetDateTime::parse(
+        &result.created_at,
+        &time::format_description::well_known::Rfc3339,
+    )
+    .map(|t| (t.unix_timestamp_nanos() / 1_000_000) as i64)
+    .ok()
+    .filter(|t| *t <= now)
+    .unwrap_or(now);
+    let scan = state
+        .store
+        .import_result(&target, &result, at)
+        .await
+        .map_err(ApiError::store)?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({ "id": scan.id, "status": scan.status, "finished_at": holdfast_store::rfc3339(at) })),
+    )
+        .into_response())
 }
 
 async fn list_schedules(State(state): State<AppState>) -> ApiResult<Json<Value>> {
@@ -676,7 +660,7 @@ async fn upsert_schedule(
         .upsert_schedule(&body, first)
         .await
         .map_err(ApiError::store)?;
-    audit(
+    crate::edits::audit(
         &state,
         &caller.name,
         "schedule.upsert",
@@ -699,7 +683,7 @@ async fn delete_schedule(
     {
         return Err(ApiError::not_found("schedule with this id or name"));
     }
-    audit(
+    crate::edits::audit(
         &state,
         &caller.name,
         "schedule.delete",
@@ -714,12 +698,6 @@ async fn audit_log(State(state): State<AppState>) -> ApiResult<Json<Value>> {
     Ok(Json(json!({ "entries": log })))
 }
 
-async fn audit(state: &AppState, actor: &str, action: &str, detail: Value) {
-    if let Err(e) = state.store.audit(actor, action, &detail).await {
-        tracing::warn!("cannot write the audit entry {action}: {e}");
-    }
-}
-
 async fn get_db(State(state): State<AppState>, headers: HeaderMap) -> ApiResult<Response> {
     crate::dbserve::serve(state.db_path.clone(), headers).await
 }
@@ -731,7 +709,7 @@ async fn rematch(
     let n = crate::scheduler::reload_and_rematch(&state)
         .await
         .map_err(|e| ApiError::internal(format!("{e:#}")))?;
-    audit(&state, &caller.name, "db.rematch", json!({ "results": n })).await;
+    crate::edits::audit(&state, &caller.name, "db.rematch", json!({ "results": n })).await;
     Ok(Json(json!({ "rematched": n })))
 }
 

@@ -14,11 +14,14 @@
 mod api;
 mod auth;
 mod config;
+mod console;
 mod dbserve;
+mod edits;
 mod metrics;
 mod openapi;
 mod scheduler;
 mod targets;
+mod views;
 mod worker;
 
 use std::net::SocketAddr;

@@ -3,165 +3,14 @@
 //! reports, views, exceptions, schedules, metrics checked by promtool, the database
 //! download and re-matching stored inventories against a new database.
 
-#[path = "../../holdfast-store/tests/support/postgres.rs"]
-mod postgres;
+#[path = "support/service.rs"]
+mod service;
 
-use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use holdfast_server::ServerConfig;
-use holdfast_store::Scope;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
-
-fn demo_image() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/demo/demo-image.tar")
-}
-
-/// A running service and tokens of each scope.
-struct Service {
-    base: String,
-    http: reqwest::Client,
-    read: String,
-    scan: String,
-    admin: String,
-    db_path: PathBuf,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    task: Option<tokio::task::JoinHandle<()>>,
-    _dir: tempfile::TempDir,
-}
-
-impl Service {
-    async fn start(database_url: Option<String>) -> Service {
-        let dir = tempfile::tempdir().unwrap();
-        let mut config = ServerConfig::new(dir.path().join("data"));
-        config.listen = "127.0.0.1:0".parse().unwrap();
-        config.database_url = database_url;
-        config.db_path = dir.path().join("db/holdfast.db");
-        config.tick = Duration::from_millis(200);
-        config.lease = Duration::from_secs(30);
-        let store = holdfast_server::open_store(&config).await.unwrap();
-        let read = store.create_token("reader", Scope::Read).await.unwrap().1;
-        let scan = store.create_token("ci", Scope::Scan).await.unwrap().1;
-        let admin = store.create_token("alice", Scope::Admin).await.unwrap().1;
-        store.close().await;
-        let db_path = config.db_path.clone();
-        let cache = holdfast_source::LayerCache::new(dir.path().join("cache"));
-        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-        let (addr_tx, addr_rx) = tokio::sync::oneshot::channel::<SocketAddr>();
-        let task = tokio::spawn(async move {
-            holdfast_server::run_until(
-                config,
-                Some(cache),
-                async {
-                    let _ = stop_rx.await;
-                },
-                move |addr| {
-                    let _ = addr_tx.send(addr);
-                },
-            )
-            .await
-            .unwrap();
-        });
-        let addr = addr_rx.await.expect("the service starts");
-        Service {
-            base: format!("http://{addr}"),
-            http: reqwest::Client::new(),
-            read,
-            scan,
-            admin,
-            db_path,
-            stop: Some(stop_tx),
-            task: Some(task),
-            _dir: dir,
-        }
-    }
-
-    async fn stop(mut self) {
-        let _ = self.stop.take().unwrap().send(());
-        self.task.take().unwrap().await.unwrap();
-    }
-
-    async fn call(
-        &self,
-        method: reqwest::Method,
-        path: &str,
-        token: Option<&str>,
-        body: Option<Value>,
-    ) -> (StatusCode, Value) {
-        let mut req = self.http.request(method, format!("{}{path}", self.base));
-        if let Some(t) = token {
-            req = req.bearer_auth(t);
-        }
-        if let Some(b) = body {
-            req = req.json(&b);
-        }
-        let resp = req.send().await.unwrap();
-        let status = resp.status();
-        let text = resp.text().await.unwrap();
-        (
-            status,
-            serde_json::from_str(&text).unwrap_or(Value::String(text)),
-        )
-    }
-
-    async fn get(&self, path: &str, token: &str) -> (StatusCode, Value) {
-        self.call(reqwest::Method::GET, path, Some(token), None)
-            .await
-    }
-
-    async fn scan_and_wait(&self, target: &str) -> Value {
-        let (status, body) = self
-            .call(
-                reqwest::Method::POST,
-                "/api/v1/scans",
-                Some(&self.scan),
-                Some(json!({ "target": target })),
-            )
-            .await;
-        assert_eq!(status, StatusCode::ACCEPTED, "{body}");
-        let id = body["id"].as_str().unwrap().to_string();
-        let deadline = Instant::now() + Duration::from_secs(120);
-        loop {
-            let (_, scan) = self.get(&format!("/api/v1/scans/{id}"), &self.read).await;
-            match scan["status"].as_str().unwrap() {
-                "finished" | "failed" => return scan,
-                _ => {}
-            }
-            assert!(Instant::now() < deadline, "scan {id} did not end: {scan}");
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    }
-}
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap()
-}
-
-/// Runs `scenario` against a service on SQLite, then on PostgreSQL.
-fn on_both<F, Fut>(scenario: F)
-where
-    F: Fn(Service) -> Fut,
-    Fut: std::future::Future<Output = Service>,
-{
-    let rt = runtime();
-    rt.block_on(async {
-        let service = Service::start(None).await;
-        scenario(service).await.stop().await;
-    });
-    if let Some(pg) = postgres::TestPostgres::start() {
-        let url = pg.fresh_database();
-        rt.block_on(async {
-            let service = Service::start(Some(url)).await;
-            scenario(service).await.stop().await;
-        });
-    }
-}
+use service::{demo_image, on_both, postgres, runtime, urlencode, Service};
 
 #[test]
 fn tokens_and_scopes_guard_every_route() {
@@ -489,17 +338,6 @@ fn schedules_skip_unchanged_images() {
         assert_eq!(status, StatusCode::NO_CONTENT);
         s
     });
-}
-
-fn urlencode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 #[test]

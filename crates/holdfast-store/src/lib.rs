@@ -30,14 +30,14 @@ use sqlx::{AnyPool, Executor, SqlSafeStr};
 
 pub use audit::AuditEntry;
 pub use exceptions::{Exception, NewException};
-pub use scans::{NewScan, ScanFilter, ScanRecord, ScanStatus, MAX_ATTEMPTS};
 pub use policies::StoredPolicy;
+pub use scans::{NewScan, ScanFilter, ScanRecord, ScanStatus, MAX_ATTEMPTS};
 pub use schedules::{NewSchedule, Schedule};
 pub use sessions::Session;
 pub use tokens::{Scope, TokenInfo};
 pub use views::{
-    severity_rank, AffectedTarget, FindingRow, SeverityCounts, TargetSummary, TrendCounts, TrendDay,
-    VulnerabilitySummary,
+    severity_rank, AffectedTarget, FindingRow, SeverityCounts, TargetSummary, TrendCounts,
+    TrendDay, VulnerabilitySummary,
 };
 
 /// What can go wrong in the store.

@@ -36,22 +36,20 @@ fn policy_from_row(r: &AnyRow) -> Result<StoredPolicy> {
 impl Store {
     /// Every stored policy, by name.
     pub async fn policies(&self) -> Result<Vec<StoredPolicy>> {
-        let rows = sqlx::query(
-            "SELECT name, body, updated_at, updated_by FROM policies ORDER BY name",
-        )
-        .fetch_all(self.pool())
-        .await?;
+        let rows =
+            sqlx::query("SELECT name, body, updated_at, updated_by FROM policies ORDER BY name")
+                .fetch_all(self.pool())
+                .await?;
         rows.iter().map(policy_from_row).collect()
     }
 
     /// One stored policy.
     pub async fn policy(&self, name: &str) -> Result<Option<StoredPolicy>> {
-        let row = sqlx::query(
-            "SELECT name, body, updated_at, updated_by FROM policies WHERE name = $1",
-        )
-        .bind(name)
-        .fetch_optional(self.pool())
-        .await?;
+        let row =
+            sqlx::query("SELECT name, body, updated_at, updated_by FROM policies WHERE name = $1")
+                .bind(name)
+                .fetch_optional(self.pool())
+                .await?;
         row.as_ref().map(policy_from_row).transpose()
     }
 

@@ -33,7 +33,11 @@ fn secret_hash(secret: &str) -> String {
 impl Store {
     /// Opens a session for `token` lasting `ttl_ms`; returns the cookie's secret (never
     /// stored) and the session.
-    pub async fn create_session(&self, token: &TokenInfo, ttl_ms: i64) -> Result<(String, Session)> {
+    pub async fn create_session(
+        &self,
+        token: &TokenInfo,
+        ttl_ms: i64,
+    ) -> Result<(String, Session)> {
         let secret = random_hex();
         let now = now_ms();
         let session = Session {

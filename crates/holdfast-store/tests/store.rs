@@ -379,17 +379,40 @@ fn imported_results_make_trends_by_day() {
         // Before the window (day 5), inside it (day 30), and twice on day 35 (the later
         // one with no findings: the day counts the latest).
         store.import_result("img", &result, 5 * DAY).await.unwrap();
-        store.import_result("img", &result, 30 * DAY + 10).await.unwrap();
+        store
+            .import_result("img", &result, 30 * DAY + 10)
+            .await
+            .unwrap();
         let mut clean = result.clone();
         clean.targets[0].findings.clear();
         store.import_result("img", &result, 35 * DAY).await.unwrap();
-        store.import_result("img", &clean, 35 * DAY + 5).await.unwrap();
+        store
+            .import_result("img", &clean, 35 * DAY + 5)
+            .await
+            .unwrap();
         let days = store.trends(30, now).await.unwrap();
         assert_eq!(days.len(), 30);
         assert_eq!(days[0].day, 11 * DAY, "the window ends with today");
-        assert_eq!(days[0].images.critical, critical, "scans before the window count");
-        assert_eq!(days.iter().find(|d| d.day == 34 * DAY).unwrap().images.critical, critical);
-        assert_eq!(days.iter().find(|d| d.day == 35 * DAY).unwrap().images.critical, 0);
+        assert_eq!(
+            days[0].images.critical, critical,
+            "scans before the window count"
+        );
+        assert_eq!(
+            days.iter()
+                .find(|d| d.day == 34 * DAY)
+                .unwrap()
+                .images
+                .critical,
+            critical
+        );
+        assert_eq!(
+            days.iter()
+                .find(|d| d.day == 35 * DAY)
+                .unwrap()
+                .images
+                .critical,
+            0
+        );
         assert_eq!(days[29].images.critical, 0);
         assert_eq!(days[29].containers.critical, 0);
 
@@ -422,7 +445,10 @@ fn sessions_end_with_their_token_and_policies_keep_their_author() {
         let (expired, _) = store.create_session(&token, -1).await.unwrap();
         assert!(store.session(&expired).await.unwrap().is_none(), "expired");
         store.revoke_token(&token.id).await.unwrap();
-        assert!(store.session(&secret).await.unwrap().is_none(), "token revoked");
+        assert!(
+            store.session(&secret).await.unwrap().is_none(),
+            "token revoked"
+        );
         let (token2, _) = store.create_token("bob", Scope::Admin).await.unwrap();
         let (s2, _) = store.create_session(&token2, 60_000).await.unwrap();
         store.delete_session(&s2).await.unwrap();

@@ -37,7 +37,7 @@ use std::path::PathBuf;
 pub use db::{build, info, BuildReport, Builder, DbInfo, SourceInfo, SCHEMA_VERSION};
 pub use ecosystem::normalize_name;
 pub use ingest::{IngestWarning, Limits};
-pub use matcher::{MatchReport, MatchStats, MatchedAdvisory, VulnDb};
+pub use matcher::{AdvisoryDetails, MatchReport, MatchStats, MatchedAdvisory, VulnDb};
 
 /// Everything that can go wrong building, opening or querying a vulnerability database.
 ///

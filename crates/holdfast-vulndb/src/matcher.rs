@@ -32,7 +32,7 @@ use std::rc::Rc;
 
 use holdfast_model::{Cvss, Finding, FindingKind, FindingStatus, OsRelease, Package, Severity};
 use holdfast_version::{parse, Scheme, Version};
-use rusqlite::Connection;
+use rusqlite::{Connection, OptionalExtension};
 
 use crate::db::{open_read_only, read_info, DbInfo};
 use crate::ecosystem::{lookups, normalize_name, os_selectors, Selector};
@@ -67,6 +67,31 @@ pub struct MatchedAdvisory {
     pub ecosystem: String,
     /// The ids of the OSV records merged into this finding, sorted.
     pub advisories: Vec<String>,
+}
+
+/// One advisory as stored, for display.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct AdvisoryDetails {
+    /// Its id.
+    pub id: String,
+    /// One line.
+    pub summary: Option<String>,
+    /// The description.
+    pub details: Option<String>,
+    /// The severity the database gives it.
+    pub severity: Option<String>,
+    /// The CVSS vector.
+    pub cvss_vector: Option<String>,
+    /// The CVSS base score.
+    pub cvss_score: Option<f64>,
+    /// RFC 3339, as given.
+    pub published: Option<String>,
+    /// RFC 3339, as given.
+    pub modified: Option<String>,
+    /// Reference URLs.
+    pub references: Vec<String>,
+    /// Other ids of the same problem.
+    pub aliases: Vec<String>,
 }
 
 /// What matching skipped, for the scan's warnings.
@@ -128,6 +153,48 @@ impl VulnDb {
     /// The database's metadata.
     pub fn info(&self) -> &DbInfo {
         &self.info
+    }
+
+    /// One advisory by its id, or by an alias when no record has that id: what a detail
+    /// page shows about it.
+    pub fn advisory(&self, id: &str) -> Result<Option<AdvisoryDetails>, DbError> {
+        let conn = self.pool.take();
+        let columns = "SELECT id, summary, details, severity, cvss_vector, cvss_score, \
+                       published, modified, refs, aliases FROM advisories";
+        let read = |r: &rusqlite::Row<'_>| -> rusqlite::Result<AdvisoryDetails> {
+            let list = |s: Option<String>| -> Vec<String> {
+                s.and_then(|s| serde_json::from_str(&s).ok())
+                    .unwrap_or_default()
+            };
+            Ok(AdvisoryDetails {
+                id: r.get(0)?,
+                summary: r.get(1)?,
+                details: r.get(2)?,
+                severity: r.get(3)?,
+                cvss_vector: r.get(4)?,
+                cvss_score: r.get(5)?,
+                published: r.get(6)?,
+                modified: r.get(7)?,
+                references: list(r.get(8)?),
+                aliases: list(r.get(9)?),
+            })
+        };
+        let by_id = conn
+            .prepare_cached(&format!("{columns} WHERE id = ?1"))?
+            .query_row([id], read)
+            .optional()?;
+        if by_id.is_some() {
+            return Ok(by_id);
+        }
+        // Aliases are a JSON array of strings: the quoted id is an exact element.
+        let quoted = serde_json::to_string(id).expect("a string serialises");
+        let by_alias = conn
+            .prepare_cached(&format!(
+                "{columns} WHERE instr(aliases, ?1) > 0 ORDER BY id LIMIT 1"
+            ))?
+            .query_row([quoted], read)
+            .optional()?;
+        Ok(by_alias)
     }
 
     /// Matches `packages` (of an image whose OS is `os`) against the database.

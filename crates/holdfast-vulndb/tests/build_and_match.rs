@@ -653,3 +653,27 @@ fn foreign_files_are_refused() {
         DbError::Io { .. }
     ));
 }
+
+#[test]
+fn an_advisory_is_found_by_its_id_or_an_alias() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = VulnDb::open(&fixture_db(dir.path())).unwrap();
+    let a = db.advisory("PYSEC-2020-96").unwrap().unwrap();
+    assert_eq!(a.published.as_deref(), Some("2020-03-24T15:15:00Z"));
+    assert_eq!(a.modified.as_deref(), Some("2021-06-15T00:00:00Z"));
+    assert!(a.details.as_deref().unwrap().contains("PyYAML"));
+    assert!(a
+        .references
+        .iter()
+        .any(|r| r == "https://github.com/yaml/pyyaml/pull/386"));
+    assert!(a.aliases.iter().any(|x| x == "CVE-2020-1747"));
+    let by_alias = db.advisory("CVE-2020-1747").unwrap().unwrap();
+    assert!(
+        by_alias.id == "CVE-2020-1747" || by_alias.aliases.iter().any(|x| x == "CVE-2020-1747")
+    );
+    assert!(
+        db.advisory("CVE-2020-174").unwrap().is_none(),
+        "a prefix is not an alias"
+    );
+    assert!(db.advisory("CVE-0000-0000").unwrap().is_none());
+}
