@@ -71,7 +71,7 @@ pub async fn latest_targets(
     Ok(targets)
 }
 
-/// The latest target with this image id or name, and the scan holding it.
+/// The latest target with this image id or name (an image before a container of it).
 async fn find_image(state: &AppState, id: &str) -> Result<TargetSummary, ApiError> {
     let mut targets = latest_targets(state, None, Some(id)).await?;
     if targets.is_empty() {
@@ -81,9 +81,11 @@ async fn find_image(state: &AppState, id: &str) -> Result<TargetSummary, ApiErro
             .filter(|t| t.name == id || t.target == id)
             .collect();
     }
+    // An image id is shared by the image and the containers run from it: the image's
+    // own scan answers for it when there is one.
     targets
         .into_iter()
-        .max_by_key(|t| t.finished_at)
+        .max_by_key(|t| (t.kind == "image", t.finished_at))
         .ok_or_else(|| {
             ApiError::new(
                 StatusCode::NOT_FOUND,

@@ -204,6 +204,12 @@ fn the_console_signs_in_shows_the_apis_numbers_and_edits_through_it() {
         hostile["targets"][0]["findings"] = json!(many);
         import(&service, &hostile, "rootfs:/hostile").await;
 
+        let mut container = demo.clone();
+        container["created_at"] = json!(rfc3339_days_ago(0));
+        container["targets"][0]["name"] = json!("web-1");
+        container["targets"][0]["kind"] = json!("container");
+        import(&service, &container, "container:web-1").await;
+
         let mut browser = Browser::new(&service.base);
 
         // Not signed in: every page sends the browser to /login and back.
@@ -298,6 +304,13 @@ fn the_console_signs_in_shows_the_apis_numbers_and_edits_through_it() {
             overview.contains("&lt;script&gt;alert(1)"),
             "shown, escaped"
         );
+
+        // Workloads: the container, with its image one click away.
+        let (_, _, workloads) = browser.get("/workloads").await;
+        assert!(workloads.contains("data-name=\"web-1\""), "{workloads}");
+        let container_image = demo["targets"][0]["image_id"].as_str().unwrap();
+        assert!(workloads.contains(&format!("href=\"/images/{container_image}\"")));
+        assert!(workloads.contains("1–1 of 1 workloads"));
 
         // The image page: counts equal the API's, layers and downloads.
         let image_id = targets.iter().find(|t| t["kind"] == "image").unwrap()["image_id"]

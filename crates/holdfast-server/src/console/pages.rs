@@ -229,6 +229,20 @@ fn filter_targets(targets: Vec<TargetSummary>, q: &ListQuery) -> Vec<TargetSumma
         .collect()
 }
 
+const WORKLOAD_COLUMNS: &[(&str, &str, bool)] = &[
+    ("name", "Name", false),
+    ("", "Namespace", false),
+    ("image", "Image", false),
+    ("os", "OS", false),
+    ("packages", "Packages", true),
+    ("critical", "Critical", true),
+    ("high", "High", true),
+    ("medium", "Medium", true),
+    ("low", "Low", true),
+    ("fixable", "Fixable", true),
+    ("scanned", "Scanned", true),
+];
+
 const TARGET_COLUMNS: &[(&str, &str, bool)] = &[
     ("name", "Name", false),
     ("os", "OS", false),
@@ -247,6 +261,7 @@ fn sort_targets(rows: &mut [TargetRow], key: &str, desc: bool) {
         let o = match key {
             "name" => a.name.cmp(&b.name),
             "os" => a.os.cmp(&b.os),
+            "image" => a.image_id.cmp(&b.image_id),
             "packages" => a.packages.cmp(&b.packages),
             "high" => a.counts.high.cmp(&b.counts.high),
             "medium" => a.counts.medium.cmp(&b.counts.medium),
@@ -260,11 +275,13 @@ fn sort_targets(rows: &mut [TargetRow], key: &str, desc: bool) {
     });
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn target_list(
     state: &AppState,
     viewer: Viewer,
     q: ListQuery,
     kinds: &[&str],
+    spec: &[(&'static str, &'static str, bool)],
     path: &str,
     template: &str,
     nav: &str,
@@ -281,9 +298,9 @@ async fn target_list(
     } else {
         q.sort.as_str()
     };
-    let desc = q.descending(!matches!(key, "name" | "os"));
+    let desc = q.descending(!matches!(key, "name" | "os" | "image"));
     sort_targets(&mut list, key, desc);
-    let cols = columns(&q, path, key, desc, TARGET_COLUMNS);
+    let cols = columns(&q, path, key, desc, spec);
     let page = paginate(list, &q, path);
     Ok(render(
         template,
@@ -310,6 +327,7 @@ pub async fn workloads(
         viewer,
         q,
         &["container"],
+        WORKLOAD_COLUMNS,
         "/workloads",
         "workloads.html",
         "workloads",
@@ -328,6 +346,7 @@ pub async fn images(
         viewer,
         q,
         &["image", "rootfs"],
+        TARGET_COLUMNS,
         "/images",
         "images.html",
         "images",
