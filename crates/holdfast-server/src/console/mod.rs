@@ -75,6 +75,7 @@ fn environment() -> &'static Environment<'static> {
         env.add_filter("bytes", |n: u64| human_bytes(n));
         env.add_filter("seg", |s: String| pages::segment(&s));
         env.add_global("asset_version", asset_version());
+        env.add_global("stale_after_days", holdfast_scan::STALE_AFTER_DAYS);
         env
     })
 }
