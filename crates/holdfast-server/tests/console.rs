@@ -138,27 +138,6 @@ async fn demo_result(service: &Service) -> Value {
     scan["result"].clone()
 }
 
-async fn import(service: &Service, result: &Value, target: &str) {
-    let resp = service
-        .http
-        .post(format!(
-            "{}/api/v1/results?target={}",
-            service.base,
-            service::urlencode(target)
-        ))
-        .bearer_auth(&service.scan)
-        .json(result)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(
-        resp.status(),
-        StatusCode::CREATED,
-        "{}",
-        resp.text().await.unwrap()
-    );
-}
-
 #[test]
 fn the_console_signs_in_shows_the_apis_numbers_and_edits_through_it() {
     on_both(|service| async move {
@@ -184,7 +163,7 @@ fn the_console_signs_in_shows_the_apis_numbers_and_edits_through_it() {
             .push(extra.clone());
         let demo_target = demo["targets"][0]["name"].as_str().unwrap().to_string();
         let demo_scan_target = format!("docker-archive:{}", demo_image().display());
-        import(&service, &older, &demo_scan_target).await;
+        service.import(&older, &demo_scan_target).await;
 
         let mut hostile = demo.clone();
         hostile["created_at"] = json!(rfc3339_days_ago(0));
@@ -202,13 +181,13 @@ fn the_console_signs_in_shows_the_apis_numbers_and_edits_through_it() {
             many.push(f);
         }
         hostile["targets"][0]["findings"] = json!(many);
-        import(&service, &hostile, "rootfs:/hostile").await;
+        service.import(&hostile, "rootfs:/hostile").await;
 
         let mut container = demo.clone();
         container["created_at"] = json!(rfc3339_days_ago(0));
         container["targets"][0]["name"] = json!("web-1");
         container["targets"][0]["kind"] = json!("container");
-        import(&service, &container, "container:web-1").await;
+        service.import(&container, "container:web-1").await;
 
         let mut browser = Browser::new(&service.base);
 

@@ -15,7 +15,6 @@ mod webdriver;
 
 use std::path::Path;
 
-use reqwest::StatusCode;
 use serde_json::{json, Value};
 use service::{demo_image, runtime, Service};
 use webdriver::{tool, Browser, Driver};
@@ -26,22 +25,6 @@ fn days_ago(days: i64) -> String {
     (time::OffsetDateTime::now_utc() - time::Duration::days(days))
         .format(&time::format_description::well_known::Rfc3339)
         .unwrap()
-}
-
-async fn import(service: &Service, result: &Value, target: &str) {
-    let resp = service
-        .http
-        .post(format!(
-            "{}/api/v1/results?target={}",
-            service.base,
-            service::urlencode(target)
-        ))
-        .bearer_auth(&service.scan)
-        .json(result)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), StatusCode::CREATED);
 }
 
 /// Waits up to 10 s for `done`, as a page that a click loads may still be on its way.
@@ -97,12 +80,12 @@ fn the_console_in_headless_chromium() {
             .as_array_mut()
             .unwrap()
             .push(extra);
-        import(&service, &older, &target).await;
+        service.import(&older, &target).await;
         let mut hostile = demo.clone();
         hostile["targets"][0]["name"] = json!(HOSTILE);
         hostile["targets"][0]["kind"] = json!("rootfs");
         hostile["targets"][0]["image_id"] = Value::Null;
-        import(&service, &hostile, "rootfs:/srv").await;
+        service.import(&hostile, "rootfs:/srv").await;
 
         let (_, images) = service.get("/api/v1/images", &service.read).await;
         let image = images["targets"]

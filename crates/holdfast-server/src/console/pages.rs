@@ -229,19 +229,9 @@ fn filter_targets(targets: Vec<TargetSummary>, q: &ListQuery) -> Vec<TargetSumma
         .collect()
 }
 
-const WORKLOAD_COLUMNS: &[(&str, &str, bool)] = &[
-    ("name", "Name", false),
-    ("", "Namespace", false),
-    ("image", "Image", false),
-    ("os", "OS", false),
-    ("packages", "Packages", true),
-    ("critical", "Critical", true),
-    ("high", "High", true),
-    ("medium", "Medium", true),
-    ("low", "Low", true),
-    ("fixable", "Fixable", true),
-    ("scanned", "Scanned", true),
-];
+/// Workloads show these after the name, then the other target columns.
+const WORKLOAD_EXTRA: &[(&str, &str, bool)] =
+    &[("", "Namespace", false), ("image", "Image", false)];
 
 const TARGET_COLUMNS: &[(&str, &str, bool)] = &[
     ("name", "Name", false),
@@ -254,6 +244,13 @@ const TARGET_COLUMNS: &[(&str, &str, bool)] = &[
     ("fixable", "Fixable", true),
     ("scanned", "Scanned", true),
 ];
+
+fn workload_columns() -> Vec<(&'static str, &'static str, bool)> {
+    let mut cols = vec![TARGET_COLUMNS[0]];
+    cols.extend_from_slice(WORKLOAD_EXTRA);
+    cols.extend_from_slice(&TARGET_COLUMNS[1..]);
+    cols
+}
 
 fn sort_targets(rows: &mut [TargetRow], key: &str, desc: bool) {
     rows.sort_by(|a, b| {
@@ -327,7 +324,7 @@ pub async fn workloads(
         viewer,
         q,
         &["container"],
-        WORKLOAD_COLUMNS,
+        &workload_columns(),
         "/workloads",
         "workloads.html",
         "workloads",

@@ -111,6 +111,29 @@ impl Service {
             .await
     }
 
+    /// Files `result` as a finished scan of `target` (`POST /api/v1/results`).
+    pub async fn import(&self, result: &Value, target: &str) {
+        let resp = self
+            .http
+            .post(format!(
+                "{}/api/v1/results?target={}",
+                self.base,
+                urlencode(target)
+            ))
+            .bearer_auth(&self.scan)
+            .json(result)
+            .send()
+            .await
+            .unwrap();
+        let status = resp.status();
+        assert_eq!(
+            status,
+            StatusCode::CREATED,
+            "{}",
+            resp.text().await.unwrap()
+        );
+    }
+
     pub async fn scan_and_wait(&self, target: &str) -> Value {
         let (status, body) = self
             .call(
