@@ -9,7 +9,7 @@
 #
 # RESULT_JSON: the holdfast JSON result every stored scan copies (its target renamed, its
 # time moved); default: HF's scan of fixtures/demo/demo-image.tar. A real image's result
-# (e.g. `holdfast scan docker-archive:deb12-python.tar --format json` with a full
+# (e.g. `holdfast scan image docker-archive:deb12-python.tar --format json` with a full
 # database) gives pages the size users see.
 # Environment: HF (a holdfast binary; default target/release/holdfast, else
 # target/debug/holdfast, saying so), SCANS (500), TARGETS (50), RUNS (30),
@@ -51,7 +51,7 @@ free_port() {
 result=${1:-}
 if [ -z "$result" ]; then
   result=$work/demo.json
-  "$HF" scan "docker-archive:$ROOT/fixtures/demo/demo-image.tar" --format json --exit-code 0 \
+  "$HF" scan image "docker-archive:$ROOT/fixtures/demo/demo-image.tar" --format json --exit-code 0 \
     --db "$work/absent.db" >"$result" 2>/dev/null || true
 fi
 python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print("stored result: %d targets, %d packages, %d findings each" % (len(r["targets"]), sum(len(t["packages"]) for t in r["targets"]), sum(len(t["findings"]) for t in r["targets"])))' "$result"
@@ -60,6 +60,7 @@ start_pg() { # prints the URL
   local bin pgdir port
   bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
   pgdir=$work/pg; port=$(free_port)
+  chmod 755 "$work"   # mktemp's 0700 keeps the postgres user out
   mkdir -p "$pgdir/sock"; chown -R postgres "$pgdir" 2>/dev/null || true
   runuser -u postgres -- "$bin/initdb" -D "$pgdir/data" -A trust -U holdfast >/dev/null
   runuser -u postgres -- "$bin/postgres" -D "$pgdir/data" -p "$port" -k "$pgdir/sock" \
@@ -140,7 +141,9 @@ PY
   advisory=$(curl -sf --noproxy '*' -H "Authorization: Bearer $tok" "$url/api/v1/vulnerabilities" \
     | python3 -c 'import json,sys; v=json.load(sys.stdin)["vulnerabilities"]; print(v[0]["id"] if v else "none")')
   for page in / /workloads /images "/images/$image_id" /vulnerabilities "/vulnerabilities/$advisory" /trends /policy; do
-    local times=()
+    local times=() code
+    code=$(curl -s --noproxy '*' -o /dev/null -w '%{http_code}' -H "Cookie: $cookie" "$url$page")
+    [ "$code" = 200 ] || { echo "   $page answered $code" >&2; exit 1; }
     for _ in $(seq "$RUNS"); do
       times+=("$(curl -s --noproxy '*' -o /dev/null -w '%{time_starttransfer}' -H "Cookie: $cookie" "$url$page")")
     done
@@ -150,9 +153,6 @@ page = sys.argv[1]
 t = sorted(float(x) * 1000 for x in sys.stdin if x.strip())
 print(f"   {page:<40} first byte median {statistics.median(t):6.1f} ms, worst {t[-1]:6.1f} ms")' "$page"
   done
-  local code
-  code=$(curl -s --noproxy '*' -o /dev/null -w '%{http_code}' -H "Cookie: $cookie" "$url/")
-  [ "$code" = 200 ] || { echo "   the overview answered $code" >&2; exit 1; }
   stop_pid "$srv_pid" TERM; srv_pid=
 }
 

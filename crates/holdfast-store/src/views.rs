@@ -231,12 +231,39 @@ impl Store {
     }
 
     /// Every advisory the latest scans report, worst first, each once with how many
-    /// targets it affects. `skip` says which findings an exception covers.
+    /// targets it affects. `skip` says which findings an exception covers; the rows it
+    /// sees carry the scan, target name, id, severity, title, package and fixed version.
     pub async fn vulnerabilities(
         &self,
         skip: impl Fn(&FindingRow) -> bool,
     ) -> Result<Vec<VulnerabilitySummary>> {
-        let rows = self.latest_findings(&["vulnerability"], None).await?;
+        // Only the columns the summary needs, unsorted: this reads every vulnerability of
+        // every latest scan, and decoding is most of its cost.
+        let mut q = Sql::new(
+            "SELECT f.scan_id, st.name, f.finding_id, f.severity, f.title, f.package, \
+             f.fixed_version FROM findings f \
+             JOIN scan_targets st ON st.scan_id = f.scan_id AND st.idx = f.target_idx \
+             WHERE f.kind = 'vulnerability' AND f.scan_id IN (",
+        );
+        q.push(LATEST).push(")");
+        let raw = q.query().fetch_all(self.pool()).await?;
+        let mut rows = Vec::with_capacity(raw.len());
+        for r in &raw {
+            rows.push(FindingRow {
+                scan_id: r.try_get("scan_id")?,
+                target: r.try_get("name")?,
+                target_kind: String::new(),
+                image_id: None,
+                kind: "vulnerability".into(),
+                id: r.try_get("finding_id")?,
+                severity: r.try_get("severity")?,
+                title: r.try_get("title")?,
+                package: r.try_get("package")?,
+                installed_version: None,
+                fixed_version: r.try_get("fixed_version")?,
+                path: None,
+            });
+        }
         let mut by_id: BTreeMap<
             String,
             (VulnerabilitySummary, std::collections::BTreeSet<String>),
