@@ -293,16 +293,12 @@ async fn list_scans(
 
 /// A stored result with the exceptions in force moved to each target's `suppressed`.
 async fn result_with_exceptions(state: &AppState, id: &str) -> ApiResult<Option<ScanResult>> {
-    let Some(mut result) = state.store.scan_result(id).await.map_err(ApiError::store)? else {
-        return Ok(None);
-    };
     let exceptions = state
         .store
         .active_exceptions()
         .await
         .map_err(ApiError::store)?;
-    apply_exceptions(&mut result, &exceptions);
-    Ok(Some(result))
+    crate::views::result_excepted(state, id, &exceptions).await
 }
 
 /// Moves the findings an exception covers to `suppressed`, saying which exception.
@@ -411,22 +407,34 @@ async fn scan_report(
         ));
     }
     let result = finished_result(&state, &id).await?;
-    let body = tokio::task::spawn_blocking(move || {
+    let body = render_report(result, format).await?;
+    Ok(([(header::CONTENT_TYPE, content_type(format))], body).into_response())
+}
+
+/// A result in a report format, rendered off the async threads.
+pub(crate) async fn render_report(
+    result: ScanResult,
+    format: holdfast_report::Format,
+) -> ApiResult<Vec<u8>> {
+    tokio::task::spawn_blocking(move || {
         let mut out = Vec::new();
         holdfast_report::render(&result, format, &mut out, &Default::default()).map(|()| out)
     })
     .await
     .map_err(|e| ApiError::internal(e.to_string()))?
-    .map_err(|e| ApiError::internal(e.to_string()))?;
-    let content_type = match format {
+    .map_err(|e| ApiError::internal(e.to_string()))
+}
+
+/// The media type of a report format.
+pub(crate) fn content_type(format: holdfast_report::Format) -> &'static str {
+    match format {
         holdfast_report::Format::Html => "text/html; charset=utf-8",
         holdfast_report::Format::Table => "text/plain; charset=utf-8",
         holdfast_report::Format::Sarif => "application/sarif+json",
         holdfast_report::Format::CycloneDx => "application/vnd.cyclonedx+json",
         holdfast_report::Format::Spdx => "application/spdx+json",
         _ => "application/json",
-    };
-    Ok(([(header::CONTENT_TYPE, content_type)], body).into_response())
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -529,7 +537,7 @@ async fn get_vulnerability(
 async fn list_compliance(State(state): State<AppState>) -> ApiResult<Json<Value>> {
     let rows = state
         .store
-        .latest_findings(&["compliance", "misconfiguration"], None)
+        .latest_findings(&["compliance", "misconfiguration"], &[])
         .await
         .map_err(ApiError::store)?;
     Ok(Json(json!({ "results": rows })))

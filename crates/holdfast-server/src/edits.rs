@@ -15,8 +15,8 @@ use crate::AppState;
 /// admission webhook's.
 pub const POLICY_NAMES: [&str; 2] = ["ci", "admission"];
 
-/// A verdict policy: what makes a result fail.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+/// A verdict policy: what makes a result fail. The default fails on every finding.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct VerdictPolicy {
     /// The lowest severity that fails (`UNKNOWN`: every finding fails).
@@ -30,16 +30,6 @@ pub struct VerdictPolicy {
     /// not apply it.
     #[serde(default)]
     pub max_image_age_days: Option<u32>,
-}
-
-impl Default for VerdictPolicy {
-    fn default() -> Self {
-        VerdictPolicy {
-            severity: Severity::Unknown,
-            fixable_only: false,
-            max_image_age_days: None,
-        }
-    }
 }
 
 impl VerdictPolicy {

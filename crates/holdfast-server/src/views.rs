@@ -2,14 +2,14 @@
 //! routes return and what the console shows, computed once here so both agree.
 
 use axum::http::StatusCode;
-use holdfast_model::TargetResult;
+use holdfast_model::{ScanResult, TargetResult};
 use holdfast_store::{Exception, FindingRow, TargetSummary, VulnerabilitySummary};
 use serde::Serialize;
 
 use crate::api::{apply_exceptions, ApiError};
 use crate::AppState;
 
-async fn exceptions(state: &AppState) -> Result<Vec<Exception>, ApiError> {
+async fn active_exceptions(state: &AppState) -> Result<Vec<Exception>, ApiError> {
     state
         .store
         .active_exceptions()
@@ -31,26 +31,34 @@ pub async fn latest_targets(
     kind: Option<&str>,
     image_id: Option<&str>,
 ) -> Result<Vec<TargetSummary>, ApiError> {
+    let exceptions = active_exceptions(state).await?;
+    latest_targets_with(state, kind, image_id, &exceptions).await
+}
+
+async fn latest_targets_with(
+    state: &AppState,
+    kind: Option<&str>,
+    image_id: Option<&str>,
+    exceptions: &[Exception],
+) -> Result<Vec<TargetSummary>, ApiError> {
     let mut targets = state
         .store
         .latest_targets(kind, image_id)
         .await
         .map_err(ApiError::store)?;
-    let exceptions = exceptions(state).await?;
     if exceptions.is_empty() || targets.is_empty() {
         return Ok(targets);
     }
-    let advisories: Vec<&str> = exceptions.iter().map(|e| e.advisory.as_str()).collect();
+    // Only the findings of the advisories an exception names are read.
+    let mut advisories: Vec<&str> = exceptions.iter().map(|e| e.advisory.as_str()).collect();
+    advisories.sort_unstable();
+    advisories.dedup();
     let rows = state
         .store
-        .latest_findings(&["vulnerability"], None)
+        .latest_findings(&["vulnerability"], &advisories)
         .await
         .map_err(ApiError::store)?;
-    for f in rows
-        .iter()
-        .filter(|f| advisories.contains(&f.id.as_str()))
-        .filter(|f| covered(&exceptions, f).is_some())
-    {
+    for f in rows.iter().filter(|f| covered(exceptions, f).is_some()) {
         if let Some(t) = targets
             .iter_mut()
             .find(|t| t.scan_id == f.scan_id && t.name == f.target)
@@ -71,19 +79,41 @@ pub async fn latest_targets(
     Ok(targets)
 }
 
-/// The latest target with this image id or name (an image before a container of it).
-async fn find_image(state: &AppState, id: &str) -> Result<TargetSummary, ApiError> {
-    let mut targets = latest_targets(state, None, Some(id)).await?;
+/// A stored result with `exceptions` applied: what they cover moved to `suppressed`.
+pub async fn result_excepted(
+    state: &AppState,
+    scan_id: &str,
+    exceptions: &[Exception],
+) -> Result<Option<ScanResult>, ApiError> {
+    let mut result = state
+        .store
+        .scan_result(scan_id)
+        .await
+        .map_err(ApiError::store)?;
+    if let Some(result) = &mut result {
+        apply_exceptions(result, exceptions);
+    }
+    Ok(result)
+}
+
+/// One image (or container, or host) by its id or name: the summary of its latest scan
+/// and that scan's whole result, exceptions applied; the target is at `summary.index`.
+/// An image id is shared by the image and the containers run from it: the image's own
+/// scan answers for it when there is one.
+pub async fn image_result(
+    state: &AppState,
+    id: &str,
+) -> Result<(TargetSummary, ScanResult), ApiError> {
+    let exceptions = active_exceptions(state).await?;
+    let mut targets = latest_targets_with(state, None, Some(id), &exceptions).await?;
     if targets.is_empty() {
-        targets = latest_targets(state, None, None)
+        targets = latest_targets_with(state, None, None, &exceptions)
             .await?
             .into_iter()
             .filter(|t| t.name == id || t.target == id)
             .collect();
     }
-    // An image id is shared by the image and the containers run from it: the image's
-    // own scan answers for it when there is one.
-    targets
+    let summary = targets
         .into_iter()
         .max_by_key(|t| (t.kind == "image", t.finished_at))
         .ok_or_else(|| {
@@ -91,48 +121,30 @@ async fn find_image(state: &AppState, id: &str) -> Result<TargetSummary, ApiErro
                 StatusCode::NOT_FOUND,
                 "no scanned image with this id or name",
             )
-        })
-}
-
-/// One image (or container, or host) by its id or name: its latest scan's summary and
-/// target, exceptions applied.
-pub async fn image(state: &AppState, id: &str) -> Result<(TargetSummary, TargetResult), ApiError> {
-    let summary = find_image(state, id).await?;
-    let (_, target) = target_of(state, &summary).await?;
-    Ok((summary, target))
-}
-
-/// [`image`]'s scan id and target.
-pub async fn image_with_scan(
-    state: &AppState,
-    id: &str,
-) -> Result<(String, TargetResult), ApiError> {
-    let summary = find_image(state, id).await?;
-    target_of(state, &summary).await
-}
-
-async fn target_of(
-    state: &AppState,
-    summary: &TargetSummary,
-) -> Result<(String, TargetResult), ApiError> {
-    let mut result = state
-        .store
-        .scan_result(&summary.scan_id)
-        .await
-        .map_err(ApiError::store)?
+        })?;
+    let result = result_excepted(state, &summary.scan_id, &exceptions)
+        .await?
         .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "no result"))?;
-    apply_exceptions(&mut result, &exceptions(state).await?);
+    if result.targets.len() <= summary.index as usize {
+        return Err(ApiError::internal("the stored result lacks the target"));
+    }
+    Ok((summary, result))
+}
+
+/// [`image_result`]'s summary and target alone.
+pub async fn image(state: &AppState, id: &str) -> Result<(TargetSummary, TargetResult), ApiError> {
+    let (summary, result) = image_result(state, id).await?;
     let target = result
         .targets
         .into_iter()
         .nth(summary.index as usize)
-        .ok_or_else(|| ApiError::internal("the stored result lacks the target"))?;
-    Ok((summary.scan_id.clone(), target))
+        .expect("image_result checked the index");
+    Ok((summary, target))
 }
 
 /// Every advisory of the latest scans, once, without what exceptions cover.
 pub async fn vulnerabilities(state: &AppState) -> Result<Vec<VulnerabilitySummary>, ApiError> {
-    let exceptions = exceptions(state).await?;
+    let exceptions = active_exceptions(state).await?;
     state
         .store
         .vulnerabilities(|f| covered(&exceptions, f).is_some())
@@ -167,11 +179,12 @@ pub struct VulnerabilityDetail {
 pub async fn vulnerability(state: &AppState, id: &str) -> Result<VulnerabilityDetail, ApiError> {
     let rows = state
         .store
-        .latest_findings(&["vulnerability"], Some(id))
+        .latest_findings(&["vulnerability"], &[id])
         .await
         .map_err(ApiError::store)?;
-    let active = exceptions(state).await?;
     let all = state.store.exceptions().await.map_err(ApiError::store)?;
+    let now = holdfast_store::now_ms();
+    let active: Vec<Exception> = all.iter().filter(|e| e.active(now)).cloned().collect();
     Ok(VulnerabilityDetail {
         severity: rows
             .iter()

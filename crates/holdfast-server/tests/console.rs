@@ -10,7 +10,7 @@ mod service;
 use reqwest::header::{CONTENT_SECURITY_POLICY, LOCATION, SET_COOKIE};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
-use service::{demo_image, on_both, Service};
+use service::{days_ago, demo_image, on_both, vulnerability_like, Service};
 
 const HOSTILE: &str = "<script>alert(1)</script>";
 
@@ -53,10 +53,11 @@ impl Browser {
             .join("; ")
     }
 
-    async fn get(&mut self, path: &str) -> (StatusCode, reqwest::header::HeaderMap, String) {
-        let resp = self
-            .http
-            .get(format!("{}{path}", self.base))
+    async fn send(
+        &mut self,
+        request: reqwest::RequestBuilder,
+    ) -> (StatusCode, reqwest::header::HeaderMap, String) {
+        let resp = request
             .header("cookie", self.cookie_header())
             .send()
             .await
@@ -66,22 +67,18 @@ impl Browser {
         (resp.status(), headers, resp.text().await.unwrap())
     }
 
+    async fn get(&mut self, path: &str) -> (StatusCode, reqwest::header::HeaderMap, String) {
+        let request = self.http.get(format!("{}{path}", self.base));
+        self.send(request).await
+    }
+
     async fn post(
         &mut self,
         path: &str,
         form: &[(&str, &str)],
     ) -> (StatusCode, reqwest::header::HeaderMap, String) {
-        let resp = self
-            .http
-            .post(format!("{}{path}", self.base))
-            .header("cookie", self.cookie_header())
-            .form(form)
-            .send()
-            .await
-            .unwrap();
-        self.keep(&resp);
-        let headers = resp.headers().clone();
-        (resp.status(), headers, resp.text().await.unwrap())
+        let request = self.http.post(format!("{}{path}", self.base)).form(form);
+        self.send(request).await
     }
 
     async fn sign_in(&mut self, token: &str) {
@@ -123,12 +120,6 @@ fn shown_count(page: &str, anchor: &str, sev: &str) -> i64 {
     digits.parse().unwrap()
 }
 
-fn rfc3339_days_ago(days: i64) -> String {
-    let t = time::OffsetDateTime::now_utc() - time::Duration::days(days);
-    t.format(&time::format_description::well_known::Rfc3339)
-        .unwrap()
-}
-
 /// The demo image's real result, scanned by the service.
 async fn demo_result(service: &Service) -> Value {
     let scan = service
@@ -146,17 +137,8 @@ fn the_console_signs_in_shows_the_apis_numbers_and_edits_through_it() {
         // History: the same image 10 days ago with one more critical finding, a host
         // with a hostile name, and a big list of advisories.
         let mut older = demo.clone();
-        older["created_at"] = json!(rfc3339_days_ago(10));
-        let extra = older["targets"][0]["findings"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|f| f["kind"] == "vulnerability")
-            .unwrap()
-            .clone();
-        let mut extra = extra;
-        extra["id"] = json!("CVE-2099-0001");
-        extra["severity"] = json!("CRITICAL");
+        older["created_at"] = json!(days_ago(10));
+        let extra = vulnerability_like(&older, "CVE-2099-0001", "CRITICAL");
         older["targets"][0]["findings"]
             .as_array_mut()
             .unwrap()
@@ -166,7 +148,7 @@ fn the_console_signs_in_shows_the_apis_numbers_and_edits_through_it() {
         service.import(&older, &demo_scan_target).await;
 
         let mut hostile = demo.clone();
-        hostile["created_at"] = json!(rfc3339_days_ago(0));
+        hostile["created_at"] = json!(days_ago(0));
         hostile["targets"][0]["name"] = json!(HOSTILE);
         hostile["targets"][0]["kind"] = json!("rootfs");
         hostile["targets"][0]["image_id"] = Value::Null;
@@ -184,7 +166,7 @@ fn the_console_signs_in_shows_the_apis_numbers_and_edits_through_it() {
         service.import(&hostile, "rootfs:/hostile").await;
 
         let mut container = demo.clone();
-        container["created_at"] = json!(rfc3339_days_ago(0));
+        container["created_at"] = json!(days_ago(0));
         container["targets"][0]["name"] = json!("web-1");
         container["targets"][0]["kind"] = json!("container");
         service.import(&container, "container:web-1").await;

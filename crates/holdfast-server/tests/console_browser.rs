@@ -16,16 +16,10 @@ mod webdriver;
 use std::path::Path;
 
 use serde_json::{json, Value};
-use service::{demo_image, runtime, Service};
+use service::{days_ago, demo_image, runtime, vulnerability_like, Service};
 use webdriver::{tool, Browser, Driver};
 
 const HOSTILE: &str = "<img src=x onerror=alert(7)>";
-
-fn days_ago(days: i64) -> String {
-    (time::OffsetDateTime::now_utc() - time::Duration::days(days))
-        .format(&time::format_description::well_known::Rfc3339)
-        .unwrap()
-}
 
 /// Waits up to 10 s for `done`, as a page that a click loads may still be on its way.
 fn wait_for(b: &Browser, done: impl Fn(&Browser) -> bool, why: impl Fn() -> String) {
@@ -67,15 +61,7 @@ fn the_console_in_headless_chromium() {
         let demo = scan["result"].clone();
         let mut older = demo.clone();
         older["created_at"] = json!(days_ago(12));
-        let mut extra = older["targets"][0]["findings"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|f| f["kind"] == "vulnerability")
-            .unwrap()
-            .clone();
-        extra["id"] = json!("CVE-2099-0002");
-        extra["severity"] = json!("CRITICAL");
+        let extra = vulnerability_like(&older, "CVE-2099-0002", "CRITICAL");
         older["targets"][0]["findings"]
             .as_array_mut()
             .unwrap()

@@ -215,6 +215,19 @@ pub fn redact_url(url: &str) -> String {
     }
 }
 
+/// `bytes` random bytes from the OS, hex-encoded: the secrets of tokens and sessions.
+pub(crate) fn random_hex(bytes: usize) -> String {
+    let mut secret = vec![0u8; bytes];
+    getrandom::fill(&mut secret).expect("the OS random source");
+    hex::encode(secret)
+}
+
+/// The hex SHA-256 of a secret: what the store keeps instead of it.
+pub(crate) fn secret_hash(secret: &str) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(secret.as_bytes()))
+}
+
 /// The current time in Unix milliseconds.
 pub fn now_ms() -> i64 {
     let now = time::OffsetDateTime::now_utc();

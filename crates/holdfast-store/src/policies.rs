@@ -61,21 +61,17 @@ impl Store {
         by: &str,
     ) -> Result<StoredPolicy> {
         let now = now_ms();
-        let mut tx = self.pool().begin().await?;
-        sqlx::query("DELETE FROM policies WHERE name = $1")
-            .bind(name)
-            .execute(&mut *tx)
-            .await?;
         sqlx::query(
-            "INSERT INTO policies (name, body, updated_at, updated_by) VALUES ($1, $2, $3, $4)",
+            "INSERT INTO policies (name, body, updated_at, updated_by) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (name) DO UPDATE SET body = excluded.body, \
+             updated_at = excluded.updated_at, updated_by = excluded.updated_by",
         )
         .bind(name)
         .bind(body.to_string())
         .bind(now)
         .bind(by)
-        .execute(&mut *tx)
+        .execute(self.pool())
         .await?;
-        tx.commit().await?;
         Ok(StoredPolicy {
             name: name.to_string(),
             body: body.clone(),

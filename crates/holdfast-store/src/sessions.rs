@@ -3,11 +3,10 @@
 //! forms must carry. A session ends at its expiry, at sign-out, or when its token is
 //! revoked.
 
-use sha2::{Digest, Sha256};
 use sqlx::Row;
 
 use crate::tokens::token_from_row;
-use crate::{now_ms, Result, Store, TokenInfo};
+use crate::{now_ms, random_hex, secret_hash, Result, Store, TokenInfo};
 
 /// A signed-in browser, as a request sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -20,16 +19,6 @@ pub struct Session {
     pub expires_at: i64,
 }
 
-fn random_hex() -> String {
-    let mut bytes = [0u8; 32];
-    getrandom::fill(&mut bytes).expect("the OS random source");
-    hex::encode(bytes)
-}
-
-fn secret_hash(secret: &str) -> String {
-    hex::encode(Sha256::digest(secret.as_bytes()))
-}
-
 impl Store {
     /// Opens a session for `token` lasting `ttl_ms`; returns the cookie's secret (never
     /// stored) and the session.
@@ -38,11 +27,11 @@ impl Store {
         token: &TokenInfo,
         ttl_ms: i64,
     ) -> Result<(String, Session)> {
-        let secret = random_hex();
+        let secret = random_hex(32);
         let now = now_ms();
         let session = Session {
             token: token.clone(),
-            csrf: random_hex(),
+            csrf: random_hex(32),
             expires_at: now + ttl_ms,
         };
         sqlx::query(

@@ -1,11 +1,10 @@
 //! API tokens: made here, shown once, stored as their SHA-256.
 
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
-use crate::{new_id, now_ms, Result, Store, StoreError};
+use crate::{new_id, now_ms, random_hex, secret_hash, Result, Store, StoreError};
 
 /// What a token may do. Each scope allows what the ones before it allow.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -69,10 +68,6 @@ pub struct TokenInfo {
 /// The prefix every token starts with, so scanners of leaked secrets can spot one.
 pub const TOKEN_PREFIX: &str = "hft_";
 
-fn token_hash(token: &str) -> String {
-    hex::encode(Sha256::digest(token.as_bytes()))
-}
-
 pub(crate) fn token_from_row(row: &AnyRow) -> Result<TokenInfo> {
     let scope: String = row.try_get("scope")?;
     Ok(TokenInfo {
@@ -87,9 +82,7 @@ pub(crate) fn token_from_row(row: &AnyRow) -> Result<TokenInfo> {
 impl Store {
     /// Makes a token; returns what is stored and the token, which is never stored.
     pub async fn create_token(&self, name: &str, scope: Scope) -> Result<(TokenInfo, String)> {
-        let mut secret = [0u8; 32];
-        getrandom::fill(&mut secret).expect("the OS random source");
-        let token = format!("{TOKEN_PREFIX}{}", hex::encode(secret));
+        let token = format!("{TOKEN_PREFIX}{}", random_hex(32));
         let info = TokenInfo {
             id: new_id(),
             name: name.to_string(),
@@ -103,7 +96,7 @@ impl Store {
         .bind(&info.id)
         .bind(&info.name)
         .bind(scope.as_str())
-        .bind(token_hash(&token))
+        .bind(secret_hash(&token))
         .bind(info.created_at)
         .execute(self.pool())
         .await?;
@@ -116,7 +109,7 @@ impl Store {
             "SELECT id, name, scope, created_at, revoked_at FROM tokens \
              WHERE hash = $1 AND revoked_at IS NULL",
         )
-        .bind(token_hash(token))
+        .bind(secret_hash(token))
         .fetch_optional(self.pool())
         .await?;
         row.as_ref().map(token_from_row).transpose()

@@ -204,13 +204,9 @@ impl Store {
         rows.iter().map(summary_from_row).collect()
     }
 
-    /// The findings of the latest scans, of the given kinds (all when empty) and, when
-    /// named, of one advisory id.
-    pub async fn latest_findings(
-        &self,
-        kinds: &[&str],
-        id: Option<&str>,
-    ) -> Result<Vec<FindingRow>> {
+    /// The findings of the latest scans, of the given kinds (all when empty) and advisory
+    /// or rule ids (all when empty).
+    pub async fn latest_findings(&self, kinds: &[&str], ids: &[&str]) -> Result<Vec<FindingRow>> {
         let mut q = Sql::new(
             "SELECT f.scan_id, st.name, st.kind AS target_kind, st.image_id, f.kind, f.finding_id, \
              f.severity, f.title, f.package, f.installed_version, f.fixed_version, f.path \
@@ -222,8 +218,9 @@ impl Store {
             q.push(" AND f.kind IN ")
                 .row(kinds.iter().map(|k| (*k).into()).collect());
         }
-        if let Some(id) = id {
-            q.push(" AND f.finding_id = ").bind(id);
+        if !ids.is_empty() {
+            q.push(" AND f.finding_id IN ")
+                .row(ids.iter().map(|id| (*id).into()).collect());
         }
         q.push(" ORDER BY st.name, f.finding_id");
         let rows = q.query().fetch_all(self.pool()).await?;

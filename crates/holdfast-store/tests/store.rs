@@ -111,7 +111,7 @@ fn a_scan_goes_from_queue_to_result() {
             .expect("the curl advisory");
         assert_eq!((curl.targets, curl.packages.len()), (1, 2), "{curl:?}");
         let rows = store
-            .latest_findings(&["vulnerability"], Some("CVE-2023-46218"))
+            .latest_findings(&["vulnerability"], &["CVE-2023-46218"])
             .await
             .unwrap();
         let mut packages: Vec<_> = rows.iter().filter_map(|r| r.package.as_deref()).collect();

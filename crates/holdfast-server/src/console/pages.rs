@@ -2,12 +2,15 @@
 //! exceptions in force applied the same way), so the numbers on a page are the API's.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use axum::extract::{Form, Path, Query, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Redirect};
 use axum::Extension;
-use holdfast_model::{FindingKind, ScanResult, TargetResult};
+
+use holdfast_model::{DbDescription, FindingKind, Severity, TargetResult};
+use holdfast_scan::OpenDb;
 use holdfast_store::{severity_rank, NewException, ScanFilter, ScanStatus, TargetSummary};
 use minijinja::context;
 use serde::{Deserialize, Serialize};
@@ -31,11 +34,8 @@ pub(crate) fn segment(s: &str) -> String {
 }
 
 /// Where a target's page is: by image id when it has one, else by name.
-fn target_href(t: &TargetSummary) -> String {
-    format!(
-        "/images/{}",
-        segment(t.image_id.as_deref().unwrap_or(&t.name))
-    )
+fn image_href(image_id: Option<&str>, name: &str) -> String {
+    format!("/images/{}", segment(image_id.unwrap_or(name)))
 }
 
 /// How risky a target is, to order the overview: severities weighted (critical 10, high
@@ -62,7 +62,7 @@ fn rows(targets: Vec<TargetSummary>) -> Vec<TargetRow> {
     targets
         .into_iter()
         .map(|t| TargetRow {
-            href: target_href(&t),
+            href: image_href(t.image_id.as_deref(), &t.name),
             risk: risk_score(&t, false),
             summary: t,
         })
@@ -90,42 +90,35 @@ fn class_of(kind: &str) -> usize {
     }
 }
 
+/// The vulnerability database, opened (or taken from the handle) off the async threads.
+async fn open_db(state: &AppState) -> Result<Arc<OpenDb>, String> {
+    let db = state.db.clone();
+    match tokio::task::spawn_blocking(move || db.get(&holdfast_scan::NoProgress)).await {
+        Ok(opened) => opened.map_err(|e| e.to_string()),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+/// What the overview says of the database.
 #[derive(Debug, Serialize)]
 struct DbState {
-    demo: bool,
-    built_at: String,
+    #[serde(flatten)]
+    description: Option<DbDescription>,
     age_days: Option<i64>,
-    advisories: usize,
     error: Option<String>,
 }
 
 async fn db_state(state: &AppState) -> DbState {
-    let db = state.db.clone();
-    let opened = tokio::task::spawn_blocking(move || db.get(&holdfast_scan::NoProgress)).await;
-    match opened {
-        Ok(Ok(open)) => {
-            let d = open.description();
-            DbState {
-                demo: d.demo,
-                built_at: d.built_at.clone(),
-                age_days: open.age_days(),
-                advisories: d.advisories,
-                error: None,
-            }
-        }
-        Ok(Err(e)) => DbState {
-            demo: false,
-            built_at: String::new(),
-            age_days: None,
-            advisories: 0,
-            error: Some(e.to_string()),
+    match open_db(state).await {
+        Ok(open) => DbState {
+            description: Some(open.description().clone()),
+            age_days: open.age_days(),
+            error: None,
         },
         Err(e) => DbState {
-            demo: false,
-            built_at: String::new(),
+            description: None,
             age_days: None,
-            advisories: 0,
-            error: Some(e.to_string()),
+            error: Some(e),
         },
     }
 }
@@ -217,13 +210,8 @@ fn filter_targets(targets: Vec<TargetSummary>, q: &ListQuery) -> Vec<TargetSumma
         })
         .filter(|t| {
             let c = &t.counts;
-            match min {
-                4 => c.critical > 0,
-                3 => c.critical + c.high > 0,
-                2 => c.critical + c.high + c.medium > 0,
-                1 => c.critical + c.high + c.medium + c.low > 0,
-                _ => true,
-            }
+            let at_least = [(4, c.critical), (3, c.high), (2, c.medium), (1, c.low)];
+            min == 0 || at_least.iter().any(|(rank, n)| *rank >= min && *n > 0)
         })
         .filter(|t| !q.fixable_only() || t.fixable > 0)
         .collect()
@@ -357,7 +345,7 @@ struct PackageGroup {
     package: String,
     installed: String,
     fixed: Vec<String>,
-    severity: String,
+    severity: Severity,
     advisories: Vec<(String, String, String)>,
 }
 
@@ -431,12 +419,10 @@ fn package_groups(target: &TargetResult, q: &ListQuery) -> Vec<PackageGroup> {
                 package,
                 installed,
                 fixed: Vec::new(),
-                severity: "UNKNOWN".into(),
+                severity: Severity::Unknown,
                 advisories: Vec::new(),
             });
-        if severity_rank(f.severity.as_str()) > severity_rank(&g.severity) {
-            g.severity = f.severity.as_str().into();
-        }
+        g.severity = g.severity.max(f.severity);
         if let Some(fix) = &f.fixed_version {
             if !g.fixed.contains(fix) {
                 g.fixed.push(fix.clone());
@@ -450,8 +436,8 @@ fn package_groups(target: &TargetResult, q: &ListQuery) -> Vec<PackageGroup> {
     }
     let mut out: Vec<PackageGroup> = groups.into_values().collect();
     out.sort_by(|a, b| {
-        severity_rank(&b.severity)
-            .cmp(&severity_rank(&a.severity))
+        b.severity
+            .cmp(&a.severity)
             .then(b.advisories.len().cmp(&a.advisories.len()))
             .then(a.package.cmp(&b.package))
     });
@@ -478,21 +464,13 @@ pub async fn image(
     let layers = layer_rows(&target);
     let path = format!("/images/{}", segment(&id));
     let groups = paginate(package_groups(&target, &q), &q, &path);
-    let other: Vec<_> = target
+    let is_compliance =
+        |k: FindingKind| matches!(k, FindingKind::Misconfiguration | FindingKind::Compliance);
+    let (compliance, other): (Vec<_>, Vec<_>) = target
         .findings
         .iter()
-        .filter(|f| {
-            !matches!(
-                f.kind,
-                FindingKind::Vulnerability | FindingKind::Misconfiguration
-            ) && f.kind.as_str() != "compliance"
-        })
-        .collect();
-    let compliance: Vec<_> = target
-        .findings
-        .iter()
-        .filter(|f| f.kind == FindingKind::Misconfiguration || f.kind.as_str() == "compliance")
-        .collect();
+        .filter(|f| f.kind != FindingKind::Vulnerability)
+        .partition(|f| is_compliance(f.kind));
     let downloads: Vec<(&str, &str)> = vec![
         ("cyclonedx", "CycloneDX SBOM"),
         ("spdx", "SPDX SBOM"),
@@ -526,12 +504,12 @@ pub async fn image_download(
         .format
         .parse()
         .map_err(|e: String| PageError::new(StatusCode::BAD_REQUEST, e))?;
-    let (ext, kind) = match format {
-        holdfast_report::Format::CycloneDx => ("cdx.json", "application/vnd.cyclonedx+json"),
-        holdfast_report::Format::Spdx => ("spdx.json", "application/spdx+json"),
-        holdfast_report::Format::Sarif => ("sarif", "application/sarif+json"),
-        holdfast_report::Format::Json => ("json", "application/json"),
-        holdfast_report::Format::Html => ("html", "text/html; charset=utf-8"),
+    let ext = match format {
+        holdfast_report::Format::CycloneDx => "cdx.json",
+        holdfast_report::Format::Spdx => "spdx.json",
+        holdfast_report::Format::Sarif => "sarif",
+        holdfast_report::Format::Json => "json",
+        holdfast_report::Format::Html => "html",
         _ => {
             return Err(PageError::new(
                 StatusCode::BAD_REQUEST,
@@ -539,22 +517,10 @@ pub async fn image_download(
             ))
         }
     };
-    let (scan_id, target) = crate::views::image_with_scan(&state, &id).await?;
-    let mut result: ScanResult = state
-        .store
-        .scan_result(&scan_id)
-        .await
-        .map_err(crate::api::ApiError::store)?
-        .ok_or_else(|| PageError::not_found("result"))?;
-    result.targets = vec![target];
+    let (summary, mut result) = crate::views::image_result(&state, &id).await?;
+    result.targets = vec![result.targets.swap_remove(summary.index as usize)];
     result.summary = holdfast_model::ScanSummary::of(&result.targets);
-    let body = tokio::task::spawn_blocking(move || {
-        let mut out = Vec::new();
-        holdfast_report::render(&result, format, &mut out, &Default::default()).map(|()| out)
-    })
-    .await
-    .map_err(|e| PageError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?
-    .map_err(|e| PageError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+    let body = crate::api::render_report(result, format).await?;
     let name: String = id
         .chars()
         .map(|c| {
@@ -567,7 +533,10 @@ pub async fn image_download(
         .collect();
     Ok((
         [
-            (header::CONTENT_TYPE, kind.to_string()),
+            (
+                header::CONTENT_TYPE,
+                crate::api::content_type(format).to_string(),
+            ),
             (
                 header::CONTENT_DISPOSITION,
                 format!("attachment; filename=\"{name}.{ext}\""),
@@ -645,16 +614,16 @@ pub async fn vulnerability(
     Extension(viewer): Extension<Viewer>,
     Path(id): Path<String>,
 ) -> PageResult {
-    let db = state.db.clone();
-    let lookup = id.clone();
-    let advisory = tokio::task::spawn_blocking(move || {
-        db.get(&holdfast_scan::NoProgress)
-            .ok()
-            .and_then(|open| open.db().advisory(&lookup).ok().flatten())
-    })
-    .await
-    .ok()
-    .flatten();
+    let advisory = match open_db(&state).await {
+        Ok(open) => {
+            let lookup = id.clone();
+            tokio::task::spawn_blocking(move || open.db().advisory(&lookup).ok().flatten())
+                .await
+                .ok()
+                .flatten()
+        }
+        Err(_) => None,
+    };
     let detail = crate::views::vulnerability(&state, &id).await?;
     if detail.affected.is_empty() && advisory.is_none() {
         return Err(PageError::not_found(
@@ -668,7 +637,7 @@ pub async fn vulnerability(
             context! {
                 row => a.row,
                 exception => a.exception,
-                href => format!("/images/{}", segment(a.row.image_id.as_deref().unwrap_or(&a.row.target))),
+                href => image_href(a.row.image_id.as_deref(), &a.row.target),
             }
         })
         .collect();

@@ -12,6 +12,7 @@ use minijinja::context;
 use serde::{Deserialize, Serialize};
 
 use super::{render, PageError};
+use crate::api::ApiError;
 use crate::AppState;
 
 /// The session cookie.
@@ -44,14 +45,21 @@ impl Viewer {
         }
     }
 
-    /// Refuses a form without this session's CSRF token, or from a token that may not edit.
-    pub(crate) fn check_edit(&self, sent_csrf: &str) -> Result<(), PageError> {
-        if !constant_time_eq(sent_csrf.as_bytes(), self.csrf.as_bytes()) {
-            return Err(PageError::new(
+    /// Refuses a form without this session's CSRF token.
+    fn check_csrf(&self, sent_csrf: &str) -> Result<(), PageError> {
+        if constant_time_eq(sent_csrf.as_bytes(), self.csrf.as_bytes()) {
+            Ok(())
+        } else {
+            Err(PageError::new(
                 StatusCode::FORBIDDEN,
                 "This form has expired or did not come from this console. Reload the page and try again.",
-            ));
+            ))
         }
+    }
+
+    /// Refuses a form without this session's CSRF token, or from a token that may not edit.
+    pub(crate) fn check_edit(&self, sent_csrf: &str) -> Result<(), PageError> {
+        self.check_csrf(sent_csrf)?;
         if !self.can_edit {
             return Err(PageError::new(
                 StatusCode::FORBIDDEN,
@@ -102,13 +110,7 @@ pub async fn require(State(state): State<AppState>, mut request: Request, next: 
     let session = match secret {
         Some(s) => match state.store.session(&s).await {
             Ok(found) => found,
-            Err(e) => {
-                return PageError::new(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    format!("The store is unavailable: {e}"),
-                )
-                .into_response()
-            }
+            Err(e) => return PageError::from(ApiError::store(e)).into_response(),
         },
         None => None,
     };
@@ -203,23 +205,11 @@ pub async fn login(
                 StatusCode::UNAUTHORIZED,
             );
         }
-        Err(e) => {
-            return PageError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                format!("The store is unavailable: {e}"),
-            )
-            .into_response()
-        }
+        Err(e) => return PageError::from(ApiError::store(e)).into_response(),
     };
     let (secret, _) = match state.store.create_session(&token, SESSION_TTL_MS).await {
         Ok(s) => s,
-        Err(e) => {
-            return PageError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                format!("The store is unavailable: {e}"),
-            )
-            .into_response()
-        }
+        Err(e) => return PageError::from(ApiError::store(e)).into_response(),
     };
     tracing::info!(token = %token.name, "console sign-in");
     let mut r = Redirect::to(&safe_next(form.next.as_deref())).into_response();
@@ -246,13 +236,10 @@ pub async fn logout(
     headers: HeaderMap,
     Form(form): Form<CsrfForm>,
 ) -> Response {
-    if !constant_time_eq(form.csrf.as_bytes(), viewer.csrf.as_bytes()) {
-        return PageError::new(
-            StatusCode::FORBIDDEN,
-            "This form did not come from this console.",
-        )
-        .into_response();
+    if let Err(e) = viewer.check_csrf(&form.csrf) {
+        return e.into_response();
     }
+
     if let Some(secret) = cookie(&headers, SESSION_COOKIE) {
         if let Err(e) = state.store.delete_session(&secret).await {
             tracing::warn!("ending a console session: {e}");

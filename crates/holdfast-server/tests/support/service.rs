@@ -197,3 +197,25 @@ pub fn urlencode(s: &str) -> String {
         })
         .collect()
 }
+
+/// RFC 3339 for `days` days ago: a result's `created_at` in the past.
+pub fn days_ago(days: i64) -> String {
+    (time::OffsetDateTime::now_utc() - time::Duration::days(days))
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap()
+}
+
+/// A copy of the first vulnerability finding of `result`'s first target, as advisory `id`
+/// with `severity`.
+pub fn vulnerability_like(result: &Value, id: &str, severity: &str) -> Value {
+    let mut f = result["targets"][0]["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["kind"] == "vulnerability")
+        .unwrap()
+        .clone();
+    f["id"] = json!(id);
+    f["severity"] = json!(severity);
+    f
+}
