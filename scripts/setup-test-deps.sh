@@ -18,6 +18,11 @@ command -v ps >/dev/null 2>&1 || need+=(procps)
 for pkg_cmd in docker-registry:docker-registry apache2-utils:htpasswd openssl:openssl; do
   command -v "${pkg_cmd#*:}" >/dev/null 2>&1 || need+=("${pkg_cmd%%:*}")
 done
+# The engine tests: containerd (ctr imports the fixture) and Podman, each started by the
+# tests with a root and socket of their own.
+for pkg_cmd in containerd:ctr podman:podman; do
+  command -v "${pkg_cmd#*:}" >/dev/null 2>&1 || need+=("${pkg_cmd%%:*}")
+done
 # Secret and malware tests: clamd and sigtool (ClamAV runs on a signature database the
 # test writes; no freshclam), openssl and ssh-keygen (the tests generate their keys).
 for pkg_cmd in clamav-daemon:clamd clamav:sigtool openssl:openssl openssh-client:ssh-keygen; do

@@ -484,19 +484,36 @@ fn file_capabilities<R: Read>(entry: &mut tar::Entry<'_, R>) -> Option<Vec<u8>> 
 
 /// The `security.capability` xattr of a host file, without following a symlink.
 fn host_capabilities(path: &Path) -> Option<Vec<u8>> {
+    let mut buf = [0u8; MAX_CAPABILITY_BYTES];
+    let n = host_xattr(path, c"security.capability", &mut buf)?;
+    Some(buf[..n].to_vec())
+}
+
+/// Reads one extended attribute of `path` itself (never a symlink's target) into `buf`;
+/// its length, or `None` when it is absent or empty.
+fn host_xattr(path: &Path, name: &std::ffi::CStr, buf: &mut [u8]) -> Option<usize> {
     use std::os::unix::ffi::OsStrExt;
     let c_path = std::ffi::CString::new(path.as_os_str().as_bytes()).ok()?;
-    let mut buf = [0u8; MAX_CAPABILITY_BYTES];
     // SAFETY: both strings are NUL-terminated and `buf` is valid for `buf.len()` bytes.
     let n = unsafe {
         libc::lgetxattr(
             c_path.as_ptr(),
-            c"security.capability".as_ptr(),
+            name.as_ptr(),
             buf.as_mut_ptr().cast(),
             buf.len(),
         )
     };
-    (n > 0).then(|| buf[..n as usize].to_vec())
+    (n > 0).then_some(n as usize)
+}
+
+/// Whether an overlay filesystem's upper or lower directory marks `dir` opaque: it hides
+/// everything below it. The kernel's attribute is `trusted.overlay.opaque`; rootless
+/// storage (fuse-overlayfs, user namespaces) writes `user.overlay.opaque`.
+fn overlay_opaque(dir: &Path) -> bool {
+    let mut buf = [0u8; 4];
+    [c"trusted.overlay.opaque", c"user.overlay.opaque"]
+        .iter()
+        .any(|name| host_xattr(dir, name, &mut buf).is_some_and(|n| buf[..n] == *b"y"))
 }
 
 /// Top-level directories of a root filesystem that are never walked.
@@ -504,7 +521,7 @@ const PSEUDO_FS: [&str; 3] = ["/proc", "/sys", "/dev"];
 
 /// Walks a host directory as one layer, never leaving it.
 pub fn walk_dir(root: &Path, analyzers: &[&dyn Analyzer], limits: WalkLimits) -> LayerAnalysis {
-    use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+    use std::os::unix::fs::{FileTypeExt, MetadataExt, OpenOptionsExt};
 
     let mut c = Collector::new(analyzers, limits);
     // An explicit stack, not recursion: trees may be arbitrarily deep.
@@ -544,6 +561,16 @@ pub fn walk_dir(root: &Path, analyzers: &[&dyn Analyzer], limits: WalkLimits) ->
             };
             c.out.entries += 1;
             let ft = md.file_type();
+            // An overlay directory (a containerd snapshot, Podman's storage) marks a file
+            // deleted from the layers below with a 0:0 character device, which no real
+            // device node is.
+            if ft.is_char_device() && md.rdev() == 0 {
+                c.out.whiteouts.push(image_path);
+                continue;
+            }
+            if ft.is_dir() && overlay_opaque(&host_path) {
+                c.out.opaque_dirs.push(image_path.clone());
+            }
             let meta = EntryMeta {
                 kind: if ft.is_file() {
                     EntryKind::File

@@ -343,6 +343,7 @@ impl Backend for EngineBackend {
                     platform: platform.clone(),
                     limits: DecompressLimits::default(),
                     registry: options.as_ref().clone(),
+                    ..OpenOptions::default()
                 },
             ),
         };

@@ -39,7 +39,7 @@ mod settings;
 mod target;
 
 use holdfast_model::{ScanResult, ScanSummary, TargetResult, ToolInfo, SCHEMA_VERSION};
-use holdfast_source::{list_containers, open_target, ContainerSource};
+use holdfast_source::{list_containers, open_container, open_target, ContainerEngine, Source};
 
 pub use db::{
     age_days, default_db_path, DbLocation, OpenDb, VulnDbHandle, DEMO_ADVISORIES, STALE_AFTER_DAYS,
@@ -86,21 +86,22 @@ pub fn scan(request: &ScanRequest, progress: &dyn ProgressSink) -> Result<ScanRe
                 targets.push(t);
                 db = db.or(d);
             }
-            Target::Container { id } => {
+            Target::Container { id, engine } => {
                 progress.event(&ScanEvent::TargetStarted { name: id });
-                let source = open_container(id, request)?;
-                let (t, d) = plan.scan_source(&source, progress, false)?;
+                let source = open_engine_container(*engine, id, request)?;
+                let (t, d) = plan.scan_source(source.as_ref(), progress, false)?;
                 targets.push(t);
                 db = db.or(d);
             }
-            Target::AllContainers => {
-                let ids = list_containers().map_err(ScanError::ListContainers)?;
+            Target::AllContainers { engine } => {
+                let ids =
+                    list_containers(*engine, &request.open).map_err(ScanError::ListContainers)?;
                 for c in ids {
                     request.cancel.check()?;
                     progress.event(&ScanEvent::TargetStarted { name: &c.id });
                     // A container may go away between the listing and its scan; the
                     // others are still scanned.
-                    let source = match open_container(&c.id, request) {
+                    let source = match open_engine_container(*engine, &c.id, request) {
                         Ok(s) => s,
                         Err(error) => {
                             progress.event(&ScanEvent::TargetVanished {
@@ -110,7 +111,7 @@ pub fn scan(request: &ScanRequest, progress: &dyn ProgressSink) -> Result<ScanRe
                             continue;
                         }
                     };
-                    let (t, d) = plan.scan_source(&source, progress, false)?;
+                    let (t, d) = plan.scan_source(source.as_ref(), progress, false)?;
                     targets.push(t);
                     db = db.or(d);
                 }
@@ -140,8 +141,12 @@ pub async fn scan_async(
         .map_err(|e| ScanError::Worker(e.to_string()))?
 }
 
-fn open_container(id: &str, request: &ScanRequest) -> Result<ContainerSource, ScanError> {
-    ContainerSource::open(id, request.open.limits).map_err(|source| ScanError::OpenContainer {
+fn open_engine_container(
+    engine: ContainerEngine,
+    id: &str,
+    request: &ScanRequest,
+) -> Result<Box<dyn Source>, ScanError> {
+    open_container(engine, id, &request.open).map_err(|source| ScanError::OpenContainer {
         id: id.to_string(),
         source,
     })

@@ -4,7 +4,7 @@ use holdfast_analyze::{AnalyzerGroup, WalkLimits};
 use holdfast_checks::CheckConfig;
 use holdfast_model::FindingKind;
 use holdfast_policy::Policy;
-use holdfast_source::{LayerCache, OpenOptions, TargetSpec};
+use holdfast_source::{ContainerEngine, LayerCache, OpenOptions, TargetSpec};
 
 use crate::db::VulnDbHandle;
 use crate::progress::CancelToken;
@@ -56,11 +56,11 @@ pub enum Target {
     /// An image, a root filesystem directory or a container, as the CLI's target syntax
     /// names it; `name` is what the result calls it.
     Spec { spec: TargetSpec, name: String },
-    /// One container of the Docker daemon, by id, id prefix or name.
-    Container { id: String },
-    /// Every container of the Docker daemon, running or not; one that vanishes between
-    /// the listing and its turn is skipped.
-    AllContainers,
+    /// One container, by id, id prefix or name, of the engine that runs it.
+    Container { id: String, engine: ContainerEngine },
+    /// Every container of an engine, running or not; one that vanishes between the
+    /// listing and its turn is skipped.
+    AllContainers { engine: ContainerEngine },
     /// Images of a registry, listed and selected.
     Registry(RegistrySelection),
 }

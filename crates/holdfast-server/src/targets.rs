@@ -13,7 +13,7 @@ use holdfast_model::FindingKind;
 use holdfast_scan::{
     CancelToken, CheckSettings, RegistrySelection, ScanRequest, Target, WalkLimits,
 };
-use holdfast_source::{OpenOptions, TargetSpec};
+use holdfast_source::{ContainerEngine, OpenOptions, TargetSpec};
 
 use crate::AppState;
 
@@ -46,11 +46,19 @@ pub fn parse_target(target: &str) -> Result<(Target, TargetKindArg), String> {
         ));
     }
     if target == "containers:all" {
-        return Ok((Target::AllContainers, TargetKindArg::Container));
+        return Ok((
+            Target::AllContainers {
+                engine: ContainerEngine::Docker,
+            },
+            TargetKindArg::Container,
+        ));
     }
     if let Some(id) = target.strip_prefix("container:") {
         return Ok((
-            Target::Container { id: id.to_string() },
+            Target::Container {
+                id: id.to_string(),
+                engine: ContainerEngine::Docker,
+            },
             TargetKindArg::Container,
         ));
     }
@@ -146,7 +154,7 @@ mod tests {
         );
         assert!(matches!(
             parse_target("containers:all").unwrap().0,
-            Target::AllContainers
+            Target::AllContainers { .. }
         ));
         assert_eq!(
             parse_target("catalog:127.0.0.1:5000").unwrap().1,

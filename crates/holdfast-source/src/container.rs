@@ -14,7 +14,7 @@ use bollard::Docker;
 use holdfast_model::{ContainerMount, ContainerProcess, ContainerRuntime, RuntimeConfig};
 
 use crate::compression::{DecompressLimits, LayerReader};
-use crate::daemon::{connect, history_entries, io_runtime, read_export};
+use crate::daemon::{connect, history_entries, io_runtime, read_export, EngineSocket};
 use crate::{
     ImageConfig, ImageMetadata, LayerInfo, LayerOpenError, LayerStream, LayerVisit, LayerVisitor,
     Source, SourceError, TargetKind,
@@ -41,14 +41,14 @@ pub struct ContainerRef {
     pub name: String,
 }
 
-/// Every container of the daemon, running or not, oldest first.
-pub fn list_containers() -> Result<Vec<ContainerRef>, SourceError> {
+/// Every container of the engine, running or not, oldest first.
+pub fn list_containers(socket: &EngineSocket) -> Result<Vec<ContainerRef>, SourceError> {
     let runtime = io_runtime()?;
-    let docker = connect(&runtime)?;
+    let docker = connect(&runtime, socket)?;
     let options = ListContainersOptionsBuilder::new().all(true).build();
     let mut list = runtime
         .block_on(docker.list_containers(Some(options)))
-        .map_err(|e| SourceError::Daemon(format!("cannot list containers: {e}")))?;
+        .map_err(|e| socket.error(format!("cannot list containers: {e}")))?;
     list.sort_by_key(|c| c.created.unwrap_or_default());
     Ok(list
         .into_iter()
@@ -65,16 +65,20 @@ pub fn list_containers() -> Result<Vec<ContainerRef>, SourceError> {
 }
 
 impl ContainerSource {
-    /// Inspects a container (by id, id prefix or name) and the daemon.
-    pub fn open(container: &str, limits: DecompressLimits) -> Result<Self, SourceError> {
+    /// Inspects a container (by id, id prefix or name) and the engine behind `socket`.
+    pub fn open(
+        socket: &EngineSocket,
+        container: &str,
+        limits: DecompressLimits,
+    ) -> Result<Self, SourceError> {
         let runtime = io_runtime()?;
-        let docker = connect(&runtime)?;
+        let docker = connect(&runtime, socket)?;
         let inspect = runtime
             .block_on(docker.inspect_container(
                 container,
                 None::<bollard::query_parameters::InspectContainerOptions>,
             ))
-            .map_err(|e| SourceError::Daemon(format!("container `{container}`: {e}")))?;
+            .map_err(|e| socket.error(format!("container `{container}`: {e}")))?;
         let mut warnings = Vec::new();
         let info = match runtime.block_on(docker.info()) {
             Ok(i) => Some(i),

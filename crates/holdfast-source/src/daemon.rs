@@ -45,26 +45,68 @@ pub(crate) fn io_runtime() -> Result<tokio::runtime::Runtime, SourceError> {
         .map_err(|e| SourceError::Daemon(format!("cannot start the I/O runtime: {e}")))
 }
 
-/// Connects to the daemon named by `DOCKER_HOST` (or the default socket).
-pub(crate) fn connect(runtime: &tokio::runtime::Runtime) -> Result<Docker, SourceError> {
-    let docker = Docker::connect_with_local_defaults().map_err(|e| {
-        SourceError::Daemon(format!(
-            "cannot connect (is dockerd running? DOCKER_HOST?): {e}"
-        ))
-    })?;
+/// Which Docker Engine API to talk to.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum EngineSocket {
+    /// Docker's: `DOCKER_HOST`, or the default socket.
+    #[default]
+    Docker,
+    /// A Docker-compatible API on this unix socket (Podman's service).
+    Podman(std::path::PathBuf),
+}
+
+impl EngineSocket {
+    /// An error of this engine, named as users know it.
+    pub(crate) fn error(&self, message: String) -> SourceError {
+        match self {
+            EngineSocket::Docker => SourceError::Daemon(message),
+            EngineSocket::Podman(_) => SourceError::Podman(message),
+        }
+    }
+}
+
+/// Connects to the engine and agrees on an API version.
+pub(crate) fn connect(
+    runtime: &tokio::runtime::Runtime,
+    socket: &EngineSocket,
+) -> Result<Docker, SourceError> {
+    let docker = match socket {
+        EngineSocket::Docker => Docker::connect_with_local_defaults().map_err(|e| {
+            SourceError::Daemon(format!(
+                "cannot connect (is dockerd running? DOCKER_HOST?): {e}"
+            ))
+        })?,
+        EngineSocket::Podman(path) => {
+            Docker::connect_with_unix(&path.to_string_lossy(), 120, bollard::API_DEFAULT_VERSION)
+                .map_err(|e| {
+                    SourceError::Podman(format!("cannot connect to `{}`: {e}", path.display()))
+                })?
+        }
+    };
     runtime
         .block_on(docker.negotiate_version())
-        .map_err(|e| SourceError::Daemon(format!("cannot reach the daemon: {e}")))
+        .map_err(|e| match socket {
+            EngineSocket::Docker => SourceError::Daemon(format!("cannot reach the daemon: {e}")),
+            EngineSocket::Podman(path) => SourceError::Podman(format!(
+                "cannot reach the service at `{}` (is `podman system service` running?): {e}",
+                path.display()
+            )),
+        })
 }
 
 impl DaemonSource {
-    /// Looks the image up in the daemon.
-    pub fn open(image: &str, name: &str, limits: DecompressLimits) -> Result<Self, SourceError> {
+    /// Looks the image up in the engine behind `socket`.
+    pub fn open(
+        socket: &EngineSocket,
+        image: &str,
+        name: &str,
+        limits: DecompressLimits,
+    ) -> Result<Self, SourceError> {
         let runtime = io_runtime()?;
-        let docker = connect(&runtime)?;
+        let docker = connect(&runtime, socket)?;
         let inspect = runtime
             .block_on(docker.inspect_image(image))
-            .map_err(|e| SourceError::Daemon(format!("image `{image}`: {e}")))?;
+            .map_err(|e| socket.error(format!("image `{image}`: {e}")))?;
         let history = runtime
             .block_on(docker.image_history(image))
             .unwrap_or_default();
@@ -132,15 +174,15 @@ impl DaemonSource {
         })
     }
 
-    /// Whether the daemon is reachable and holds `image`; used to resolve bare names.
-    pub fn has_image(image: &str) -> bool {
+    /// Whether the engine is reachable and holds `image`; used to resolve bare names.
+    pub fn has_image(socket: &EngineSocket, image: &str) -> bool {
         let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
         else {
             return false;
         };
-        let Ok(docker) = connect(&runtime) else {
+        let Ok(docker) = connect(&runtime, socket) else {
             return false;
         };
         runtime.block_on(docker.inspect_image(image)).is_ok()
@@ -164,13 +206,14 @@ pub(crate) fn history_entries(items: &[HistoryResponseItem]) -> Vec<HistoryEntry
 /// Runs `read` over an export stream as a blocking reader. The stream is opened and
 /// pumped on `runtime` from a scoped thread, through a small bounded channel; once `read`
 /// returns (and drops the reader), the pump stops at its next chunk.
-pub(crate) fn read_export<S, T>(
+pub(crate) fn read_export<S, E, T>(
     runtime: &tokio::runtime::Runtime,
     open: impl FnOnce() -> S + Send,
     read: impl FnOnce(ChannelReader) -> T,
 ) -> T
 where
-    S: Stream<Item = Result<Bytes, bollard::errors::Error>> + Unpin,
+    S: Stream<Item = Result<Bytes, E>> + Unpin,
+    E: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
     let (tx, rx) = sync_channel::<io::Result<Bytes>>(16);
     let handle = runtime.handle();
@@ -215,6 +258,12 @@ impl Read for ChannelReader {
     }
 }
 
+/// `/HEX.tar` for a 64-digit hex name: how Podman's export names a layer.
+fn top_level_tar(name: &str) -> Option<&str> {
+    let hex = name.strip_prefix('/')?.strip_suffix(".tar")?;
+    (hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_hexdigit())).then_some(hex)
+}
+
 impl Source for DaemonSource {
     fn metadata(&self) -> &ImageMetadata {
         &self.metadata
@@ -255,6 +304,15 @@ impl DaemonSource {
             };
             let index = if name.ends_with("/layer.tar") {
                 None
+            } else if let Some(hex) = top_level_tar(&name) {
+                // Podman names each layer by its diff_id at the top of the archive.
+                match diff_ids
+                    .iter()
+                    .position(|d| d.strip_prefix("sha256:") == Some(hex))
+                {
+                    Some(i) => Some(i),
+                    None => continue,
+                }
             } else if let Some(hex) = name.strip_prefix("/blobs/sha256/") {
                 match diff_ids
                     .iter()

@@ -29,6 +29,10 @@ pub enum SourceError {
     InvalidTarget(String),
     #[error("Docker daemon: {0}")]
     Daemon(String),
+    #[error("containerd: {0}")]
+    Containerd(String),
+    #[error("Podman: {0}")]
+    Podman(String),
     /// A registry request failed; the message names the registry, never a credential.
     #[error("{0}")]
     Registry(String),

@@ -13,14 +13,17 @@ mod archive_index;
 mod cache;
 mod compression;
 mod container;
+pub mod containerd;
 mod daemon;
 mod docker_archive;
 mod error;
 mod oci;
 pub mod path;
 mod platform;
+pub mod podman;
 pub mod registry;
 mod rootfs;
+pub mod runtime_spec;
 mod target;
 
 use std::io::Read;
@@ -30,7 +33,9 @@ pub use cache::{
     CacheInfo, LayerCache, LayerClaim, RemoteLayerStore, RemoteStoreError, REMOTE_REST,
 };
 pub use compression::{Compression, DecompressLimits, LayerReader};
-pub use container::{list_containers, ContainerRef, ContainerSource};
+pub use container::{ContainerRef, ContainerSource};
+pub use containerd::ContainerdOptions;
+pub use daemon::EngineSocket;
 pub use error::SourceError;
 /// The target vocabulary lives in `holdfast-model`; re-exported for the sources' callers.
 pub use holdfast_model::{
@@ -38,8 +43,11 @@ pub use holdfast_model::{
     LayerInfo, RuntimeConfig, TargetKind,
 };
 pub use platform::Platform;
+pub use podman::PodmanOptions;
 pub use registry::{RegistryOptions, RegistrySource};
-pub use target::{open_target, OpenOptions, TargetSpec};
+pub use target::{
+    list_containers, open_container, open_target, ContainerEngine, OpenOptions, TargetSpec,
+};
 
 /// A layer's content as handed to the visitor.
 pub enum LayerStream<'a> {

@@ -123,8 +123,9 @@ pub(crate) fn from_store(
             })?,
         None => choose_platform(&entries, platform, &container, &mut warnings)?,
     };
+    let read = |digest: &str| store.read_small(&blob_path(digest)?);
     let (manifest, manifest_digest) =
-        resolve_manifest(&store, chosen, platform, &container, 0, &mut warnings)?;
+        resolve_manifest(&read, chosen, platform, &container, 0, &mut warnings)?;
     let config_desc = manifest
         .config
         .ok_or_else(|| SourceError::bad(&manifest_digest, "image manifest", "it has no config"))?;
@@ -182,9 +183,12 @@ fn parse_json<T: for<'de> Deserialize<'de>>(
         .map_err(|e| SourceError::bad(format!("{}: {member}", store.container_name()), what, e))
 }
 
-/// Follows index entries down to an image manifest.
-fn resolve_manifest(
-    store: &BlobStore,
+/// Reads a blob by digest, whole; a manifest, an index or a config.
+pub(crate) type ReadBlob<'a> = dyn Fn(&str) -> Result<Vec<u8>, SourceError> + 'a;
+
+/// Follows index entries down to an image manifest, reading each document with `read`.
+pub(crate) fn resolve_manifest(
+    read: &ReadBlob<'_>,
     desc: &Descriptor,
     platform: Option<&Platform>,
     container: &str,
@@ -198,11 +202,14 @@ fn resolve_manifest(
             format!("indexes nest deeper than {MAX_INDEX_DEPTH}"),
         ));
     }
-    let doc: IndexOrManifest = parse_json(store, &blob_path(&desc.digest)?, "image manifest")?;
+    let bytes = read(&desc.digest)?;
+    let doc: IndexOrManifest = serde_json::from_slice(&bytes).map_err(|e| {
+        SourceError::bad(format!("{container}: {}", desc.digest), "image manifest", e)
+    })?;
     match doc.manifests {
         Some(ref children) if doc.layers.is_none() => {
             let child = choose_platform(children, platform, container, warnings)?;
-            resolve_manifest(store, child, platform, container, depth + 1, warnings)
+            resolve_manifest(read, child, platform, container, depth + 1, warnings)
         }
         _ => Ok((doc, desc.digest.clone())),
     }

@@ -52,3 +52,32 @@ impl Source for RootfsSource {
         Vec::new()
     }
 }
+
+/// Hands host directories to the visitor as layers (`dirs[i]` is layer `i`), in parallel;
+/// a directory that cannot be listed is an error made by `unreadable`.
+pub(crate) fn stream_dirs(
+    dirs: &[PathBuf],
+    indexes: &[usize],
+    visit: &LayerVisitor<'_>,
+    unreadable: impl Fn(&Path, std::io::Error) -> SourceError + Sync,
+) -> Vec<LayerOpenError> {
+    use rayon::prelude::*;
+    indexes
+        .par_iter()
+        .with_max_len(1)
+        .filter_map(|&i| {
+            let dir = dirs.get(i)?;
+            if let Err(e) = std::fs::read_dir(dir) {
+                return Some(LayerOpenError {
+                    index: Some(i),
+                    error: unreadable(dir, e),
+                });
+            }
+            visit(LayerVisit {
+                index: Some(i),
+                stream: LayerStream::Directory(dir),
+            });
+            None
+        })
+        .collect()
+}

@@ -1,20 +1,26 @@
 //! Turning what the user typed into a [`Source`].
 //!
-//! Explicit prefixes (`docker-archive:`, `oci:`, `oci-archive:`, `docker:`, `registry:`)
-//! say where to look. A bare argument is tried in the order the CLI contract gives: an
-//! existing file (docker or OCI archive, told apart by their members), an existing
-//! directory (an OCI layout), then an image in the Docker daemon, then a registry reference
-//! whose first component is a host (`host[:port]/repo[:tag|@digest]`).
+//! Explicit prefixes (`docker-archive:`, `oci:`, `oci-archive:`, `docker:`, `containerd:`,
+//! `podman:`, `registry:`) say where to look. A bare argument is tried in the order the CLI
+//! contract gives: an existing file (docker or OCI archive, told apart by their members), an
+//! existing directory (an OCI layout), then an image in the Docker daemon, in containerd
+//! and in Podman (the first whose socket exists and holds it, said in the log), then a
+//! registry reference whose first component is a host (`host[:port]/repo[:tag|@digest]`).
 
 use std::path::{Path, PathBuf};
 
 use crate::archive_index::BlobStore;
 use crate::compression::DecompressLimits;
 use crate::container::ContainerSource;
-use crate::daemon::DaemonSource;
+use crate::containerd::{ContainerdContainer, ContainerdImage, ContainerdOptions};
+use crate::daemon::{DaemonSource, EngineSocket};
+use crate::podman::PodmanOptions;
 use crate::registry::looks_like_registry_reference;
 use crate::rootfs::RootfsSource;
-use crate::{docker_archive, oci, Platform, RegistryOptions, RegistrySource, Source, SourceError};
+use crate::{
+    docker_archive, oci, ContainerRef, Platform, RegistryOptions, RegistrySource, Source,
+    SourceError,
+};
 
 /// A target as parsed from the command line.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -29,10 +35,17 @@ pub enum TargetSpec {
         tag: Option<String>,
     },
     Daemon(String),
+    /// An image in containerd, `NAME[@NAMESPACE]`.
+    Containerd(String),
+    /// An image in Podman (its service, else its storage).
+    Podman(String),
     Registry(String),
     Rootfs(PathBuf),
-    /// A container in the Docker daemon, by id, id prefix or name.
-    Container(String),
+    /// A container, by id, id prefix or name, in the engine that runs it.
+    Container {
+        id: String,
+        engine: ContainerEngine,
+    },
     /// No prefix: resolved when opened.
     Bare(String),
 }
@@ -56,6 +69,12 @@ impl TargetSpec {
         }
         if let Some(n) = arg.strip_prefix("docker:") {
             return Ok(TargetSpec::Daemon(n.to_string()));
+        }
+        if let Some(n) = arg.strip_prefix("containerd:") {
+            return Ok(TargetSpec::Containerd(n.to_string()));
+        }
+        if let Some(n) = arg.strip_prefix("podman:") {
+            return Ok(TargetSpec::Podman(n.to_string()));
         }
         if let Some(r) = arg.strip_prefix("registry:") {
             return Ok(TargetSpec::Registry(r.to_string()));
@@ -84,6 +103,63 @@ pub struct OpenOptions {
     pub limits: DecompressLimits,
     /// How to reach registries (`registry:REF` and bare references).
     pub registry: RegistryOptions,
+    /// Where containerd listens, and in which namespace to look.
+    pub containerd: ContainerdOptions,
+    /// Where Podman's service and storage are.
+    pub podman: PodmanOptions,
+}
+
+/// The engine that runs a container (`scan container --runtime`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ContainerEngine {
+    #[default]
+    Docker,
+    Containerd,
+    Podman,
+}
+
+impl ContainerEngine {
+    /// The engine's name as the CLI spells it.
+    pub fn name(self) -> &'static str {
+        match self {
+            ContainerEngine::Docker => "docker",
+            ContainerEngine::Containerd => "containerd",
+            ContainerEngine::Podman => "podman",
+        }
+    }
+}
+
+/// Opens one container of `engine`.
+pub fn open_container(
+    engine: ContainerEngine,
+    id: &str,
+    options: &OpenOptions,
+) -> Result<Box<dyn Source>, SourceError> {
+    Ok(match engine {
+        ContainerEngine::Docker => Box::new(ContainerSource::open(
+            &EngineSocket::Docker,
+            id,
+            options.limits,
+        )?),
+        ContainerEngine::Containerd => {
+            Box::new(ContainerdContainer::open(id, &options.containerd)?)
+        }
+        ContainerEngine::Podman => {
+            crate::podman::open_container(id, &options.podman, options.limits)?
+        }
+    })
+}
+
+/// Every container of `engine`, running or not.
+pub fn list_containers(
+    engine: ContainerEngine,
+    options: &OpenOptions,
+) -> Result<Vec<ContainerRef>, SourceError> {
+    match engine {
+        ContainerEngine::Docker => crate::container::list_containers(&EngineSocket::Docker),
+        ContainerEngine::Containerd => crate::containerd::list_containers(&options.containerd),
+        ContainerEngine::Podman => crate::podman::list_containers(&options.podman),
+    }
 }
 
 /// Opens a target, the way `holdfast scan image|rootfs` and `holdfast sbom` need it.
@@ -112,7 +188,22 @@ pub fn open_target(
             name,
             limits,
         )?),
-        TargetSpec::Daemon(image) => Box::new(DaemonSource::open(image, name, limits)?),
+        TargetSpec::Daemon(image) => Box::new(DaemonSource::open(
+            &EngineSocket::Docker,
+            image,
+            name,
+            limits,
+        )?),
+        TargetSpec::Containerd(image) => Box::new(ContainerdImage::open(
+            image,
+            name,
+            platform,
+            &options.containerd,
+            limits,
+        )?),
+        TargetSpec::Podman(image) => {
+            crate::podman::open_image(image, name, &options.podman, limits)?
+        }
         TargetSpec::Registry(r) => Box::new(RegistrySource::open(
             r,
             name,
@@ -121,7 +212,7 @@ pub fn open_target(
             limits,
         )?),
         TargetSpec::Rootfs(dir) => Box::new(RootfsSource::open(dir, name)?),
-        TargetSpec::Container(id) => Box::new(ContainerSource::open(id, limits)?),
+        TargetSpec::Container { id, engine } => open_container(*engine, id, options)?,
         TargetSpec::Bare(arg) => {
             let path = Path::new(arg);
             if path.is_file() {
@@ -137,8 +228,25 @@ pub fn open_target(
                         "`{arg}` is a directory but not an OCI image layout; to scan a root filesystem use `holdfast scan rootfs {arg}`"
                     )));
                 }
-            } else if DaemonSource::has_image(arg) {
-                Box::new(DaemonSource::open(arg, name, limits)?)
+            } else if DaemonSource::has_image(&EngineSocket::Docker, arg) {
+                Box::new(DaemonSource::open(
+                    &EngineSocket::Docker,
+                    arg,
+                    name,
+                    limits,
+                )?)
+            } else if ContainerdImage::has_image(arg, &options.containerd) {
+                tracing::info!(target: "holdfast::source", "`{arg}`: found in containerd at {}", options.containerd.address.display());
+                Box::new(ContainerdImage::open(
+                    arg,
+                    name,
+                    platform,
+                    &options.containerd,
+                    limits,
+                )?)
+            } else if crate::podman::has_image(arg, &options.podman) {
+                tracing::info!(target: "holdfast::source", "`{arg}`: found in Podman");
+                crate::podman::open_image(arg, name, &options.podman, limits)?
             } else if looks_like_registry_reference(arg) {
                 Box::new(RegistrySource::open(
                     arg,
@@ -149,7 +257,7 @@ pub fn open_target(
                 )?)
             } else {
                 return Err(SourceError::InvalidTarget(format!(
-                    "`{arg}` is not a file, a directory, an image in the Docker daemon, or a registry reference (host[:port]/repo[:tag])"
+                    "`{arg}` is not a file, a directory, an image in Docker, containerd or Podman, or a registry reference (host[:port]/repo[:tag])"
                 )));
             }
         }

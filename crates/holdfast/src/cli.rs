@@ -42,7 +42,7 @@ pub enum Command {
     Cache(CacheCommand),
     /// Write a software bill of materials for an image.
     Sbom {
-        /// The image: docker-archive:PATH, oci:DIR[:TAG], oci-archive:PATH, docker:NAME, registry:REF, or a bare path/name/host[:port]/repo[:tag].
+        /// The image: docker-archive:PATH, oci:DIR[:TAG], oci-archive:PATH, docker:NAME, containerd:NAME[@NAMESPACE], podman:NAME, registry:REF, or a bare path/name/host[:port]/repo[:tag] (a bare name is looked for in Docker, then containerd, then Podman).
         target: String,
         #[command(flatten)]
         opts: ScanOptions,
@@ -341,7 +341,7 @@ pub enum DbCommand {
 pub enum ScanCommand {
     /// Scan a container image.
     Image {
-        /// The image: docker-archive:PATH, oci:DIR[:TAG], oci-archive:PATH, docker:NAME, registry:REF, or a bare path/name/host[:port]/repo[:tag].
+        /// The image: docker-archive:PATH, oci:DIR[:TAG], oci-archive:PATH, docker:NAME, containerd:NAME[@NAMESPACE], podman:NAME, registry:REF, or a bare path/name/host[:port]/repo[:tag] (a bare name is looked for in Docker, then containerd, then Podman).
         target: String,
         #[command(flatten)]
         opts: ScanOptions,
@@ -362,14 +362,17 @@ pub enum ScanCommand {
         #[command(flatten)]
         opts: ScanOptions,
     },
-    /// Scan a container of the Docker daemon: its runtime settings, processes and filesystem.
+    /// Scan a running or stopped container: its runtime settings, processes and filesystem.
     Container {
-        /// The container's id, id prefix or name.
+        /// The container's id, id prefix or name (containerd: ID[@NAMESPACE]).
         #[arg(required_unless_present = "all", conflicts_with = "all")]
         target: Option<String>,
-        /// Scan every container of the daemon, running or not (one target each).
+        /// Scan every container of the engine, running or not (one target each).
         #[arg(long)]
         all: bool,
+        /// The engine that runs the container.
+        #[arg(long, value_enum, default_value_t = Runtime::Docker)]
+        runtime: Runtime,
         #[command(flatten)]
         opts: ScanOptions,
     },
@@ -456,6 +459,8 @@ pub struct ScanOptions {
     pub weak_password_timeout: std::time::Duration,
     #[command(flatten)]
     pub registry: RegistryArgs,
+    #[command(flatten)]
+    pub engines: EngineArgs,
     /// Secret rule file (TOML): adds rules and allow rules, or disables built-in rules by id. Repeatable.
     #[arg(long)]
     pub secret_config: Vec<PathBuf>,
@@ -483,6 +488,36 @@ fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
 
 fn parse_scanner(s: &str) -> Result<holdfast_model::FindingKind, String> {
     s.parse()
+}
+
+/// The engines `scan container --runtime` names.
+#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Runtime {
+    Docker,
+    Containerd,
+    Podman,
+}
+
+/// Where containerd and Podman are; taken by every command that opens images.
+#[derive(Args, Debug, Clone, Default)]
+pub struct EngineArgs {
+    /// containerd's socket.
+    #[arg(
+        long,
+        env = "CONTAINERD_ADDRESS",
+        value_name = "PATH",
+        default_value = "/run/containerd/containerd.sock"
+    )]
+    pub containerd_address: PathBuf,
+    /// containerd namespace (k8s.io, moby, default); without it those three are searched.
+    #[arg(long, env = "CONTAINERD_NAMESPACE", value_name = "NAMESPACE")]
+    pub containerd_namespace: Option<String>,
+    /// Podman's API socket, unix://PATH or PATH [default: the rootful, then the rootless socket, when one exists].
+    #[arg(long, env = "CONTAINER_HOST", value_name = "SOCKET")]
+    pub podman_socket: Option<String>,
+    /// Podman's storage root, read directly (without it, only when no Podman service runs) [default: storage.conf's graphroot, else /var/lib/containers/storage].
+    #[arg(long, value_name = "DIR")]
+    pub podman_root: Option<PathBuf>,
 }
 
 /// How to reach registries; taken by every command that opens images.

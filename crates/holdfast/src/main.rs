@@ -20,7 +20,7 @@ use anyhow::Result;
 use clap::Parser;
 use holdfast_report::Format;
 use holdfast_scan::{RegistrySelection, Target};
-use holdfast_source::TargetSpec;
+use holdfast_source::{ContainerEngine, TargetSpec};
 
 use crate::cli::{Cli, Command, DbCommand, ScanCommand, ScanOptions};
 
@@ -40,7 +40,8 @@ fn main() -> ExitCode {
     } else if cli.global.quiet {
         "error"
     } else {
-        "warn"
+        // Which engine a bare image name was found in is worth a line.
+        "warn,holdfast::source=info"
     };
     let env_filter = tracing_subscriber::EnvFilter::try_from_env("HOLDFAST_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(filter));
@@ -115,10 +116,20 @@ fn run(cli: Cli) -> Result<ExitCode> {
             }];
             scan(targets, &opts, Format::Table, quiet)
         }
-        Command::Scan(ScanCommand::Container { target, all, opts }) => {
+        Command::Scan(ScanCommand::Container {
+            target,
+            all,
+            runtime,
+            opts,
+        }) => {
+            let engine = match runtime {
+                cli::Runtime::Docker => ContainerEngine::Docker,
+                cli::Runtime::Containerd => ContainerEngine::Containerd,
+                cli::Runtime::Podman => ContainerEngine::Podman,
+            };
             let target = match (all, target) {
-                (true, _) => Target::AllContainers,
-                (false, Some(id)) => Target::Container { id },
+                (true, _) => Target::AllContainers { engine },
+                (false, Some(id)) => Target::Container { id, engine },
                 (false, None) => anyhow::bail!("name a container or pass --all"),
             };
             scan(vec![target], &opts, Format::Table, quiet)

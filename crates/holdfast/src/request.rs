@@ -10,9 +10,23 @@ use holdfast_scan::{
     WalkLimits,
 };
 use holdfast_source::registry::{parse_pull_secret, AuthOptions, Secret};
-use holdfast_source::{DecompressLimits, LayerCache, OpenOptions, RegistryOptions};
+use holdfast_source::{
+    ContainerdOptions, DecompressLimits, LayerCache, OpenOptions, PodmanOptions, RegistryOptions,
+};
 
 use crate::cli::{RegistryArgs, ScanOptions};
+
+/// `CONTAINER_HOST`'s value: `unix://PATH` or a plain path; Podman's remote (ssh) hosts
+/// are not reached.
+fn podman_socket(value: &str) -> Result<std::path::PathBuf> {
+    if let Some(path) = value.strip_prefix("unix://") {
+        return Ok(path.into());
+    }
+    if value.contains("://") {
+        bail!("--podman-socket/CONTAINER_HOST `{value}`: only unix:// sockets are read");
+    }
+    Ok(value.into())
+}
 
 /// Builds the request for `targets` from the scan flags. `sbom` asks for an inventory
 /// only.
@@ -36,6 +50,19 @@ pub fn scan_request(
             ..DecompressLimits::default()
         },
         registry: registry_options(&opts.registry)?,
+        containerd: ContainerdOptions {
+            address: opts.engines.containerd_address.clone(),
+            namespace: opts.engines.containerd_namespace.clone(),
+        },
+        podman: PodmanOptions {
+            socket: opts
+                .engines
+                .podman_socket
+                .as_deref()
+                .map(podman_socket)
+                .transpose()?,
+            storage_root: opts.engines.podman_root.clone(),
+        },
     };
     let scanners = holdfast_scan::effective_scanners(sbom, &opts.scanners);
     let settings = CheckSettings {

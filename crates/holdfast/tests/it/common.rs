@@ -255,6 +255,9 @@ pub fn holdfast() -> Command {
     c.env_remove("HOLDFAST_CACHE_DIR")
         .env_remove("HOLDFAST_CACHE_URL")
         .env_remove("HOLDFAST_DB")
+        .env_remove("CONTAINERD_ADDRESS")
+        .env_remove("CONTAINERD_NAMESPACE")
+        .env_remove("CONTAINER_HOST")
         .env("XDG_CACHE_HOME", xdg)
         .env("NO_COLOR", "1");
     c
@@ -331,4 +334,26 @@ pub fn have_tool(tool: &str) -> bool {
 #[allow(dead_code)]
 pub fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// Host files `sh` and `sleep` need, from `ldd`, so an image made of them can run a
+/// process.
+#[allow(dead_code)]
+pub fn runtime_files() -> Vec<String> {
+    let mut files = vec!["/bin/sh".to_string(), "/bin/sleep".to_string()];
+    for bin in ["/bin/sh", "/bin/sleep"] {
+        let out = Command::new("ldd").arg(bin).output().unwrap();
+        for line in String::from_utf8_lossy(&out.stdout).lines() {
+            let path = line
+                .split_whitespace()
+                .find(|w| w.starts_with('/'))
+                .map(str::to_string);
+            if let Some(p) = path {
+                if !files.contains(&p) {
+                    files.push(p);
+                }
+            }
+        }
+    }
+    files
 }

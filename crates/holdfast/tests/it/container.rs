@@ -31,26 +31,6 @@ fn daemon_ready() -> bool {
     ok
 }
 
-/// Host files `sh` and `sleep` need, from `ldd`, so the image can run a process.
-fn runtime_files() -> Vec<String> {
-    let mut files = vec!["/bin/sh".to_string(), "/bin/sleep".to_string()];
-    for bin in ["/bin/sh", "/bin/sleep"] {
-        let out = Command::new("ldd").arg(bin).output().unwrap();
-        for line in String::from_utf8_lossy(&out.stdout).lines() {
-            let path = line
-                .split_whitespace()
-                .find(|w| w.starts_with('/'))
-                .map(str::to_string);
-            if let Some(p) = path {
-                if !files.contains(&p) {
-                    files.push(p);
-                }
-            }
-        }
-    }
-    files
-}
-
 /// Imports a tiny image: the host's `sh`, `sleep` and their libraries, nothing setuid.
 fn import_image() {
     let mut b = tar::Builder::new(Vec::new());

@@ -9,6 +9,7 @@ mod container;
 mod daemon;
 mod db_update;
 mod engine;
+mod engines;
 mod escape;
 mod hostchecks;
 mod layers;
