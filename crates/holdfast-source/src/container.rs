@@ -101,7 +101,11 @@ impl ContainerSource {
             .as_ref()
             .and_then(|s| s.running)
             .unwrap_or(false);
-        let processes = if running {
+        let processes = if running && matches!(socket, EngineSocket::Podman(_)) {
+            // Podman's `top` runs `ps` inside the container, which images rarely hold;
+            // its socket is local, so the host's /proc answers instead.
+            crate::podman::running_processes(&id)
+        } else if running {
             match runtime.block_on(
                 docker.top_processes(&id, Some(TopOptionsBuilder::new().ps_args("-ef").build())),
             ) {

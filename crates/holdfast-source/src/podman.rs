@@ -20,7 +20,7 @@ use crate::archive_index::MAX_METADATA_BYTES;
 use crate::container::ContainerSource;
 use crate::daemon::{DaemonSource, EngineSocket};
 use crate::docker_archive::describe_layers;
-use crate::runtime_spec::{HostFacts, RuntimeSpec};
+use crate::runtime_spec::{host_processes, HostFacts, RuntimeSpec};
 use crate::{
     ContainerRef, ImageConfig, ImageMetadata, LayerInfo, LayerOpenError, LayerVisitor, Source,
     SourceError, TargetKind,
@@ -28,6 +28,36 @@ use crate::{
 
 /// Layers followed from an image's top layer at most; deeper chains are refused.
 const MAX_LAYERS: usize = 1024;
+/// Processes kept per container.
+const MAX_PROCESSES: usize = 4096;
+const MAX_COMMAND_BYTES: usize = 4096;
+
+/// The processes of a running Podman container of this host.
+pub(crate) fn running_processes(id: &str) -> Vec<holdfast_model::ContainerProcess> {
+    host_processes(&container_pids(id), MAX_PROCESSES, MAX_COMMAND_BYTES)
+}
+
+/// The host PIDs in the container's cgroup (`libpod-ID` under cgroupfs, `libpod-ID.scope`
+/// under systemd), found without the run root, where Podman keeps its state.
+fn container_pids(id: &str) -> Vec<u32> {
+    let Ok(proc) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    let marker = format!("libpod-{id}");
+    let mut pids: Vec<u32> = proc
+        .filter_map(Result::ok)
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            std::fs::read_to_string(format!("/proc/{pid}/cgroup")).is_ok_and(|c| {
+                c.lines()
+                    .any(|l| l.ends_with(&marker) || l.contains(&format!("{marker}.scope")))
+            })
+        })
+        .take(MAX_PROCESSES)
+        .collect();
+    pids.sort_unstable();
+    pids
+}
 
 /// Where Podman keeps things.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -582,15 +612,22 @@ impl StorageContainer {
             .first()
             .cloned()
             .unwrap_or_else(|| container.id.clone());
+        let processes = running_processes(&container.id);
         let facts = holdfast_model::ContainerRuntime {
             id: container.id.clone(),
             name: name.clone(),
+            state: if processes.is_empty() {
+                "stopped"
+            } else {
+                "running"
+            }
+            .into(),
+            processes,
             image: image
                 .as_ref()
                 .and_then(|i| i.names.first().cloned())
                 .unwrap_or_else(|| container.image.clone()),
             image_id: format!("sha256:{}", container.image),
-            state: String::new(),
             ..spec.runtime(&HostFacts::read())
         };
         let process = spec.process.as_ref();

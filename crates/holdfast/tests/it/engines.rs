@@ -420,3 +420,209 @@ fn containerd_images_and_containers_match_the_archive_and_docker() {
         );
     }
 }
+
+/// A Podman of the test's own (storage, run root and temporary directory), optionally
+/// with its API service; containers, then the service, are removed and stopped on drop.
+struct Podman {
+    dir: tempfile::TempDir,
+    service: Option<Child>,
+    containers: Vec<String>,
+}
+
+impl Podman {
+    fn new() -> Self {
+        let dir = temp();
+        // This machine's hard limits are below Podman's default ones; cgroupfs and a file
+        // event log need no systemd.
+        std::fs::write(
+            dir.path().join("containers.conf"),
+            "[containers]\ndefault_ulimits = [\"nofile=1024:1024\", \"nproc=1024:1024\"]\n\
+             [engine]\ncgroup_manager = \"cgroupfs\"\nevents_logger = \"file\"\n",
+        )
+        .unwrap();
+        Podman {
+            dir,
+            service: None,
+            containers: Vec::new(),
+        }
+    }
+
+    fn root(&self) -> PathBuf {
+        self.dir.path().join("root")
+    }
+
+    fn socket(&self) -> PathBuf {
+        self.dir.path().join("podman.sock")
+    }
+
+    fn podman(&self, args: &[&str]) -> Command {
+        let d = self.dir.path();
+        let mut cmd = Command::new("podman");
+        cmd.env("CONTAINERS_CONF", d.join("containers.conf"))
+            .arg("--root")
+            .arg(self.root())
+            .arg("--runroot")
+            .arg(d.join("runroot"))
+            .arg("--tmpdir")
+            .arg(d.join("tmp"))
+            .args(["--storage-driver", "overlay"])
+            .args(args);
+        cmd
+    }
+
+    fn start_service(&mut self) {
+        let log = std::fs::File::create(self.dir.path().join("service.log")).unwrap();
+        let child = self
+            .podman(&["system", "service", "--time=0"])
+            .arg(format!("unix://{}", self.socket().display()))
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        self.service = Some(child);
+        let socket = self.socket();
+        wait_for("podman system service", || socket.exists());
+    }
+
+    fn run_container(&mut self, name: &str, flags: &[&str], image: &str) {
+        let mut args = vec!["run", "-d", "--name", name, "--network", "none"];
+        args.extend_from_slice(flags);
+        args.push(image);
+        args.extend(COMMAND);
+        self.containers.push(name.to_string());
+        must(&mut self.podman(&args));
+        let pid = must(&mut self.podman(&["inspect", "-f", "{{.State.Pid}}", name]));
+        // Running once the shell has started its `sleep`.
+        wait_for(name, || {
+            std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"))
+                .is_ok_and(|c| !c.trim().is_empty())
+        });
+    }
+}
+
+impl Drop for Podman {
+    fn drop(&mut self) {
+        for name in &self.containers {
+            let _ = run(&mut self.podman(&["rm", "-f", "-t", "0", name]));
+        }
+        if let Some(mut service) = self.service.take() {
+            let _ = service.kill();
+            let _ = service.wait();
+        }
+    }
+}
+
+#[test]
+fn podman_images_and_containers_through_the_service_and_the_storage() {
+    if !(have_tool("podman") && have_tool("ldd")) {
+        return;
+    }
+    let work = temp();
+    let archive = work.path().join("fixture.tar");
+    fixture(&archive);
+    let from_archive = scan(&[
+        "image",
+        &format!("docker-archive:{}", archive.display()),
+        "--scanners",
+        "vuln,secret",
+    ]);
+    let expected = summary(&from_archive);
+
+    let mut podman = Podman::new();
+    must(podman.podman(&["load", "-i"]).arg(&archive));
+    let root = podman.root().display().to_string();
+
+    // The image, read from the storage directly: no service runs.
+    let from_storage = scan(&[
+        "image",
+        "podman:test/image:1",
+        "--podman-root",
+        &root,
+        "--scanners",
+        "vuln,secret",
+    ]);
+    assert_eq!(summary(&from_storage), expected);
+    assert_eq!(
+        from_storage["targets"][0]["image_id"],
+        from_archive["targets"][0]["image_id"]
+    );
+
+    // A running container, from the storage: image layers, its own layer, its spec.
+    let flags = ["--cap-add", "SYS_ADMIN", "-v", "/var/run:/host-run:ro"];
+    podman.run_container("hf-pod", &flags, "test/image:1");
+    let stored = scan(&[
+        "container",
+        "hf-pod",
+        "--runtime",
+        "podman",
+        "--podman-root",
+        &root,
+        "--scanners",
+        "vuln,secret,escape",
+    ]);
+    assert_eq!(summary(&stored), expected);
+    let ids = escape_ids(&stored);
+    for id in [
+        "HF-ESCAPE-CAP-SYS_ADMIN",
+        "HF-ESCAPE-HOST-MOUNT-RUN",
+        "HF-ESCAPE-PROC-REVERSE-SHELL",
+    ] {
+        assert!(ids.contains(&id.to_string()), "{id} missing from {ids:?}");
+    }
+
+    // The same through Podman's API service.
+    podman.start_service();
+    let socket = format!("unix://{}", podman.socket().display());
+    let from_service = scan(&[
+        "image",
+        "podman:test/image:1",
+        "--podman-socket",
+        &socket,
+        "--scanners",
+        "vuln,secret",
+    ]);
+    assert_eq!(summary(&from_service), expected);
+    let served = scan(&[
+        "container",
+        "hf-pod",
+        "--runtime",
+        "podman",
+        "--podman-socket",
+        &socket,
+        "--scanners",
+        "escape",
+    ]);
+    assert_eq!(
+        escape_ids(&served),
+        ids,
+        "the service and the storage disagree"
+    );
+    let all = scan(&[
+        "container",
+        "--all",
+        "--runtime",
+        "podman",
+        "--podman-socket",
+        &socket,
+        "--scanners",
+        "escape",
+    ]);
+    assert_eq!(all["targets"].as_array().unwrap().len(), 1, "{all}");
+
+    // A missing storage says where it looked.
+    let out = holdfast()
+        .args(["scan", "image", "podman:test/image:1", "--podman-root"])
+        .arg(work.path().join("none"))
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("no image storage at"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    if let Some(docker) = docker_escape_ids(&archive, &flags) {
+        assert_eq!(ids, docker, "Podman and Docker disagree on the same flags");
+    }
+}
