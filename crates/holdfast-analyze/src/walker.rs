@@ -986,4 +986,43 @@ mod tests {
         assert_eq!(stopped.len(), 1, "{:?}", out.warnings);
         assert_eq!(stopped[0].kind, WarningKind::UnreadableFile);
     }
+
+    /// An overlay directory as containerd's and Podman's snapshotters leave it: a 0:0
+    /// character device deletes a file, `trusted.overlay.opaque=y` hides a directory's
+    /// lower contents. Needs root (mknod, trusted xattrs); skipped without it.
+    #[test]
+    fn overlay_whiteouts_in_a_directory() {
+        use std::os::unix::ffi::OsStrExt;
+        let dir = tempfile::tempdir().unwrap();
+        let gone = dir.path().join("gone");
+        let c_gone = std::ffi::CString::new(gone.as_os_str().as_bytes()).unwrap();
+        // SAFETY: a NUL-terminated path; mode and device are plain integers.
+        if unsafe { libc::mknod(c_gone.as_ptr(), libc::S_IFCHR | 0o000, 0) } != 0 {
+            eprintln!("skipped: mknod needs root");
+            return;
+        }
+        let opaque = dir.path().join("app");
+        std::fs::create_dir(&opaque).unwrap();
+        std::fs::write(opaque.join("kept"), "x").unwrap();
+        let c_opaque = std::ffi::CString::new(opaque.as_os_str().as_bytes()).unwrap();
+        // SAFETY: NUL-terminated strings; the value is one valid byte.
+        let set = unsafe {
+            libc::setxattr(
+                c_opaque.as_ptr(),
+                c"trusted.overlay.opaque".as_ptr(),
+                b"y".as_ptr().cast(),
+                1,
+                0,
+            )
+        };
+        let out = walk_dir(dir.path(), &[], WalkLimits::default());
+        assert_eq!(out.whiteouts, ["/gone"]);
+        if set == 0 {
+            assert_eq!(out.opaque_dirs, ["/app"]);
+        }
+        let plain = tempfile::tempdir().unwrap();
+        std::fs::create_dir(plain.path().join("app")).unwrap();
+        let out = walk_dir(plain.path(), &[], WalkLimits::default());
+        assert!(out.whiteouts.is_empty() && out.opaque_dirs.is_empty());
+    }
 }
