@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Times the same image read from its docker-archive, from containerd's content store and
+# Times the same image read from its docker-archive, from containerd's content store (its
+# blob files, and streamed through the API) and
 # from Podman (its storage read directly, and its API service), cold (empty layer cache),
 # every scanner but weak-password. containerd and Podman are started here with roots and
 # sockets of their own under a temporary directory, and stopped at the end.
@@ -70,6 +71,7 @@ echo "== $image ($(du -h "$tar" | cut -f1)), scanners $SCANNERS, cold layer cach
 scan="'$HF' scan image -q -f json -o /dev/null --no-cache --scanners $SCANNERS ${db[*]}"
 time_case "docker-archive" sh -c "exec $scan 'docker-archive:$tar'"
 time_case "containerd content store" sh -c "exec $scan --containerd-address '$sock' 'containerd:$ref@bench'"
+time_case "containerd through the API" sh -c "HOLDFAST_CONTAINERD_CONTENT=api exec $scan --containerd-address '$sock' 'containerd:$ref@bench'"
 time_case "podman storage" sh -c "exec $scan --podman-root '$work/p/root' 'podman:$pref'"
 time_case "podman service" sh -c "exec $scan --podman-socket 'unix://$work/podman.sock' 'podman:$pref'"
 echo "== $image, sbom (inventory only), cold layer cache"

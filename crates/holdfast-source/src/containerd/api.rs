@@ -6,7 +6,7 @@
 //! `containerd-namespace` header, as containerd's own clients do.
 
 use std::collections::HashMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use bytes::Bytes;
 use futures_util::{Stream, StreamExt};
@@ -16,6 +16,11 @@ use tonic::transport::{Channel, Endpoint, Uri};
 use tonic::{Code, Status};
 
 use crate::SourceError;
+
+/// Bytes a layer stream may have in flight before it waits for the reader.
+const STREAM_WINDOW: u32 = 8 << 20;
+/// The same for the whole connection, which the layers read in parallel share.
+const CONNECTION_WINDOW: u32 = 32 << 20;
 
 /// A content descriptor (`containerd.types.Descriptor`).
 #[derive(Clone, PartialEq, prost::Message)]
@@ -200,6 +205,20 @@ struct ProcessInfo {
 }
 
 #[derive(Clone, PartialEq, prost::Message)]
+struct Plugin {
+    #[prost(string, tag = "1")]
+    kind: String,
+    #[prost(map = "string, string", tag = "5")]
+    exports: HashMap<String, String>,
+}
+
+#[derive(Clone, PartialEq, prost::Message)]
+struct PluginsResponse {
+    #[prost(message, repeated, tag = "1")]
+    plugins: Vec<Plugin>,
+}
+
+#[derive(Clone, PartialEq, prost::Message)]
 struct VersionResponse {
     #[prost(string, tag = "1")]
     version: String,
@@ -227,7 +246,11 @@ impl Client {
                 address.display()
             ))
         };
+        // HTTP/2's default 64 KiB windows make a layer stream wait for a window update
+        // every 64 KiB; layers are hundreds of MiB.
         let channel = Endpoint::from_static("http://containerd.sock")
+            .initial_stream_window_size(Some(STREAM_WINDOW))
+            .initial_connection_window_size(Some(CONNECTION_WINDOW))
             .connect_with_connector(tower::service_fn(move |_: Uri| {
                 let socket = socket.clone();
                 async move {
@@ -336,6 +359,24 @@ impl Client {
             }
         }
         Ok(out)
+    }
+
+    /// Where the content store keeps its blobs on containerd's host, as its plugin
+    /// exports it (`root`); `None` when containerd does not say.
+    pub async fn content_root(&self) -> Result<Option<PathBuf>, Status> {
+        let response: PluginsResponse = self
+            .unary(
+                "/containerd.services.introspection.v1.Introspection/Plugins",
+                ListRequest {
+                    filters: vec!["type==io.containerd.content.v1".into()],
+                },
+            )
+            .await?;
+        Ok(response
+            .plugins
+            .into_iter()
+            .filter(|p| p.kind == "io.containerd.content.v1")
+            .find_map(|p| p.exports.get("root").map(PathBuf::from)))
     }
 
     /// The container with this id.

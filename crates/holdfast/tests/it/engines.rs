@@ -297,6 +297,21 @@ fn containerd_images_and_containers_match_the_archive_and_docker() {
     args.extend(engine);
     let from_store = scan(&args);
     assert_eq!(summary(&from_store), expected);
+    // The same through the API only, as where the store's files are not readable.
+    let out = holdfast()
+        .args(["-q", "scan"])
+        .args(&args)
+        .args(["--no-cache", "-f", "json"])
+        .env("HOLDFAST_CONTAINERD_CONTENT", "api")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let through_api: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(summary(&through_api), expected);
     assert_eq!(
         from_store["targets"][0]["image_id"],
         from_archive["targets"][0]["image_id"]
