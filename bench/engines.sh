@@ -28,6 +28,7 @@ cleanup() {
   [ -n "$ctd_pid" ] && kill "$ctd_pid" 2>/dev/null && wait "$ctd_pid" 2>/dev/null || true
   # Podman's overlay mounts, if any, go before the directory does.
   podman_cmd image rm -a -f >/dev/null 2>&1 || true
+  umount "$work/p/root/overlay" 2>/dev/null || true
   rm -rf "$work"
 }
 podman_cmd() {

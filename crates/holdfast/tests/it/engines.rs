@@ -524,6 +524,8 @@ impl Drop for Podman {
             let _ = service.kill();
             let _ = service.wait();
         }
+        // Podman may leave its overlay directory bind-mounted onto itself.
+        let _ = run(Command::new("umount").arg(self.root().join("overlay")));
     }
 }
 
