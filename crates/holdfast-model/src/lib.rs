@@ -4,6 +4,7 @@
 //! scanners and on to the report writers. The JSON shape of [`ScanResult`] is a public
 //! contract (`docs/json-result.md`); change it only together with `SCHEMA_VERSION`.
 
+mod cluster;
 mod finding;
 mod image;
 pub mod names;
@@ -14,6 +15,7 @@ mod purl;
 mod registry_summary;
 mod result;
 
+pub use cluster::{ClusterError, ClusterPod, ClusterSummary, PodImage, PodOwner};
 pub use finding::{Cvss, Finding, FindingKind, FindingStatus, Location, Severity, SuppressionInfo};
 pub use image::{
     ContainerMount, ContainerProcess, ContainerRuntime, HistoryEntry, ImageConfig, ImageMetadata,

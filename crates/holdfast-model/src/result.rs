@@ -23,6 +23,10 @@ pub struct ScanResult {
     /// images. Absent otherwise (results without it keep their shape).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub registry: Option<crate::RegistrySummary>,
+    /// Present for `scan cluster`: every pod, its owner, its images (pointing at their
+    /// targets) and its exposure, and what could not be read. Absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cluster: Option<crate::ClusterSummary>,
     /// Present when a model was asked to explain the result (`--analyze`, `holdfast
     /// analyze`): its answers and what went wrong asking. Absent otherwise.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -103,6 +103,7 @@ mod tests {
             summary: ScanSummary::of(std::slice::from_ref(&target)),
             targets: vec![target],
             registry: None,
+            cluster: None,
             analysis: None,
         }
     }

@@ -29,6 +29,9 @@ pub enum ScanError {
     /// A registry could not be reached or listed.
     #[error(transparent)]
     Registry(SourceError),
+    /// A Kubernetes cluster could not be read.
+    #[error("cluster: {0}")]
+    Cluster(#[source] holdfast_kube::KubeError),
     /// No image of a registry matched the selection.
     #[error(
         "no image in `{host}` matches (repositories: {repositories}, unreadable: {unreadable})"

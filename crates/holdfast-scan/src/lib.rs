@@ -29,6 +29,7 @@
 //! Not this crate: [`holdfast_policy::verdict`] judges a result, the same way for every
 //! front end.
 
+mod cluster;
 mod db;
 mod error;
 mod plugins;
@@ -41,6 +42,7 @@ mod target;
 use holdfast_model::{ScanResult, ScanSummary, TargetResult, ToolInfo, SCHEMA_VERSION};
 use holdfast_source::{list_containers, open_container, open_target, ContainerEngine, Source};
 
+pub use cluster::ClusterSelection;
 pub use db::{
     age_days, default_db_path, DbLocation, OpenDb, VulnDbHandle, DEMO_ADVISORIES, STALE_AFTER_DAYS,
 };
@@ -48,6 +50,7 @@ pub use error::{DemoDbError, ScanError};
 /// The parts of a request that the analysis and the checkers define.
 pub use holdfast_analyze::{AnalyzerGroup, WalkLimits};
 pub use holdfast_checks::CheckConfig;
+pub use holdfast_kube::ClusterOptions;
 pub use holdfast_plugin_host::{
     default_plugin_dir, discover, install, plugin_roots, Broken, Discovered, ParamError, Plugin,
     PluginParam, ResolvedParams,
@@ -72,6 +75,7 @@ pub fn scan(request: &ScanRequest, progress: &dyn ProgressSink) -> Result<ScanRe
     let mut targets: Vec<TargetResult> = Vec::new();
     let mut db = None;
     let mut registry = None;
+    let mut cluster = None;
     for target in &request.targets {
         request.cancel.check()?;
         match target {
@@ -122,10 +126,17 @@ pub fn scan(request: &ScanRequest, progress: &dyn ProgressSink) -> Result<ScanRe
                 db = db.or(outcome.db);
                 registry = Some(outcome.summary);
             }
+            Target::Cluster(sel) => {
+                let outcome = cluster::scan_cluster(&plan, sel, progress)?;
+                targets.extend(outcome.targets);
+                db = db.or(outcome.db);
+                cluster = Some(outcome.summary);
+            }
         }
     }
     let mut result = scan_result(targets, db);
     result.registry = registry;
+    result.cluster = cluster;
     Ok(result)
 }
 
@@ -170,6 +181,7 @@ pub fn scan_result(
         summary: ScanSummary::of(&targets),
         targets,
         registry: None,
+        cluster: None,
         analysis: None,
     }
 }

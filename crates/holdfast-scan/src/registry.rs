@@ -160,20 +160,36 @@ fn scan_all(
     parallel: usize,
     progress: &dyn ProgressSink,
 ) -> Vec<Result<Scanned, ScanError>> {
+    scan_each(plan, picks, parallel, progress, String::as_str, |image| {
+        scan_one(conn, plan, image, progress)
+    })
+}
+
+/// Scans `items` with `parallel` threads, each announced under `name(item)`; outcomes
+/// come back in order. Shared by registry and cluster scans.
+pub(crate) fn scan_each<T: Sync>(
+    plan: &Plan<'_>,
+    items: &[T],
+    parallel: usize,
+    progress: &dyn ProgressSink,
+    name: impl Fn(&T) -> &str + Sync,
+    scan: impl Fn(&T) -> Result<Scanned, ScanError> + Sync,
+) -> Vec<Result<Scanned, ScanError>> {
     let next = AtomicUsize::new(0);
     let slots: Mutex<Vec<Option<Result<Scanned, ScanError>>>> =
-        Mutex::new((0..picks.len()).map(|_| None).collect());
+        Mutex::new((0..items.len()).map(|_| None).collect());
     std::thread::scope(|scope| {
-        for _ in 0..parallel.clamp(1, picks.len()) {
+        for _ in 0..parallel.clamp(1, items.len().max(1)) {
             scope.spawn(|| loop {
                 let i = next.fetch_add(1, Ordering::Relaxed);
-                let Some(image) = picks.get(i) else { break };
+                let Some(item) = items.get(i) else { break };
+                let label = name(item);
                 let outcome = plan.request.cancel.check().and_then(|()| {
-                    progress.event(&ScanEvent::TargetStarted { name: image });
-                    scan_one(conn, plan, image, progress)
+                    progress.event(&ScanEvent::TargetStarted { name: label });
+                    scan(item)
                 });
                 if let Err(error) = &outcome {
-                    progress.event(&ScanEvent::TargetFailed { name: image, error });
+                    progress.event(&ScanEvent::TargetFailed { name: label, error });
                 }
                 slots.lock().unwrap_or_else(|e| e.into_inner())[i] = Some(outcome);
             });

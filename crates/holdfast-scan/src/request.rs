@@ -63,6 +63,8 @@ pub enum Target {
     AllContainers { engine: ContainerEngine },
     /// Images of a registry, listed and selected.
     Registry(RegistrySelection),
+    /// The images every pod of a Kubernetes cluster runs, each scanned once.
+    Cluster(crate::ClusterSelection),
 }
 
 /// Which images of a registry to scan, and how many at once.

@@ -355,6 +355,13 @@ pub enum ScanCommand {
         #[command(flatten)]
         opts: ScanOptions,
     },
+    /// Scan the images every pod of a Kubernetes cluster runs (each once), with each pod's owner and exposure.
+    Cluster {
+        #[command(flatten)]
+        select: ClusterArgs,
+        #[command(flatten)]
+        opts: ScanOptions,
+    },
     /// Scan a root filesystem in a directory.
     Rootfs {
         /// The directory.
@@ -545,6 +552,38 @@ pub struct RegistryArgs {
     /// PEM file with the CA certificate(s) of a private registry.
     #[arg(long)]
     pub registry_ca: Option<PathBuf>,
+}
+
+/// Which cluster, which pods, and how many images at once.
+#[derive(Args, Debug, Clone)]
+pub struct ClusterArgs {
+    /// A kubeconfig file [default: KUBECONFIG, ~/.kube/config, then the in-cluster service account].
+    #[arg(long, value_name = "FILE")]
+    pub kubeconfig: Option<PathBuf>,
+    /// The kubeconfig context [default: the current one].
+    #[arg(long)]
+    pub context: Option<String>,
+    /// Only this namespace.
+    #[arg(long, conflicts_with = "all_namespaces")]
+    pub namespace: Option<String>,
+    /// Every namespace (the default without --namespace).
+    #[arg(long)]
+    pub all_namespaces: bool,
+    /// Only pods matching this label selector, e.g. 'app=web,tier!=db'.
+    #[arg(long)]
+    pub selector: Option<String>,
+    /// Do not scan images of this registry host (repeatable), e.g. quay.io.
+    #[arg(long = "skip-registry", value_name = "HOST")]
+    pub skip_registry: Vec<String>,
+    /// Do not read pods of this namespace (repeatable), e.g. kube-system.
+    #[arg(long = "skip-namespace", value_name = "NAMESPACE")]
+    pub skip_namespace: Vec<String>,
+    /// Skip quay.io images, as the runtime image scanner's setting did.
+    #[arg(long, env = "DISABLE_QUAYIO_SCAN", hide = true)]
+    pub disable_quayio_scan: bool,
+    /// Images scanned at once.
+    #[arg(long, default_value_t = 2)]
+    pub parallel: usize,
 }
 
 /// Which images of a registry to scan, and how many at once.

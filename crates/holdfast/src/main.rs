@@ -19,7 +19,7 @@ use std::process::ExitCode;
 use anyhow::Result;
 use clap::Parser;
 use holdfast_report::Format;
-use holdfast_scan::{RegistrySelection, Target};
+use holdfast_scan::{ClusterOptions, ClusterSelection, RegistrySelection, Target};
 use holdfast_source::{ContainerEngine, TargetSpec};
 
 use crate::cli::{Cli, Command, DbCommand, ScanCommand, ScanOptions};
@@ -146,6 +146,30 @@ fn run(cli: Cli) -> Result<ExitCode> {
             };
             scan(
                 vec![Target::Registry(selection)],
+                &opts,
+                Format::Table,
+                quiet,
+            )
+        }
+        Command::Scan(ScanCommand::Cluster { select, opts }) => {
+            let mut skip_registries = select.skip_registry;
+            if select.disable_quayio_scan {
+                skip_registries.push("quay.io".into());
+            }
+            let selection = ClusterSelection {
+                options: ClusterOptions {
+                    kubeconfig: select.kubeconfig,
+                    context: select.context,
+                    namespace: select.namespace,
+                    selector: select.selector,
+                    skip_registries,
+                    skip_namespaces: select.skip_namespace,
+                    page_size: None,
+                },
+                parallel: select.parallel,
+            };
+            scan(
+                vec![Target::Cluster(selection)],
                 &opts,
                 Format::Table,
                 quiet,

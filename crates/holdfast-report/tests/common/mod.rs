@@ -367,6 +367,7 @@ pub fn result_of(targets: Vec<TargetResult>) -> ScanResult {
         summary: ScanSummary::of(&targets),
         targets,
         registry: None,
+        cluster: None,
         analysis: None,
     }
 }

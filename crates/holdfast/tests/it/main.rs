@@ -4,6 +4,7 @@ mod analyze;
 mod authz;
 mod bad_input;
 mod cli;
+mod cluster;
 mod common;
 mod container;
 mod daemon;

@@ -29,8 +29,8 @@ impl Drop for Registry {
     }
 }
 
-struct Tls {
-    ca: PathBuf,
+pub(crate) struct Tls {
+    pub(crate) ca: PathBuf,
     cert: PathBuf,
     key: PathBuf,
     htpasswd: PathBuf,
@@ -51,7 +51,7 @@ pub(crate) fn free_port() -> u16 {
         .port()
 }
 
-fn start(tls: Option<&Tls>) -> Registry {
+pub(crate) fn start(tls: Option<&Tls>) -> Registry {
     let extra = match tls {
         Some(t) => format!(
             "  tls:\n    certificate: {}\n    key: {}\nauth:\n  htpasswd:\n    realm: holdfast-test\n    path: {}\n",
@@ -110,7 +110,7 @@ pub(crate) fn sh(cmd: &str) {
 }
 
 /// A CA, a server certificate for 127.0.0.1 signed by it, and an htpasswd file.
-fn make_tls(dir: &Path) -> Tls {
+pub(crate) fn make_tls(dir: &Path) -> Tls {
     let d = path_str(dir);
     sh(&format!(
         "cd '{d}' && openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -days 2 -subj /CN=holdfast-test-ca 2>/dev/null \

@@ -1,0 +1,184 @@
+//! Reads a Kubernetes cluster for a scan, through the `kube` client (kubeconfig with
+//! `KUBECONFIG` honoured, the in-cluster service account, exec credential plugins).
+//!
+//! [`discover`] lists the pods (paged), resolves each one's owner (a ReplicaSet's
+//! Deployment, a Job's CronJob), collects its images with the digests the nodes resolved
+//! them to, and de-duplicates them by digest so each is scanned once. It reads the pull
+//! secrets a pod names, and its service account's, each by name (a scanner never lists
+//! secrets), and marks the pods the internet reaches (see [`exposure`]). What cannot be read
+//! (a missing secret, a broken reference) is a [`ClusterError`] and the rest goes on; only
+//! an unreachable API server or a refused pod list ends the discovery.
+
+pub mod exposure;
+mod pods;
+mod secrets;
+
+use std::path::PathBuf;
+
+use holdfast_model::{ClusterError, ClusterPod};
+use kube::config::{KubeConfigOptions, Kubeconfig};
+use kube::{Client, Config};
+
+pub use pods::registry_host;
+pub use secrets::docker_config_from_secret;
+
+/// What to read from which cluster.
+#[derive(Debug, Clone, Default)]
+pub struct ClusterOptions {
+    /// A kubeconfig file; `None` uses `KUBECONFIG`, `~/.kube/config`, then the in-cluster
+    /// service account.
+    pub kubeconfig: Option<PathBuf>,
+    /// The kubeconfig context; `None` uses the current one.
+    pub context: Option<String>,
+    /// Only this namespace; `None` reads all namespaces.
+    pub namespace: Option<String>,
+    /// A label selector for the pods (`app=web,tier!=db`).
+    pub selector: Option<String>,
+    /// Registries whose images are not scanned (`quay.io`, `registry.local:5000`).
+    pub skip_registries: Vec<String>,
+    /// Namespaces whose pods are not read.
+    pub skip_namespaces: Vec<String>,
+    /// Objects asked for per list request; `None` is 500.
+    pub page_size: Option<u32>,
+}
+
+/// One image to scan, once, for every pod that runs it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClusterImage {
+    /// What to pull: `repo@digest` when a node resolved the image, else the pod spec's
+    /// reference.
+    pub reference: String,
+    /// The digest the nodes run, when known.
+    pub digest: Option<String>,
+    /// A `.dockerconfigjson` document merged from the pull secrets of the pods running
+    /// it, when they name any that could be read.
+    pub docker_config: Option<String>,
+    /// Skipped by `skip_registries`: not to be scanned.
+    pub skipped: bool,
+}
+
+/// What [`discover`] read.
+#[derive(Debug, Clone, Default)]
+pub struct ClusterInventory {
+    /// The context read (`in-cluster` without a kubeconfig).
+    pub context: String,
+    /// Every pod; each image's `target` is left for the scan to fill in.
+    pub pods: Vec<ClusterPod>,
+    /// The distinct images, in the order first met.
+    pub images: Vec<ClusterImage>,
+    /// What could not be read.
+    pub errors: Vec<ClusterError>,
+}
+
+impl ClusterInventory {
+    /// The key a pod image is de-duplicated by: its digest, else its reference.
+    pub fn image_key(reference: &str, digest: Option<&str>) -> String {
+        digest
+            .map(str::to_string)
+            .unwrap_or_else(|| reference.to_string())
+    }
+}
+
+/// Why a cluster could not be read at all.
+#[derive(Debug, thiserror::Error)]
+pub enum KubeError {
+    #[error("kubeconfig: {0}")]
+    Config(String),
+    #[error("cannot list pods: {0}")]
+    ListPods(String),
+    #[error("cannot start the client runtime: {0}")]
+    Runtime(String),
+}
+
+/// Objects asked for per page unless the options say.
+const PAGE: u32 = 500;
+
+/// Every object `api` lists, `page` at a time (`limit` and `continue`).
+pub(crate) async fn list_paged<K>(
+    api: &kube::Api<K>,
+    params: kube::api::ListParams,
+    page: Option<u32>,
+) -> Result<Vec<K>, kube::Error>
+where
+    K: Clone + serde::de::DeserializeOwned + std::fmt::Debug,
+{
+    let mut params = params.limit(page.unwrap_or(PAGE));
+    let mut items = Vec::new();
+    loop {
+        let page = api.list(&params).await?;
+        let next = page.metadata.continue_.clone().filter(|c| !c.is_empty());
+        items.extend(page.items);
+        match next {
+            Some(token) => params = params.continue_token(&token),
+            None => return Ok(items),
+        }
+    }
+}
+
+/// Builds the client the options name, and the context's name.
+async fn client(options: &ClusterOptions) -> Result<(Client, String), KubeError> {
+    let config_err = |e: &dyn std::fmt::Display| KubeError::Config(e.to_string());
+    let wanted = KubeConfigOptions {
+        context: options.context.clone(),
+        ..KubeConfigOptions::default()
+    };
+    let (config, context) = match &options.kubeconfig {
+        Some(path) => {
+            let kubeconfig = Kubeconfig::read_from(path)
+                .map_err(|e| KubeError::Config(format!("{}: {e}", path.display())))?;
+            let context = options
+                .context
+                .clone()
+                .or_else(|| kubeconfig.current_context.clone())
+                .unwrap_or_default();
+            let config = Config::from_custom_kubeconfig(kubeconfig, &wanted)
+                .await
+                .map_err(|e| config_err(&e))?;
+            (config, context)
+        }
+        None if options.context.is_some() => {
+            let config = Config::from_kubeconfig(&wanted)
+                .await
+                .map_err(|e| config_err(&e))?;
+            (config, options.context.clone().unwrap_or_default())
+        }
+        None => {
+            let context = Kubeconfig::read()
+                .ok()
+                .and_then(|k| k.current_context)
+                .unwrap_or_else(|| "in-cluster".into());
+            let config = Config::infer().await.map_err(|e| config_err(&e))?;
+            (config, context)
+        }
+    };
+    let client = Client::try_from(config).map_err(|e| config_err(&e))?;
+    Ok((client, context))
+}
+
+/// Reads the cluster, on a runtime of its own (callers are synchronous).
+pub fn discover(options: &ClusterOptions) -> Result<ClusterInventory, KubeError> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| KubeError::Runtime(e.to_string()))?;
+    runtime.block_on(discover_async(options))
+}
+
+/// [`discover`] for async callers.
+pub async fn discover_async(options: &ClusterOptions) -> Result<ClusterInventory, KubeError> {
+    let (client, context) = client(options).await?;
+    let mut inventory = pods::read(&client, options).await?;
+    inventory.context = context;
+    let exposure = exposure::read(&client, options, &inventory.pods).await;
+    inventory.errors.extend(exposure.errors);
+    for pod in &mut inventory.pods {
+        if let Some(chains) = exposure
+            .public
+            .get(&(pod.namespace.clone(), pod.name.clone()))
+        {
+            pod.is_public = true;
+            pod.exposure = chains.clone();
+        }
+    }
+    Ok(inventory)
+}

@@ -1,0 +1,129 @@
+//! Scanning a Kubernetes cluster: read its pods (`holdfast-kube`), scan each distinct
+//! image once from its registry with the pull secrets of the pods that run it, and point
+//! every pod's images at their results.
+
+use std::collections::HashMap;
+
+use holdfast_kube::{discover, ClusterImage, ClusterInventory, ClusterOptions};
+use holdfast_model::{ClusterError, ClusterSummary, DbDescription, TargetResult};
+use holdfast_source::registry::Secret;
+use holdfast_source::{RegistrySource, SourceError};
+
+use crate::progress::ProgressSink;
+use crate::registry::{error_chain, scan_each};
+use crate::target::{Plan, Scanned};
+use crate::ScanError;
+
+/// Which cluster to scan, and how many images at once.
+#[derive(Debug, Clone, Default)]
+pub struct ClusterSelection {
+    pub options: ClusterOptions,
+    /// Images scanned at once; 0 means 1.
+    pub parallel: usize,
+}
+
+/// What a cluster scan produced.
+pub(crate) struct ClusterOutcome {
+    pub targets: Vec<TargetResult>,
+    pub db: Option<DbDescription>,
+    pub summary: ClusterSummary,
+}
+
+/// Reads the cluster and scans its images.
+pub(crate) fn scan_cluster(
+    plan: &Plan<'_>,
+    sel: &ClusterSelection,
+    progress: &dyn ProgressSink,
+) -> Result<ClusterOutcome, ScanError> {
+    let ClusterInventory {
+        context,
+        mut pods,
+        images,
+        mut errors,
+    } = discover(&sel.options).map_err(ScanError::Cluster)?;
+    let wanted: Vec<&ClusterImage> = images.iter().filter(|i| !i.skipped).collect();
+    for skipped in images.iter().filter(|i| i.skipped) {
+        errors.push(ClusterError {
+            image: Some(skipped.reference.clone()),
+            message: "not scanned: its registry is skipped".into(),
+            ..ClusterError::default()
+        });
+    }
+    let outcomes = scan_all(plan, &wanted, sel.parallel, progress);
+    let mut targets = Vec::new();
+    let mut db = None;
+    // Image key → the name of the target holding its findings.
+    let mut scanned: HashMap<String, String> = HashMap::new();
+    for (image, outcome) in wanted.iter().zip(outcomes) {
+        match outcome {
+            Ok((target, d)) => {
+                db = db.or(d);
+                if let Some(digest) = &image.digest {
+                    scanned.insert(digest.clone(), target.name.clone());
+                }
+                scanned.insert(image.reference.clone(), target.name.clone());
+                targets.push(target);
+            }
+            Err(e @ (ScanError::Cancelled | ScanError::DeadlineExceeded)) => return Err(e),
+            Err(e) => errors.push(ClusterError {
+                image: Some(image.reference.clone()),
+                message: error_chain(&e),
+                ..ClusterError::default()
+            }),
+        }
+    }
+    for pod in &mut pods {
+        for image in &mut pod.images {
+            let key = ClusterInventory::image_key(&image.reference, image.digest.as_deref());
+            image.target = scanned.get(&key).cloned().or_else(|| {
+                // An image first met without a digest is keyed by its reference.
+                scanned.get(&image.reference).cloned()
+            });
+        }
+    }
+    Ok(ClusterOutcome {
+        targets,
+        db,
+        summary: ClusterSummary {
+            context,
+            pods,
+            errors,
+        },
+    })
+}
+
+/// Scans the images with `parallel` threads; outcomes come back in order.
+fn scan_all(
+    plan: &Plan<'_>,
+    images: &[&ClusterImage],
+    parallel: usize,
+    progress: &dyn ProgressSink,
+) -> Vec<Result<Scanned, ScanError>> {
+    fn name<'a>(image: &'a &ClusterImage) -> &'a str {
+        &image.reference
+    }
+    scan_each(plan, images, parallel, progress, name, |image| {
+        let source = open(plan, image).map_err(|source| ScanError::Open {
+            target: image.reference.clone(),
+            source,
+        })?;
+        plan.scan_source(&source, progress, true)
+    })
+}
+
+/// Opens one image from its registry, with the pods' pull secrets when they had any
+/// (else the request's own registry credentials).
+fn open(plan: &Plan<'_>, image: &ClusterImage) -> Result<RegistrySource, SourceError> {
+    let open = &plan.request.open;
+    let mut registry = open.registry.clone();
+    if let Some(config) = &image.docker_config {
+        registry.auth.pull_secret = Some(Secret::new(config.clone()));
+    }
+    RegistrySource::open(
+        &image.reference,
+        &image.reference,
+        open.platform.as_ref(),
+        &registry,
+        open.limits,
+    )
+}
