@@ -244,6 +244,9 @@ fn scan(
     progress.finish();
     let result = analyze_cmd::maybe_analyze(result?, opts, quiet);
     outputs.write(&result)?;
+    if result.cluster.is_some() && outputs.table_on_stdout() {
+        output::print_cluster_summary(&result)?;
+    }
     if let Some(registry) = &result.registry {
         if outputs.table_on_stdout() {
             output::print_registry_summary(&result)?;

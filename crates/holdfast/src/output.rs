@@ -238,6 +238,66 @@ pub fn print_registry_summary(result: &ScanResult) -> std::io::Result<()> {
     Ok(())
 }
 
+/// A few lines after the table: the cluster's pods, the public ones with their images'
+/// findings first, and what could not be read.
+pub fn print_cluster_summary(result: &ScanResult) -> std::io::Result<()> {
+    let Some(c) = &result.cluster else {
+        return Ok(());
+    };
+    let findings: std::collections::HashMap<&str, usize> = result
+        .targets
+        .iter()
+        .map(|t| (t.name.as_str(), t.findings.len()))
+        .collect();
+    let pod_findings = |p: &holdfast_model::ClusterPod| -> usize {
+        p.images
+            .iter()
+            .filter_map(|i| i.target.as_deref())
+            .filter_map(|t| findings.get(t))
+            .sum()
+    };
+    let public: Vec<&holdfast_model::ClusterPod> = c.pods.iter().filter(|p| p.is_public).collect();
+    let mut out = std::io::stdout().lock();
+    writeln!(out)?;
+    writeln!(
+        out,
+        "Cluster {}: {}, {} public, {} scanned, {} errors",
+        c.context,
+        counted(c.pods.len(), "pod", "pods"),
+        public.len(),
+        counted(result.targets.len(), "image", "images"),
+        c.errors.len()
+    )?;
+    let mut ranked = public.clone();
+    ranked.sort_by_key(|p| std::cmp::Reverse(pod_findings(p)));
+    for p in ranked.iter().take(10) {
+        writeln!(
+            out,
+            "  public: {}/{} ({} findings) via {}",
+            p.namespace,
+            p.name,
+            pod_findings(p),
+            p.exposure.first().map(String::as_str).unwrap_or("-")
+        )?;
+    }
+    for e in c.errors.iter().take(20) {
+        let place = [e.namespace.as_deref(), e.pod.as_deref(), e.image.as_deref()]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()
+            .join(" ");
+        writeln!(out, "  error: {place}: {}", e.message)?;
+    }
+    if c.errors.len() > 20 {
+        writeln!(
+            out,
+            "  (+{} more errors in the JSON result)",
+            c.errors.len() - 20
+        )?;
+    }
+    Ok(())
+}
+
 /// `n` with the noun that fits it: "1 repository", "2 repositories".
 fn counted(n: usize, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })

@@ -171,6 +171,38 @@ fn pods_images_pull_secrets_and_exposure() {
     );
     assert!(pod("api-1")["images"][0].get("target").is_none());
 
+    // The table ends with the cluster: the public pods, then what went wrong.
+    let out = run_holdfast(
+        &[
+            "-q",
+            "scan",
+            "cluster",
+            "--kubeconfig",
+            &path_str(&kubeconfig),
+            "--registry-ca",
+            &path_str(&tls.ca),
+            "--scanners",
+            "vuln",
+            "--no-cache",
+            "--skip-registry",
+            "quay.io",
+        ],
+        None,
+        &[],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        table.contains("Cluster test: 4 pods, 2 public, 1 image scanned, 3 errors"),
+        "{table}"
+    );
+    assert!(table.contains("  public: shop/web-5d9c-a ("), "{table}");
+    assert!(table.contains("  error: shop api-1 "), "{table}");
+
     // The API server was asked for secrets by name only.
     assert!(!server
         .requests()
