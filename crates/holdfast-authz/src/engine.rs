@@ -44,7 +44,15 @@ pub struct EngineBackend {
     insecure_registries: Vec<String>,
     docker_auth: Option<DockerAuth>,
     scan_timeout: Duration,
+    /// Registry references resolved lately (without request credentials), so that a
+    /// burst of admissions for one tag reads its manifest once per [`RESOLVED_TTL`].
+    resolved: std::sync::Mutex<std::collections::HashMap<String, (std::time::Instant, Resolved)>>,
 }
+
+/// How long a registry reference's resolution is reused. A moved tag is seen after this.
+pub const RESOLVED_TTL: Duration = Duration::from_secs(30);
+/// Most resolutions remembered.
+const MAX_RESOLVED: usize = 4096;
 
 impl EngineBackend {
     /// Prepares every policy of `config`: checkers, plugins (discovered once; a named
@@ -131,6 +139,7 @@ impl EngineBackend {
             insecure_registries: h.insecure_registries.clone(),
             docker_auth: config.docker_auth.clone(),
             scan_timeout: h.scan_timeout,
+            resolved: std::sync::Mutex::new(std::collections::HashMap::new()),
         })
     }
 
@@ -284,43 +293,30 @@ impl Backend for EngineBackend {
                 reference,
                 platform,
             } => {
-                let platform: Option<Platform> = match platform {
-                    Some(p) => Some(p.parse().map_err(|e| format!("platform `{p}`: {e}"))?),
-                    None => None,
-                };
-                let options = self.registry_options(reference, credentials);
-                let reference = reference.clone();
-                // Reads the manifest and the config only: the digest is the cache key,
-                // and the scan reads the image pinned to it.
-                tokio::task::spawn_blocking(move || {
-                    let source = RegistrySource::open(
-                        &reference,
-                        &reference,
-                        platform.as_ref(),
-                        &options,
-                        DecompressLimits::default(),
-                    )
-                    .map_err(|e| {
-                        format!("cannot read `{reference}` from its registry: {}", chain(&e))
-                    })?;
-                    let m = source.metadata();
-                    let digest = m
-                        .image_id
-                        .clone()
-                        .ok_or_else(|| format!("`{reference}` has no config digest"))?;
-                    let pinned = m.repo_digests.first().cloned().unwrap_or(reference.clone());
-                    Ok(Resolved::Images(vec![ImageRef {
-                        name: reference,
-                        digest,
-                        source: ImageSource::Registry {
-                            reference: pinned,
-                            platform,
-                            options: Box::new(options),
-                        },
-                    }]))
-                })
-                .await
-                .map_err(|e| format!("the registry lookup stopped: {e}"))?
+                // Only resolutions made with the plugin's own credentials are shared.
+                let key = (credentials.is_none() && platform.is_none()).then(|| reference.clone());
+                if let Some(key) = &key {
+                    if let Some((at, found)) =
+                        self.resolved.lock().ok().and_then(|m| m.get(key).cloned())
+                    {
+                        if at.elapsed() < RESOLVED_TTL {
+                            return Ok(found);
+                        }
+                    }
+                }
+                let found = self
+                    .resolve_remote(reference, platform.as_deref(), credentials)
+                    .await?;
+                if let (Some(key), Ok(mut m)) = (key, self.resolved.lock()) {
+                    if m.len() >= MAX_RESOLVED {
+                        m.retain(|_, (at, _)| at.elapsed() < RESOLVED_TTL);
+                        if m.len() >= MAX_RESOLVED {
+                            m.clear();
+                        }
+                    }
+                    m.insert(key, (std::time::Instant::now(), found.clone()));
+                }
+                Ok(found)
             }
             Subject::Undetermined(why) => Err(why.clone()),
         }
@@ -393,6 +389,52 @@ fn chain(e: &(dyn std::error::Error + 'static)) -> String {
         cur = c.source();
     }
     s
+}
+
+impl EngineBackend {
+    /// Reads a registry reference's manifest and config: the image id is the cache key.
+    async fn resolve_remote(
+        &self,
+        reference: &str,
+        platform: Option<&str>,
+        credentials: Option<RegistryAuth>,
+    ) -> Result<Resolved, String> {
+        let platform: Option<Platform> = match platform {
+            Some(p) => Some(p.parse().map_err(|e| format!("platform `{p}`: {e}"))?),
+            None => None,
+        };
+        let options = self.registry_options(reference, credentials);
+        let reference = reference.to_string();
+        // Reads the manifest and the config only: the digest is the cache key,
+        // and the scan reads the image pinned to it.
+        tokio::task::spawn_blocking(move || {
+            let source = RegistrySource::open(
+                &reference,
+                &reference,
+                platform.as_ref(),
+                &options,
+                DecompressLimits::default(),
+            )
+            .map_err(|e| format!("cannot read `{reference}` from its registry: {}", chain(&e)))?;
+            let m = source.metadata();
+            let digest = m
+                .image_id
+                .clone()
+                .ok_or_else(|| format!("`{reference}` has no config digest"))?;
+            let pinned = m.repo_digests.first().cloned().unwrap_or(reference.clone());
+            Ok(Resolved::Images(vec![ImageRef {
+                name: reference,
+                digest,
+                source: ImageSource::Registry {
+                    reference: pinned,
+                    platform,
+                    options: Box::new(options),
+                },
+            }]))
+        })
+        .await
+        .map_err(|e| format!("the registry lookup stopped: {e}"))?
+    }
 }
 
 #[cfg(test)]

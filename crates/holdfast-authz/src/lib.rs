@@ -58,6 +58,7 @@
 #![warn(missing_docs)]
 
 pub mod action;
+pub mod admission;
 pub mod audit;
 pub mod authorizer;
 pub mod config;
@@ -81,29 +82,7 @@ pub fn run(loaded: Loaded) -> Result<()> {
     if let Some(host) = &config.holdfast.docker_host {
         std::env::set_var("DOCKER_HOST", host);
     }
-    let log = Arc::new(
-        audit::PluginLog::open(&config.log.plugin_log_path).with_context(|| {
-            format!(
-                "cannot open the plugin log `{}`",
-                config.log.plugin_log_path.display()
-            )
-        })?,
-    );
-    let audit = Arc::new(
-        audit::Audit::open(
-            &config.log.auth_log_path,
-            config.holdfast.alert_webhook.clone(),
-        )
-        .with_context(|| {
-            format!(
-                "cannot open the auth log `{}`",
-                config.log.auth_log_path.display()
-            )
-        })?,
-    );
-    for w in &loaded.warnings {
-        log.warn(&format!("{}: {w}", config.source.display()));
-    }
+    let (log, audit) = open_logs(&config, &loaded.warnings)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .thread_name("holdfast-authz")
@@ -137,7 +116,39 @@ pub fn run(loaded: Loaded) -> Result<()> {
     Ok(())
 }
 
-async fn shutdown() {
+/// Opens the plugin log and the decision log a config names, and logs the config's
+/// warnings.
+pub(crate) fn open_logs(
+    config: &Config,
+    warnings: &[String],
+) -> Result<(Arc<audit::PluginLog>, Arc<audit::Audit>)> {
+    let log = Arc::new(
+        audit::PluginLog::open(&config.log.plugin_log_path).with_context(|| {
+            format!(
+                "cannot open the plugin log `{}`",
+                config.log.plugin_log_path.display()
+            )
+        })?,
+    );
+    let audit = Arc::new(
+        audit::Audit::open(
+            &config.log.auth_log_path,
+            config.holdfast.alert_webhook.clone(),
+        )
+        .with_context(|| {
+            format!(
+                "cannot open the auth log `{}`",
+                config.log.auth_log_path.display()
+            )
+        })?,
+    );
+    for w in warnings {
+        log.warn(&format!("{}: {w}", config.source.display()));
+    }
+    Ok((log, audit))
+}
+
+pub(crate) async fn shutdown() {
     use tokio::signal::unix::{signal, SignalKind};
     let mut term = match signal(SignalKind::terminate()) {
         Ok(s) => s,

@@ -11,7 +11,8 @@ use std::time::Duration;
 
 use holdfast_model::FindingKind;
 use holdfast_scan::{
-    CancelToken, CheckSettings, RegistrySelection, ScanRequest, Target, WalkLimits,
+    CancelToken, CheckSettings, ClusterOptions, ClusterSelection, RegistrySelection, ScanRequest,
+    Target, WalkLimits,
 };
 use holdfast_source::{ContainerEngine, OpenOptions, TargetSpec};
 
@@ -28,6 +29,8 @@ pub enum TargetKindArg {
     Container,
     /// A registry's images.
     Registry,
+    /// A Kubernetes cluster's pods and their images.
+    Cluster,
 }
 
 /// Parses a target string into the engine's target.
@@ -60,6 +63,24 @@ pub fn parse_target(target: &str) -> Result<(Target, TargetKindArg), String> {
                 engine: ContainerEngine::Docker,
             },
             TargetKindArg::Container,
+        ));
+    }
+    if let Some(context) = target.strip_prefix("cluster:") {
+        // `cluster:in-cluster` is the service account of the pod the server runs in (or
+        // the kubeconfig's current context); any other word names a kubeconfig context.
+        let context = match context.trim() {
+            "" | "in-cluster" => None,
+            other => Some(other.to_string()),
+        };
+        return Ok((
+            Target::Cluster(ClusterSelection {
+                options: ClusterOptions {
+                    context,
+                    ..ClusterOptions::default()
+                },
+                parallel: 2,
+            }),
+            TargetKindArg::Cluster,
         ));
     }
     if let Some(host) = target.strip_prefix("catalog:") {
@@ -160,6 +181,14 @@ mod tests {
             parse_target("catalog:127.0.0.1:5000").unwrap().1,
             TargetKindArg::Registry
         );
+        match parse_target("cluster:in-cluster").unwrap() {
+            (Target::Cluster(sel), TargetKindArg::Cluster) => assert_eq!(sel.options.context, None),
+            other => panic!("{other:?}"),
+        }
+        match parse_target("cluster:prod").unwrap().0 {
+            Target::Cluster(sel) => assert_eq!(sel.options.context.as_deref(), Some("prod")),
+            other => panic!("{other:?}"),
+        }
         assert!(parse_target("catalog:host/repo").is_err());
         assert_eq!(
             parse_target("docker-archive:a.tar").unwrap().1,

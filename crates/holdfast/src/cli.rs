@@ -59,6 +59,21 @@ pub enum Command {
         #[arg(long, short = 'c')]
         config: PathBuf,
     },
+    /// Run as a Kubernetes validating admission webhook that blocks pods with risky images.
+    Admission {
+        /// Address to serve HTTPS on.
+        #[arg(long, default_value = "0.0.0.0:8443")]
+        listen: std::net::SocketAddr,
+        /// TLS certificate chain (PEM), the one the webhook configuration's caBundle signs.
+        #[arg(long)]
+        tls_cert: PathBuf,
+        /// TLS private key (PEM).
+        #[arg(long)]
+        tls_key: PathBuf,
+        /// The policy file: the authorization plugin's config (TOML); its container_create policies judge pods.
+        #[arg(long)]
+        policy: PathBuf,
+    },
     /// Explain a saved JSON result with an OpenAI-compatible model.
     Analyze(AnalyzeArgs),
     /// Run as a service: REST API, workers, schedules, metrics; or manage its tokens.

@@ -223,6 +223,12 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Report(cmd) => report::run(cmd),
         Command::Plugin(cmd) => plugin_cmd::run(cmd),
         Command::Authz { config } => authz_cmd::run(&config),
+        Command::Admission {
+            listen,
+            tls_cert,
+            tls_key,
+            policy,
+        } => authz_cmd::admission(&policy, listen, &tls_cert, &tls_key),
         Command::Analyze(args) => analyze_cmd::run(args),
         Command::Server(args) => server_cmd::run(args),
     }

@@ -1,5 +1,6 @@
 //! End-to-end tests of the `holdfast` binary: one test crate, one link.
 
+mod admission;
 mod analyze;
 mod authz;
 mod bad_input;
@@ -9,6 +10,7 @@ mod common;
 mod container;
 mod daemon;
 mod db_update;
+mod deploy;
 mod engine;
 mod engines;
 mod escape;

@@ -31,8 +31,8 @@ impl Drop for Registry {
 
 pub(crate) struct Tls {
     pub(crate) ca: PathBuf,
-    cert: PathBuf,
-    key: PathBuf,
+    pub(crate) cert: PathBuf,
+    pub(crate) key: PathBuf,
     htpasswd: PathBuf,
 }
 
