@@ -18,11 +18,9 @@ command -v ps >/dev/null 2>&1 || need+=(procps)
 for pkg_cmd in docker-registry:docker-registry apache2-utils:htpasswd openssl:openssl; do
   command -v "${pkg_cmd#*:}" >/dev/null 2>&1 || need+=("${pkg_cmd%%:*}")
 done
-# The engine tests: containerd (ctr imports the fixture) and Podman, each started by the
-# tests with a root and socket of their own.
-for pkg_cmd in containerd:ctr podman:podman; do
-  command -v "${pkg_cmd#*:}" >/dev/null 2>&1 || need+=("${pkg_cmd%%:*}")
-done
+# The engine tests: containerd (ctr imports the fixture), each started by the tests with a
+# root and socket of their own. Podman is installed below with its recommended helpers.
+command -v ctr >/dev/null 2>&1 || need+=(containerd)
 # Secret and malware tests: clamd and sigtool (ClamAV runs on a signature database the
 # test writes; no freshclam), openssl and ssh-keygen (the tests generate their keys).
 for pkg_cmd in clamav-daemon:clamd clamav:sigtool openssl:openssl openssh-client:ssh-keygen; do
@@ -41,6 +39,14 @@ if [ ${#need[@]} -gt 0 ]; then
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
+
+# Podman with what Debian recommends beside it (conmon comes either way; fuse-overlayfs,
+# slirp4netns and uidmap as a Podman user would have them).
+command -v podman >/dev/null 2>&1 || {
+  echo "setup: installing podman" >&2
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq podman >/dev/null
+}
 
 # Per-crate reference tools (Python's packaging, node's semver, ...).
 for s in crates/*/tests/ref/setup.sh; do
