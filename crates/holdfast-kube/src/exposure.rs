@@ -134,7 +134,8 @@ pub async fn read(client: &Client, options: &ClusterOptions, pods: &[ClusterPod]
         .map(|p| (p.namespace.clone(), p.name.clone()))
         .collect();
     let mut public: BTreeMap<(String, String), Vec<String>> = BTreeMap::new();
-    // Marks the pods behind Service ns/name, each chain starting with `head`.
+    // Marks the pods behind Service ns/name, each chain starting with `head`, which ends
+    // at the Service.
     let reach = |head: String,
                  ns: &str,
                  service: &str,
@@ -146,7 +147,7 @@ pub async fn read(client: &Client, options: &ClusterOptions, pods: &[ClusterPod]
         {
             let key = (ns.to_string(), pod.clone());
             if scanned.contains(&key) {
-                let chain = format!("{head} → Service {ns}/{service} → {via} → Pod {ns}/{pod}");
+                let chain = format!("{head} → {via} → Pod {ns}/{pod}");
                 let chains = public.entry(key).or_default();
                 if !chains.contains(&chain) {
                     chains.push(chain);
@@ -162,20 +163,12 @@ pub async fn read(client: &Client, options: &ClusterOptions, pods: &[ClusterPod]
             .and_then(|s| s.type_.clone())
             .unwrap_or_default();
         if kind == "LoadBalancer" || kind == "NodePort" {
-            let head = format!("{kind} Service {sns}/{name}");
-            for (pod, via) in backends
-                .get(&(sns.clone(), name.clone()))
-                .into_iter()
-                .flatten()
-            {
-                let key = (sns.clone(), pod.clone());
-                if scanned.contains(&key) {
-                    public
-                        .entry(key)
-                        .or_default()
-                        .push(format!("{head} → {via} → Pod {sns}/{pod}"));
-                }
-            }
+            reach(
+                format!("{kind} Service {sns}/{name}"),
+                &sns,
+                &name,
+                &mut public,
+            );
         }
     }
     let missing = |what: String, ns: &str, service: &str, errors: &mut Vec<ClusterError>| {
@@ -207,7 +200,12 @@ pub async fn read(client: &Client, options: &ClusterOptions, pods: &[ClusterPod]
         services.dedup();
         for service in services {
             if !missing(head.clone(), &ins, &service, &mut errors) {
-                reach(head.clone(), &ins, &service, &mut public);
+                reach(
+                    format!("{head} → Service {ins}/{service}"),
+                    &ins,
+                    &service,
+                    &mut public,
+                );
             }
         }
     }
@@ -215,7 +213,12 @@ pub async fn read(client: &Client, options: &ClusterOptions, pods: &[ClusterPod]
         let head = format!("HTTPRoute {rns}/{name}");
         for (sns, service) in services {
             if !missing(head.clone(), &sns, &service, &mut errors) {
-                reach(head.clone(), &sns, &service, &mut public);
+                reach(
+                    format!("{head} → Service {sns}/{service}"),
+                    &sns,
+                    &service,
+                    &mut public,
+                );
             }
         }
     }

@@ -45,6 +45,8 @@ pub struct ClusterOptions {
 /// One image to scan, once, for every pod that runs it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClusterImage {
+    /// What its pods' images are de-duplicated by ([`ClusterInventory::image_key`]).
+    pub key: String,
     /// What to pull: `repo@digest` when a node resolved the image, else the pod spec's
     /// reference.
     pub reference: String,

@@ -228,8 +228,9 @@ pub(crate) async fn read(
                     }
                 }
                 None => {
-                    index.insert(key, inventory.images.len());
+                    index.insert(key.clone(), inventory.images.len());
                     inventory.images.push(ClusterImage {
+                        key,
                         reference: match &resolved {
                             Some((repo, d)) => format!("{repo}@{d}"),
                             None => reference.clone(),

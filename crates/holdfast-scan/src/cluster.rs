@@ -52,16 +52,13 @@ pub(crate) fn scan_cluster(
     let outcomes = scan_all(plan, &wanted, sel.parallel, progress);
     let mut targets = Vec::new();
     let mut db = None;
-    // Image key → the name of the target holding its findings.
+    // Image key (as holdfast-kube de-duplicated them) → the target holding its findings.
     let mut scanned: HashMap<String, String> = HashMap::new();
     for (image, outcome) in wanted.iter().zip(outcomes) {
         match outcome {
             Ok((target, d)) => {
                 db = db.or(d);
-                if let Some(digest) = &image.digest {
-                    scanned.insert(digest.clone(), target.name.clone());
-                }
-                scanned.insert(image.reference.clone(), target.name.clone());
+                scanned.insert(image.key.clone(), target.name.clone());
                 targets.push(target);
             }
             Err(e @ (ScanError::Cancelled | ScanError::DeadlineExceeded)) => return Err(e),
@@ -75,10 +72,7 @@ pub(crate) fn scan_cluster(
     for pod in &mut pods {
         for image in &mut pod.images {
             let key = ClusterInventory::image_key(&image.reference, image.digest.as_deref());
-            image.target = scanned.get(&key).cloned().or_else(|| {
-                // An image first met without a digest is keyed by its reference.
-                scanned.get(&image.reference).cloned()
-            });
+            image.target = scanned.get(&key).cloned();
         }
     }
     Ok(ClusterOutcome {

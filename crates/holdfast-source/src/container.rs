@@ -15,15 +15,11 @@ use holdfast_model::{ContainerMount, ContainerProcess, ContainerRuntime, Runtime
 
 use crate::compression::{DecompressLimits, LayerReader};
 use crate::daemon::{connect, history_entries, io_runtime, read_export, EngineSocket};
+use crate::runtime_spec::{clip_command, MAX_PROCESSES};
 use crate::{
     ImageConfig, ImageMetadata, LayerInfo, LayerOpenError, LayerStream, LayerVisit, LayerVisitor,
     Source, SourceError, TargetKind,
 };
-
-/// Processes kept from `top`; a container with more is unusual and the rest are dropped.
-const MAX_PROCESSES: usize = 4096;
-/// Longest command line kept per process.
-const MAX_COMMAND_BYTES: usize = 4096;
 
 /// A container's filesystem and runtime facts.
 pub struct ContainerSource {
@@ -297,18 +293,11 @@ fn processes_from_top(
         .map(|row| {
             let get = |i: Option<usize>| i.and_then(|i| row.get(i)).cloned().unwrap_or_default();
             // `ps -ef` may split a command line over the trailing columns.
-            let mut command = row.get(cmd..).map(|r| r.join(" ")).unwrap_or_default();
-            if command.len() > MAX_COMMAND_BYTES {
-                let mut end = MAX_COMMAND_BYTES;
-                while !command.is_char_boundary(end) {
-                    end -= 1;
-                }
-                command.truncate(end);
-            }
+            let command = row.get(cmd..).map(|r| r.join(" ")).unwrap_or_default();
             ContainerProcess {
                 pid: get(pid),
                 user: get(user),
-                command,
+                command: clip_command(command),
             }
         })
         .collect()

@@ -20,7 +20,7 @@ use crate::archive_index::MAX_METADATA_BYTES;
 use crate::container::ContainerSource;
 use crate::daemon::{DaemonSource, EngineSocket};
 use crate::docker_archive::describe_layers;
-use crate::runtime_spec::{host_processes, HostFacts, RuntimeSpec};
+use crate::runtime_spec::{host_processes, HostFacts, RuntimeSpec, MAX_PROCESSES};
 use crate::{
     ContainerRef, ImageConfig, ImageMetadata, LayerInfo, LayerOpenError, LayerVisitor, Source,
     SourceError, TargetKind,
@@ -28,13 +28,10 @@ use crate::{
 
 /// Layers followed from an image's top layer at most; deeper chains are refused.
 const MAX_LAYERS: usize = 1024;
-/// Processes kept per container.
-const MAX_PROCESSES: usize = 4096;
-const MAX_COMMAND_BYTES: usize = 4096;
 
 /// The processes of a running Podman container of this host.
 pub(crate) fn running_processes(id: &str) -> Vec<holdfast_model::ContainerProcess> {
-    host_processes(&container_pids(id), MAX_PROCESSES, MAX_COMMAND_BYTES)
+    host_processes(&container_pids(id))
 }
 
 /// The host PIDs in the container's cgroup (`libpod-ID` under cgroupfs, `libpod-ID.scope`
@@ -84,9 +81,7 @@ impl PodmanOptions {
         if let Some(dir) = std::env::var_os("XDG_RUNTIME_DIR") {
             candidates.push(Path::new(&dir).join("podman/podman.sock"));
         }
-        candidates
-            .into_iter()
-            .find(|p| crate::containerd::socket_exists(p))
+        candidates.into_iter().find(|p| socket_exists(p))
     }
 
     /// The storage root: the one given, `graphroot` of `storage.conf`
@@ -103,6 +98,12 @@ impl PodmanOptions {
             .and_then(|text| graphroot(&text))
             .unwrap_or_else(|| "/var/lib/containers/storage".into())
     }
+}
+
+/// Whether a socket exists at the path; a default API socket is only used when it is there.
+fn socket_exists(path: &Path) -> bool {
+    use std::os::unix::fs::FileTypeExt;
+    std::fs::metadata(path).is_ok_and(|m| m.file_type().is_socket())
 }
 
 /// `[storage] graphroot` of a `storage.conf`.

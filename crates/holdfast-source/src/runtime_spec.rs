@@ -280,23 +280,34 @@ impl RuntimeSpec {
     }
 }
 
-/// The processes with these host PIDs, read from this host's `/proc`; a process that
-/// exited meanwhile is left out.
-pub fn host_processes(pids: &[u32], max: usize, max_command: usize) -> Vec<ContainerProcess> {
+/// Processes kept per container; a container with more is unusual and the rest are
+/// dropped.
+pub(crate) const MAX_PROCESSES: usize = 4096;
+/// Longest command line kept per process.
+const MAX_COMMAND_BYTES: usize = 4096;
+
+/// A command line cut to [`MAX_COMMAND_BYTES`], on a character boundary.
+pub(crate) fn clip_command(mut command: String) -> String {
+    if command.len() > MAX_COMMAND_BYTES {
+        let mut end = MAX_COMMAND_BYTES;
+        while !command.is_char_boundary(end) {
+            end -= 1;
+        }
+        command.truncate(end);
+    }
+    command
+}
+
+/// The processes with these host PIDs (at most [`MAX_PROCESSES`]), read from this host's
+/// `/proc`; a process that exited meanwhile is left out.
+pub fn host_processes(pids: &[u32]) -> Vec<ContainerProcess> {
     pids.iter()
-        .take(max)
+        .take(MAX_PROCESSES)
         .filter_map(|pid| {
             let raw = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
-            let mut command = String::from_utf8_lossy(&raw)
+            let command = String::from_utf8_lossy(&raw)
                 .trim_end_matches('\0')
                 .replace('\0', " ");
-            if command.len() > max_command {
-                let mut end = max_command;
-                while !command.is_char_boundary(end) {
-                    end -= 1;
-                }
-                command.truncate(end);
-            }
             let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
             let user = status
                 .lines()
@@ -307,7 +318,7 @@ pub fn host_processes(pids: &[u32], max: usize, max_command: usize) -> Vec<Conta
             Some(ContainerProcess {
                 pid: pid.to_string(),
                 user,
-                command,
+                command: clip_command(command),
             })
         })
         .collect()
@@ -396,7 +407,7 @@ mod tests {
     #[test]
     fn processes_of_this_host() {
         let me = std::process::id();
-        let p = host_processes(&[me, u32::MAX], 10, 4096);
+        let p = host_processes(&[me, u32::MAX]);
         assert_eq!(p.len(), 1);
         assert_eq!(p[0].pid, me.to_string());
         assert!(!p[0].command.is_empty());

@@ -235,15 +235,11 @@ pub fn open_target(
                     name,
                     limits,
                 )?)
-            } else if ContainerdImage::has_image(arg, &options.containerd) {
+            } else if let Some(found) =
+                ContainerdImage::open_if_present(arg, name, platform, &options.containerd, limits)
+            {
                 tracing::info!(target: "holdfast::source", "`{arg}`: found in containerd at {}", options.containerd.address.display());
-                Box::new(ContainerdImage::open(
-                    arg,
-                    name,
-                    platform,
-                    &options.containerd,
-                    limits,
-                )?)
+                Box::new(found?)
             } else if crate::podman::has_image(arg, &options.podman) {
                 tracing::info!(target: "holdfast::source", "`{arg}`: found in Podman");
                 crate::podman::open_image(arg, name, &options.podman, limits)?

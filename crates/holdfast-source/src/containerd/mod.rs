@@ -13,7 +13,7 @@
 
 mod api;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use futures_util::TryFutureExt;
 use holdfast_model::{ContainerRuntime, RuntimeConfig};
@@ -36,10 +36,6 @@ pub const DEFAULT_ADDRESS: &str = "/run/containerd/containerd.sock";
 /// Namespaces searched, in order, when none is given: `ctr`'s, Kubernetes' (CRI) and
 /// Docker's.
 pub const SEARCHED_NAMESPACES: [&str; 3] = ["default", "k8s.io", "moby"];
-/// Processes kept per container.
-const MAX_PROCESSES: usize = 4096;
-const MAX_COMMAND_BYTES: usize = 4096;
-
 /// Where containerd is and which namespace to use.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ContainerdOptions {
@@ -91,24 +87,12 @@ pub fn split_namespace(target: &str) -> (&str, Option<&str>) {
 /// way Docker normalises it (`debian:12` is `docker.io/library/debian:12`).
 fn candidate_names(reference: &str) -> Vec<String> {
     let mut out = vec![reference.to_string()];
-    let (repo, first) = match reference.split_once('/') {
-        Some((first, _)) if first.contains(['.', ':']) || first == "localhost" => {
-            (reference.to_string(), false)
+    if let Ok(parsed) = crate::registry::parse_reference(reference) {
+        let full = parsed.whole();
+        if full != reference {
+            out.push(full);
         }
-        Some(_) => (format!("docker.io/{reference}"), true),
-        None => (format!("docker.io/library/{reference}"), true),
-    };
-    let last = repo.rsplit('/').next().unwrap_or_default();
-    let tagged = last.contains([':', '@']);
-    let full = if tagged {
-        repo
-    } else {
-        format!("{repo}:latest")
-    };
-    if first || !tagged {
-        out.push(full);
     }
-    out.dedup();
     out
 }
 
@@ -234,17 +218,52 @@ impl ContainerdImage {
         limits: DecompressLimits,
     ) -> Result<Self, SourceError> {
         let (reference, ns) = split_namespace(target);
+        match Self::lookup(target, options)? {
+            Some((runtime, client, image)) => {
+                Self::read(runtime, client, image, name, platform, limits)
+            }
+            None => Err(SourceError::InvalidTarget(format!(
+                "no image `{reference}` in containerd at `{}` (namespaces: {})",
+                options.address.display(),
+                options.namespaces(ns).join(", ")
+            ))),
+        }
+    }
+
+    /// Opens `target` when containerd is reachable at `options.address` and holds it; used
+    /// to resolve bare names, so a containerd that is absent or lacks it is `None`.
+    pub fn open_if_present(
+        target: &str,
+        name: &str,
+        platform: Option<&Platform>,
+        options: &ContainerdOptions,
+        limits: DecompressLimits,
+    ) -> Option<Result<Self, SourceError>> {
+        let (runtime, client, image) = Self::lookup(target, options).ok()??;
+        Some(Self::read(runtime, client, image, name, platform, limits))
+    }
+
+    /// Connects and finds the image in the namespaces the target or options name.
+    fn lookup(
+        target: &str,
+        options: &ContainerdOptions,
+    ) -> Result<Option<(tokio::runtime::Runtime, Client, api::Image)>, SourceError> {
+        let (reference, ns) = split_namespace(target);
         let runtime = io_runtime()?;
         let client = connect(&runtime, options)?;
-        let namespaces = options.namespaces(ns);
-        let (client, image) =
-            find_image(&runtime, &client, reference, &namespaces)?.ok_or_else(|| {
-                SourceError::InvalidTarget(format!(
-                    "no image `{reference}` in containerd at `{}` (namespaces: {})",
-                    options.address.display(),
-                    namespaces.join(", ")
-                ))
-            })?;
+        let found = find_image(&runtime, &client, reference, &options.namespaces(ns))?;
+        Ok(found.map(|(client, image)| (runtime, client, image)))
+    }
+
+    /// Reads a found image's manifest and config.
+    fn read(
+        runtime: tokio::runtime::Runtime,
+        client: Client,
+        image: api::Image,
+        name: &str,
+        platform: Option<&Platform>,
+        limits: DecompressLimits,
+    ) -> Result<Self, SourceError> {
         let resolved = resolve_image(&runtime, &client, &image, platform)?;
         // HOLDFAST_CONTAINERD_CONTENT=api reads every blob through the API.
         let files_allowed = std::env::var("HOLDFAST_CONTAINERD_CONTENT").as_deref() != Ok("api");
@@ -271,22 +290,6 @@ impl ContainerdImage {
             runtime,
             limits,
         })
-    }
-
-    /// Whether containerd is reachable at `options.address` and holds `target`; used to
-    /// resolve bare names.
-    pub fn has_image(target: &str, options: &ContainerdOptions) -> bool {
-        let (reference, ns) = split_namespace(target);
-        let Ok(runtime) = io_runtime() else {
-            return false;
-        };
-        let Ok(client) = connect(&runtime, options) else {
-            return false;
-        };
-        matches!(
-            find_image(&runtime, &client, reference, &options.namespaces(ns)),
-            Ok(Some(_))
-        )
     }
 
     fn stream_layer(&self, index: usize, visit: &LayerVisitor<'_>) -> Result<(), SourceError> {
@@ -479,7 +482,7 @@ impl ContainerdContainer {
             .to_string();
         let processes = match &task {
             Some(t) if t.status == 2 || t.status == 4 => match runtime.block_on(client.pids(&id)) {
-                Ok(pids) => host_processes(&pids, MAX_PROCESSES, MAX_COMMAND_BYTES),
+                Ok(pids) => host_processes(&pids),
                 Err(e) => {
                     warnings.push(format!("container processes unavailable: {}", e.message()));
                     Vec::new()
@@ -625,12 +628,6 @@ pub fn list_containers(options: &ContainerdOptions) -> Result<Vec<ContainerRef>,
         }));
     }
     Ok(out)
-}
-
-/// Whether a socket exists at the path; used by auto-detection.
-pub(crate) fn socket_exists(path: &Path) -> bool {
-    use std::os::unix::fs::FileTypeExt;
-    std::fs::metadata(path).is_ok_and(|m| m.file_type().is_socket())
 }
 
 #[cfg(test)]

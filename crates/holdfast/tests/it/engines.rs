@@ -90,6 +90,20 @@ fn fixture(path: &Path) {
     docker_archive(path, &[bottom, top], Z::Plain, &[]);
 }
 
+/// The fixture written to a temporary directory, and its scan from the archive.
+fn archived_fixture() -> (tempfile::TempDir, PathBuf, serde_json::Value) {
+    let work = temp();
+    let archive = work.path().join("fixture.tar");
+    fixture(&archive);
+    let from_archive = scan(&[
+        "image",
+        &format!("docker-archive:{}", archive.display()),
+        "--scanners",
+        "vuln,secret",
+    ]);
+    (work, archive, from_archive)
+}
+
 /// What must match between two scans of the same image: packages, and each finding's
 /// id, path and whether a later layer removed its file.
 fn summary(result: &serde_json::Value) -> (Vec<String>, Vec<String>) {
@@ -257,15 +271,7 @@ fn containerd_images_and_containers_match_the_archive_and_docker() {
     if !(have_tool("containerd") && have_tool("ctr") && have_tool("ldd")) {
         return;
     }
-    let work = temp();
-    let archive = work.path().join("fixture.tar");
-    fixture(&archive);
-    let from_archive = scan(&[
-        "image",
-        &format!("docker-archive:{}", archive.display()),
-        "--scanners",
-        "vuln,secret",
-    ]);
+    let (work, archive, from_archive) = archived_fixture();
     let expected = summary(&from_archive);
     assert!(expected.0.iter().any(|p| p.starts_with("minimist=")));
     assert!(
@@ -534,15 +540,7 @@ fn podman_images_and_containers_through_the_service_and_the_storage() {
     if !(have_tool("podman") && have_tool("ldd")) {
         return;
     }
-    let work = temp();
-    let archive = work.path().join("fixture.tar");
-    fixture(&archive);
-    let from_archive = scan(&[
-        "image",
-        &format!("docker-archive:{}", archive.display()),
-        "--scanners",
-        "vuln,secret",
-    ]);
+    let (work, archive, from_archive) = archived_fixture();
     let expected = summary(&from_archive);
 
     let mut podman = Podman::new();
