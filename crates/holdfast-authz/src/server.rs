@@ -63,8 +63,9 @@ async fn authz_req<B: Backend>(
     }
 }
 
-/// Responses are never judged: the decision was made before the daemon acted.
-async fn authz_res() -> Response {
+/// Responses are never judged: the decision was made before the daemon acted. The body
+/// is still read, so the connection is never closed under a client still writing it.
+async fn authz_res(_body: Bytes) -> Response {
     docker_json(StatusCode::OK, AuthZResponse::allow(""))
 }
 
@@ -131,12 +132,12 @@ mod tests {
     /// One HTTP/1.1 exchange over the socket, by hand: status and body.
     fn post(path: &Path, endpoint: &str, body: &str) -> (u16, String, String) {
         let mut s = std::os::unix::net::UnixStream::connect(path).unwrap();
-        write!(
-            s,
+        // One write: a handler that answers before the body arrives must not race it.
+        let request = format!(
             "POST {endpoint} HTTP/1.1\r\nHost: plugin\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
             body.len()
-        )
-        .unwrap();
+        );
+        s.write_all(request.as_bytes()).unwrap();
         let mut out = String::new();
         s.read_to_string(&mut out).unwrap();
         let (head, body) = out.split_once("\r\n\r\n").unwrap();
