@@ -481,6 +481,10 @@ pub struct RegistryAuth {
     /// An OAuth refresh token (not usable here).
     #[serde(default)]
     pub identitytoken: String,
+    /// A `.dockerconfigjson` document (a pod's pull secrets, merged): the credential of
+    /// each image's registry is looked up in it. Never sent by dockerd.
+    #[serde(skip)]
+    pub docker_config: Option<String>,
 }
 
 impl std::fmt::Debug for RegistryAuth {
@@ -513,6 +517,14 @@ impl RegistryAuth {
         }
         let usable = !auth.registrytoken.is_empty() || !auth.username.is_empty();
         usable.then_some(auth)
+    }
+
+    /// Credentials from a `.dockerconfigjson` document, looked up per registry.
+    pub fn from_docker_config(document: String) -> Self {
+        RegistryAuth {
+            docker_config: Some(document),
+            ..RegistryAuth::default()
+        }
     }
 }
 

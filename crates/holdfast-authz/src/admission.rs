@@ -8,6 +8,10 @@
 //! `[holdfast]`. The answer allows, or denies with the message the plugin would give
 //! (`holdfast: blocked IMAGE (container_create): FINDING (SEVERITY) package version:
 //! title; ...`), which kubectl shows to whoever applied the object.
+//!
+//! When the webhook can reach the cluster (in-cluster service account, or a kubeconfig),
+//! the images are pulled with the pod's own pull secrets and its service account's, each
+//! read by name for each request, as the kubelet would pull them.
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -19,7 +23,35 @@ use axum::routing::{get, post};
 use axum::Json;
 use serde_json::{json, Value};
 
+pub use holdfast_kube::ClusterOptions;
+
+use crate::action::RegistryAuth;
+use crate::audit::PluginLog;
 use crate::authorizer::{Authorizer, Backend};
+
+/// What the webhook judges with.
+pub struct Webhook<B: Backend> {
+    /// The policies and their verdict cache.
+    pub authorizer: Arc<Authorizer<B>>,
+    /// Reads pods' pull secrets; `None` when no cluster is reachable or asked for.
+    pub pull_secrets: Option<holdfast_kube::PullSecretReader>,
+    /// Where problems with pull secrets are said.
+    pub log: Arc<PluginLog>,
+}
+
+/// How `holdfast admission` runs.
+#[derive(Debug, Clone)]
+pub struct AdmissionOptions {
+    /// Address to serve HTTPS on.
+    pub listen: SocketAddr,
+    /// The certificate chain (PEM).
+    pub cert: std::path::PathBuf,
+    /// Its key (PEM).
+    pub key: std::path::PathBuf,
+    /// The cluster whose pull secrets are read: a kubeconfig and context, else the
+    /// in-cluster service account; `None` reads none.
+    pub cluster: Option<holdfast_kube::ClusterOptions>,
+}
 
 /// The pod spec inside an object of the kinds a webhook is registered for.
 fn pod_spec<'a>(kind: &str, object: &'a Value) -> Option<&'a Value> {
@@ -54,8 +86,27 @@ pub fn images_of(kind: &str, object: &Value) -> Vec<String> {
     images
 }
 
+/// The pod's pull secrets as credentials, when the webhook reads them; problems are
+/// logged and the images are pulled without the secrets that failed.
+async fn pull_credentials<B: Backend>(
+    webhook: &Webhook<B>,
+    kind: &str,
+    namespace: &str,
+    object: &Value,
+) -> Option<RegistryAuth> {
+    let reader = webhook.pull_secrets.as_ref()?;
+    let spec = pod_spec(kind, object)?;
+    let spec: k8s_openapi::api::core::v1::PodSpec = serde_json::from_value(spec.clone()).ok()?;
+    let (document, errors) = reader.for_pod(namespace, &spec).await;
+    for e in errors {
+        webhook.log.warn(&format!("{kind} in {namespace}: {e}"));
+    }
+    document.map(RegistryAuth::from_docker_config)
+}
+
 /// Answers one AdmissionReview (its `request` judged, its `uid` echoed).
-pub async fn review<B: Backend>(authorizer: &Authorizer<B>, body: &Value) -> Value {
+pub async fn review<B: Backend>(webhook: &Webhook<B>, body: &Value) -> Value {
+    let authorizer = &webhook.authorizer;
     let request = &body["request"];
     let uid = request["uid"].clone();
     let kind = request["kind"]["kind"].as_str().unwrap_or_default();
@@ -76,7 +127,14 @@ pub async fn review<B: Backend>(authorizer: &Authorizer<B>, body: &Value) -> Val
     let described = format!("{kind} {namespace}/{name}");
     let user = request["userInfo"]["username"].as_str().unwrap_or_default();
     let operation = request["operation"].as_str().unwrap_or("CREATE");
-    let (allowed, reason) = authorizer.admit(user, operation, &described, &images).await;
+    let credentials = if images.is_empty() {
+        None
+    } else {
+        pull_credentials(webhook, kind, namespace, object).await
+    };
+    let (allowed, reason) = authorizer
+        .admit(user, operation, &described, &images, credentials)
+        .await;
     let mut response = json!({"uid": uid, "allowed": allowed});
     if !allowed {
         response["status"] = json!({"code": 403, "reason": "Forbidden", "message": reason});
@@ -89,21 +147,23 @@ pub async fn review<B: Backend>(authorizer: &Authorizer<B>, body: &Value) -> Val
 }
 
 /// The webhook's routes: any POST is a review; `/healthz` answers `ok`.
-pub fn router<B: Backend>(authorizer: Arc<Authorizer<B>>) -> axum::Router {
+pub fn router<B: Backend>(webhook: Arc<Webhook<B>>) -> axum::Router {
     async fn handle<B: Backend>(
-        State(authorizer): State<Arc<Authorizer<B>>>,
+        State(webhook): State<Arc<Webhook<B>>>,
         Json(body): Json<Value>,
     ) -> Json<Value> {
-        Json(review(&authorizer, &body).await)
+        Json(review(&webhook, &body).await)
     }
     axum::Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .fallback(post(handle::<B>))
-        .with_state(authorizer)
+        .with_state(webhook)
 }
 
-/// Serves the webhook over HTTPS on `listen` until SIGTERM or SIGINT.
-pub fn run(loaded: crate::Loaded, listen: SocketAddr, cert: &Path, key: &Path) -> Result<()> {
+/// Serves the webhook over HTTPS until SIGTERM or SIGINT.
+pub fn run(loaded: crate::Loaded, options: &AdmissionOptions) -> Result<()> {
+    let (listen, cert, key): (SocketAddr, &Path, &Path) =
+        (options.listen, &options.cert, &options.key);
     let config = loaded.config;
     let (log, audit) = crate::open_logs(&config, &loaded.warnings)?;
     let _ = rustls::crypto::ring::default_provider().install_default();
@@ -125,6 +185,34 @@ pub fn run(loaded: crate::Loaded, listen: SocketAddr, cert: &Path, key: &Path) -
             })?;
         let backend = crate::EngineBackend::new(&config, &log)?;
         let authorizer = Arc::new(Authorizer::new(&config, backend, audit, log.clone()));
+        let pull_secrets = match &options.cluster {
+            None => None,
+            Some(cluster) => match holdfast_kube::PullSecretReader::connect(cluster).await {
+                Ok(reader) => {
+                    log.info(&format!(
+                        "pods' pull secrets are read from the cluster `{}`",
+                        reader.context()
+                    ));
+                    Some(reader)
+                }
+                // Asked for by a kubeconfig: not reaching it is an error; in-cluster
+                // discovery that finds nothing only means no secrets.
+                Err(e) if cluster.kubeconfig.is_some() => {
+                    return Err(anyhow::anyhow!("cannot read the cluster for pull secrets: {e}"))
+                }
+                Err(e) => {
+                    log.warn(&format!(
+                        "pods' pull secrets are not read (no cluster found: {e}); images are pulled with the policy file's credentials"
+                    ));
+                    None
+                }
+            },
+        };
+        let webhook = Arc::new(Webhook {
+            authorizer: authorizer.clone(),
+            pull_secrets,
+            log: log.clone(),
+        });
         log.info(&format!(
             "admission webhook on https://{listen} with {} polic{}",
             authorizer.rules().len(),
@@ -142,7 +230,7 @@ pub fn run(loaded: crate::Loaded, listen: SocketAddr, cert: &Path, key: &Path) -
         });
         axum_server::bind_rustls(listen, tls)
             .handle(handle)
-            .serve(router(authorizer).into_make_service())
+            .serve(router(webhook).into_make_service())
             .await
             .with_context(|| format!("cannot serve on {listen}"))
     })?;

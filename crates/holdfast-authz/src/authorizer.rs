@@ -120,6 +120,8 @@ impl Rule {
     pub fn new(index: usize, config: PolicyConfig, fingerprint: &str) -> Self {
         let policy = holdfast_policy::Policy {
             severities: config.severities.clone(),
+            ignore_unfixed: config.ignore_unfixed,
+            ignore: config.exceptions.clone(),
             ..holdfast_policy::Policy::default()
         };
         let words = json!({
@@ -128,6 +130,9 @@ impl Rule {
             "plugins": config.plugins,
             "params": format!("{:?}", config.plugin_params),
             "severities": config.severities.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
+            "ignore_unfixed": config.ignore_unfixed,
+            "exceptions": format!("{:?}", config.exceptions.rules),
+            "max_image_age": config.max_image_age.map(|d| d.as_secs()),
             "fingerprint": fingerprint,
         });
         let version = hex::encode(&Sha256::digest(words.to_string().as_bytes())[..6]);
@@ -138,6 +143,105 @@ impl Rule {
             version,
         }
     }
+}
+
+impl Rule {
+    /// The filter a scan for this rule applies: the rule's own, without its exceptions,
+    /// which expire and so are applied when judging ([`Rule::judge`]), never baked into
+    /// a result.
+    pub fn scan_policy(&self) -> holdfast_policy::Policy {
+        holdfast_policy::Policy {
+            ignore: Default::default(),
+            ..self.policy.clone()
+        }
+    }
+
+    /// Judges a scan result on `now`'s date: exceptions still in force, and the image's
+    /// age against `max_image_age`.
+    pub fn judge(&self, result: &ScanResult, now: time::OffsetDateTime) -> Judgement {
+        let policy = holdfast_policy::Policy {
+            today: Some(now.date()),
+            ..self.policy.clone()
+        };
+        let mut j = judge(&policy, result);
+        if let Some(max) = self.config.max_image_age {
+            j.too_old = image_age_problem(result, max, now);
+            j.fails |= j.too_old.is_some();
+        }
+        j
+    }
+
+    /// Why `reference` may not be used under this rule (`allowed_registries`,
+    /// `require_digest`), before any scan; `None` when it may.
+    pub fn reference_problem(&self, reference: &str) -> Option<String> {
+        let c = &self.config;
+        if c.allowed_registries.is_empty() && !c.require_digest {
+            return None;
+        }
+        let parsed = match holdfast_source::registry::parse_reference(reference) {
+            Ok(r) => r,
+            Err(_) => return Some("not an image reference".into()),
+        };
+        if !c.allowed_registries.is_empty() {
+            let full =
+                format!("{}/{}", parsed.registry(), parsed.repository()).to_ascii_lowercase();
+            let allowed = c
+                .allowed_registries
+                .iter()
+                .any(|a| full == *a || full.starts_with(&format!("{a}/")));
+            if !allowed {
+                return Some(format!(
+                    "{} is not an allowed registry (allowed_registries: {})",
+                    parsed.registry(),
+                    c.allowed_registries.join(", ")
+                ));
+            }
+        }
+        if c.require_digest && parsed.digest().is_none() {
+            return Some("named by tag, not by digest (require_digest)".into());
+        }
+        None
+    }
+}
+
+/// The image's age problem under `max`: built before `now - max`, or no build time (or
+/// one in the future, which cannot be trusted either).
+fn image_age_problem(
+    result: &ScanResult,
+    max: Duration,
+    now: time::OffsetDateTime,
+) -> Option<String> {
+    let limit = match max.as_secs() {
+        s if s % 86_400 == 0 => format!("{}d", s / 86_400),
+        _ => humantime::format_duration(max).to_string(),
+    };
+    let created = result.targets.iter().find_map(|t| t.created.as_deref());
+    let Some(text) = created else {
+        return Some(format!(
+            "the image states no build time (max_image_age {limit})"
+        ));
+    };
+    let Ok(built) =
+        time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
+    else {
+        return Some(format!(
+            "the image's build time `{}` is not a date (max_image_age {limit})",
+            one_line(text)
+        ));
+    };
+    let age = now - built;
+    if age.is_negative() && age.unsigned_abs() > Duration::from_secs(86_400) {
+        return Some(format!(
+            "the image claims to be built in the future ({text})"
+        ));
+    }
+    (age.unsigned_abs() > max && age.is_positive()).then(|| {
+        format!(
+            "built {} ({} days ago), older than max_image_age {limit}",
+            built.date(),
+            age.whole_days()
+        )
+    })
 }
 
 /// A finding that counted against an image, as messages and alerts name it.
@@ -198,6 +302,8 @@ pub struct Judgement {
     pub total: usize,
     /// The worst of them (at most 20), worst first.
     pub findings: Vec<Counted>,
+    /// Why the image is too old under `max_image_age`, when it is.
+    pub too_old: Option<String>,
 }
 
 /// Judges a scan result with `holdfast_policy::verdict` and keeps what messages need.
@@ -244,6 +350,7 @@ pub fn judge(policy: &holdfast_policy::Policy, result: &ScanResult) -> Judgement
         fails: verdict.fails(),
         total: verdict.deciders.len(),
         findings,
+        too_old: None,
     }
 }
 
@@ -405,6 +512,7 @@ impl<B: Backend> Authorizer<B> {
         operation: &str,
         object: &str,
         images: &[String],
+        credentials: Option<RegistryAuth>,
     ) -> (bool, String) {
         let started = Instant::now();
         let action = "container_create";
@@ -437,7 +545,7 @@ impl<B: Backend> Authorizer<B> {
                 platform: None,
             })
             .collect();
-        let verdict = self.judge(d, &rules, subjects, None).await;
+        let verdict = self.judge(d, &rules, subjects, credentials).await;
         (verdict.allow, verdict.reason)
     }
 
@@ -453,6 +561,9 @@ impl<B: Backend> Authorizer<B> {
         let deadline = tokio::time::Instant::from_std(d.started + self.timeout);
         let blocking = rules.iter().any(|r| r.config.block);
         let action = d.action.clone();
+        if let Some(verdict) = self.reference_rules(&action, rules, &subjects) {
+            return self.finish(&d, verdict, rules, &[]);
+        }
         let mut images = Vec::new();
         let mut absent = Vec::new();
         for subject in &subjects {
@@ -523,6 +634,35 @@ impl<B: Backend> Authorizer<B> {
         self.finish(&d, verdict, rules, &pairs)
     }
 
+    /// Judges the names alone (`allowed_registries`, `require_digest`): a denial when a
+    /// blocking policy refuses a name, before anything is resolved or scanned.
+    fn reference_rules(
+        &self,
+        action: &str,
+        rules: &[Arc<Rule>],
+        subjects: &[Subject],
+    ) -> Option<Verdict> {
+        let mut denials = Vec::new();
+        for subject in subjects {
+            let reference = match subject {
+                Subject::Local(r) | Subject::AllTags(r) => r,
+                Subject::Remote { reference, .. } => reference,
+                Subject::Container(_) | Subject::Undetermined(_) => continue,
+            };
+            for rule in rules.iter().filter(|r| r.config.block) {
+                if let Some(problem) = rule.reference_problem(reference) {
+                    denials.push(format!(
+                        "{reference} ({action}): {problem} (policy on line {})",
+                        rule.config.line
+                    ));
+                    break;
+                }
+            }
+        }
+        (!denials.is_empty())
+            .then(|| Verdict::deny(format!("holdfast: blocked {}", denials.join(" | "))))
+    }
+
     /// The verdict from every (image, policy) outcome.
     fn decide(
         &self,
@@ -556,6 +696,11 @@ impl<B: Backend> Authorizer<B> {
                         }
                         if rule.config.block {
                             total = total.max(judgement.total);
+                            if let Some(why) = &judgement.too_old {
+                                if !named.contains(why) {
+                                    named.insert(0, why.clone());
+                                }
+                            }
                             for f in &judgement.findings {
                                 let s = f.short();
                                 if !named.contains(&s) {
@@ -705,7 +850,9 @@ impl<B: Backend> Authorizer<B> {
         rule: Arc<Rule>,
         deadline: tokio::time::Instant,
     ) -> Outcome {
-        let key: Key = (image.digest.clone(), rule.version.clone());
+        // The date is part of the key: exceptions expire and images age by the day.
+        let today = time::OffsetDateTime::now_utc().date();
+        let key: Key = (image.digest.clone(), format!("{}@{today}", rule.version));
         let mut rx = {
             let Ok(mut inflight) = self.inflight.lock() else {
                 return Outcome::Failed("internal lock poisoned".into());
@@ -766,7 +913,9 @@ impl<B: Backend> Authorizer<B> {
                     backend.scan(&image, &rule)
                 }));
                 let shared: Shared = match run {
-                    Ok(Ok(result)) => Ok(Arc::new(judge(&rule.policy, &result))),
+                    Ok(Ok(result)) => Ok(Arc::new(
+                        rule.judge(&result, time::OffsetDateTime::now_utc()),
+                    )),
                     Ok(Err(e)) => Err(e),
                     Err(_) => Err("the scan panicked".into()),
                 };
@@ -899,11 +1048,23 @@ pub(crate) mod tests {
         }
     }
 
+    /// A result for image `name`: built in 2001 when the name says `old`, with no build
+    /// time when it says `undated`, else a day ago.
     pub(crate) fn result(name: &str, findings: serde_json::Value) -> ScanResult {
-        let target: holdfast_model::TargetResult = serde_json::from_value(json!({
+        let mut target: holdfast_model::TargetResult = serde_json::from_value(json!({
             "kind": "image", "name": name, "layers": [], "packages": [], "findings": findings,
         }))
         .unwrap();
+        let rfc3339 = time::format_description::well_known::Rfc3339;
+        target.created = if name.contains("old") {
+            Some("2001-02-03T04:05:06.123456789Z".into())
+        } else if name.contains("undated") {
+            None
+        } else {
+            (time::OffsetDateTime::now_utc() - time::Duration::days(1))
+                .format(&rfc3339)
+                .ok()
+        };
         holdfast_scan::scan_result(vec![target], None)
     }
 
@@ -981,14 +1142,89 @@ alert = true
     }
 
     pub(crate) fn authorizer(extra: &str, delay: Duration) -> (Arc<Authorizer<Fake>>, Arc<Audit>) {
+        authorizer_for(config(extra), delay)
+    }
+
+    pub(crate) fn authorizer_for(
+        loaded: Loaded,
+        delay: Duration,
+    ) -> (Arc<Authorizer<Fake>>, Arc<Audit>) {
         let audit = Arc::new(Audit::in_memory(None));
         let a = Authorizer::new(
-            &config(extra).config,
+            &loaded.config,
             Fake::new(delay),
             audit.clone(),
             Arc::new(PluginLog::discard()),
         );
         (Arc::new(a), audit)
+    }
+
+    /// One blocking `container_create` policy with `keys` added.
+    pub(crate) fn strict(keys: &str) -> (Arc<Authorizer<Fake>>, Arc<Audit>) {
+        let text = format!(
+            "[[policies]]\naction = \"container_create\"\nenabled_plugins = [\"weak-password\", \"vuln\"]\nrisk_level_filter = [\"High\"]\nblock = true\n{keys}\n"
+        );
+        let loaded = parse(&text, std::path::Path::new("/etc/holdfast/authz.toml")).unwrap();
+        authorizer_for(loaded, Duration::ZERO)
+    }
+
+    #[tokio::test]
+    async fn exceptions_expire_and_registries_are_checked_before_any_scan() {
+        let (a, _) = strict(
+            r#"exceptions = ["HF-WEAKPW-SHADOW exp:2999-01-01", "CVE-2023-0286 exp:2000-01-01 pkg:openssl"]
+allowed_registries = ["docker.io/library", "127.0.0.1:5000/"]"#,
+        );
+        // The live exception hides the weak password; the expired one no longer hides
+        // the CVE.
+        let r = a.authorize(create("127.0.0.1:5000/app:1-weak")).await;
+        assert!(!r.allow);
+        assert!(
+            r.msg.contains("CVE-2023-0286") && !r.msg.contains("HF-WEAKPW"),
+            "{}",
+            r.msg
+        );
+        assert!(a.authorize(create("debian:12")).await.allow);
+        assert_eq!(a.backend.scans.load(Ordering::SeqCst), 2);
+
+        // Another registry, or another part of Docker Hub, is refused without a scan.
+        for image in ["quay.io/team/app:1", "bitnami/redis:7"] {
+            let r = a.authorize(create(image)).await;
+            assert!(!r.allow);
+            assert!(r.msg.contains("is not an allowed registry (allowed_registries: docker.io/library, 127.0.0.1:5000) (policy on line 2)"), "{}", r.msg);
+        }
+        assert_eq!(a.backend.scans.load(Ordering::SeqCst), 2);
+    }
+
+    #[tokio::test]
+    async fn digests_only_and_image_age() {
+        let (a, _) = strict("require_digest = true\nmax_image_age = \"90d\"");
+        let r = a.authorize(create("127.0.0.1:5000/app:1")).await;
+        assert!(
+            !r.allow
+                && r.msg
+                    .contains("named by tag, not by digest (require_digest)"),
+            "{}",
+            r.msg
+        );
+        let pinned = format!("127.0.0.1:5000/app@sha256:{}", "ab".repeat(32));
+        assert!(a.authorize(create(&pinned)).await.allow);
+
+        let old = format!("127.0.0.1:5000/old@sha256:{}", "cd".repeat(32));
+        let r = a.authorize(create(&old)).await;
+        assert!(!r.allow);
+        assert!(r.msg.contains("built 2001-02-03 ("), "{}", r.msg);
+        assert!(
+            r.msg.contains("days ago), older than max_image_age 90d"),
+            "{}",
+            r.msg
+        );
+        let undated = format!("127.0.0.1:5000/undated@sha256:{}", "ef".repeat(32));
+        let r = a.authorize(create(&undated)).await;
+        assert!(
+            !r.allow && r.msg.contains("the image states no build time"),
+            "{}",
+            r.msg
+        );
     }
 
     pub(crate) fn create(image: &str) -> AuthZRequest {

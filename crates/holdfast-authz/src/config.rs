@@ -37,6 +37,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use holdfast_model::{FindingKind, Severity};
+use holdfast_policy::IgnoreFile;
 use holdfast_scan::PluginParam;
 use holdfast_source::registry::Secret;
 use serde::Deserialize;
@@ -98,6 +99,20 @@ pub struct PolicyConfig {
     pub block: bool,
     /// Raise an alert (auth log, webhook) when a finding counts.
     pub alert: bool,
+    /// Only vulnerabilities with a fixed version count (`ignore_unfixed`).
+    pub ignore_unfixed: bool,
+    /// Accepted findings, in `.holdfastignore` syntax (`ID [exp:DATE] [pkg:P] [path:P]`):
+    /// the lines of `exceptions` then those of `ignore_file`. A rule past its expiry
+    /// date counts again.
+    pub exceptions: IgnoreFile,
+    /// Registries (`host[:port]`, or `host[:port]/path` for part of one) images may come
+    /// from; empty allows all. Docker Hub names are `docker.io/...`.
+    pub allowed_registries: Vec<String>,
+    /// Images must be named by digest (`name@sha256:...`), never by a tag alone.
+    pub require_digest: bool,
+    /// Images built longer ago than this (their config's `created`) count against the
+    /// request; an image that states no build time counts too.
+    pub max_image_age: Option<Duration>,
 }
 
 /// veinmind-runner's `[docker_auth]`.
@@ -240,6 +255,16 @@ struct RawPolicy {
     block: bool,
     #[serde(default)]
     alert: bool,
+    #[serde(default)]
+    ignore_unfixed: bool,
+    #[serde(default)]
+    exceptions: Vec<Spanned<String>>,
+    ignore_file: Option<Spanned<PathBuf>>,
+    #[serde(default)]
+    allowed_registries: Vec<Spanned<String>>,
+    #[serde(default)]
+    require_digest: bool,
+    max_image_age: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -335,7 +360,7 @@ pub fn parse(text: &str, path: &Path) -> Result<Loaded, ConfigError> {
 
     let mut policies = Vec::new();
     for p in raw.policies {
-        policies.push(policy(p, text, &invalid, &mut warnings)?);
+        policies.push(policy(p, text, &abs, &invalid, &mut warnings)?);
     }
     if policies.is_empty() {
         warnings.push("no [[policies]]: every request is allowed without a scan".to_string());
@@ -437,6 +462,7 @@ pub fn parse(text: &str, path: &Path) -> Result<Loaded, ConfigError> {
 fn policy(
     p: RawPolicy,
     text: &str,
+    abs: &dyn Fn(PathBuf) -> PathBuf,
     invalid: &dyn Fn(Option<std::ops::Range<usize>>, String) -> ConfigError,
     warnings: &mut Vec<String>,
 ) -> Result<PolicyConfig, ConfigError> {
@@ -445,6 +471,7 @@ fn policy(
     if let Err(why) = action::check_policy_action(&name) {
         return Err(invalid(Some(p.action.span()), why));
     }
+    let exceptions = exceptions(&p, text, abs, invalid)?;
     let params = match (p.plugin_params, p.plugin_paramas) {
         (Some(_), Some(misspelt)) => return Err(invalid(
             Some(misspelt.span()),
@@ -533,6 +560,36 @@ fn policy(
             severities.push(s);
         }
     }
+    let mut allowed_registries = Vec::new();
+    for r in &p.allowed_registries {
+        let r_text = r.get_ref().trim().trim_end_matches('/');
+        if r_text.is_empty() || r_text.contains("://") || r_text.contains(char::is_whitespace) {
+            return Err(invalid(
+                Some(r.span()),
+                format!(
+                    "allowed_registries: `{}` is not a registry like `registry.example.com`, `127.0.0.1:5000` or `docker.io/library`",
+                    r.get_ref()
+                ),
+            ));
+        }
+        allowed_registries.push(r_text.to_ascii_lowercase());
+    }
+    let max_image_age = match &p.max_image_age {
+        None => None,
+        Some(s) if s.get_ref().trim().is_empty() => None,
+        Some(s) => match humantime::parse_duration(s.get_ref().trim()) {
+            Ok(d) if !d.is_zero() => Some(d),
+            _ => {
+                return Err(invalid(
+                    Some(s.span()),
+                    format!(
+                        "max_image_age: `{}` is not a duration like 90d or 12w",
+                        s.get_ref()
+                    ),
+                ))
+            }
+        },
+    };
     if !p.block && !p.alert {
         warnings.push(format!(
             "line {line}: the `{name}` policy neither blocks nor alerts: its verdicts are only logged"
@@ -547,7 +604,48 @@ fn policy(
         severities,
         block: p.block,
         alert: p.alert,
+        ignore_unfixed: p.ignore_unfixed,
+        exceptions,
+        allowed_registries,
+        require_digest: p.require_digest,
+        max_image_age,
     })
+}
+
+/// A policy's `exceptions` lines, then its `ignore_file`'s, as one rule list; a bad
+/// rule is an error naming its line in the config or in the ignore file.
+fn exceptions(
+    p: &RawPolicy,
+    text: &str,
+    abs: &dyn Fn(PathBuf) -> PathBuf,
+    invalid: &dyn Fn(Option<std::ops::Range<usize>>, String) -> ConfigError,
+) -> Result<IgnoreFile, ConfigError> {
+    let mut all = IgnoreFile::default();
+    for line in &p.exceptions {
+        let mut parsed = IgnoreFile::parse(line.get_ref())
+            .map_err(|e| invalid(Some(line.span()), format!("exceptions: {}", e.reason)))?;
+        for rule in &mut parsed.rules {
+            rule.line = line_of(text, line.span().start);
+        }
+        all.rules.append(&mut parsed.rules);
+    }
+    if let Some(file) = &p.ignore_file {
+        let path = abs(file.get_ref().clone());
+        let body = std::fs::read_to_string(&path).map_err(|e| {
+            invalid(
+                Some(file.span()),
+                format!("ignore_file: cannot read `{}`: {e}", path.display()),
+            )
+        })?;
+        let mut parsed = IgnoreFile::parse(&body).map_err(|e| {
+            invalid(
+                Some(file.span()),
+                format!("ignore_file `{}`: {e}", path.display()),
+            )
+        })?;
+        all.rules.append(&mut parsed.rules);
+    }
+    Ok(all)
 }
 
 fn push_unique(v: &mut Vec<FindingKind>, k: FindingKind) {
@@ -658,6 +756,56 @@ listener_addr = "/run/docker/plugins/veinmind-broker.sock"
         assert!(e.contains(":5:") && e.contains("`fail_mod`"), "{e}");
         let e = parse_err("[listner]\nlistener_addr = \"/x.sock\"\n");
         assert!(e.contains(":1:") && e.contains("`listner`"), "{e}");
+    }
+
+    #[test]
+    fn admission_keys_of_a_policy() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("accepted"),
+            "# risk accepted\nCVE-9 exp:2027-01-31\n",
+        )
+        .unwrap();
+        let config = dir.path().join("admission.toml");
+        let text = "[[policies]]\naction = \"container_create\"\nblock = true\nignore_unfixed = true\nexceptions = [\"CVE-1 pkg:zlib\"]\nignore_file = \"accepted\"\nallowed_registries = [\"Registry.Example.com/\", \"127.0.0.1:5000/team\"]\nrequire_digest = true\nmax_image_age = \"12w\"\n";
+        let p = &parse(text, &config).unwrap().config.policies[0];
+        assert!(p.ignore_unfixed && p.require_digest);
+        let rules: Vec<(&str, usize)> = p
+            .exceptions
+            .rules
+            .iter()
+            .map(|r| (r.id.as_str(), r.line))
+            .collect();
+        assert_eq!(rules, [("CVE-1", 5), ("CVE-9", 2)]);
+        assert_eq!(
+            p.allowed_registries,
+            ["registry.example.com", "127.0.0.1:5000/team"]
+        );
+        assert_eq!(p.max_image_age, Some(Duration::from_secs(12 * 7 * 86_400)));
+
+        let policy = "[[policies]]\naction = \"container_create\"\nblock = true\n";
+        let e = parse_err(&format!("{policy}max_image_age = \"old\"\n"));
+        assert!(
+            e.contains(":4:") && e.contains("max_image_age: `old` is not a duration"),
+            "{e}"
+        );
+        let e = parse_err(&format!(
+            "{policy}allowed_registries = [\"https://r.example\"]\n"
+        ));
+        assert!(
+            e.contains(":4:") && e.contains("`https://r.example` is not a registry"),
+            "{e}"
+        );
+        let e = parse_err(&format!("{policy}exceptions = [\"CVE-1 until:2027\"]\n"));
+        assert!(
+            e.contains(":4:") && e.contains("unknown word `until:2027`"),
+            "{e}"
+        );
+        let e = parse_err(&format!("{policy}ignore_file = \"missing\"\n"));
+        assert!(
+            e.contains(":4:") && e.contains("ignore_file: cannot read `/etc/holdfast/missing`"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -17,6 +17,7 @@ use holdfast_scan::{
 };
 use holdfast_source::registry::{AuthOptions, RegistryOptions, RegistrySource, Secret};
 use holdfast_source::{DecompressLimits, LayerCache, OpenOptions, Platform, Source, TargetSpec};
+use sha2::{Digest, Sha256};
 
 use crate::action::{RegistryAuth, Subject};
 use crate::audit::PluginLog;
@@ -152,21 +153,46 @@ impl EngineBackend {
         credentials: Option<RegistryAuth>,
     ) -> RegistryOptions {
         let mut auth = AuthOptions::default();
-        if let Some(c) = credentials {
+        let docker_auth_host = || {
+            let d = self.docker_auth.as_ref()?;
+            let (a, b) = holdfast_source::registry::parse_reference(reference)
+                .map(|r| (r.registry().to_string(), r.resolve_registry().to_string()))
+                .ok()?;
+            (a == d.registry || b == d.registry).then_some(d)
+        };
+        if let Some(document) = credentials.as_ref().and_then(|c| c.docker_config.clone()) {
+            // A pod's pull secrets; `[docker_auth]` still serves a registry they do not
+            // name (the username and password would otherwise win over the secret).
+            let secret = Secret::new(document);
+            let host = holdfast_source::registry::parse_reference(reference)
+                .map(|r| r.resolve_registry().to_string())
+                .unwrap_or_default();
+            let only_secret = AuthOptions {
+                pull_secret: Some(secret.clone()),
+                ignore_docker_config: true,
+                ..AuthOptions::default()
+            };
+            let covered = !matches!(
+                holdfast_source::registry::resolve_credential(&host, &only_secret),
+                Ok(holdfast_source::registry::Credential::Anonymous)
+            );
+            match docker_auth_host() {
+                Some(d) if !covered => {
+                    auth.username = Some(d.username.clone());
+                    auth.password = Some(d.password.clone());
+                }
+                _ => auth.pull_secret = Some(secret),
+            }
+        } else if let Some(c) = credentials {
             if !c.registrytoken.is_empty() {
                 auth.token = Some(Secret::new(c.registrytoken));
             } else {
                 auth.username = Some(c.username);
                 auth.password = Some(Secret::new(c.password));
             }
-        } else if let Some(d) = &self.docker_auth {
-            let host = holdfast_source::registry::parse_reference(reference)
-                .map(|r| (r.registry().to_string(), r.resolve_registry().to_string()))
-                .ok();
-            if host.is_some_and(|(a, b)| a == d.registry || b == d.registry) {
-                auth.username = Some(d.username.clone());
-                auth.password = Some(d.password.clone());
-            }
+        } else if let Some(d) = docker_auth_host() {
+            auth.username = Some(d.username.clone());
+            auth.password = Some(d.password.clone());
         }
         RegistryOptions {
             auth,
@@ -293,8 +319,17 @@ impl Backend for EngineBackend {
                 reference,
                 platform,
             } => {
-                // Only resolutions made with the plugin's own credentials are shared.
-                let key = (credentials.is_none() && platform.is_none()).then(|| reference.clone());
+                // Resolutions are shared when made with the plugin's own credentials, or
+                // with the same pull secrets (keyed by their hash); a docker client's own
+                // credentials are never shared.
+                let key = match (&credentials, platform) {
+                    (None, None) => Some(reference.clone()),
+                    (Some(c), None) => c.docker_config.as_ref().map(|doc| {
+                        let hash = hex::encode(&Sha256::digest(doc.as_bytes())[..8]);
+                        format!("{reference}#{hash}")
+                    }),
+                    _ => None,
+                };
                 if let Some(key) = &key {
                     if let Some((at, found)) =
                         self.resolved.lock().ok().and_then(|m| m.get(key).cloned())
@@ -353,7 +388,7 @@ impl Backend for EngineBackend {
             package_types: vec![AnalyzerGroup::OsPackages, AnalyzerGroup::Library],
             skip_os_owned: false,
             checks: p.checks.clone(),
-            policy: rule.policy.clone(),
+            policy: rule.scan_policy(),
             ignore_source: None,
             open,
             walk: WalkLimits {

@@ -157,6 +157,45 @@ async fn client(options: &ClusterOptions) -> Result<(Client, String), KubeError>
     Ok((client, context))
 }
 
+/// Reads the pull secrets of pods one at a time, for callers that see pods one by one
+/// (the admission webhook): nothing is kept between calls, so a rotated secret is read
+/// afresh.
+#[derive(Clone)]
+pub struct PullSecretReader {
+    client: Client,
+    context: String,
+}
+
+impl PullSecretReader {
+    /// A reader for the cluster `options` names (kubeconfig, context, or in-cluster).
+    pub async fn connect(options: &ClusterOptions) -> Result<Self, KubeError> {
+        let (client, context) = client(options).await?;
+        Ok(PullSecretReader { client, context })
+    }
+
+    /// The context it reads (`in-cluster` without a kubeconfig).
+    pub fn context(&self) -> &str {
+        &self.context
+    }
+
+    /// The `.dockerconfigjson` merged from the pull secrets a pod with `spec` in `ns`
+    /// may use (its own, then its service account's), and what was wrong with any.
+    pub async fn for_pod(
+        &self,
+        ns: &str,
+        spec: &k8s_openapi::api::core::v1::PodSpec,
+    ) -> (Option<String>, Vec<String>) {
+        let mut accounts = std::collections::HashMap::new();
+        let names = pods::pull_secret_names(&self.client, ns, spec, &mut accounts).await;
+        if names.is_empty() {
+            return (None, Vec::new());
+        }
+        secrets::Secrets::new(self.client.clone())
+            .docker_config(ns, &names)
+            .await
+    }
+}
+
 /// Reads the cluster, on a runtime of its own (callers are synchronous).
 pub fn discover(options: &ClusterOptions) -> Result<ClusterInventory, KubeError> {
     let runtime = tokio::runtime::Builder::new_current_thread()

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use holdfast_model::{ClusterError, ClusterPod, PodImage, PodOwner};
 use k8s_openapi::api::apps::v1::ReplicaSet;
 use k8s_openapi::api::batch::v1::Job;
-use k8s_openapi::api::core::v1::{ContainerStatus, Pod, ServiceAccount};
+use k8s_openapi::api::core::v1::{ContainerStatus, Pod, PodSpec, ServiceAccount};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
 use kube::api::{Api, ListParams};
 use kube::Client;
@@ -102,6 +102,50 @@ async fn list_pods(client: &Client, options: &ClusterOptions) -> Result<Vec<Pod>
 }
 
 /// Reads the pods and their images; exposure is added by the caller.
+/// The pull secrets a pod may use: its own, then its service account's (read once per
+/// account and kept in `accounts`), by name.
+pub(crate) async fn pull_secret_names(
+    client: &Client,
+    ns: &str,
+    spec: &PodSpec,
+    accounts: &mut HashMap<(String, String), Vec<String>>,
+) -> Vec<String> {
+    let mut names: Vec<String> = spec
+        .image_pull_secrets
+        .iter()
+        .flatten()
+        .map(|r| r.name.clone())
+        .collect();
+    let account = spec
+        .service_account_name
+        .clone()
+        .filter(|a| !a.is_empty())
+        .unwrap_or_else(|| "default".into());
+    let key = (ns.to_string(), account.clone());
+    if !accounts.contains_key(&key) {
+        let found = Api::<ServiceAccount>::namespaced(client.clone(), ns)
+            .get_opt(&account)
+            .await
+            .ok()
+            .flatten()
+            .map(|sa| {
+                sa.image_pull_secrets
+                    .iter()
+                    .flatten()
+                    .map(|r| r.name.clone())
+                    .collect()
+            })
+            .unwrap_or_default();
+        accounts.insert(key.clone(), found);
+    }
+    for n in &accounts[&key] {
+        if !names.contains(n) {
+            names.push(n.clone());
+        }
+    }
+    names
+}
+
 pub(crate) async fn read(
     client: &Client,
     options: &ClusterOptions,
@@ -129,39 +173,7 @@ pub(crate) async fn read(
         };
         let spec = pod.spec.clone().unwrap_or_default();
         let status = pod.status.clone().unwrap_or_default();
-        // Pull secrets: the pod's, then its service account's, each read by name.
-        let mut secret_names: Vec<String> = spec
-            .image_pull_secrets
-            .iter()
-            .flatten()
-            .map(|r| r.name.clone())
-            .collect();
-        let account = spec
-            .service_account_name
-            .clone()
-            .unwrap_or_else(|| "default".into());
-        let key = (ns.clone(), account.clone());
-        if !accounts.contains_key(&key) {
-            let names = Api::<ServiceAccount>::namespaced(client.clone(), &ns)
-                .get_opt(&account)
-                .await
-                .ok()
-                .flatten()
-                .map(|sa| {
-                    sa.image_pull_secrets
-                        .iter()
-                        .flatten()
-                        .map(|r| r.name.clone())
-                        .collect()
-                })
-                .unwrap_or_default();
-            accounts.insert(key.clone(), names);
-        }
-        for n in &accounts[&key] {
-            if !secret_names.contains(n) {
-                secret_names.push(n.clone());
-            }
-        }
+        let secret_names = pull_secret_names(client, &ns, &spec, &mut accounts).await;
         let containers = spec
             .init_containers
             .iter()

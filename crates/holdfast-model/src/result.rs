@@ -186,6 +186,9 @@ pub struct TargetResult {
     /// `os/arch[/variant]` from the image config.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub platform: Option<String>,
+    /// When the image was built (the config's `created`, RFC 3339), as the image says.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created: Option<String>,
     pub os: Option<OsRelease>,
     pub layers: Vec<LayerInfo>,
     pub packages: Vec<Package>,

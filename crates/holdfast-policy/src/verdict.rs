@@ -84,6 +84,7 @@ mod tests {
             name: "app.tar".into(),
             image_id: None,
             platform: None,
+            created: None,
             os: None,
             layers: vec![],
             packages: vec![],

@@ -345,6 +345,7 @@ fn target_result(facts: ImageFacts) -> TargetResult {
         name: md.name,
         image_id: md.image_id,
         platform: md.config.platform_string(),
+        created: md.config.created.clone().filter(|c| !c.is_empty()),
         os: facts.os,
         layers: facts.layers,
         packages: facts.packages,

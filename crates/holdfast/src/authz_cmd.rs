@@ -18,11 +18,9 @@ pub fn run(config: &Path) -> Result<ExitCode> {
 /// Runs the admission webhook with the same policy file until SIGTERM or SIGINT.
 pub fn admission(
     policy: &Path,
-    listen: std::net::SocketAddr,
-    cert: &Path,
-    key: &Path,
+    options: &holdfast_authz::admission::AdmissionOptions,
 ) -> Result<ExitCode> {
     let loaded = holdfast_authz::load(policy)?;
-    holdfast_authz::admission::run(loaded, listen, cert, key)?;
+    holdfast_authz::admission::run(loaded, options)?;
     Ok(ExitCode::SUCCESS)
 }

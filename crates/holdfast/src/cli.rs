@@ -73,6 +73,15 @@ pub enum Command {
         /// The policy file: the authorization plugin's config (TOML); its container_create policies judge pods.
         #[arg(long)]
         policy: PathBuf,
+        /// Read pods' pull secrets from the cluster of this kubeconfig [default: KUBECONFIG, ~/.kube/config, else the in-cluster service account].
+        #[arg(long)]
+        kubeconfig: Option<PathBuf>,
+        /// The kubeconfig context to read pull secrets through.
+        #[arg(long)]
+        context: Option<String>,
+        /// Pull with the policy file's credentials only, never the pods' pull secrets.
+        #[arg(long, conflicts_with_all = ["kubeconfig", "context"])]
+        no_pull_secrets: bool,
     },
     /// Explain a saved JSON result with an OpenAI-compatible model.
     Analyze(AnalyzeArgs),

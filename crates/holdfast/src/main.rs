@@ -228,7 +228,22 @@ fn run(cli: Cli) -> Result<ExitCode> {
             tls_cert,
             tls_key,
             policy,
-        } => authz_cmd::admission(&policy, listen, &tls_cert, &tls_key),
+            kubeconfig,
+            context,
+            no_pull_secrets,
+        } => authz_cmd::admission(
+            &policy,
+            &holdfast_authz::admission::AdmissionOptions {
+                listen,
+                cert: tls_cert,
+                key: tls_key,
+                cluster: (!no_pull_secrets).then(|| holdfast_authz::admission::ClusterOptions {
+                    kubeconfig,
+                    context,
+                    ..Default::default()
+                }),
+            },
+        ),
         Command::Analyze(args) => analyze_cmd::run(args),
         Command::Server(args) => server_cmd::run(args),
     }

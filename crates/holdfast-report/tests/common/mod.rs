@@ -318,6 +318,7 @@ pub fn fixture() -> ScanResult {
             "sha256:abcabcabcabcabcabcabcabcabcabcabcabcabcabcabcabcabcabcabcabcabca".into(),
         ),
         platform: Some("linux/amd64".into()),
+        created: None,
         os: Some(OsRelease {
             family: OsFamily::Debian,
             version: "12".into(),
@@ -432,6 +433,7 @@ pub fn synthetic(n: usize) -> ScanResult {
         name: "docker-archive:synthetic.tar".into(),
         image_id: None,
         platform: Some("linux/amd64".into()),
+        created: None,
         os: Some(OsRelease {
             family: OsFamily::Debian,
             version: "12".into(),

@@ -20,7 +20,7 @@ use oci_client::manifest::{
 };
 use oci_client::Reference;
 
-pub use auth::{parse_pull_secret, AuthOptions, Credential, Secret};
+pub use auth::{parse_pull_secret, resolve as resolve_credential, AuthOptions, Credential, Secret};
 pub use catalog::{list_repositories, list_tags};
 pub use connection::{
     looks_like_registry_reference, parse_reference, RegistryConnection, RegistryOptions,
