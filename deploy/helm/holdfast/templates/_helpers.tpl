@@ -209,11 +209,18 @@ The volumes of every pod; the data volume is the SQLite claim only on the API se
 {{- end }}
 
 {{/*
-Scheduling and pod-level settings shared by both Deployments.
+Scheduling and pod-level settings shared by the API server and the workers.
 */}}
 {{- define "holdfast.podCommon" -}}
 serviceAccountName: {{ include "holdfast.serviceAccountName" . }}
 automountServiceAccountToken: true
+{{ include "holdfast.podShared" . | trim }}
+{{- end }}
+
+{{/*
+Pull secrets, security context and scheduling of every pod (the webhook's too).
+*/}}
+{{- define "holdfast.podShared" -}}
 {{- with .Values.imagePullSecrets }}
 imagePullSecrets:
   {{- toYaml . | nindent 2 }}
@@ -260,4 +267,112 @@ the owners it resolves and the pull secrets it reads. Never list or watch secret
 - apiGroups: [""]
   resources: ["serviceaccounts", "secrets"]
   verbs: ["get"]
+{{- end }}
+
+{{/*
+The admission webhook's name (Deployment, Service, ConfigMap, ServiceAccount and the
+cluster-wide objects): the full name, cut so that the suffix always fits in 63.
+*/}}
+{{- define "holdfast.admission.fullname" -}}
+{{- printf "%s-admission" (include "holdfast.fullname" . | trunc 53 | trimSuffix "-") }}
+{{- end }}
+
+{{/*
+The ServiceAccount the webhook runs as: its own when the chart creates accounts, else
+serviceAccount.name (or "default").
+*/}}
+{{- define "holdfast.admission.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create }}
+{{- include "holdfast.admission.fullname" . }}
+{{- else }}
+{{- default "default" .Values.serviceAccount.name }}
+{{- end }}
+{{- end }}
+
+{{/*
+The Service's DNS names, which the serving certificate is signed for; the API server
+calls the first one.
+*/}}
+{{- define "holdfast.admission.dnsNames" -}}
+{{- $svc := include "holdfast.admission.fullname" . -}}
+- {{ printf "%s.%s.svc" $svc .Release.Namespace }}
+- {{ printf "%s.%s.svc.cluster.local" $svc .Release.Namespace }}
+{{- end }}
+
+{{/*
+The kubernetes.io/tls Secret the webhook serves from: the user's, or the one the chart
+(or cert-manager) writes.
+*/}}
+{{- define "holdfast.admission.tlsSecretName" -}}
+{{- if .Values.admission.tls.existingSecret }}
+{{- .Values.admission.tls.existingSecret }}
+{{- else }}
+{{- printf "%s-tls" (include "holdfast.admission.fullname" .) }}
+{{- end }}
+{{- end }}
+
+{{/*
+Namespaces the webhook never sees: its own (its pods must start while it is down) and
+kube-system, then admission.excludeNamespaces.
+*/}}
+{{- define "holdfast.admission.excludedNamespaces" -}}
+{{- concat (list .Release.Namespace "kube-system") .Values.admission.excludeNamespaces | uniq | toJson }}
+{{- end }}
+
+{{/*
+Settings of the webhook that cannot work stop the render. The policy is parsed here
+(holdfast refuses to start on a policy it cannot read, and a webhook that cannot start
+blocks every pod it covers under failurePolicy Fail) and must have a container_create
+policy; its [holdfast] timeout must end before the API server gives up on the call
+(timeoutSeconds), else holdfast's fail_mode never gets to answer.
+*/}}
+{{- define "holdfast.admission.validate" -}}
+{{- $a := .Values.admission }}
+{{- $seconds := int $a.timeoutSeconds }}
+{{- if or (lt $seconds 1) (gt $seconds 30) }}
+{{- fail (printf "admission.timeoutSeconds is %v; the API server takes 1 to 30." $a.timeoutSeconds) }}
+{{- end }}
+{{- if not (has $a.failurePolicy (list "Fail" "Ignore")) }}
+{{- fail (printf "admission.failurePolicy is %q; expected Fail or Ignore." $a.failurePolicy) }}
+{{- end }}
+{{- if lt (int $a.replicas) 1 }}
+{{- fail "admission.replicas must be at least 1." }}
+{{- end }}
+{{- if and $a.certManager.enabled $a.tls.existingSecret }}
+{{- fail "admission.certManager.enabled and admission.tls.existingSecret are two TLS sources: set one." }}
+{{- end }}
+{{- if and $a.tls.existingSecret (not $a.caBundle) }}
+{{- fail "admission.tls.existingSecret needs admission.caBundle: the base64 PEM of the CA that signed its tls.crt." }}
+{{- end }}
+{{- if and $a.caBundle (not $a.tls.existingSecret) }}
+{{- fail "admission.caBundle is only used with admission.tls.existingSecret (the chart's own and cert-manager's certificates bring their CA)." }}
+{{- end }}
+{{- if and $a.certManager.enabled (not $a.certManager.issuerRef.name) }}
+{{- fail "admission.certManager.enabled=true needs admission.certManager.issuerRef.name." }}
+{{- end }}
+{{- if not $a.existingPolicySecret }}
+{{- $policy := fromToml $a.policy }}
+{{- if hasKey $policy "Error" }}
+{{- fail (printf "admission.policy is not valid TOML: %s" $policy.Error) }}
+{{- end }}
+{{- $create := false }}
+{{- range $policy.policies }}
+{{- if eq (toString .action) "container_create" }}{{ $create = true }}{{ end }}
+{{- end }}
+{{- if not $create }}
+{{- fail "admission.policy has no [[policies]] entry with action = \"container_create\": the webhook would allow every pod." }}
+{{- end }}
+{{- $timeout := toString (dig "holdfast" "timeout" "20s" $policy) | trim }}
+{{- $m := regexFindAll "^([0-9]+) *(ms|s|m)$" $timeout 1 }}
+{{- if not $m }}
+{{- fail (printf "admission.policy: [holdfast] timeout = %q; the chart checks it against admission.timeoutSeconds and takes whole ms, s or m (e.g. \"8s\")." $timeout) }}
+{{- end }}
+{{- $n := int (regexFind "^[0-9]+" $timeout) }}
+{{- $unit := trim (regexReplaceAll "^[0-9]+" $timeout "") }}
+{{- $ms := ternary $n (ternary (mul $n 1000) (mul $n 60000) (eq $unit "s")) (eq $unit "ms") }}
+{{- if ge (int $ms) (mul $seconds 1000) }}
+{{- $what := ternary (printf "[holdfast] timeout = %q" $timeout) "the default [holdfast] timeout (20s, none is set)" (hasKey ($policy.holdfast | default dict) "timeout") }}
+{{- fail (printf "admission.policy: %s must be below admission.timeoutSeconds (%d s), or the API server gives up first and failurePolicy answers instead of fail_mode." $what $seconds) }}
+{{- end }}
+{{- end }}
 {{- end }}
