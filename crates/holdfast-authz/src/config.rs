@@ -16,6 +16,12 @@
 //! risk_level_filter = ["High", "Critical"]
 //! block = true
 //! alert = true
+//! ignore_unfixed = true                        # only fixable vulnerabilities count
+//! exceptions = ["CVE-2023-0286 exp:2027-03-31 pkg:openssl"]   # .holdfastignore lines
+//! ignore_file = "holdfastignore"               # more of them, from a file
+//! allowed_registries = ["registry.example.com", "docker.io/library"]
+//! require_digest = true                        # name@sha256:... only
+//! max_image_age = "90d"                        # by the image config's `created`
 //!
 //! [holdfast]
 //! fail_mode = "closed"       # or "open": what a scan that fails or times out answers
@@ -24,6 +30,7 @@
 //! ```
 //!
 //! `[holdfast]` also takes `db`, `cache_dir`, `plugin_dirs`, `insecure_registries`,
+//! `registry_ca` (a PEM file of CAs trusted for registries),
 //! `docker_host` (`unix:///run/docker.sock`), `cache_ttl` (1h), `scan_timeout` (10m: how
 //! long a scan may go on after its answer was given), `weak_password_timeout` (half the
 //! timeout), `max_parallel_scans` and `log_uncovered` (false).
@@ -163,6 +170,9 @@ pub struct HoldfastConfig {
     pub plugin_dirs: Vec<PathBuf>,
     /// Registries (`host[:port]`) read over plain HTTP.
     pub insecure_registries: Vec<String>,
+    /// A PEM file of CA certificates trusted for registries (a cluster's internal CA),
+    /// besides the built-in roots.
+    pub registry_ca: Option<PathBuf>,
     /// The Docker daemon to resolve and read local images from (`unix:///...`); default
     /// `DOCKER_HOST`, then the default socket.
     pub docker_host: Option<String>,
@@ -289,6 +299,7 @@ struct RawHoldfast {
     plugin_dirs: Vec<PathBuf>,
     #[serde(default)]
     insecure_registries: Vec<String>,
+    registry_ca: Option<PathBuf>,
     docker_host: Option<String>,
     cache_ttl: Option<Spanned<String>>,
     scan_timeout: Option<Spanned<String>>,
@@ -424,6 +435,7 @@ pub fn parse(text: &str, path: &Path) -> Result<Loaded, ConfigError> {
         cache_dir: h.cache_dir.map(abs),
         plugin_dirs: h.plugin_dirs.into_iter().map(abs).collect(),
         insecure_registries: h.insecure_registries,
+        registry_ca: h.registry_ca.map(abs),
         docker_host: h.docker_host,
         cache_ttl: duration(h.cache_ttl, "cache_ttl", Duration::from_secs(3600))?,
         scan_timeout: duration(h.scan_timeout, "scan_timeout", Duration::from_secs(600))?,

@@ -43,6 +43,8 @@ pub struct EngineBackend {
     cache: LayerCache,
     policies: Vec<EnginePolicy>,
     insecure_registries: Vec<String>,
+    /// `registry_ca`'s certificates, read at start.
+    registry_ca: Option<Vec<u8>>,
     docker_auth: Option<DockerAuth>,
     scan_timeout: Duration,
     /// Registry references resolved lately (without request credentials), so that a
@@ -138,6 +140,12 @@ impl EngineBackend {
             cache: LayerCache::new(cache_dir),
             policies,
             insecure_registries: h.insecure_registries.clone(),
+            registry_ca: match &h.registry_ca {
+                Some(p) => Some(std::fs::read(p).with_context(|| {
+                    format!("holdfast.registry_ca: cannot read `{}`", p.display())
+                })?),
+                None => None,
+            },
             docker_auth: config.docker_auth.clone(),
             scan_timeout: h.scan_timeout,
             resolved: std::sync::Mutex::new(std::collections::HashMap::new()),
@@ -197,7 +205,7 @@ impl EngineBackend {
         RegistryOptions {
             auth,
             insecure_hosts: self.insecure_registries.clone(),
-            ca_pem: None,
+            ca_pem: self.registry_ca.clone(),
             parallel_downloads: 0,
         }
     }

@@ -9,6 +9,13 @@
 //! `ADDED` events and ends. Missing objects are 404, and listing secrets is 403, as a
 //! scanner's least-privilege role would have it; errors are `Status` objects. Every request
 //! is logged, so a test can say what a client did and did not ask.
+//!
+//! A create (`POST` to a collection, as `kubectl create` sends it) goes through the
+//! validating admission webhooks of the fixture's `ValidatingWebhookConfiguration`s, as
+//! the real API server calls them: an `AdmissionReview` v1 over HTTPS to the webhook's
+//! `clientConfig.url`, trusting only its `caBundle`, within `timeoutSeconds`; a denial is
+//! 403 with the webhook's message, an unreachable webhook follows `failurePolicy`, and
+//! `dryRun=All` is refused for webhooks with side effects, then stores nothing.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -58,6 +65,13 @@ const RESOURCES: &[Resource] = &[
         "httproutes",
         "HTTPRoute",
         true,
+    ),
+    res(
+        "admissionregistration.k8s.io",
+        "v1",
+        "validatingwebhookconfigurations",
+        "ValidatingWebhookConfiguration",
+        false,
     ),
 ];
 
@@ -121,6 +135,13 @@ impl ApiServer {
             vec!["apps", "batch", "networking.k8s.io", "discovery.k8s.io"];
         if store.objects.iter().any(|o| o["kind"] == "HTTPRoute") {
             groups.push("gateway.networking.k8s.io");
+        }
+        if store
+            .objects
+            .iter()
+            .any(|o| o["kind"] == "ValidatingWebhookConfiguration")
+        {
+            groups.push("admissionregistration.k8s.io");
         }
         store.groups = groups;
         let store = Arc::new(Mutex::new(store));
@@ -279,7 +300,11 @@ fn labels_match(object: &Value, selector: &str) -> bool {
     })
 }
 
-async fn handle(State(store): State<Arc<Mutex<Store>>>, request: Request) -> Response {
+async fn handle(State(shared): State<Arc<Mutex<Store>>>, request: Request) -> Response {
+    if request.method() == axum::http::Method::POST {
+        return create(shared, request).await;
+    }
+    let store = shared;
     let path = request.uri().path().to_string();
     let q = query(&request);
     let table = request
@@ -339,7 +364,7 @@ async fn handle(State(store): State<Arc<Mutex<Store>>>, request: Request) -> Res
                         "name": r.plural, "singularName": r.kind.to_lowercase(),
                         "shortNames": short_names(r.plural),
                         "namespaced": r.namespaced, "kind": r.kind,
-                        "verbs": ["get", "list", "watch"],
+                        "verbs": ["create", "get", "list", "watch"],
                     })
                 })
                 .collect();
@@ -477,6 +502,219 @@ async fn handle(State(store): State<Arc<Mutex<Store>>>, request: Request) -> Res
             .into_response()
         }
     }
+}
+
+/// Most bytes of an object a client may create.
+const MAX_CREATE: usize = 1 << 20;
+
+/// A create: the admission webhooks judge it, then it is stored (or, with `dryRun=All`,
+/// only answered).
+async fn create(shared: Arc<Mutex<Store>>, request: Request) -> Response {
+    let path = request.uri().path().to_string();
+    let q = query(&request);
+    shared.lock().expect("store").log.push(format!(
+        "POST {path}{}",
+        request
+            .uri()
+            .query()
+            .map(|q| format!("?{q}"))
+            .unwrap_or_default()
+    ));
+    let (r, ns) = match route(&path) {
+        Some(Route::List(r, ns)) => (r, ns),
+        _ => {
+            return status(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "MethodNotAllowed",
+                format!("the server does not allow this method on the requested resource ({path})"),
+            )
+        }
+    };
+    let body = match axum::body::to_bytes(request.into_body(), MAX_CREATE).await {
+        Ok(b) => b,
+        Err(e) => {
+            return status(
+                StatusCode::BAD_REQUEST,
+                "BadRequest",
+                format!("cannot read the body: {e}"),
+            )
+        }
+    };
+    let mut object: Value = match serde_json::from_slice(&body) {
+        Ok(v) => v,
+        Err(e) => {
+            return status(
+                StatusCode::BAD_REQUEST,
+                "BadRequest",
+                format!("the body is not JSON: {e}"),
+            )
+        }
+    };
+    if object["kind"] != r.kind {
+        return status(
+            StatusCode::BAD_REQUEST,
+            "BadRequest",
+            format!("the body is a {}, not a {}", object["kind"], r.kind),
+        );
+    }
+    if let Some(ns) = &ns {
+        object["metadata"]["namespace"] = json!(ns);
+    }
+    let dry_run = q.get("dryRun").is_some_and(|d| d == "All");
+    let webhooks: Vec<Value> = {
+        let store = shared.lock().expect("store");
+        store
+            .objects
+            .iter()
+            .filter(|o| o["kind"] == "ValidatingWebhookConfiguration")
+            .flat_map(|o| o["webhooks"].as_array().cloned().unwrap_or_default())
+            .filter(|w| webhook_matches(w, r, ns.as_deref()))
+            .collect()
+    };
+    for webhook in &webhooks {
+        let name = webhook["name"].as_str().unwrap_or_default().to_string();
+        let side_effects = webhook["sideEffects"].as_str().unwrap_or("Unknown");
+        if dry_run && !matches!(side_effects, "None" | "NoneOnDryRun") {
+            return status(
+                StatusCode::BAD_REQUEST,
+                "BadRequest",
+                format!("admission webhook \"{name}\" does not support dry run"),
+            );
+        }
+        match call_webhook(webhook, r, ns.as_deref(), &object, dry_run).await {
+            Ok(response) if response["allowed"] == true => {}
+            Ok(response) => {
+                let message = response["status"]["message"].as_str().unwrap_or_default();
+                let code = response["status"]["code"]
+                    .as_u64()
+                    .and_then(|c| StatusCode::from_u16(c as u16).ok())
+                    .unwrap_or(StatusCode::FORBIDDEN);
+                return status(
+                    code,
+                    "Forbidden",
+                    format!("admission webhook \"{name}\" denied the request: {message}"),
+                );
+            }
+            Err(e) if webhook["failurePolicy"] == "Ignore" => {
+                shared
+                    .lock()
+                    .expect("store")
+                    .log
+                    .push(format!("webhook {name} ignored: {e}"));
+            }
+            Err(e) => {
+                return status(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "InternalError",
+                    format!("Internal error occurred: failed calling webhook \"{name}\": {e}"),
+                )
+            }
+        }
+    }
+    let mut store = shared.lock().expect("store");
+    if dry_run {
+        let meta = &mut object["metadata"];
+        meta["uid"] = json!("00000000-0000-4000-8000-dryrun000000");
+        meta["creationTimestamp"] = json!("2026-01-01T00:00:00Z");
+    } else {
+        store.add(object.clone());
+        object = store.objects.last().cloned().unwrap_or(object);
+    }
+    object["apiVersion"] = json!(r.api_version());
+    (StatusCode::CREATED, axum::Json(object)).into_response()
+}
+
+/// Whether a webhook's rules cover creating `r` in `ns` (its namespaceSelector read for
+/// `kubernetes.io/metadata.name` In/NotIn, the form charts use).
+fn webhook_matches(webhook: &Value, r: &Resource, ns: Option<&str>) -> bool {
+    let any = |list: &Value, want: &str| {
+        list.as_array()
+            .is_some_and(|l| l.iter().any(|v| v == "*" || v == want))
+    };
+    let rule_hit = webhook["rules"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .any(|rule| {
+            any(&rule["operations"], "CREATE")
+                && any(&rule["apiGroups"], r.group)
+                && any(&rule["apiVersions"], r.version)
+                && any(&rule["resources"], r.plural)
+        });
+    let ns_hit = webhook["namespaceSelector"]["matchExpressions"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|e| e["key"] == "kubernetes.io/metadata.name")
+        .all(|e| {
+            let listed = ns.is_some_and(|n| any(&e["values"], n));
+            match e["operator"].as_str() {
+                Some("NotIn") => !listed,
+                Some("In") => listed,
+                _ => true,
+            }
+        });
+    rule_hit && ns_hit
+}
+
+/// Sends one AdmissionReview to a webhook's URL and returns its `response`.
+async fn call_webhook(
+    webhook: &Value,
+    r: &Resource,
+    ns: Option<&str>,
+    object: &Value,
+    dry_run: bool,
+) -> Result<Value, String> {
+    let config = &webhook["clientConfig"];
+    let url = config["url"]
+        .as_str()
+        .ok_or("the test API server calls webhooks by clientConfig.url only")?;
+    let ca = base64::engine::general_purpose::STANDARD
+        .decode(config["caBundle"].as_str().unwrap_or_default())
+        .map_err(|e| format!("caBundle is not base64: {e}"))?;
+    let cert = reqwest::Certificate::from_pem(&ca).map_err(|e| format!("caBundle: {e}"))?;
+    let timeout = webhook["timeoutSeconds"].as_u64().unwrap_or(10);
+    let client = reqwest::Client::builder()
+        .tls_built_in_root_certs(false)
+        .add_root_certificate(cert)
+        .timeout(std::time::Duration::from_secs(timeout))
+        .build()
+        .map_err(|e| e.to_string())?;
+    let uid = format!(
+        "{:032x}",
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0)
+    );
+    let gvk = json!({"group": r.group, "version": r.version, "kind": r.kind});
+    let gvr = json!({"group": r.group, "version": r.version, "resource": r.plural});
+    let review = json!({
+        "apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
+        "request": {
+            "uid": uid, "kind": gvk, "resource": gvr, "requestKind": gvk, "requestResource": gvr,
+            "name": object["metadata"]["name"], "namespace": ns, "operation": "CREATE",
+            "userInfo": {"username": "test", "groups": ["system:authenticated"]},
+            "object": object, "oldObject": null, "dryRun": dry_run,
+            "options": {"apiVersion": "meta.k8s.io/v1", "kind": "CreateOptions"},
+        }
+    });
+    let answer: Value = client
+        .post(url)
+        .header("content-type", "application/json")
+        .body(review.to_string())
+        .send()
+        .await
+        .map_err(|e| format!("Post \"{url}\": {e}"))?
+        .error_for_status()
+        .map_err(|e| e.to_string())?
+        .json()
+        .await
+        .map_err(|e| format!("the answer is not an AdmissionReview: {e}"))?;
+    if answer["response"]["uid"] != json!(uid) {
+        return Err("the answer's uid is not the request's".into());
+    }
+    Ok(answer["response"].clone())
 }
 
 /// kubectl's short names (`svc`, `ing`, ...), which discovery announces.

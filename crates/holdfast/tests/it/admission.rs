@@ -1,12 +1,17 @@
 //! `holdfast admission` over real TLS: AdmissionReview documents for pods and workloads
 //! whose images live in a real `docker-registry`; a planted secret denies, a clean image
-//! is allowed, the uid is echoed, and the denial names the image and the finding.
+//! is allowed, the uid is echoed, and the denial names the image and the finding. Then
+//! `kubectl create --dry-run=server` through the test API server, which calls the webhook
+//! as a cluster would, with the images behind htpasswd and only the pods' pull secrets
+//! to reach them.
 
 use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
+use holdfast_test_apiserver::ApiServer;
+
 use crate::common::*;
-use crate::registry::{free_port, make_tls, push, start, tools_ready};
+use crate::registry::{free_port, make_tls, push, start, tools_ready, PASSWORD, USER};
 
 struct Webhook(Child);
 
@@ -33,6 +38,43 @@ fn post(url: &str, ca: &std::path::Path, body: &serde_json::Value) -> serde_json
         String::from_utf8_lossy(&out.stdout)
     );
     serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// Starts `holdfast admission` on a free port with `extra` arguments and waits until it
+/// answers; returns it and its URL.
+fn start_webhook(
+    tls: &crate::registry::Tls,
+    policy: &std::path::Path,
+    extra: &[&str],
+) -> (Webhook, String) {
+    let port = free_port();
+    let child = holdfast()
+        .args(["admission", "--listen", &format!("127.0.0.1:{port}")])
+        .arg("--tls-cert")
+        .arg(&tls.cert)
+        .arg("--tls-key")
+        .arg(&tls.key)
+        .arg("--policy")
+        .arg(policy)
+        .args(extra)
+        .env("DOCKER_CONFIG", env!("CARGO_TARGET_TMPDIR"))
+        .spawn()
+        .unwrap();
+    let webhook = Webhook(child);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !Command::new("curl")
+        .args(["-sf", "--cacert"])
+        .arg(&tls.ca)
+        .arg(format!("https://127.0.0.1:{port}/healthz"))
+        .output()
+        .unwrap()
+        .status
+        .success()
+    {
+        assert!(Instant::now() < deadline, "the webhook did not come up");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    (webhook, format!("https://127.0.0.1:{port}/validate"))
 }
 
 fn review(uid: &str, kind: &str, object: serde_json::Value) -> serde_json::Value {
@@ -101,32 +143,7 @@ fn pods_with_risky_images_are_denied_over_tls() {
         ),
     )
     .unwrap();
-    let port = free_port();
-    let child = holdfast()
-        .args(["admission", "--listen", &format!("127.0.0.1:{port}")])
-        .arg("--tls-cert")
-        .arg(&tls.cert)
-        .arg("--tls-key")
-        .arg(&tls.key)
-        .arg("--policy")
-        .arg(&policy)
-        .spawn()
-        .unwrap();
-    let _webhook = Webhook(child);
-    let url = format!("https://127.0.0.1:{port}/validate");
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !Command::new("curl")
-        .args(["-sf", "--cacert"])
-        .arg(&tls.ca)
-        .arg(format!("https://127.0.0.1:{port}/healthz"))
-        .output()
-        .unwrap()
-        .status
-        .success()
-    {
-        assert!(Instant::now() < deadline, "the webhook did not come up");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    let (_webhook, url) = start_webhook(&tls, &policy, &["--no-pull-secrets"]);
 
     // A pod running the image with a secret: denied, saying which image and why.
     let bad_ref = format!("{}/team/bad:1", reg.host);
@@ -181,4 +198,185 @@ fn pods_with_risky_images_are_denied_over_tls() {
             && e["cached"] == true),
         "{decisions:#?}"
     );
+}
+
+/// `kubectl create --dry-run=server` of `yaml` through the test API server; its output.
+fn kubectl_create(kubeconfig: &std::path::Path, yaml: &str) -> std::process::Output {
+    use std::io::Write;
+    let mut child = Command::new("kubectl")
+        .arg("--kubeconfig")
+        .arg(kubeconfig)
+        .args(["create", "--dry-run=server", "--validate=false", "-f", "-"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(yaml.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn kubectl_dry_run_goes_through_the_webhook_with_the_pods_pull_secrets() {
+    if !(tools_ready(&["openssl", "htpasswd", "curl", "kubectl"])) {
+        return;
+    }
+    let d = temp();
+    let tls = make_tls(d.path());
+    let reg = start(Some(&tls));
+    let base = debian_base(&[("libc6", "2.36-9+deb12u4")]);
+    let bad = d.path().join("bad.tar");
+    let secret = layer(&[f(
+        "app/.env",
+        "AWS_ACCESS_KEY_ID=AKIAQYLPMN5HFIQR7XYZ\nAWS_SECRET_ACCESS_KEY=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\n",
+    )]);
+    docker_archive(&bad, &[base.clone(), secret], Z::Gzip, &[]);
+    let good = d.path().join("good.tar");
+    docker_archive(&good, &[base], Z::Gzip, &[]);
+    let creds = format!("{USER}:{PASSWORD}");
+    for (tar, name) in [(&bad, "private/bad:1"), (&good, "private/good:1")] {
+        push(
+            &reg,
+            &format!("docker-archive:{}", path_str(tar)),
+            name,
+            &["--dest-creds", &creds],
+        );
+    }
+    let host = reg.host.clone();
+    let b64 = |b: &[u8]| {
+        use base64::Engine;
+        base64::engine::general_purpose::STANDARD.encode(b)
+    };
+    let auth = b64(format!(
+        r#"{{"auths":{{"{host}":{{"auth":"{}"}}}}}}"#,
+        b64(creds.as_bytes())
+    )
+    .as_bytes());
+
+    let dir = d.path().display();
+    let policy = d.path().join("policy.toml");
+    std::fs::write(
+        &policy,
+        format!(
+            "[log]\nplugin_log_path = \"{dir}/plugin.log\"\nauth_log_path = \"{dir}/auth.log\"\n\n\
+             [[policies]]\naction = \"container_create\"\nenabled_plugins = [\"secret\"]\nrisk_level_filter = [\"High\", \"Critical\"]\nblock = true\n\
+             allowed_registries = [\"{host}/private\"]\n\n\
+             [holdfast]\nfail_mode = \"closed\"\ntimeout = \"25s\"\nregistry_ca = \"{}\"\ncache_dir = \"{dir}/cache\"\n",
+            tls.ca.display()
+        ),
+    )
+    .unwrap();
+
+    // The API server: the pull secret, a service account naming it, and the webhook.
+    // It is started first, for the webhook's kubeconfig, and told about the webhook's
+    // port by a configuration added once the port is known.
+    let fixture = format!(
+        "apiVersion: v1\nkind: Secret\ntype: kubernetes.io/dockerconfigjson\nmetadata: {{name: regcred, namespace: shop}}\ndata: {{.dockerconfigjson: {auth}}}\n\
+         ---\napiVersion: v1\nkind: ServiceAccount\nmetadata: {{name: builder, namespace: shop}}\nimagePullSecrets: [{{name: regcred}}]\n"
+    );
+    let server = ApiServer::start(&fixture);
+    let kubeconfig = server.kubeconfig(d.path());
+    let (_webhook, url) = start_webhook(&tls, &policy, &["--kubeconfig", &path_str(&kubeconfig)]);
+    server.add(serde_json::json!({
+        "apiVersion": "admissionregistration.k8s.io/v1",
+        "kind": "ValidatingWebhookConfiguration",
+        "metadata": {"name": "holdfast"},
+        "webhooks": [{
+            "name": "images.holdfast.dev",
+            "clientConfig": {"url": url, "caBundle": b64(&std::fs::read(&tls.ca).unwrap())},
+            "rules": [{"operations": ["CREATE", "UPDATE"], "apiGroups": [""], "apiVersions": ["v1"], "resources": ["pods"]}],
+            "admissionReviewVersions": ["v1"], "sideEffects": "None",
+            "failurePolicy": "Fail", "timeoutSeconds": 30,
+            "namespaceSelector": {"matchExpressions": [{"key": "kubernetes.io/metadata.name", "operator": "NotIn", "values": ["kube-system"]}]},
+        }],
+    }));
+    let pod = |name: &str, account: &str, image: &str| {
+        format!(
+            "apiVersion: v1\nkind: Pod\nmetadata: {{name: {name}, namespace: shop}}\nspec:\n  serviceAccountName: {account}\n  containers:\n  - {{name: app, image: '{image}'}}\n"
+        )
+    };
+
+    // The image with a secret, pulled with the service account's pull secret: denied,
+    // and kubectl says by whom and why.
+    let bad_ref = format!("{host}/private/bad:1");
+    let out = kubectl_create(&kubeconfig, &pod("bad", "builder", &bad_ref));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "admission webhook \"images.holdfast.dev\" denied the request: holdfast: blocked {bad_ref} (container_create): "
+        )),
+        "{stderr}"
+    );
+    assert!(stderr.contains("/app/.env"), "{stderr}");
+    assert!(!stderr.contains(PASSWORD));
+
+    // The clean image is admitted, and a dry run stores nothing.
+    let out = kubectl_create(
+        &kubeconfig,
+        &pod("good", "builder", &format!("{host}/private/good:1")),
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "pod/good created (server dry run)"
+    );
+
+    // Without the pull secret (the default service account names none) the registry
+    // refuses the webhook, and fail_mode = closed denies.
+    let out = kubectl_create(
+        &kubeconfig,
+        &pod("stranger", "default", &format!("{host}/private/good:1")),
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(stderr.contains("(fail_mode = closed)"), "{stderr}");
+    assert!(stderr.contains("refused access"), "{stderr}");
+
+    // An image from outside the allowed registries is refused by name.
+    let out = kubectl_create(
+        &kubeconfig,
+        &pod("other", "builder", &format!("{host}/public/tool:1")),
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("is not an allowed registry")
+            || stderr.contains(&format!("allowed_registries: {host}/private")),
+        "{stderr}"
+    );
+
+    // Secrets were read by name, never listed; nothing was stored.
+    let requests = server.requests();
+    assert!(
+        requests
+            .iter()
+            .any(|r| r == "GET /api/v1/namespaces/shop/secrets/regcred"),
+        "{requests:#?}"
+    );
+    assert!(!requests
+        .iter()
+        .any(|r| r.contains("/secrets?") || r.ends_with("/secrets")));
+    assert!(
+        requests.iter().any(
+            |r| r.starts_with("POST /api/v1/namespaces/shop/pods?") && r.contains("dryRun=All")
+        ),
+        "{requests:#?}"
+    );
+    let out = Command::new("kubectl")
+        .arg("--kubeconfig")
+        .arg(&kubeconfig)
+        .args(["get", "pods", "-n", "shop", "-o", "name"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).trim().is_empty());
 }
