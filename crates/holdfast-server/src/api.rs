@@ -746,5 +746,42 @@ async fn report(State(state): State<AppState>) -> ApiResult<Json<Value>> {
             }
         }
     }
-    Ok(Json(json!({ "targets": out })))
+    // Each pod of the latest cluster scans, with the full result of each of its images.
+    let mut pods = BTreeMap::new();
+    for scan in crate::pods::latest(&state).await? {
+        let Some(result) = result_with_exceptions(&state, &scan.scan_id).await? else {
+            continue;
+        };
+        let context = &scan.cluster.context;
+        for pod in &scan.cluster.pods {
+            let images: Vec<Value> = pod
+                .images
+                .iter()
+                .map(|i| {
+                    let target = i
+                        .target
+                        .as_ref()
+                        .and_then(|t| result.targets.iter().find(|r| &r.name == t));
+                    json!({
+                        "container": i.container, "reference": i.reference, "digest": i.digest,
+                        "target": i.target, "result": target,
+                    })
+                })
+                .collect();
+            let key = if pods.contains_key(&format!("{}/{}", pod.namespace, pod.name)) {
+                format!("{context}/{}/{}", pod.namespace, pod.name)
+            } else {
+                format!("{}/{}", pod.namespace, pod.name)
+            };
+            pods.insert(
+                key,
+                json!({
+                    "cluster": context, "scan_id": scan.scan_id, "namespace": pod.namespace,
+                    "name": pod.name, "owner": pod.owner, "is_public": pod.is_public,
+                    "exposure": pod.exposure, "images": images,
+                }),
+            );
+        }
+    }
+    Ok(Json(json!({ "targets": out, "pods": pods })))
 }

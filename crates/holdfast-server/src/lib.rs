@@ -19,6 +19,7 @@ mod dbserve;
 mod edits;
 mod metrics;
 mod openapi;
+mod pods;
 mod scheduler;
 mod targets;
 mod views;

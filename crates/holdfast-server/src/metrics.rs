@@ -7,8 +7,11 @@
 //! `promtool check metrics` and older scrapers read treats as a family without help; and
 //! every gauge here is rebuilt from the store per scrape anyway.
 //!
-//! `pod_security_issue`, the per-pod gauge the runtime image scanner's dashboards read,
-//! needs pods: it is absent until the cluster scan stores them.
+//! `pod_security_issue` is the per-pod gauge the runtime image scanner's dashboards read:
+//! one series, valued 1, per finding of each image of each pod of the latest cluster
+//! scans (exceptions in force left out), labelled `PodName`, `Namespace`, `Image`,
+//! `IsPublic`, `BaseOS`, `VulnerabilityID`, `PkgName`, `InstalledVersion`,
+//! `FixedVersion` and `Severity`. It is absent until a cluster scan has finished.
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -112,6 +115,81 @@ impl Exposition {
 }
 
 /// The text exposition, with the store's gauges read now.
+/// The `pod_security_issue` family, when cluster scans have pods.
+async fn pod_security_issues(
+    state: &AppState,
+    latest: &[holdfast_store::TargetSummary],
+    e: &mut Exposition,
+) -> Result<(), holdfast_store::StoreError> {
+    let clusters = match crate::pods::latest(state).await {
+        Ok(c) => c,
+        Err(_) => return Ok(()),
+    };
+    if clusters.iter().all(|c| c.cluster.pods.is_empty()) {
+        return Ok(());
+    }
+    let exceptions = state.store.active_exceptions().await?;
+    let findings = state
+        .store
+        .latest_findings_of(crate::pods::CLUSTER_PREFIX)
+        .await?;
+    let mut by_target: BTreeMap<(&str, &str), Vec<&holdfast_store::FindingRow>> = BTreeMap::new();
+    for f in &findings {
+        if crate::views::covered(&exceptions, f).is_none() {
+            by_target
+                .entry((f.scan_id.as_str(), f.target.as_str()))
+                .or_default()
+                .push(f);
+        }
+    }
+    let os: BTreeMap<(&str, &str), &str> = latest
+        .iter()
+        .filter_map(|t| Some(((t.scan_id.as_str(), t.name.as_str()), t.os.as_deref()?)))
+        .collect();
+    // One series per label set: a pod running the same image twice counts once.
+    let mut series: std::collections::BTreeSet<Vec<(&str, String)>> = Default::default();
+    for c in &clusters {
+        for pod in &c.cluster.pods {
+            for image in &pod.images {
+                let Some(target) = image.target.as_deref() else {
+                    continue;
+                };
+                let key = (c.scan_id.as_str(), target);
+                for f in by_target.get(&key).into_iter().flatten() {
+                    series.insert(vec![
+                        ("PodName", pod.name.clone()),
+                        ("Namespace", pod.namespace.clone()),
+                        ("Image", image.reference.clone()),
+                        ("IsPublic", pod.is_public.to_string()),
+                        (
+                            "BaseOS",
+                            os.get(&key).copied().unwrap_or_default().to_string(),
+                        ),
+                        ("VulnerabilityID", f.id.clone()),
+                        ("PkgName", f.package.clone().unwrap_or_default()),
+                        (
+                            "InstalledVersion",
+                            f.installed_version.clone().unwrap_or_default(),
+                        ),
+                        ("FixedVersion", f.fixed_version.clone().unwrap_or_default()),
+                        ("Severity", f.severity.clone()),
+                    ]);
+                }
+            }
+        }
+    }
+    e.family(
+        "pod_security_issue",
+        "gauge",
+        "A finding of an image a pod runs, from the latest cluster scans (1 per finding).",
+    );
+    for labels in &series {
+        let labels: Vec<(&str, &str)> = labels.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        e.sample("pod_security_issue", &labels, 1.0);
+    }
+    Ok(())
+}
+
 pub async fn render(state: &AppState) -> Result<String, holdfast_store::StoreError> {
     let latest = state.store.latest_targets(None, None).await?;
     let (queued, running) = state.store.queue_depth().await?;
@@ -232,6 +310,7 @@ pub async fn render(state: &AppState) -> Result<String, holdfast_store::StoreErr
             *n as f64,
         );
     }
+    pod_security_issues(state, &latest, &mut e).await?;
     if let Some(age) = crate::dbserve::db_age_seconds(&state.db_path) {
         e.family(
             "holdfast_db_age_seconds",

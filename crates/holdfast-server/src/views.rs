@@ -9,7 +9,7 @@ use serde::Serialize;
 use crate::api::{apply_exceptions, ApiError};
 use crate::AppState;
 
-async fn active_exceptions(state: &AppState) -> Result<Vec<Exception>, ApiError> {
+pub(crate) async fn active_exceptions(state: &AppState) -> Result<Vec<Exception>, ApiError> {
     state
         .store
         .active_exceptions()
@@ -17,7 +17,8 @@ async fn active_exceptions(state: &AppState) -> Result<Vec<Exception>, ApiError>
         .map_err(ApiError::store)
 }
 
-fn covered(exceptions: &[Exception], f: &FindingRow) -> Option<String> {
+/// The exception in force that covers a stored finding, by id.
+pub(crate) fn covered(exceptions: &[Exception], f: &FindingRow) -> Option<String> {
     exceptions
         .iter()
         .find(|e| e.covers(&f.id, &[], f.package.as_deref(), &f.target))

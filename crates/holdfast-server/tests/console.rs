@@ -10,7 +10,7 @@ mod service;
 use reqwest::header::{CONTENT_SECURITY_POLICY, LOCATION, SET_COOKIE};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
-use service::{days_ago, demo_image, on_both, vulnerability_like, Service};
+use service::{cluster_result, days_ago, demo_image, on_both, vulnerability_like, Service};
 
 const HOSTILE: &str = "<script>alert(1)</script>";
 
@@ -449,6 +449,67 @@ fn the_console_signs_in_shows_the_apis_numbers_and_edits_through_it() {
         let (status, _, body) = reader.post("/exceptions", &attempt).await;
         assert_eq!(status, StatusCode::FORBIDDEN);
         assert!(body.contains("admin scope"));
+        service
+    });
+}
+
+#[test]
+fn pods_show_on_the_workloads_page_and_exposure_raises_the_risk() {
+    on_both(|service| async move {
+        let demo = demo_result(&service).await;
+        let mut browser = Browser::new(&service.base);
+        browser.sign_in(&service.admin).await;
+        let (_, _, before) = browser.get("/").await;
+        assert!(!before.contains("shop&#x2f;web@sha256:0a1b"));
+        service.import(&cluster_result(&demo), "cluster:prod").await;
+
+        // The Pods card counts the four pods and their images' findings (web-a and web-b
+        // each count the web image).
+        let (_, _, overview) = browser.get("/").await;
+        let at = overview.find("data-class=\"Pods\"").unwrap();
+        assert!(
+            overview[at..].contains("<small>4 · from cluster scans</small>"),
+            "{overview}"
+        );
+        let demo_critical = demo["targets"][0]["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["severity"] == "CRITICAL")
+            .count() as i64;
+        assert_eq!(
+            shown_count(&overview, "data-class=\"Pods\"", "critical"),
+            2 * demo_critical
+        );
+
+        // The public web image outranks the same findings in the demo image itself.
+        // The console escapes `/` in text and attributes.
+        let esc = |s: &str| s.replace('/', "&#x2f;");
+        let risky = &overview[overview.find("risk-h").unwrap()..];
+        let web = risky
+            .find(&esc("registry.example/shop/web@sha256:0a1b"))
+            .unwrap_or_else(|| panic!("web image not listed: {risky}"));
+        let plain = risky
+            .find(&esc(demo["targets"][0]["name"].as_str().unwrap()))
+            .expect("demo listed");
+        assert!(web < plain, "exposed first: {risky}");
+
+        // The workloads page lists the pods, public ones first, with owners and images.
+        let (_, _, workloads) = browser.get("/workloads").await;
+        let pods = &workloads[workloads.find("id=\"pods\"").expect("pods table")..];
+        let order: Vec<usize> = ["shop/web-a", "shop/web-b", "shop/api-1", "tools/tool"]
+            .iter()
+            .map(|p| pods.find(&format!("data-name=\"{}\"", p)).unwrap())
+            .collect();
+        assert!(order[0] < order[2] && order[1] < order[2], "{pods}");
+        assert!(pods.contains(&esc("Deployment/web")));
+        assert!(pods.contains(&esc(
+            "title=\"Ingress shop/web → Service shop/web → EndpointSlice shop/web-q8 → Pod shop/web-a\""
+        )));
+        assert!(pods.contains(&format!(
+            "{}</span> <small>(not scanned)</small>",
+            esc("quay.io/team/tool:1")
+        )));
         service
     });
 }

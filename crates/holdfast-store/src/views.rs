@@ -207,13 +207,47 @@ impl Store {
     /// The findings of the latest scans, of the given kinds (all when empty) and advisory
     /// or rule ids (all when empty).
     pub async fn latest_findings(&self, kinds: &[&str], ids: &[&str]) -> Result<Vec<FindingRow>> {
+        self.findings_where(None, kinds, ids).await
+    }
+
+    /// The findings of the latest finished scan of every target named `PREFIX...` (the
+    /// clusters' with `cluster:`).
+    pub async fn latest_findings_of(&self, prefix: &str) -> Result<Vec<FindingRow>> {
+        self.findings_where(Some(prefix), &[], &[]).await
+    }
+
+    /// The latest finished scan of every target named `PREFIX...`: its id, target and
+    /// result JSON.
+    pub async fn latest_results_of(&self, prefix: &str) -> Result<Vec<(String, String, String)>> {
+        let mut q = Sql::new("SELECT s.id, s.target, s.result FROM scans s WHERE s.id IN (");
+        q.push(LATEST)
+            .push(" AND s.target LIKE ")
+            .bind(format!("{prefix}%"))
+            .push(") AND s.result IS NOT NULL ORDER BY s.target");
+        let rows = q.query().fetch_all(self.pool()).await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get("id")?, r.try_get("target")?, r.try_get("result")?)))
+            .collect()
+    }
+
+    /// Findings of the latest scans (of targets named `prefix...` when given).
+    async fn findings_where(
+        &self,
+        prefix: Option<&str>,
+        kinds: &[&str],
+        ids: &[&str],
+    ) -> Result<Vec<FindingRow>> {
         let mut q = Sql::new(
             "SELECT f.scan_id, st.name, st.kind AS target_kind, st.image_id, f.kind, f.finding_id, \
              f.severity, f.title, f.package, f.installed_version, f.fixed_version, f.path \
              FROM findings f JOIN scan_targets st ON st.scan_id = f.scan_id AND st.idx = f.target_idx \
              WHERE f.scan_id IN (",
         );
-        q.push(LATEST).push(")");
+        q.push(LATEST);
+        if let Some(prefix) = prefix {
+            q.push(" AND s.target LIKE ").bind(format!("{prefix}%"));
+        }
+        q.push(")");
         if !kinds.is_empty() {
             q.push(" AND f.kind IN ")
                 .row(kinds.iter().map(|k| (*k).into()).collect());

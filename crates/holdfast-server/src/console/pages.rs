@@ -1,7 +1,7 @@
 //! The console's pages. Each reads what the API reads (the store's views, with the
 //! exceptions in force applied the same way), so the numbers on a page are the API's.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 
 use axum::extract::{Form, Path, Query, State};
@@ -40,8 +40,7 @@ fn image_href(image_id: Option<&str>, name: &str) -> String {
 
 /// How risky a target is, to order the overview: severities weighted (critical 10, high
 /// 5, medium 2, low 1), half as much again when fixes exist (the risk is actionable), and
-/// doubled when the workload is exposed to the internet (known once clusters are
-/// scanned).
+/// doubled when a pod the internet reaches runs it (from the latest cluster scans).
 pub(crate) fn risk_score(t: &TargetSummary, exposed: bool) -> i64 {
     let c = &t.counts;
     let base = 10 * c.critical + 5 * c.high + 2 * c.medium + c.low;
@@ -58,15 +57,86 @@ struct TargetRow {
     risk: i64,
 }
 
-fn rows(targets: Vec<TargetSummary>) -> Vec<TargetRow> {
+/// `exposed`: the (scan id, target name) pairs that public pods run.
+fn rows(targets: Vec<TargetSummary>, exposed: &HashSet<(String, String)>) -> Vec<TargetRow> {
     targets
         .into_iter()
         .map(|t| TargetRow {
             href: image_href(t.image_id.as_deref(), &t.name),
-            risk: risk_score(&t, false),
+            risk: risk_score(&t, exposed.contains(&(t.scan_id.clone(), t.name.clone()))),
             summary: t,
         })
         .collect()
+}
+
+/// A pod as a row of the workloads page.
+#[derive(Debug, Serialize)]
+struct PodRow {
+    cluster: String,
+    namespace: String,
+    name: String,
+    owner: Option<String>,
+    /// (reference, page of its target) of each image.
+    images: Vec<(String, Option<String>)>,
+    is_public: bool,
+    exposure: String,
+    critical: i64,
+    high: i64,
+    medium: i64,
+    low: i64,
+}
+
+/// The pods of the latest cluster scans, with the counts of their images' targets
+/// (each distinct target once per pod), worst first.
+fn pod_rows(clusters: &[crate::pods::ClusterScan], targets: &[TargetSummary]) -> Vec<PodRow> {
+    let by_key: BTreeMap<(&str, &str), &TargetSummary> = targets
+        .iter()
+        .map(|t| ((t.scan_id.as_str(), t.name.as_str()), t))
+        .collect();
+    let mut out = Vec::new();
+    for c in clusters {
+        for pod in &c.cluster.pods {
+            let mut row = PodRow {
+                cluster: c.cluster.context.clone(),
+                namespace: pod.namespace.clone(),
+                name: pod.name.clone(),
+                owner: pod.owner.as_ref().map(|o| format!("{}/{}", o.kind, o.name)),
+                images: Vec::new(),
+                is_public: pod.is_public,
+                exposure: pod.exposure.join("; "),
+                critical: 0,
+                high: 0,
+                medium: 0,
+                low: 0,
+            };
+            let mut counted = HashSet::new();
+            for i in &pod.images {
+                let found = i
+                    .target
+                    .as_deref()
+                    .and_then(|t| by_key.get(&(c.scan_id.as_str(), t)));
+                row.images.push((
+                    i.reference.clone(),
+                    found.map(|t| image_href(t.image_id.as_deref(), &t.name)),
+                ));
+                if let Some(t) = found {
+                    if counted.insert(t.name.as_str()) {
+                        row.critical += t.counts.critical;
+                        row.high += t.counts.high;
+                        row.medium += t.counts.medium;
+                        row.low += t.counts.low;
+                    }
+                }
+            }
+            out.push(row);
+        }
+    }
+    out.sort_by(|a, b| {
+        (b.is_public, b.critical, b.high)
+            .cmp(&(a.is_public, a.critical, a.high))
+            .then_with(|| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)))
+    });
+    out
 }
 
 /// Counts of one class of targets.
@@ -129,6 +199,8 @@ pub async fn overview(
     Extension(viewer): Extension<Viewer>,
 ) -> PageResult {
     let targets = crate::views::latest_targets(&state, None, None).await?;
+    let clusters = crate::pods::latest(&state).await?;
+    let pods = pod_rows(&clusters, &targets);
     let mut classes = [
         ClassCounts {
             label: "Images",
@@ -160,7 +232,16 @@ pub async fn overview(
         c.medium += t.counts.medium;
         c.low += t.counts.low;
     }
-    let mut risky = rows(targets);
+    let c = &mut classes[2];
+    for p in &pods {
+        c.targets += 1;
+        c.critical += p.critical;
+        c.high += p.high;
+        c.medium += p.medium;
+        c.low += p.low;
+    }
+    let exposed = crate::pods::exposed_targets(&clusters);
+    let mut risky = rows(targets, &exposed);
     risky.retain(|r| r.risk > 0);
     risky.sort_by(|a, b| {
         b.risk
@@ -272,12 +353,19 @@ async fn target_list(
     nav: &str,
 ) -> PageResult {
     let all = crate::views::latest_targets(state, None, None).await?;
+    let clusters = crate::pods::latest(state).await?;
+    let exposed = crate::pods::exposed_targets(&clusters);
+    let pods = if nav == "workloads" {
+        pod_rows(&clusters, &all)
+    } else {
+        Vec::new()
+    };
     let all: Vec<TargetSummary> = all
         .into_iter()
         .filter(|t| kinds.contains(&t.kind.as_str()))
         .filter(|t| q.kind.is_empty() || t.kind == q.kind)
         .collect();
-    let mut list = rows(filter_targets(all, &q));
+    let mut list = rows(filter_targets(all, &q), &exposed);
     let key = if q.sort.is_empty() {
         "critical"
     } else {
@@ -289,7 +377,7 @@ async fn target_list(
     let page = paginate(list, &q, path);
     Ok(render(
         template,
-        context! { viewer, nav, page, cols, q => query_context(&q), path },
+        context! { viewer, nav, page, cols, q => query_context(&q), path, pods },
     ))
 }
 

@@ -219,3 +219,35 @@ pub fn vulnerability_like(result: &Value, id: &str, severity: &str) -> Value {
     f["severity"] = json!(severity);
     f
 }
+
+/// A cluster scan's result, made from the demo image's: the demo target as the web
+/// image two public pods run, a clean copy as the api image, and a pod whose image was
+/// not scanned.
+pub fn cluster_result(demo: &Value) -> Value {
+    let mut web = demo["targets"][0].clone();
+    web["name"] = json!("registry.example/shop/web@sha256:0a1b");
+    let mut api = web.clone();
+    api["name"] = json!("registry.example/shop/api:2");
+    api["findings"] = json!([]);
+    let mut result = demo.clone();
+    result["targets"] = json!([web, api]);
+    let web_image = json!([{"container": "web", "reference": "registry.example/shop/web:1",
+        "digest": "sha256:0a1b", "target": "registry.example/shop/web@sha256:0a1b"}]);
+    result["cluster"] = json!({
+        "context": "prod",
+        "pods": [
+            {"namespace": "shop", "name": "web-a", "owner": {"kind": "Deployment", "name": "web"},
+             "images": web_image, "is_public": true,
+             "exposure": ["Ingress shop/web → Service shop/web → EndpointSlice shop/web-q8 → Pod shop/web-a"]},
+            {"namespace": "shop", "name": "web-b", "owner": {"kind": "Deployment", "name": "web"},
+             "images": web_image, "is_public": true, "exposure": ["Service shop/web (LoadBalancer)"]},
+            {"namespace": "shop", "name": "api-1", "images": [{"container": "api",
+             "reference": "registry.example/shop/api:2", "target": "registry.example/shop/api:2"}],
+             "is_public": false, "exposure": []},
+            {"namespace": "tools", "name": "tool", "images": [{"container": "tool",
+             "reference": "quay.io/team/tool:1"}], "is_public": false, "exposure": []},
+        ],
+        "errors": [{"image": "quay.io/team/tool:1", "message": "not scanned: its registry is skipped"}],
+    });
+    result
+}
