@@ -71,11 +71,27 @@ pub(crate) fn connect(
     socket: &EngineSocket,
 ) -> Result<Docker, SourceError> {
     let docker = match socket {
-        EngineSocket::Docker => Docker::connect_with_local_defaults().map_err(|e| {
-            SourceError::Daemon(format!(
-                "cannot connect (is dockerd running? DOCKER_HOST?): {e}"
-            ))
-        })?,
+        EngineSocket::Docker => {
+            // Under a host root without DOCKER_HOST, the host's own socket when it is
+            // not mounted at the usual place.
+            let socket = crate::host::default_socket(std::path::Path::new("/var/run/docker.sock"));
+            let connected = if std::env::var_os("DOCKER_HOST").is_none()
+                && socket != std::path::Path::new("/var/run/docker.sock")
+            {
+                Docker::connect_with_unix(
+                    &socket.to_string_lossy(),
+                    120,
+                    bollard::API_DEFAULT_VERSION,
+                )
+            } else {
+                Docker::connect_with_local_defaults()
+            };
+            connected.map_err(|e| {
+                SourceError::Daemon(format!(
+                    "cannot connect (is dockerd running? DOCKER_HOST?): {e}"
+                ))
+            })?
+        }
         EngineSocket::Podman(path) => {
             Docker::connect_with_unix(&path.to_string_lossy(), 120, bollard::API_DEFAULT_VERSION)
                 .map_err(|e| {

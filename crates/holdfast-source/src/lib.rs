@@ -17,6 +17,7 @@ pub mod containerd;
 mod daemon;
 mod docker_archive;
 mod error;
+pub mod host;
 mod oci;
 pub mod path;
 mod platform;

@@ -37,7 +37,7 @@ pub(crate) fn running_processes(id: &str) -> Vec<holdfast_model::ContainerProces
 /// The host PIDs in the container's cgroup (`libpod-ID` under cgroupfs, `libpod-ID.scope`
 /// under systemd), found without the run root, where Podman keeps its state.
 fn container_pids(id: &str) -> Vec<u32> {
-    let Ok(proc) = std::fs::read_dir("/proc") else {
+    let Ok(proc) = std::fs::read_dir(crate::host::path("/proc")) else {
         return Vec::new();
     };
     let marker = format!("libpod-{id}");
@@ -45,10 +45,12 @@ fn container_pids(id: &str) -> Vec<u32> {
         .filter_map(Result::ok)
         .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
         .filter(|pid| {
-            std::fs::read_to_string(format!("/proc/{pid}/cgroup")).is_ok_and(|c| {
-                c.lines()
-                    .any(|l| l.ends_with(&marker) || l.contains(&format!("{marker}.scope")))
-            })
+            std::fs::read_to_string(crate::host::path(format!("/proc/{pid}/cgroup"))).is_ok_and(
+                |c| {
+                    c.lines()
+                        .any(|l| l.ends_with(&marker) || l.contains(&format!("{marker}.scope")))
+                },
+            )
         })
         .take(MAX_PROCESSES)
         .collect();
@@ -77,7 +79,9 @@ impl PodmanOptions {
         if self.storage_root.is_some() {
             return None;
         }
-        let mut candidates = vec![PathBuf::from("/run/podman/podman.sock")];
+        let mut candidates = vec![crate::host::default_socket(Path::new(
+            "/run/podman/podman.sock",
+        ))];
         if let Some(dir) = std::env::var_os("XDG_RUNTIME_DIR") {
             candidates.push(Path::new(&dir).join("podman/podman.sock"));
         }
@@ -90,13 +94,15 @@ impl PodmanOptions {
         if let Some(r) = &self.storage_root {
             return r.clone();
         }
+        // Under a host root, the host's storage.conf and graphroot are the host's paths.
         let conf = std::env::var_os("CONTAINERS_STORAGE_CONF")
             .map(PathBuf::from)
-            .unwrap_or_else(|| "/etc/containers/storage.conf".into());
-        std::fs::read_to_string(conf)
+            .unwrap_or_else(|| crate::host::path("/etc/containers/storage.conf"));
+        let root = std::fs::read_to_string(conf)
             .ok()
             .and_then(|text| graphroot(&text))
-            .unwrap_or_else(|| "/var/lib/containers/storage".into())
+            .unwrap_or_else(|| "/var/lib/containers/storage".into());
+        crate::host::path(root)
     }
 }
 

@@ -130,10 +130,11 @@ pub struct HostFacts {
 impl HostFacts {
     /// Reads this host's facts from `/proc` and `/sys`.
     pub fn read() -> Self {
-        let kernel_version = std::fs::read_to_string("/proc/sys/kernel/osrelease")
-            .ok()
-            .map(|s| s.trim().to_string())
-            .filter(|s| !s.is_empty());
+        let kernel_version =
+            std::fs::read_to_string(crate::host::path("/proc/sys/kernel/osrelease"))
+                .ok()
+                .map(|s| s.trim().to_string())
+                .filter(|s| !s.is_empty());
         let cgroup_version = Some(
             if Path::new("/sys/fs/cgroup/cgroup.controllers").exists() {
                 "2"
@@ -304,11 +305,12 @@ pub fn host_processes(pids: &[u32]) -> Vec<ContainerProcess> {
     pids.iter()
         .take(MAX_PROCESSES)
         .filter_map(|pid| {
-            let raw = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
+            let raw = std::fs::read(crate::host::path(format!("/proc/{pid}/cmdline"))).ok()?;
             let command = String::from_utf8_lossy(&raw)
                 .trim_end_matches('\0')
                 .replace('\0', " ");
-            let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+            let status =
+                std::fs::read_to_string(crate::host::path(format!("/proc/{pid}/status"))).ok()?;
             let user = status
                 .lines()
                 .find_map(|l| l.strip_prefix("Uid:"))

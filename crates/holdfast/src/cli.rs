@@ -27,6 +27,9 @@ pub struct GlobalArgs {
     /// Print debug logs on stderr.
     #[arg(long, global = true)]
     pub debug: bool,
+    /// Where the host's root is mounted when holdfast runs in a container (`-v /:/host:ro`): the engines' sockets, storage, snapshots and /proc are read under it, and `scan rootfs /` scans it.
+    #[arg(long, global = true, env = "HOLDFAST_HOST_ROOT", value_name = "DIR")]
+    pub host_root: Option<std::path::PathBuf>,
 }
 
 #[derive(Subcommand, Debug)]

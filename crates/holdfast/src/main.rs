@@ -102,6 +102,9 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
 /// Dispatches a parsed command line.
 fn run(cli: Cli) -> Result<ExitCode> {
     let quiet = cli.global.quiet;
+    if let Some(root) = &cli.global.host_root {
+        holdfast_source::host::set_root(root).map_err(anyhow::Error::msg)?;
+    }
     match cli.command {
         Command::Scan(ScanCommand::Image { target, opts }) => {
             let spec = TargetSpec::parse_image(&target)?;
@@ -110,6 +113,12 @@ fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Scan(ScanCommand::Rootfs { dir, opts }) => {
             let name = dir.display().to_string();
+            // `/` under a host root is the host's root.
+            let dir = if dir == std::path::Path::new("/") {
+                holdfast_source::host::root().to_path_buf()
+            } else {
+                dir
+            };
             let targets = vec![Target::Spec {
                 spec: TargetSpec::Rootfs(dir),
                 name,

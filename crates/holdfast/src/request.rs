@@ -51,7 +51,7 @@ pub fn scan_request(
         },
         registry: registry_options(&opts.registry)?,
         containerd: ContainerdOptions {
-            address: opts.engines.containerd_address.clone(),
+            address: holdfast_source::host::default_socket(&opts.engines.containerd_address),
             namespace: opts.engines.containerd_namespace.clone(),
         },
         podman: PodmanOptions {

@@ -271,7 +271,7 @@ impl ContainerdImage {
             .then(|| runtime.block_on(client.content_root()))
             .and_then(Result::ok)
             .flatten()
-            .map(|root| root.join("blobs"))
+            .map(|root| crate::host::path(root).join("blobs"))
             .filter(|dir| std::fs::read_dir(dir).is_ok());
         Ok(ContainerdImage {
             blobs,
@@ -399,15 +399,15 @@ pub fn snapshot_dirs(mounts: &[api::Mount]) -> Result<Vec<PathBuf>, String> {
                 .split(':')
                 .filter(|d| !d.is_empty())
                 .rev()
-                .map(PathBuf::from)
+                .map(crate::host::path)
                 .collect();
-            dirs.extend(option("upperdir").map(PathBuf::from));
+            dirs.extend(option("upperdir").map(crate::host::path));
             if dirs.is_empty() {
                 return Err("the overlay mount names no directory".into());
             }
             Ok(dirs)
         }
-        "bind" | "none" if !mount.source.is_empty() => Ok(vec![PathBuf::from(&mount.source)]),
+        "bind" | "none" if !mount.source.is_empty() => Ok(vec![crate::host::path(&mount.source)]),
         other => Err(format!("snapshot mounts of type `{other}` are not read")),
     }
 }

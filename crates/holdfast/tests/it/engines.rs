@@ -429,6 +429,72 @@ fn containerd_images_and_containers_match_the_archive_and_docker() {
     let all = scan(&args);
     assert_eq!(all["targets"].as_array().unwrap().len(), 2, "{all}");
 
+    // In a container with the host's root mounted (`--host-root`), what containerd
+    // reports (its socket, the snapshot's directories, the task's /proc) is read under
+    // that root. The stand-in root holds links to this host's directories.
+    let host = temp();
+    let link = |name: &str, to: &Path| {
+        let at = host.path().join(name);
+        std::fs::create_dir_all(at.parent().unwrap()).unwrap();
+        std::os::unix::fs::symlink(to, at).unwrap();
+    };
+    link("run/holdfast-host/containerd.sock", &ctd.socket());
+    link("proc", Path::new("/proc"));
+    let first = ctd
+        .dir
+        .path()
+        .components()
+        .nth(1)
+        .unwrap()
+        .as_os_str()
+        .to_str()
+        .unwrap()
+        .to_string();
+    let host_root = path_str(host.path());
+    let mounted = |extra: &[&str]| {
+        let mut cmd = holdfast();
+        cmd.args([
+            "-q",
+            "--host-root",
+            &host_root,
+            "scan",
+            "container",
+            "hf-running@holdfast-test",
+        ])
+        .args([
+            "--runtime",
+            "containerd",
+            "--scanners",
+            "vuln,secret,escape",
+        ])
+        .args(["--containerd-address", "/run/holdfast-host/containerd.sock"])
+        .args(["--no-cache", "-f", "json"])
+        .args(extra);
+        let out = cmd.output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()
+    };
+    // Without the way to the snapshot under the root, nothing of it is read, and the
+    // warning names the path under the root.
+    let blind = mounted(&[]);
+    assert!(
+        package_list(&blind).is_empty(),
+        "{:?}",
+        package_list(&blind)
+    );
+    assert!(
+        blind.to_string().contains(&format!("{host_root}/{first}/")),
+        "the snapshot was looked for under the host root: {blind}"
+    );
+    link(&first, &Path::new("/").join(&first));
+    let under_root = mounted(&[]);
+    assert_eq!(summary(&under_root), expected);
+    assert_eq!(escape_ids(&under_root), escape_ids(&container));
+
     // The same flags on Docker give the same escape findings.
     if let Some(docker) = docker_escape_ids(
         &archive,
@@ -640,4 +706,53 @@ fn podman_images_and_containers_through_the_service_and_the_storage() {
     if let Some(docker) = docker_escape_ids(&archive, &flags) {
         assert_eq!(ids, docker, "Podman and Docker disagree on the same flags");
     }
+}
+
+#[test]
+fn scan_rootfs_slash_under_a_host_root_scans_the_host() {
+    let host = temp();
+    std::fs::create_dir_all(host.path().join("etc")).unwrap();
+    std::fs::write(
+        host.path().join("etc/os-release"),
+        "ID=alpine\nVERSION_ID=3.19.1\nPRETTY_NAME=\"Alpine Linux v3.19\"\n",
+    )
+    .unwrap();
+    std::fs::create_dir_all(host.path().join("lib/apk/db")).unwrap();
+    std::fs::write(
+        host.path().join("lib/apk/db/installed"),
+        "P:musl\nV:1.2.4_git20230717-r4\nA:x86_64\n\n",
+    )
+    .unwrap();
+    let out = holdfast()
+        .args(["-q", "--host-root"])
+        .arg(host.path())
+        .args([
+            "scan",
+            "rootfs",
+            "/",
+            "--scanners",
+            "vuln",
+            "--no-cache",
+            "-f",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(r["targets"][0]["name"], "/");
+    assert_eq!(r["targets"][0]["os"]["family"], "alpine");
+    assert_eq!(package_list(&r), ["musl=1.2.4_git20230717-r4"]);
+
+    let out = holdfast()
+        .args(["--host-root", "/no/such/dir", "scan", "rootfs", "/"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr)
+        .contains("--host-root `/no/such/dir` is not a directory"));
 }
