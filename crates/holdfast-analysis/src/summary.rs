@@ -191,7 +191,42 @@ fn finding_line(f: &Finding, layers: &HashMap<&str, usize>, scrub: &Scrubber) ->
 }
 
 /// What a target is, its counts, and the layers its findings are in.
-fn target_header(t: &TargetResult, scrub: &Scrubber, max: usize) -> String {
+/// For a cluster scan: how many pods run the target and how many the internet reaches,
+/// with one of the chains, so the model can rank exposed images first.
+fn exposure_line(result: &ScanResult, target: &str, scrub: &Scrubber) -> Option<String> {
+    let cluster = result.cluster.as_ref()?;
+    let running: Vec<&holdfast_model::ClusterPod> = cluster
+        .pods
+        .iter()
+        .filter(|p| p.images.iter().any(|i| i.target.as_deref() == Some(target)))
+        .collect();
+    if running.is_empty() {
+        return None;
+    }
+    let public: Vec<&&holdfast_model::ClusterPod> =
+        running.iter().filter(|p| p.is_public).collect();
+    let mut line = format!(
+        "Run by {} pod(s) of cluster {}; {} reachable from the internet",
+        running.len(),
+        clip(&scrub.text(&cluster.context), MAX_ID),
+        public.len()
+    );
+    if let Some(chain) = public.iter().find_map(|p| p.exposure.first()) {
+        line.push_str(&format!(
+            " (e.g. {})",
+            clip(&scrub.text(chain), MAX_COMMAND)
+        ));
+    }
+    line.push('\n');
+    Some(line)
+}
+
+fn target_header(
+    t: &TargetResult,
+    scrub: &Scrubber,
+    max: usize,
+    exposure: Option<String>,
+) -> String {
     let mut h = format!(
         "Target: {} ({}",
         clip(&scrub.text(&t.name), MAX_PATH),
@@ -225,6 +260,9 @@ fn target_header(t: &TargetResult, scrub: &Scrubber, max: usize) -> String {
         h.push_str(&format!("; {} things could not be read", t.warnings.len()));
     }
     h.push('\n');
+    if let Some(line) = exposure {
+        h.push_str(&line);
+    }
     let numbers = layer_numbers(t);
     let mut used: Vec<usize> = t
         .findings
@@ -406,7 +444,7 @@ pub fn summarize(
     let headers: Vec<String> = result
         .targets
         .iter()
-        .map(|t| target_header(t, scrub, avail / 3))
+        .map(|t| target_header(t, scrub, avail / 3, exposure_line(result, &t.name, scrub)))
         .collect();
     let header_lens: Vec<usize> = headers.iter().map(String::len).collect();
     let all_findings: usize = result.targets.iter().map(|t| t.findings.len()).sum();
@@ -572,6 +610,34 @@ mod tests {
         f.removed = true;
         f.remediation = Some("Revoke the token and rebuild the image without it.".into());
         f
+    }
+
+    #[test]
+    fn a_cluster_scan_says_which_images_the_internet_reaches() {
+        let mut r = result(vec![
+            target(
+                "reg/web@sha256:aa",
+                vec![vuln("CVE-1", Severity::High, "zlib")],
+            ),
+            target("reg/batch:1", vec![vuln("CVE-2", Severity::High, "zlib")]),
+        ]);
+        r.cluster = Some(serde_json::from_value(serde_json::json!({
+            "context": "prod",
+            "pods": [
+                {"namespace": "shop", "name": "web-1", "is_public": true,
+                 "exposure": ["Ingress shop/web → Service shop/web → Pod shop/web-1"],
+                 "images": [{"container": "web", "reference": "reg/web:1", "target": "reg/web@sha256:aa"}]},
+                {"namespace": "shop", "name": "batch-1", "is_public": false, "exposure": [],
+                 "images": [{"container": "b", "reference": "reg/batch:1", "target": "reg/batch:1"}]},
+            ],
+        })).unwrap());
+        let s = summarize(&r, &Scrubber::for_result(&r), 24_000, 16);
+        let text: String = s.parts.iter().map(|p| p.text.as_str()).collect();
+        assert!(text.contains("Run by 1 pod(s) of cluster prod; 1 reachable from the internet (e.g. Ingress shop/web → Service shop/web → Pod shop/web-1)"), "{text}");
+        assert!(
+            text.contains("Run by 1 pod(s) of cluster prod; 0 reachable from the internet\n"),
+            "{text}"
+        );
     }
 
     #[test]

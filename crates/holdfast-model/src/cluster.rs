@@ -4,6 +4,62 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::{Severity, TargetResult};
+
+/// How risky some findings are, the one ranking every report and the console use:
+/// severities weighted (critical 10, high 5, medium 2, low 1), half as much again when a
+/// fix exists for any of them, doubled when the internet reaches the workload.
+pub fn risk_score(
+    critical: i64,
+    high: i64,
+    medium: i64,
+    low: i64,
+    fixable: bool,
+    exposed: bool,
+) -> i64 {
+    let base = 10 * critical + 5 * high + 2 * medium + low;
+    let fixable = if fixable { base / 2 } else { 0 };
+    (base + fixable) * if exposed { 2 } else { 1 }
+}
+
+impl ClusterPod {
+    /// The pod's findings by severity (critical, high, medium, low), each image's target
+    /// counted once, and whether any has a fixed version.
+    pub fn counts(&self, targets: &[TargetResult]) -> ([i64; 4], bool) {
+        let mut counts = [0i64; 4];
+        let mut fixable = false;
+        let mut seen: Vec<&str> = Vec::new();
+        for name in self.images.iter().filter_map(|i| i.target.as_deref()) {
+            if seen.contains(&name) {
+                continue;
+            }
+            seen.push(name);
+            for f in targets
+                .iter()
+                .filter(|t| t.name == name)
+                .flat_map(|t| &t.findings)
+            {
+                let at = match f.severity {
+                    Severity::Critical => 0,
+                    Severity::High => 1,
+                    Severity::Medium => 2,
+                    Severity::Low => 3,
+                    _ => continue,
+                };
+                counts[at] += 1;
+                fixable |= f.fixed_version.is_some();
+            }
+        }
+        (counts, fixable)
+    }
+
+    /// [`risk_score`] of the pod's findings, doubled when it is public.
+    pub fn risk(&self, targets: &[TargetResult]) -> i64 {
+        let ([c, h, m, l], fixable) = self.counts(targets);
+        risk_score(c, h, m, l, fixable, self.is_public)
+    }
+}
+
 /// A Kubernetes cluster's pods and the errors met reading them (`scan cluster`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ClusterSummary {

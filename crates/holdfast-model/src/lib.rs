@@ -15,7 +15,7 @@ mod purl;
 mod registry_summary;
 mod result;
 
-pub use cluster::{ClusterError, ClusterPod, ClusterSummary, PodImage, PodOwner};
+pub use cluster::{risk_score, ClusterError, ClusterPod, ClusterSummary, PodImage, PodOwner};
 pub use finding::{Cvss, Finding, FindingKind, FindingStatus, Location, Severity, SuppressionInfo};
 pub use image::{
     ContainerMount, ContainerProcess, ContainerRuntime, HistoryEntry, ImageConfig, ImageMetadata,

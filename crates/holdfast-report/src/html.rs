@@ -44,6 +44,7 @@ struct Page {
     suppressed: Vec<FindingView>,
     targets: Vec<TargetView>,
     registry: Option<RegistryView>,
+    cluster: Option<ClusterView>,
     /// The model's explanation, when one was asked for; its texts are plain text.
     analysis: Option<AnalysisView>,
 }
@@ -100,6 +101,70 @@ struct RegistryView {
     images_scanned: usize,
     worst: Vec<ImageView>,
     failed: Vec<FailedView>,
+}
+
+/// What `scan cluster` read: the pods ranked by risk (public ones doubled), the errors.
+#[derive(Serialize)]
+struct ClusterView {
+    context: String,
+    pods: usize,
+    public: usize,
+    images: usize,
+    /// The riskiest pods, at most [`MAX_CLUSTER_PODS`].
+    ranked: Vec<PodView>,
+    errors: Vec<String>,
+}
+
+/// One pod: where it runs, what owns it, what it runs, how exposed and how risky.
+#[derive(Serialize)]
+struct PodView {
+    pod: String,
+    owner: Option<String>,
+    images: Vec<String>,
+    public: bool,
+    exposure: Vec<String>,
+    by_severity: [i64; 4],
+    risk: i64,
+}
+
+/// Pods listed in the cluster section; the JSON result has them all.
+const MAX_CLUSTER_PODS: usize = 50;
+
+fn cluster_view(c: &holdfast_model::ClusterSummary, targets: &[TargetResult]) -> ClusterView {
+    let mut ranked: Vec<PodView> = c
+        .pods
+        .iter()
+        .map(|p| PodView {
+            pod: format!("{}/{}", p.namespace, p.name),
+            owner: p.owner.as_ref().map(|o| format!("{}/{}", o.kind, o.name)),
+            images: p.images.iter().map(|i| i.reference.clone()).collect(),
+            public: p.is_public,
+            exposure: p.exposure.clone(),
+            by_severity: p.counts(targets).0,
+            risk: p.risk(targets),
+        })
+        .collect();
+    ranked.sort_by(|a, b| b.risk.cmp(&a.risk).then_with(|| a.pod.cmp(&b.pod)));
+    ranked.truncate(MAX_CLUSTER_PODS);
+    ClusterView {
+        context: c.context.clone(),
+        pods: c.pods.len(),
+        public: c.pods.iter().filter(|p| p.is_public).count(),
+        images: targets.len(),
+        ranked,
+        errors: c
+            .errors
+            .iter()
+            .map(|e| {
+                let place = [e.namespace.as_deref(), e.pod.as_deref(), e.image.as_deref()]
+                    .into_iter()
+                    .flatten()
+                    .collect::<Vec<_>>()
+                    .join(" ");
+                format!("{place}: {}", e.message)
+            })
+            .collect(),
+    }
 }
 
 /// One image of a registry scan with its findings per severity, most severe first.
@@ -547,6 +612,10 @@ fn page(result: &ScanResult) -> Page {
         suppressed,
         targets: result.targets.iter().map(target_view).collect(),
         registry: result.registry.as_ref().map(registry_view),
+        cluster: result
+            .cluster
+            .as_ref()
+            .map(|c| cluster_view(c, &result.targets)),
         analysis: result.analysis.as_ref().map(analysis_view),
     }
 }

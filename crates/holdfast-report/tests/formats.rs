@@ -764,3 +764,68 @@ fn every_format_renders_a_result_with_no_findings_and_no_targets() {
         }
     }
 }
+
+#[test]
+fn html_ranks_a_clusters_pods_with_public_ones_doubled() {
+    use holdfast_model::{ClusterPod, ClusterSummary, PodImage, Severity};
+    let mut public_image = fixture().targets.remove(0);
+    public_image.name = "reg.example/shop/web@sha256:aa".into();
+    public_image.findings = vec![vuln("CVE-1", Severity::High, "zlib", "1", None, L1)];
+    let mut private_image = public_image.clone();
+    private_image.name = "reg.example/shop/batch:1".into();
+    private_image.findings = vec![
+        vuln("CVE-2", Severity::High, "zlib", "1", None, L1),
+        vuln("CVE-3", Severity::Medium, "zlib", "1", None, L1),
+    ];
+    let pod = |name: &str, image: &str, public: bool| ClusterPod {
+        namespace: "shop".into(),
+        name: name.into(),
+        images: vec![PodImage {
+            container: "app".into(),
+            reference: image.into(),
+            digest: None,
+            target: Some(image.into()),
+        }],
+        is_public: public,
+        exposure: if public {
+            vec!["Ingress shop/web → Service shop/web → Pod shop/web-1".into()]
+        } else {
+            Vec::new()
+        },
+        ..ClusterPod::default()
+    };
+    let mut result = result_of(vec![public_image, private_image]);
+    result.cluster = Some(ClusterSummary {
+        context: "prod".into(),
+        pods: vec![
+            pod("batch-1", "reg.example/shop/batch:1", false),
+            pod("web-1", "reg.example/shop/web@sha256:aa", true),
+        ],
+        errors: vec![holdfast_model::ClusterError {
+            namespace: Some("shop".into()),
+            pod: Some("api-1".into()),
+            image: None,
+            message: "pull secret `shop/missing` does not exist".into(),
+        }],
+    });
+    let html = rendered(&result, Format::Html, &RenderOptions::default());
+    let section = &html[html
+        .find("<section id=\"cluster\">")
+        .expect("a cluster section")..];
+    let section = &section[..section.find("</section>").unwrap()];
+    assert!(section.contains("Cluster prod"), "{section}");
+    assert!(
+        section.contains("2 pods · 1 public · 2 images scanned · 1 error"),
+        "{section}"
+    );
+    // web-1: one HIGH (5), public (x2) = 10; batch-1: HIGH and MEDIUM = 7.
+    // Text is HTML-escaped, `/` included.
+    let web = section.find("shop&#x2f;web-1").unwrap();
+    let batch = section.find("shop&#x2f;batch-1").unwrap();
+    assert!(web < batch, "the public pod ranks first: {section}");
+    assert!(
+        section.contains("<td>10</td>") && section.contains("<td>7</td>"),
+        "{section}"
+    );
+    assert!(section.contains("pull secret `shop&#x2f;missing` does not exist"));
+}

@@ -250,11 +250,14 @@ pub fn print_cluster_summary(result: &ScanResult) -> std::io::Result<()> {
         .map(|t| (t.name.as_str(), t.findings.len()))
         .collect();
     let pod_findings = |p: &holdfast_model::ClusterPod| -> usize {
-        p.images
+        let mut names: Vec<&str> = p
+            .images
             .iter()
             .filter_map(|i| i.target.as_deref())
-            .filter_map(|t| findings.get(t))
-            .sum()
+            .collect();
+        names.sort_unstable();
+        names.dedup();
+        names.iter().filter_map(|t| findings.get(t)).sum()
     };
     let public: Vec<&holdfast_model::ClusterPod> = c.pods.iter().filter(|p| p.is_public).collect();
     let mut out = std::io::stdout().lock();
@@ -268,8 +271,9 @@ pub fn print_cluster_summary(result: &ScanResult) -> std::io::Result<()> {
         counted(result.targets.len(), "image", "images"),
         c.errors.len()
     )?;
+    // Public pods by the risk every report ranks with.
     let mut ranked = public.clone();
-    ranked.sort_by_key(|p| std::cmp::Reverse(pod_findings(p)));
+    ranked.sort_by_key(|p| std::cmp::Reverse(p.risk(&result.targets)));
     for p in ranked.iter().take(10) {
         writeln!(
             out,

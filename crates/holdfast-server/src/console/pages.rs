@@ -43,9 +43,7 @@ fn image_href(image_id: Option<&str>, name: &str) -> String {
 /// doubled when a pod the internet reaches runs it (from the latest cluster scans).
 pub(crate) fn risk_score(t: &TargetSummary, exposed: bool) -> i64 {
     let c = &t.counts;
-    let base = 10 * c.critical + 5 * c.high + 2 * c.medium + c.low;
-    let fixable = if t.fixable > 0 { base / 2 } else { 0 };
-    (base + fixable) * if exposed { 2 } else { 1 }
+    holdfast_model::risk_score(c.critical, c.high, c.medium, c.low, t.fixable > 0, exposed)
 }
 
 /// A target as a row of a page.
