@@ -118,7 +118,7 @@ pub fn run(loaded: Loaded) -> Result<()> {
 
 /// Opens the plugin log and the decision log a config names, and logs the config's
 /// warnings.
-pub(crate) fn open_logs(
+pub fn open_logs(
     config: &Config,
     warnings: &[String],
 ) -> Result<(Arc<audit::PluginLog>, Arc<audit::Audit>)> {

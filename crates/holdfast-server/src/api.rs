@@ -121,7 +121,16 @@ pub fn router(state: AppState) -> Router {
             (state.clone(), Scope::Admin),
             require,
         ));
+    // The admission webhook authenticates by TLS, as the API server calls it: no token.
+    let admission = if state.config.admission {
+        Router::new()
+            .route("/admission", axum::routing::post(crate::admission::review))
+            .with_state(state.clone())
+    } else {
+        Router::new()
+    };
     Router::new()
+        .merge(admission)
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))

@@ -41,6 +41,11 @@ pub struct ServerConfig {
     pub scan_timeout: Duration,
     /// Schedules from the config file.
     pub schedules: Vec<ConfigSchedule>,
+    /// Serve the admission webhook at `POST /admission`, judged by the stored policy.
+    pub admission: bool,
+    /// The webhook's infrastructure settings (an authorization plugin config without
+    /// `[[policies]]`).
+    pub admission_config: Option<PathBuf>,
 }
 
 impl ServerConfig {
@@ -62,6 +67,8 @@ impl ServerConfig {
             tick: Duration::from_secs(5),
             scan_timeout: Duration::from_secs(3600),
             schedules: Vec::new(),
+            admission: false,
+            admission_config: None,
         }
     }
 

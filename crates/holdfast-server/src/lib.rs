@@ -11,6 +11,7 @@
 //! Every process shares one `Store`, one `VulnDbHandle` and one layer cache. With
 //! PostgreSQL, several processes (`holdfast server --worker`) share the queue.
 
+mod admission;
 mod api;
 mod auth;
 mod config;
@@ -58,6 +59,8 @@ pub struct AppState {
     pub health: Arc<std::sync::Mutex<Health>>,
     /// A stable name for this process's worker leases.
     pub worker_id: String,
+    /// The admission webhook (`--admission`), built from the stored policy.
+    pub admission: Arc<admission::AdmissionState>,
 }
 
 /// What `/readyz` reports besides a live query.
@@ -106,6 +109,7 @@ pub async fn run_until(
         metrics: Arc::new(metrics::Metrics::new()),
         health: Default::default(),
         worker_id: format!("{}-{}", hostname(), std::process::id()),
+        admission: Default::default(),
         config: Arc::new(config),
     };
     let (stop_tx, stop_rx) = watch::channel(false);

@@ -112,6 +112,12 @@ pub struct ServerArgs {
     /// Run workers and the scheduler only, no API (several share a PostgreSQL queue).
     #[arg(long)]
     pub worker: bool,
+    /// Also serve the Kubernetes admission webhook at POST /admission (HTTPS with --tls-cert), judged by the stored admission policy and the exceptions in force.
+    #[arg(long, conflicts_with = "worker")]
+    pub admission: bool,
+    /// The admission webhook's settings: an authorization plugin config without [[policies]] ([holdfast] timeout, fail_mode, registries; [docker_auth]; [log]). Implies --admission.
+    #[arg(long, value_name = "FILE", conflicts_with = "worker")]
+    pub admission_config: Option<PathBuf>,
     /// Scans run at once by this process.
     #[arg(long, env = "NUM_THREADS", default_value_t = 2)]
     pub workers: usize,

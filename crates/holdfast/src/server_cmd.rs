@@ -49,6 +49,8 @@ fn config(args: &ServerArgs) -> Result<ServerConfig> {
     config.tls_key = args.tls_key.clone();
     config.workers = args.workers.max(1);
     config.worker_only = args.worker;
+    config.admission = args.admission || args.admission_config.is_some();
+    config.admission_config = args.admission_config.clone();
     if let Some(db) = &args.db {
         config.db_path = db.clone();
     }

@@ -901,13 +901,8 @@ fn db_update_takes_the_database_a_running_server_holds() {
     );
 }
 
-#[test]
-fn tls_serves_https_only() {
-    if !have_tool("curl") || !have_tool("openssl") {
-        return;
-    }
-    let dir = temp();
-    let dir = dir.path();
+/// A self-signed certificate for 127.0.0.1 and its key, in `dir`.
+fn self_signed(dir: &Path) -> (PathBuf, PathBuf) {
     let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
     let out = Command::new("openssl")
         .args(["req", "-x509", "-newkey", "ec", "-pkeyopt"])
@@ -925,6 +920,17 @@ fn tls_serves_https_only() {
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
+    (cert, key)
+}
+
+#[test]
+fn tls_serves_https_only() {
+    if !have_tool("curl") || !have_tool("openssl") {
+        return;
+    }
+    let dir = temp();
+    let dir = dir.path();
+    let (cert, key) = self_signed(dir);
 
     let store = sqlite_store(dir);
     let read = token(&store, "read");
@@ -1069,4 +1075,125 @@ fn tokens_are_shown_once_listed_without_secret_and_revoked() {
         "{}",
         stderr(&again)
     );
+}
+
+/// `--admission-config`: the webhook on the server's HTTPS listener follows the policy
+/// and exceptions stored in the service, as the console edits them.
+#[test]
+fn the_servers_admission_webhook_follows_the_stored_policy() {
+    use crate::common::{docker_archive, f, layer, Z};
+    if !crate::registry::tools_ready(&["openssl", "curl"]) {
+        return;
+    }
+    let dir = temp();
+    let dir = dir.path();
+    let (cert, key) = self_signed(dir);
+    let reg = crate::registry::start(None);
+    let bad = dir.join("bad.tar");
+    let secret = layer(&[f(
+        "app/.env",
+        "AWS_ACCESS_KEY_ID=AKIAQYLPMN5HFIQR7XYZ\nAWS_SECRET_ACCESS_KEY=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\n",
+    )]);
+    docker_archive(&bad, &[secret], Z::Gzip, &[]);
+    crate::registry::push(
+        &reg,
+        &format!("docker-archive:{}", path_str(&bad)),
+        "team/bad:1",
+        &["--dest-tls-verify=false"],
+    );
+    let config = dir.join("admission.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[log]\nplugin_log_path = \"admission.log\"\nauth_log_path = \"admission-audit.log\"\n\
+             [holdfast]\ntimeout = \"30s\"\ninsecure_registries = [\"{}\"]\ncache_dir = \"acache\"\n",
+            reg.host
+        ),
+    )
+    .unwrap();
+    let store = sqlite_store(dir);
+    let admin = token(&store, "admin");
+    let mut args = base_args(dir, &[], &dir.join("holdfast.db"));
+    args.extend(["--admission-config".into(), path_str(&config)]);
+    let srv = Server::tls(dir.join("server.log"), args, &cert, &key);
+    let image = format!("{}/team/bad:1", reg.host);
+    let review = json!({
+        "apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
+        "request": {
+            "uid": "u-1", "kind": {"group": "", "version": "v1", "kind": "Pod"},
+            "namespace": "shop", "operation": "CREATE", "userInfo": {"username": "alice"},
+            "object": {"metadata": {"name": "web"}, "spec": {"containers": [{"name": "web", "image": image}]}},
+        }
+    });
+    let admit = || {
+        let r = call(&srv, "POST", "/admission", None, Some(&review));
+        assert_eq!(r.code, 200, "{r:?}\n{}", srv.log_text());
+        r.json()["response"].clone()
+    };
+
+    // The default policy: every finding counts.
+    let answer = admit();
+    assert_eq!(answer["allowed"], false, "{answer}");
+    let message = answer["status"]["message"].as_str().unwrap();
+    assert!(
+        message.starts_with(&format!("holdfast: blocked {image} (container_create): ")),
+        "{message}"
+    );
+    assert!(message.contains("/app/.env"), "{message}");
+
+    // A stored age limit decides at once; the image states no build time.
+    let put = |body: Value| {
+        let r = call(
+            &srv,
+            "PUT",
+            "/api/v1/policies/admission",
+            Some(&admin),
+            Some(&body),
+        );
+        assert_eq!(r.code, 200, "{r:?}");
+    };
+    put(json!({"severity": "CRITICAL", "max_image_age_days": 1}));
+    let answer = admit();
+    assert_eq!(answer["allowed"], false);
+    let message = answer["status"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("the image states no build time (max_image_age 1d)"),
+        "{message}"
+    );
+
+    // Critical only, and the two AWS findings accepted until tomorrow: admitted.
+    put(json!({"severity": "CRITICAL"}));
+    let tomorrow = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64
+        + 86_400_000;
+    for id in [
+        "HF-SECRET-AWS-ACCESS-KEY-ID",
+        "HF-SECRET-AWS-SECRET-ACCESS-KEY",
+    ] {
+        let body =
+            json!({"advisory": id, "reason": "test keys", "owner": "sec", "expires_at": tomorrow});
+        let r = call(
+            &srv,
+            "POST",
+            "/api/v1/exceptions",
+            Some(&admin),
+            Some(&body),
+        );
+        assert_eq!(r.code, 201, "{r:?}");
+    }
+    let answer = admit();
+    assert_eq!(answer["allowed"], true, "{answer}");
+    assert_eq!(answer["uid"], "u-1");
+
+    // Without --admission the route is not there.
+    let plain = Server::tls(
+        dir.join("plain.log"),
+        base_args(dir, &[], &dir.join("holdfast.db")),
+        &cert,
+        &key,
+    );
+    let r = call(&plain, "POST", "/admission", None, Some(&review));
+    assert_eq!(r.code, 404, "{r:?}");
 }
