@@ -11,7 +11,8 @@
 //!
 //! When the webhook can reach the cluster (in-cluster service account, or a kubeconfig),
 //! the images are pulled with the pod's own pull secrets and its service account's, each
-//! read by name for each request, as the kubelet would pull them.
+//! read by name (and kept for 30 seconds per namespace, account and secret names), as
+//! the kubelet would pull them.
 
 use std::net::SocketAddr;
 use std::path::Path;

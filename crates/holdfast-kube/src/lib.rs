@@ -157,20 +157,37 @@ async fn client(options: &ClusterOptions) -> Result<(Client, String), KubeError>
     Ok((client, context))
 }
 
+/// How long [`PullSecretReader`] keeps what it read: a burst of admissions of one
+/// workload reads its secrets once, and a rotated secret is used within this time.
+pub const PULL_SECRET_TTL: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Most pods' pull secrets kept at once.
+const MAX_KEPT: usize = 1024;
+
+/// What one pod's pull secrets gave: the merged document and the problems.
+type PodSecrets = (Option<String>, Vec<String>);
+
 /// Reads the pull secrets of pods one at a time, for callers that see pods one by one
-/// (the admission webhook): nothing is kept between calls, so a rotated secret is read
-/// afresh.
+/// (the admission webhook). What it read for a (namespace, service account, pull secret
+/// names) is kept for [`PULL_SECRET_TTL`], so cached verdicts cost no API request.
 #[derive(Clone)]
 pub struct PullSecretReader {
     client: Client,
     context: String,
+    kept: std::sync::Arc<
+        std::sync::Mutex<std::collections::HashMap<String, (std::time::Instant, PodSecrets)>>,
+    >,
 }
 
 impl PullSecretReader {
     /// A reader for the cluster `options` names (kubeconfig, context, or in-cluster).
     pub async fn connect(options: &ClusterOptions) -> Result<Self, KubeError> {
         let (client, context) = client(options).await?;
-        Ok(PullSecretReader { client, context })
+        Ok(PullSecretReader {
+            client,
+            context,
+            kept: Default::default(),
+        })
     }
 
     /// The context it reads (`in-cluster` without a kubeconfig).
@@ -184,15 +201,42 @@ impl PullSecretReader {
         &self,
         ns: &str,
         spec: &k8s_openapi::api::core::v1::PodSpec,
-    ) -> (Option<String>, Vec<String>) {
+    ) -> PodSecrets {
+        let own: Vec<&str> = spec
+            .image_pull_secrets
+            .iter()
+            .flatten()
+            .map(|r| r.name.as_str())
+            .collect();
+        let key = format!(
+            "{ns}\n{}\n{}",
+            spec.service_account_name.as_deref().unwrap_or("default"),
+            own.join("\n")
+        );
+        if let Some((at, found)) = self.kept.lock().ok().and_then(|k| k.get(&key).cloned()) {
+            if at.elapsed() < PULL_SECRET_TTL {
+                return found;
+            }
+        }
         let mut accounts = std::collections::HashMap::new();
         let names = pods::pull_secret_names(&self.client, ns, spec, &mut accounts).await;
-        if names.is_empty() {
-            return (None, Vec::new());
+        let found = if names.is_empty() {
+            (None, Vec::new())
+        } else {
+            secrets::Secrets::new(self.client.clone())
+                .docker_config(ns, &names)
+                .await
+        };
+        if let Ok(mut kept) = self.kept.lock() {
+            if kept.len() >= MAX_KEPT {
+                kept.retain(|_, (at, _)| at.elapsed() < PULL_SECRET_TTL);
+                if kept.len() >= MAX_KEPT {
+                    kept.clear();
+                }
+            }
+            kept.insert(key, (std::time::Instant::now(), found.clone()));
         }
-        secrets::Secrets::new(self.client.clone())
-            .docker_config(ns, &names)
-            .await
+        found
     }
 }
 

@@ -124,7 +124,7 @@ pub fn router(state: AppState) -> Router {
     // The admission webhook authenticates by TLS, as the API server calls it: no token.
     let admission = if state.config.admission {
         Router::new()
-            .route("/admission", axum::routing::post(crate::admission::review))
+            .route("/admission", post(crate::admission::review))
             .with_state(state.clone())
     } else {
         Router::new()

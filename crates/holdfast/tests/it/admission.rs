@@ -77,6 +77,25 @@ fn start_webhook(
     (webhook, format!("https://127.0.0.1:{port}/validate"))
 }
 
+/// A layer with a planted AWS key pair in `/app/.env`.
+pub(crate) fn aws_secret_layer() -> Vec<u8> {
+    layer(&[f(
+        "app/.env",
+        "AWS_ACCESS_KEY_ID=AKIAQYLPMN5HFIQR7XYZ\nAWS_SECRET_ACCESS_KEY=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\n",
+    )])
+}
+
+/// Two archives in `dir` on one Debian base: `bad.tar` adds the secret layer,
+/// `good.tar` does not.
+fn bad_and_good(dir: &std::path::Path) -> (std::path::PathBuf, std::path::PathBuf) {
+    let base = debian_base(&[("libc6", "2.36-9+deb12u4")]);
+    let bad = dir.join("bad.tar");
+    docker_archive(&bad, &[base.clone(), aws_secret_layer()], Z::Gzip, &[]);
+    let good = dir.join("good.tar");
+    docker_archive(&good, &[base], Z::Gzip, &[]);
+    (bad, good)
+}
+
 fn review(uid: &str, kind: &str, object: serde_json::Value) -> serde_json::Value {
     serde_json::json!({
         "apiVersion": "admission.k8s.io/v1",
@@ -109,15 +128,7 @@ fn pods_with_risky_images_are_denied_over_tls() {
     let d = temp();
     let tls = make_tls(d.path());
     let reg = start(None);
-    let base = debian_base(&[("libc6", "2.36-9+deb12u4")]);
-    let bad = d.path().join("bad.tar");
-    let secret = layer(&[f(
-        "app/.env",
-        "AWS_ACCESS_KEY_ID=AKIAQYLPMN5HFIQR7XYZ\nAWS_SECRET_ACCESS_KEY=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\n",
-    )]);
-    docker_archive(&bad, &[base.clone(), secret], Z::Gzip, &[]);
-    let good = d.path().join("good.tar");
-    docker_archive(&good, &[base], Z::Gzip, &[]);
+    let (bad, good) = bad_and_good(d.path());
     push(
         &reg,
         &format!("docker-archive:{}", path_str(&bad)),
@@ -229,15 +240,7 @@ fn kubectl_dry_run_goes_through_the_webhook_with_the_pods_pull_secrets() {
     let d = temp();
     let tls = make_tls(d.path());
     let reg = start(Some(&tls));
-    let base = debian_base(&[("libc6", "2.36-9+deb12u4")]);
-    let bad = d.path().join("bad.tar");
-    let secret = layer(&[f(
-        "app/.env",
-        "AWS_ACCESS_KEY_ID=AKIAQYLPMN5HFIQR7XYZ\nAWS_SECRET_ACCESS_KEY=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\n",
-    )]);
-    docker_archive(&bad, &[base.clone(), secret], Z::Gzip, &[]);
-    let good = d.path().join("good.tar");
-    docker_archive(&good, &[base], Z::Gzip, &[]);
+    let (bad, good) = bad_and_good(d.path());
     let creds = format!("{USER}:{PASSWORD}");
     for (tar, name) in [(&bad, "private/bad:1"), (&good, "private/good:1")] {
         push(

@@ -1081,7 +1081,7 @@ fn tokens_are_shown_once_listed_without_secret_and_revoked() {
 /// and exceptions stored in the service, as the console edits them.
 #[test]
 fn the_servers_admission_webhook_follows_the_stored_policy() {
-    use crate::common::{docker_archive, f, layer, Z};
+    use crate::common::{docker_archive, Z};
     if !crate::registry::tools_ready(&["openssl", "curl"]) {
         return;
     }
@@ -1090,11 +1090,7 @@ fn the_servers_admission_webhook_follows_the_stored_policy() {
     let (cert, key) = self_signed(dir);
     let reg = crate::registry::start(None);
     let bad = dir.join("bad.tar");
-    let secret = layer(&[f(
-        "app/.env",
-        "AWS_ACCESS_KEY_ID=AKIAQYLPMN5HFIQR7XYZ\nAWS_SECRET_ACCESS_KEY=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\n",
-    )]);
-    docker_archive(&bad, &[secret], Z::Gzip, &[]);
+    docker_archive(&bad, &[crate::admission::aws_secret_layer()], Z::Gzip, &[]);
     crate::registry::push(
         &reg,
         &format!("docker-archive:{}", path_str(&bad)),
