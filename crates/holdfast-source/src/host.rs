@@ -41,11 +41,14 @@ pub fn is_mounted() -> bool {
 /// `path`, a path on the host, as this process reaches it: under the host root. `..`
 /// components are dropped, so a reported path cannot climb out of the root.
 pub fn path(path: impl AsRef<Path>) -> PathBuf {
-    let path = path.as_ref();
-    if !is_mounted() {
+    path_under(root(), path.as_ref())
+}
+
+fn path_under(root: &Path, path: &Path) -> PathBuf {
+    if root == Path::new("/") {
         return path.to_path_buf();
     }
-    let mut out = root().to_path_buf();
+    let mut out = root.to_path_buf();
     for c in path.components() {
         if let Component::Normal(part) = c {
             out.push(part);
@@ -57,10 +60,14 @@ pub fn path(path: impl AsRef<Path>) -> PathBuf {
 /// A default socket: `default` when it exists here, else the host's one under the
 /// host root when that exists, else `default` (so errors name the usual path).
 pub fn default_socket(default: &Path) -> PathBuf {
-    if default.exists() || !is_mounted() {
+    default_socket_under(root(), default)
+}
+
+fn default_socket_under(root: &Path, default: &Path) -> PathBuf {
+    if default.exists() || root == Path::new("/") {
         return default.to_path_buf();
     }
-    let on_host = path(default);
+    let on_host = path_under(root, default);
     if on_host.exists() {
         on_host
     } else {
@@ -72,23 +79,32 @@ pub fn default_socket(default: &Path) -> PathBuf {
 mod tests {
     use super::*;
 
+    // The process-wide root is never set here: other tests of this binary read /proc.
     #[test]
     fn paths_stay_under_the_root() {
-        // The process-wide root is set once; this test owns it in this binary.
         let dir = tempfile::tempdir().unwrap();
         std::fs::create_dir_all(dir.path().join("run")).unwrap();
-        set_root(dir.path()).unwrap();
-        let root = dir.path().canonicalize().unwrap();
-        assert_eq!(path("/proc/7/status"), root.join("proc/7/status"));
-        assert_eq!(path("/var/../../etc/shadow"), root.join("var/etc/shadow"));
-        assert!(set_root(Path::new("/")).is_err());
-        assert!(set_root(&dir.path().join("missing")).is_err());
+        let root = dir.path();
+        assert_eq!(
+            path_under(root, Path::new("/proc/7/status")),
+            root.join("proc/7/status")
+        );
+        assert_eq!(
+            path_under(root, Path::new("/var/../../etc/shadow")),
+            root.join("var/etc/shadow")
+        );
+        assert_eq!(
+            path_under(Path::new("/"), Path::new("/proc/1")),
+            PathBuf::from("/proc/1")
+        );
         let sock = root.join("run/x.sock");
         std::fs::write(&sock, "").unwrap();
-        assert_eq!(default_socket(Path::new("/run/x.sock")), sock);
+        assert_eq!(default_socket_under(root, Path::new("/run/x.sock")), sock);
         assert_eq!(
-            default_socket(Path::new("/run/none.sock")),
+            default_socket_under(root, Path::new("/run/none.sock")),
             PathBuf::from("/run/none.sock")
         );
+        assert!(set_root(&root.join("missing")).is_err());
+        assert_eq!(super::root(), Path::new("/"));
     }
 }
