@@ -15,7 +15,6 @@
 //! the kubelet would pull them.
 
 use std::net::SocketAddr;
-use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
@@ -163,8 +162,7 @@ pub fn router<B: Backend>(webhook: Arc<Webhook<B>>) -> axum::Router {
 
 /// Serves the webhook over HTTPS until SIGTERM or SIGINT.
 pub fn run(loaded: crate::Loaded, options: &AdmissionOptions) -> Result<()> {
-    let (listen, cert, key): (SocketAddr, &Path, &Path) =
-        (options.listen, &options.cert, &options.key);
+    let (listen, cert, key) = (options.listen, &options.cert, &options.key);
     let config = loaded.config;
     let (log, audit) = crate::open_logs(&config, &loaded.warnings)?;
     let _ = rustls::crypto::ring::default_provider().install_default();

@@ -161,30 +161,28 @@ impl EngineBackend {
         credentials: Option<RegistryAuth>,
     ) -> RegistryOptions {
         let mut auth = AuthOptions::default();
-        let docker_auth_host = || {
-            let d = self.docker_auth.as_ref()?;
-            let (a, b) = holdfast_source::registry::parse_reference(reference)
-                .map(|r| (r.registry().to_string(), r.resolve_registry().to_string()))
-                .ok()?;
-            (a == d.registry || b == d.registry).then_some(d)
-        };
+        // The registry as named and as reached (`docker.io`, `index.docker.io`).
+        let (named, reached) = holdfast_source::registry::parse_reference(reference)
+            .map(|r| (r.registry().to_string(), r.resolve_registry().to_string()))
+            .unwrap_or_default();
+        let docker_auth = self
+            .docker_auth
+            .as_ref()
+            .filter(|d| !reached.is_empty() && (named == d.registry || reached == d.registry));
         if let Some(document) = credentials.as_ref().and_then(|c| c.docker_config.clone()) {
             // A pod's pull secrets; `[docker_auth]` still serves a registry they do not
             // name (the username and password would otherwise win over the secret).
             let secret = Secret::new(document);
-            let host = holdfast_source::registry::parse_reference(reference)
-                .map(|r| r.resolve_registry().to_string())
-                .unwrap_or_default();
             let only_secret = AuthOptions {
                 pull_secret: Some(secret.clone()),
                 ignore_docker_config: true,
                 ..AuthOptions::default()
             };
             let covered = !matches!(
-                holdfast_source::registry::resolve_credential(&host, &only_secret),
+                holdfast_source::registry::resolve_credential(&reached, &only_secret),
                 Ok(holdfast_source::registry::Credential::Anonymous)
             );
-            match docker_auth_host() {
+            match docker_auth {
                 Some(d) if !covered => {
                     auth.username = Some(d.username.clone());
                     auth.password = Some(d.password.clone());
@@ -198,7 +196,7 @@ impl EngineBackend {
                 auth.username = Some(c.username);
                 auth.password = Some(Secret::new(c.password));
             }
-        } else if let Some(d) = docker_auth_host() {
+        } else if let Some(d) = docker_auth {
             auth.username = Some(d.username.clone());
             auth.password = Some(d.password.clone());
         }

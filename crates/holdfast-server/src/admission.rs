@@ -7,10 +7,14 @@
 //! `--admission-config` file gives the infrastructure (`[holdfast]` timeout, fail mode,
 //! registries, `[docker_auth]`, `[log]`), and one `container_create` policy is added from
 //! the store (severity threshold, fixable only, maximum image age, exceptions). It is
-//! built again when the stored policy or the exceptions change; verdicts of an unchanged
-//! policy stay cached.
+//! built again when the stored policy or the exceptions change: at once after an edit
+//! through this process, within [`RECHECK`] after one through another process sharing
+//! the store (or an exception expiring). Between checks a review reads nothing from the
+//! store; verdicts of an unchanged policy stay cached.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use axum::extract::State;
 use axum::Json;
@@ -23,10 +27,31 @@ use serde_json::Value;
 use crate::edits::VerdictPolicy;
 use crate::AppState;
 
-/// The webhook for one (policy, exceptions) state, and what it was built from.
+/// Longest a webhook is used without looking at the store again.
+pub const RECHECK: Duration = Duration::from_secs(5);
+
+/// The webhook for one (policy, exceptions) state, what it was built from and when that
+/// was last compared with the store.
 #[derive(Default)]
 pub struct AdmissionState {
-    current: tokio::sync::Mutex<Option<(String, Arc<Webhook<EngineBackend>>)>>,
+    current: tokio::sync::Mutex<Option<Built>>,
+    /// Set by an edit of the policy or the exceptions: compare at the next review.
+    stale: AtomicBool,
+    /// The cluster whose pull secrets are read, looked for once.
+    pull_secrets: tokio::sync::OnceCell<Option<holdfast_kube::PullSecretReader>>,
+}
+
+struct Built {
+    entry: String,
+    checked: Instant,
+    webhook: Arc<Webhook<EngineBackend>>,
+}
+
+impl AdmissionState {
+    /// Says the stored policy or the exceptions changed.
+    pub fn changed(&self) {
+        self.stale.store(true, Ordering::Relaxed);
+    }
 }
 
 /// The `[[policies]]` entry the stored policy and exceptions make, as TOML text.
@@ -82,6 +107,14 @@ pub fn policy_entry(policy: &VerdictPolicy, exceptions: &[Exception]) -> String 
 
 /// The webhook for the policy and exceptions in force, built when they changed.
 async fn webhook(state: &AppState) -> Result<Arc<Webhook<EngineBackend>>, String> {
+    let admission = &state.admission;
+    let mut current = admission.current.lock().await;
+    let stale = admission.stale.swap(false, Ordering::Relaxed);
+    if let Some(built) = current.as_ref() {
+        if !stale && built.checked.elapsed() < RECHECK {
+            return Ok(built.webhook.clone());
+        }
+    }
     let named = crate::edits::policy(state, "admission")
         .await
         .map_err(|e| format!("{e:?}"))?;
@@ -91,10 +124,10 @@ async fn webhook(state: &AppState) -> Result<Arc<Webhook<EngineBackend>>, String
         .await
         .map_err(|e| e.to_string())?;
     let entry = policy_entry(&named.policy, &exceptions);
-    let mut current = state.admission.current.lock().await;
-    if let Some((built_from, webhook)) = current.as_ref() {
-        if *built_from == entry {
-            return Ok(webhook.clone());
+    if let Some(built) = current.as_mut() {
+        if built.entry == entry {
+            built.checked = Instant::now();
+            return Ok(built.webhook.clone());
         }
     }
     let config = &state.config;
@@ -131,17 +164,26 @@ async fn webhook(state: &AppState) -> Result<Arc<Webhook<EngineBackend>>, String
         log.clone(),
     ));
     // Pods' pull secrets, when the service runs in (or is configured for) a cluster.
-    let pull_secrets =
-        holdfast_kube::PullSecretReader::connect(&holdfast_kube::ClusterOptions::default())
-            .await
-            .ok();
+    let pull_secrets = admission
+        .pull_secrets
+        .get_or_init(|| async {
+            holdfast_kube::PullSecretReader::connect(&holdfast_kube::ClusterOptions::default())
+                .await
+                .ok()
+        })
+        .await
+        .clone();
     let webhook = Arc::new(Webhook {
         authorizer,
         pull_secrets,
         log,
     });
     tracing::info!("admission policy (re)built from the stored policy and exceptions");
-    *current = Some((entry, webhook.clone()));
+    *current = Some(Built {
+        entry,
+        checked: Instant::now(),
+        webhook: webhook.clone(),
+    });
     Ok(webhook)
 }
 

@@ -1,7 +1,7 @@
 //! The REST API under `/api/v1`, plus `/healthz`, `/readyz`, `/metrics` and `/report`.
 //! JSON in and out; errors are `{"error": "..."}` with the status that fits.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
@@ -744,21 +744,38 @@ async fn report(State(state): State<AppState>) -> ApiResult<Json<Value>> {
             "no scan has finished yet: the first scan is running or queued",
         ));
     }
+    // Each stored result is read once, however many of its targets are latest (a
+    // registry or cluster scan holds many), with the exceptions read once.
+    let exceptions = crate::views::active_exceptions(&state).await?;
+    let mut results: HashMap<String, Option<ScanResult>> = HashMap::new();
+    for t in &latest {
+        if !results.contains_key(&t.scan_id) {
+            let result = crate::views::result_excepted(&state, &t.scan_id, &exceptions).await?;
+            results.insert(t.scan_id.clone(), result);
+        }
+    }
     let mut out = BTreeMap::new();
-    for t in latest {
-        if let Some(result) = result_with_exceptions(&state, &t.scan_id).await? {
-            if let Some(target) = result.targets.into_iter().nth(t.index as usize) {
-                out.insert(
-                    t.name.clone(),
-                    json!({ "scan_id": t.scan_id, "result": target }),
-                );
-            }
+    for t in &latest {
+        let target = results
+            .get(&t.scan_id)
+            .and_then(Option::as_ref)
+            .and_then(|r| r.targets.get(t.index as usize));
+        if let Some(target) = target {
+            out.insert(
+                t.name.clone(),
+                json!({ "scan_id": t.scan_id, "result": target }),
+            );
         }
     }
     // Each pod of the latest cluster scans, with the full result of each of its images.
     let mut pods = BTreeMap::new();
     for scan in crate::pods::latest(&state).await? {
-        let Some(result) = result_with_exceptions(&state, &scan.scan_id).await? else {
+        if !results.contains_key(&scan.scan_id) {
+            // A cluster scan none of whose images could be scanned has no latest target.
+            let result = crate::views::result_excepted(&state, &scan.scan_id, &exceptions).await?;
+            results.insert(scan.scan_id.clone(), result);
+        }
+        let Some(Some(result)) = results.get(&scan.scan_id) else {
             continue;
         };
         let context = &scan.cluster.context;

@@ -123,6 +123,7 @@ pub async fn save_policy(
         .put_policy(name, &body, actor)
         .await
         .map_err(ApiError::store)?;
+    state.admission.changed();
     audit(
         state,
         actor,
@@ -151,6 +152,7 @@ pub async fn add_exception(
         .create_exception(new, actor)
         .await
         .map_err(ApiError::store)?;
+    state.admission.changed();
     audit(
         state,
         actor,
@@ -174,6 +176,7 @@ pub async fn remove_exception(state: &AppState, actor: &str, id: &str) -> Result
             "no exception with this id",
         ));
     }
+    state.admission.changed();
     audit(state, actor, "exception.delete", json!({ "id": id })).await;
     Ok(())
 }

@@ -61,6 +61,8 @@ pub struct AppState {
     pub worker_id: String,
     /// The admission webhook (`--admission`), built from the stored policy.
     pub admission: Arc<admission::AdmissionState>,
+    /// The pods of cluster scans, read once per scan.
+    pub clusters: Arc<pods::ClusterCache>,
 }
 
 /// What `/readyz` reports besides a live query.
@@ -110,6 +112,7 @@ pub async fn run_until(
         health: Default::default(),
         worker_id: format!("{}-{}", hostname(), std::process::id()),
         admission: Default::default(),
+        clusters: Default::default(),
         config: Arc::new(config),
     };
     let (stop_tx, stop_rx) = watch::channel(false);

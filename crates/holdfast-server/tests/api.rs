@@ -394,15 +394,7 @@ fn metrics_pass_promtool() {
     on_both(|s| async move {
         s.scan_and_wait(&format!("docker-archive:{}", demo_image().display()))
             .await;
-        let text = s
-            .http
-            .get(format!("{}/metrics", s.base))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let text = s.metrics().await;
         for needle in [
             "holdfast_scans_total{status=\"finished\"} 1",
             "holdfast_scan_duration_seconds_bucket",
@@ -674,17 +666,7 @@ fn cluster_pods_reach_the_report_and_the_metrics() {
         assert!(pods["tools/tool"]["images"][0]["result"].is_null());
 
         // /metrics: one pod_security_issue series per finding of each pod's image.
-        let metrics = || async {
-            s.http
-                .get(format!("{}/metrics", s.base))
-                .send()
-                .await
-                .unwrap()
-                .text()
-                .await
-                .unwrap()
-        };
-        let text = metrics().await;
+        let text = s.metrics().await;
         let series = |text: &str, pod: &str| {
             text.lines()
                 .filter(|l| l.starts_with(&format!("pod_security_issue{{PodName=\"{pod}\",")))
@@ -727,7 +709,7 @@ fn cluster_pods_reach_the_report_and_the_metrics() {
             )
             .await;
         assert_eq!(status, StatusCode::CREATED, "{body}");
-        let text = metrics().await;
+        let text = s.metrics().await;
         assert!(series(&text, "web-a") < web_findings);
         assert!(!text.contains(&format!("VulnerabilityID=\"{id}\"")));
         s

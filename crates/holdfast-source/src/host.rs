@@ -33,11 +33,6 @@ pub fn root() -> &'static Path {
     ROOT.get().map(PathBuf::as_path).unwrap_or(Path::new("/"))
 }
 
-/// Whether a host root other than `/` is in force.
-pub fn is_mounted() -> bool {
-    root() != Path::new("/")
-}
-
 /// `path`, a path on the host, as this process reaches it: under the host root. `..`
 /// components are dropped, so a reported path cannot climb out of the root.
 pub fn path(path: impl AsRef<Path>) -> PathBuf {

@@ -216,17 +216,16 @@ impl Store {
         self.findings_where(Some(prefix), &[], &[]).await
     }
 
-    /// The latest finished scan of every target named `PREFIX...`: its id, target and
-    /// result JSON.
-    pub async fn latest_results_of(&self, prefix: &str) -> Result<Vec<(String, String, String)>> {
-        let mut q = Sql::new("SELECT s.id, s.target, s.result FROM scans s WHERE s.id IN (");
+    /// The latest finished scan of every target named `PREFIX...`: its id and target.
+    pub async fn latest_scans_of(&self, prefix: &str) -> Result<Vec<(String, String)>> {
+        let mut q = Sql::new("SELECT s.id, s.target FROM scans s WHERE s.id IN (");
         q.push(LATEST)
             .push(" AND s.target LIKE ")
             .bind(format!("{prefix}%"))
             .push(") AND s.result IS NOT NULL ORDER BY s.target");
         let rows = q.query().fetch_all(self.pool()).await?;
         rows.iter()
-            .map(|r| Ok((r.try_get("id")?, r.try_get("target")?, r.try_get("result")?)))
+            .map(|r| Ok((r.try_get("id")?, r.try_get("target")?)))
             .collect()
     }
 

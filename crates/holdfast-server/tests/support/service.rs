@@ -134,6 +134,18 @@ impl Service {
         );
     }
 
+    /// The `/metrics` text.
+    pub async fn metrics(&self) -> String {
+        self.http
+            .get(format!("{}/metrics", self.base))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    }
+
     pub async fn scan_and_wait(&self, target: &str) -> Value {
         let (status, body) = self
             .call(

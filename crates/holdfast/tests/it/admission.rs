@@ -213,23 +213,13 @@ fn pods_with_risky_images_are_denied_over_tls() {
 
 /// `kubectl create --dry-run=server` of `yaml` through the test API server; its output.
 fn kubectl_create(kubeconfig: &std::path::Path, yaml: &str) -> std::process::Output {
-    use std::io::Write;
-    let mut child = Command::new("kubectl")
-        .arg("--kubeconfig")
-        .arg(kubeconfig)
-        .args(["create", "--dry-run=server", "--validate=false", "-f", "-"])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(yaml.as_bytes())
-        .unwrap();
-    child.wait_with_output().unwrap()
+    output_with_input(
+        Command::new("kubectl")
+            .arg("--kubeconfig")
+            .arg(kubeconfig)
+            .args(["create", "--dry-run=server", "--validate=false", "-f", "-"]),
+        yaml.as_bytes(),
+    )
 }
 
 #[test]
