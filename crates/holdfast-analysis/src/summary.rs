@@ -105,6 +105,8 @@ fn kind_name(k: TargetKind) -> &'static str {
         TargetKind::Image => "image",
         TargetKind::Rootfs => "root filesystem",
         TargetKind::Container => "container",
+        TargetKind::Config => "configuration file",
+        TargetKind::Host => "host",
     }
 }
 

@@ -29,6 +29,6 @@ pub use purl::Purl;
 pub use registry_summary::{FailedImage, ImageFindings, RegistrySummary};
 pub use result::{
     Analysis, AnalysisSection, AnalysisSectionKind, AnalysisWarning, AnalysisWarningKind,
-    DbDescription, LayerInfo, PluginRun, ScanResult, ScanSummary, TargetKind, TargetResult,
-    ToolInfo, Warning, WarningKind, SCHEMA_VERSION,
+    CheckEvidence, CheckResult, CheckStatus, DbDescription, LayerInfo, PluginRun, ScanResult,
+    ScanSummary, TargetKind, TargetResult, ToolInfo, Warning, WarningKind, SCHEMA_VERSION,
 };

@@ -161,15 +161,22 @@ pub enum TargetKind {
     Image,
     Rootfs,
     Container,
+    /// A configuration file: a Dockerfile or a Kubernetes manifest.
+    Config,
+    /// A host's container runtime, its configuration, containers and images, as a
+    /// compliance benchmark judges them.
+    Host,
 }
 
 impl TargetKind {
-    /// The lowercase name used in JSON: `image`, `rootfs`, `container`.
+    /// The lowercase name used in JSON: `image`, `rootfs`, `container`, `config`, `host`.
     pub fn as_str(self) -> &'static str {
         match self {
             TargetKind::Image => "image",
             TargetKind::Rootfs => "rootfs",
             TargetKind::Container => "container",
+            TargetKind::Config => "config",
+            TargetKind::Host => "host",
         }
     }
 }
@@ -203,6 +210,81 @@ pub struct TargetResult {
     /// The plugins run on this target and how each run ended.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub plugins: Vec<PluginRun>,
+    /// Every configuration or compliance check run on this target and how it ended; the
+    /// failures are also in `findings`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub checks: Vec<CheckResult>,
+}
+
+/// How a configuration or compliance check ended, in CIS benchmark terms.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum CheckStatus {
+    /// Nothing wrong was found.
+    Pass,
+    /// The check failed.
+    Warn,
+    /// Worth a look; not a failure.
+    Info,
+    /// Cannot be decided by a program: the benchmark asks for a manual review.
+    Note,
+    /// The check could not be run; the evidence says why.
+    Error,
+}
+
+impl CheckStatus {
+    /// The upper-case name used in JSON and tables.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CheckStatus::Pass => "PASS",
+            CheckStatus::Warn => "WARN",
+            CheckStatus::Info => "INFO",
+            CheckStatus::Note => "NOTE",
+            CheckStatus::Error => "ERROR",
+        }
+    }
+}
+
+/// One configuration or compliance check's result on a target.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckResult {
+    /// `HF-DF-...`, `HF-K8S-...`, `CIS-DOCKER-<n>`, `CIS-K8S-<n>`, or a custom policy's id.
+    pub id: String,
+    pub title: String,
+    /// The benchmark the check belongs to.
+    pub benchmark: String,
+    /// The benchmark's section.
+    pub section: String,
+    /// CIS profile level.
+    pub level: u8,
+    /// CIS "scored" (automated) check.
+    pub scored: bool,
+    pub severity: Severity,
+    pub status: CheckStatus,
+    /// What decided a WARN, INFO or ERROR: the file, line, object or container, and the
+    /// rule's message.
+    pub evidence: Vec<CheckEvidence>,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub remediation: String,
+    /// Regulations the check supports: `pci-dss`, `gdpr`, `hipaa`, `nist-800-190`.
+    pub tags: Vec<String>,
+    /// The same rule's ids in other tools (hadolint, checkov, Trivy).
+    pub aliases: Vec<String>,
+}
+
+/// One piece of evidence of a check.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckEvidence {
+    pub message: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub line: Option<u32>,
+    /// `Kind/name` of the Kubernetes object.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub object: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub container: Option<String>,
 }
 
 /// One plugin's run on one target.

@@ -92,6 +92,7 @@ mod tests {
             suppressed: vec![],
             warnings: vec![],
             plugins: Vec::new(),
+            checks: Vec::new(),
         };
         ScanResult {
             schema_version: holdfast_model::SCHEMA_VERSION,

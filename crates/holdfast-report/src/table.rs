@@ -80,10 +80,12 @@ pub fn write(result: &ScanResult, out: &mut dyn Write, opts: &TableOptions) -> s
         writeln!(out, "No targets.")?;
     }
     for t in &result.targets {
-        let os =
-            t.os.as_ref()
-                .map(|o| format!("{} {}", o.family.as_str(), o.version))
-                .unwrap_or_else(|| "unknown OS".into());
+        let os = match (&t.os, t.kind) {
+            (Some(o), _) => format!("{} {}", o.family.as_str(), o.version),
+            (None, holdfast_model::TargetKind::Config) => "configuration file".into(),
+            (None, holdfast_model::TargetKind::Host) => "compliance".into(),
+            (None, _) => "unknown OS".into(),
+        };
         writeln!(out, "{} ({os})", t.name)?;
         writeln!(out, "{}", "=".repeat(t.name.chars().count() + os.len() + 3))?;
         // One table per file the packages were read from, like Trivy's per-target tables.
@@ -139,12 +141,22 @@ pub fn write(result: &ScanResult, out: &mut dyn Write, opts: &TableOptions) -> s
             writeln!(out, "{table}")?;
         }
         findings::write(t, out, opts)?;
-        writeln!(
-            out,
-            "Total: {} packages, {} findings",
-            t.packages.len(),
-            t.findings.len()
-        )?;
+        if !t.checks.is_empty() || t.kind == holdfast_model::TargetKind::Config {
+            writeln!(
+                out,
+                "Total: {} checks ({}), {} findings",
+                t.checks.len(),
+                check_counts(&t.checks),
+                t.findings.len()
+            )?;
+        } else {
+            writeln!(
+                out,
+                "Total: {} packages, {} findings",
+                t.packages.len(),
+                t.findings.len()
+            )?;
+        }
         if !t.warnings.is_empty() {
             writeln!(out, "\nSkipped or unreadable ({}):", t.warnings.len())?;
             for w in &t.warnings {
@@ -174,6 +186,29 @@ pub fn write(result: &ScanResult, out: &mut dyn Write, opts: &TableOptions) -> s
         write_analysis(a, out, opts)?;
     }
     Ok(())
+}
+
+/// `12 PASS, 3 WARN`: how many checks ended each way, in status order, zeros left out.
+fn check_counts(checks: &[holdfast_model::CheckResult]) -> String {
+    use holdfast_model::CheckStatus;
+    let parts: Vec<String> = [
+        CheckStatus::Pass,
+        CheckStatus::Warn,
+        CheckStatus::Info,
+        CheckStatus::Note,
+        CheckStatus::Error,
+    ]
+    .into_iter()
+    .filter_map(|s| {
+        let n = checks.iter().filter(|c| c.status == s).count();
+        (n > 0).then(|| format!("{n} {}", s.as_str()))
+    })
+    .collect();
+    if parts.is_empty() {
+        "none run".into()
+    } else {
+        parts.join(", ")
+    }
 }
 
 /// The model's text made safe for a terminal, lines kept: tabs become spaces, other

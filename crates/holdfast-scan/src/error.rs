@@ -29,6 +29,12 @@ pub enum ScanError {
     /// A registry could not be reached or listed.
     #[error(transparent)]
     Registry(SourceError),
+    /// A configuration scan could not start (its checks or paths could not be read).
+    #[error("config scan: {0}")]
+    Config(#[source] holdfast_compliance::ConfigScanError),
+    /// A compliance benchmark could not start (its checks could not be loaded).
+    #[error("compliance: {0}")]
+    Benchmark(#[source] holdfast_compliance::BenchmarkError),
     /// A Kubernetes cluster could not be read.
     #[error("cluster: {0}")]
     Cluster(#[source] holdfast_kube::KubeError),

@@ -50,6 +50,7 @@ pub use error::{DemoDbError, ScanError};
 /// The parts of a request that the analysis and the checkers define.
 pub use holdfast_analyze::{AnalyzerGroup, WalkLimits};
 pub use holdfast_checks::CheckConfig;
+pub use holdfast_compliance::{ConfigScanOptions, DockerBenchmarkOptions};
 pub use holdfast_kube::ClusterOptions;
 pub use holdfast_plugin_host::{
     default_plugin_dir, discover, install, plugin_roots, Broken, Discovered, ParamError, Plugin,
@@ -131,6 +132,18 @@ pub fn scan(request: &ScanRequest, progress: &dyn ProgressSink) -> Result<ScanRe
                 targets.extend(outcome.targets);
                 db = db.or(outcome.db);
                 cluster = Some(outcome.summary);
+            }
+            Target::Config(options) => {
+                let files = holdfast_compliance::scan_config(options).map_err(ScanError::Config)?;
+                for target in files {
+                    request.cancel.check()?;
+                    targets.push(plan.finish_config_target(target, progress));
+                }
+            }
+            Target::DockerBenchmark(options) => {
+                let target = holdfast_compliance::run_docker_benchmark(options)
+                    .map_err(ScanError::Benchmark)?;
+                targets.push(plan.finish_config_target(target, progress));
             }
         }
     }

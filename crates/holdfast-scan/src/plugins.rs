@@ -102,7 +102,9 @@ pub(crate) fn command_for(kind: TargetKind) -> Command {
     match kind {
         TargetKind::Image => Command::ScanImage,
         TargetKind::Container => Command::ScanContainer,
-        TargetKind::Rootfs => Command::ScanRootfs,
+        // Configuration and host compliance targets are not given to plugins; the arm only
+        // keeps the match whole.
+        TargetKind::Rootfs | TargetKind::Config | TargetKind::Host => Command::ScanRootfs,
     }
 }
 

@@ -65,6 +65,11 @@ pub enum Target {
     Registry(RegistrySelection),
     /// The images every pod of a Kubernetes cluster runs, each scanned once.
     Cluster(crate::ClusterSelection),
+    /// Configuration files (Dockerfiles, Kubernetes manifests) under some paths, each file
+    /// one target with its check results.
+    Config(holdfast_compliance::ConfigScanOptions),
+    /// The CIS Docker Benchmark on this host's daemon, files, containers and images.
+    DockerBenchmark(holdfast_compliance::DockerBenchmarkOptions),
 }
 
 /// Which images of a registry to scan, and how many at once.

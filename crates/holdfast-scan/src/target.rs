@@ -148,6 +148,26 @@ impl<'r> Plan<'r> {
         Ok((target, db))
     }
 
+    /// A configuration file's target, which the compliance engine built: the request's
+    /// policy filters its findings, and it is announced like any other.
+    pub(crate) fn finish_config_target(
+        &self,
+        mut target: TargetResult,
+        progress: &dyn ProgressSink,
+    ) -> TargetResult {
+        progress.event(&ScanEvent::TargetStarted { name: &target.name });
+        let filtered = self
+            .request
+            .policy
+            .filter_target(&mut target, self.request.ignore_source.as_deref());
+        progress.event(&ScanEvent::TargetFinished {
+            result: &target,
+            filtered,
+            fleet: false,
+        });
+        target
+    }
+
     /// Matches the target's packages against the shared database; findings worst first.
     fn match_vulnerabilities(
         &self,
@@ -353,6 +373,7 @@ fn target_result(facts: ImageFacts) -> TargetResult {
         suppressed: Vec::new(),
         warnings: facts.warnings,
         plugins: Vec::new(),
+        checks: Vec::new(),
     }
 }
 

@@ -16,6 +16,7 @@ mod container;
 pub mod containerd;
 mod daemon;
 mod docker_archive;
+pub mod docker_facts;
 mod error;
 pub mod host;
 mod oci;

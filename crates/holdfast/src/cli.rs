@@ -50,6 +50,9 @@ pub enum Command {
         #[command(flatten)]
         opts: ScanOptions,
     },
+    /// Run a compliance benchmark on this host (CIS Docker Benchmark v1.6.0).
+    #[command(subcommand)]
+    Compliance(ComplianceCommand),
     /// Work with saved results.
     #[command(subcommand)]
     Report(ReportCommand),
@@ -395,6 +398,17 @@ pub enum ScanCommand {
         #[command(flatten)]
         opts: ScanOptions,
     },
+    /// Check Dockerfiles and Kubernetes manifests for misconfigurations (alias: iac).
+    #[command(visible_alias = "iac")]
+    Config {
+        /// Files or directories: Dockerfiles (Dockerfile, Containerfile, *.Dockerfile) and Kubernetes YAML or JSON (multi-document, `List`s, `helm template` output). Directories are walked; `.git`, `node_modules` and Helm chart templates are skipped.
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        #[command(flatten)]
+        checks: CheckArgs,
+        #[command(flatten)]
+        opts: ScanOptions,
+    },
     /// Scan a root filesystem in a directory.
     Rootfs {
         /// The directory.
@@ -585,6 +599,29 @@ pub struct RegistryArgs {
     /// PEM file with the CA certificate(s) of a private registry.
     #[arg(long)]
     pub registry_ca: Option<PathBuf>,
+}
+
+/// Compliance benchmarks.
+#[derive(Subcommand, Debug)]
+pub enum ComplianceCommand {
+    /// The CIS Docker Benchmark v1.6.0 on this host: the daemon's process, flags, daemon.json and files, the audit rules, every container and every image (with --host-root, the host mounted there).
+    Docker {
+        #[command(flatten)]
+        checks: CheckArgs,
+        #[command(flatten)]
+        opts: ScanOptions,
+    },
+}
+
+/// Which configuration and compliance checks run.
+#[derive(Args, Debug, Clone)]
+pub struct CheckArgs {
+    /// Extra checks: a directory of Rego (`.rego`, with a `metadata` rule) and check files (`.toml`), or one such file; repeatable. See docs/checks.md.
+    #[arg(long, value_name = "DIR")]
+    pub policy: Vec<PathBuf>,
+    /// Only the checks that support these regulations, comma-separated: pci (PCI DSS), gdpr, hipaa, nist (NIST SP 800-190).
+    #[arg(long, value_delimiter = ',', value_name = "LIST")]
+    pub compliance: Vec<String>,
 }
 
 /// Which cluster, which pods, and how many images at once.

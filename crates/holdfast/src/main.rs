@@ -111,6 +111,31 @@ fn run(cli: Cli) -> Result<ExitCode> {
             let targets = vec![Target::Spec { spec, name: target }];
             scan(targets, &opts, Format::Table, quiet)
         }
+        Command::Scan(ScanCommand::Config {
+            paths,
+            checks,
+            opts,
+        }) => {
+            let options = holdfast_scan::ConfigScanOptions {
+                paths,
+                policies: checks.policy,
+                regulations: checks.compliance,
+            };
+            scan(vec![Target::Config(options)], &opts, Format::Table, quiet)
+        }
+        Command::Compliance(cli::ComplianceCommand::Docker { checks, opts }) => {
+            let options = holdfast_scan::DockerBenchmarkOptions {
+                socket: Default::default(),
+                policies: checks.policy,
+                regulations: checks.compliance,
+            };
+            scan(
+                vec![Target::DockerBenchmark(options)],
+                &opts,
+                Format::Table,
+                quiet,
+            )
+        }
         Command::Scan(ScanCommand::Rootfs { dir, opts }) => {
             let name = dir.display().to_string();
             // `/` under a host root is the host's root.

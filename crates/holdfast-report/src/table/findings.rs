@@ -237,7 +237,14 @@ pub fn write(t: &TargetResult, out: &mut dyn Write, opts: &TableOptions) -> std:
             } else {
                 TITLE_MAX
             };
-            row.push(Cell::new(cut(&f.title, max)));
+            // A configuration check's title says what it checks; the evidence says where.
+            let title = match (&f.evidence, f.kind) {
+                (Some(e), FindingKind::Misconfiguration | FindingKind::Compliance) => {
+                    format!("{}\n{}", cut(&f.title, max), printable(&cut(e, max * 2)))
+                }
+                _ => cut(&f.title, max),
+            };
+            row.push(Cell::new(title));
             table.add_row(row);
         }
         constrain(&mut table, with_package);

@@ -346,6 +346,7 @@ pub fn fixture() -> ScanResult {
             "not valid JSON: expected value at line 1",
         )],
         plugins: Vec::new(),
+        checks: Vec::new(),
     };
     result_of(vec![target])
 }
@@ -449,6 +450,7 @@ pub fn synthetic(n: usize) -> ScanResult {
         suppressed: Vec::new(),
         warnings: Vec::new(),
         plugins: Vec::new(),
+        checks: Vec::new(),
     };
     result_of(vec![target])
 }

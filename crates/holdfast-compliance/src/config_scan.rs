@@ -1,0 +1,345 @@
+//! `scan config`: Dockerfiles and Kubernetes manifests found under the given paths, each
+//! file one target with its check results and a finding per failure.
+
+use crate::catalog::{Check, InputKind};
+use crate::engine::{Hit, Outcome, RuleEngine};
+use crate::{dockerfile, kubernetes, regulation_filter};
+use holdfast_model::{
+    CheckEvidence, CheckResult, CheckStatus, Finding, FindingKind, TargetKind, TargetResult,
+    Warning,
+};
+use std::path::{Path, PathBuf};
+
+/// Largest configuration file read, in bytes.
+pub const MAX_CONFIG_FILE: u64 = 4 << 20;
+
+/// Most files one config scan reads.
+pub const MAX_CONFIG_FILES: usize = 100_000;
+
+/// What a config scan reads and which checks it runs.
+#[derive(Debug, Clone, Default)]
+pub struct ConfigScanOptions {
+    /// Files and directories to scan.
+    pub paths: Vec<PathBuf>,
+    /// `--policy` directories or files of extra checks.
+    pub policies: Vec<PathBuf>,
+    /// Only checks tagged with one of these regulations (`--compliance`); empty runs all.
+    pub regulations: Vec<String>,
+}
+
+/// Why a config scan could not run at all.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigScanError {
+    /// The checks could not be loaded.
+    #[error(transparent)]
+    Catalog(#[from] crate::CatalogError),
+    /// A path given on the command line does not exist or cannot be read.
+    #[error("cannot read {path}: {source}")]
+    Path {
+        /// The path.
+        path: PathBuf,
+        /// The error.
+        source: std::io::Error,
+    },
+    /// An unknown `--compliance` name.
+    #[error("{0}")]
+    Regulation(String),
+}
+
+/// A file the scan reads, and as what.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct ConfigFile {
+    path: PathBuf,
+    kind: FileKind,
+}
+
+/// What a configuration file is read as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum FileKind {
+    Dockerfile,
+    Kubernetes,
+}
+
+/// Scans every configuration file under `options.paths`; one target per file, in path
+/// order. A file that cannot be read or parsed is a target with a warning naming the
+/// problem; the others are still scanned.
+pub fn scan_config(options: &ConfigScanOptions) -> Result<Vec<TargetResult>, ConfigScanError> {
+    let mut engine = RuleEngine::new(&options.policies)?;
+    let keep = regulation_filter(&options.regulations).map_err(ConfigScanError::Regulation)?;
+    let files = discover(&options.paths)?;
+    let checks: Vec<Check> = engine.checks().cloned().collect();
+    Ok(files
+        .iter()
+        .map(|f| scan_file(&mut engine, &checks, &keep, f))
+        .collect())
+}
+
+fn discover(paths: &[PathBuf]) -> Result<Vec<ConfigFile>, ConfigScanError> {
+    let mut files = Vec::new();
+    for root in paths {
+        let meta = std::fs::metadata(root).map_err(|source| ConfigScanError::Path {
+            path: root.clone(),
+            source,
+        })?;
+        if meta.is_file() {
+            // A file named on the command line is read whatever its name.
+            let kind = kind_by_name(root).unwrap_or_else(|| kind_by_content(root));
+            files.push(ConfigFile {
+                path: root.clone(),
+                kind,
+            });
+            continue;
+        }
+        let walk = walkdir::WalkDir::new(root)
+            .follow_links(false)
+            .sort_by_file_name()
+            .into_iter()
+            .filter_entry(|e| {
+                !(e.file_type().is_dir()
+                    && e.depth() > 0
+                    && matches!(e.file_name().to_str(), Some(".git" | "node_modules")))
+            });
+        for entry in walk {
+            let entry = entry.map_err(|e| ConfigScanError::Path {
+                path: e.path().unwrap_or(root).to_path_buf(),
+                source: e.into(),
+            })?;
+            if !entry.file_type().is_file() {
+                continue;
+            }
+            if let Some(kind) = kind_by_name(entry.path()) {
+                if is_helm_template(entry.path()) {
+                    continue;
+                }
+                files.push(ConfigFile {
+                    path: entry.path().to_path_buf(),
+                    kind,
+                });
+                if files.len() >= MAX_CONFIG_FILES {
+                    return Ok(files);
+                }
+            }
+        }
+    }
+    Ok(files)
+}
+
+/// Dockerfiles by their conventional names; YAML and JSON as Kubernetes manifests.
+fn kind_by_name(path: &Path) -> Option<FileKind> {
+    let name = path.file_name()?.to_str()?;
+    let lower = name.to_ascii_lowercase();
+    if lower == "dockerfile"
+        || lower == "containerfile"
+        || lower.starts_with("dockerfile.")
+        || lower.starts_with("containerfile.")
+        || lower.ends_with(".dockerfile")
+        || lower.ends_with(".containerfile")
+    {
+        return Some(FileKind::Dockerfile);
+    }
+    if lower.ends_with(".yaml") || lower.ends_with(".yml") || lower.ends_with(".json") {
+        return Some(FileKind::Kubernetes);
+    }
+    None
+}
+
+/// A file whose name says nothing: a Dockerfile if its first instruction is `FROM`.
+fn kind_by_content(path: &Path) -> FileKind {
+    let text = std::fs::read(path).unwrap_or_default();
+    let head = String::from_utf8_lossy(&text[..text.len().min(64 << 10)]).into_owned();
+    let first = head
+        .lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty() && !l.starts_with('#'))
+        .unwrap_or("");
+    let word = first.split_whitespace().next().unwrap_or("");
+    if word.eq_ignore_ascii_case("from") || word.eq_ignore_ascii_case("arg") {
+        FileKind::Dockerfile
+    } else {
+        FileKind::Kubernetes
+    }
+}
+
+/// Templates of a Helm chart are Go templates, not manifests: render them
+/// (`helm template`) and scan the output instead.
+fn is_helm_template(path: &Path) -> bool {
+    let Some(dir) = path.parent() else {
+        return false;
+    };
+    dir.file_name().is_some_and(|n| n == "templates")
+        && dir
+            .parent()
+            .is_some_and(|chart| chart.join("Chart.yaml").is_file())
+}
+
+fn scan_file(
+    engine: &mut RuleEngine,
+    checks: &[Check],
+    keep: &dyn Fn(&Check) -> bool,
+    file: &ConfigFile,
+) -> TargetResult {
+    let name = file.path.display().to_string();
+    let mut target = empty_target(&name);
+    let text = match read_config(&file.path) {
+        Ok(t) => t,
+        Err(message) => {
+            target.warnings.push(file_warning(&name, message));
+            return target;
+        }
+    };
+    // Each check's outcomes over the file's documents: (document label, outcome).
+    let mut per_check: Vec<Vec<(Option<String>, u32, Outcome)>> = vec![Vec::new(); checks.len()];
+    match file.kind {
+        FileKind::Dockerfile => match dockerfile::parse(&name, &text) {
+            Ok(doc) => {
+                for (i, outcome) in engine.evaluate(InputKind::Dockerfile, &doc, keep) {
+                    per_check[i].push((None, 0, outcome));
+                }
+            }
+            Err(e) => target.warnings.push(file_warning(&name, e.to_string())),
+        },
+        FileKind::Kubernetes => {
+            let manifest = kubernetes::parse(&name, &text);
+            for e in &manifest.errors {
+                target.warnings.push(file_warning(
+                    &name,
+                    format!("document at line {}: {}", e.line, e.message),
+                ));
+            }
+            for object in &manifest.objects {
+                let label = object.label();
+                for (i, outcome) in engine.evaluate(InputKind::Kubernetes, object, keep) {
+                    per_check[i].push((Some(label.clone()), object.line, outcome));
+                }
+            }
+        }
+    }
+    for (check, outcomes) in checks.iter().zip(per_check) {
+        if outcomes.is_empty() {
+            continue;
+        }
+        let result = check_result(check, &name, outcomes);
+        for e in result
+            .evidence
+            .iter()
+            .filter(|_| result.status == CheckStatus::Warn)
+        {
+            target.findings.push(finding(check, &name, e));
+        }
+        target.checks.push(result);
+    }
+    target
+}
+
+fn read_config(path: &Path) -> Result<String, String> {
+    let meta = std::fs::metadata(path).map_err(|e| e.to_string())?;
+    if meta.len() > MAX_CONFIG_FILE {
+        return Err(format!(
+            "{} bytes is more than a configuration file may have ({MAX_CONFIG_FILE}); not read",
+            meta.len()
+        ));
+    }
+    let bytes = std::fs::read(path).map_err(|e| e.to_string())?;
+    String::from_utf8(bytes).map_err(|_| "not UTF-8 text; not read".to_string())
+}
+
+fn file_warning(path: &str, message: String) -> Warning {
+    Warning {
+        layer: None,
+        path: Some(path.to_string()),
+        message,
+        kind: Default::default(),
+    }
+}
+
+fn empty_target(name: &str) -> TargetResult {
+    TargetResult {
+        kind: TargetKind::Config,
+        name: name.to_string(),
+        image_id: None,
+        platform: None,
+        created: None,
+        os: None,
+        layers: Vec::new(),
+        packages: Vec::new(),
+        findings: Vec::new(),
+        suppressed: Vec::new(),
+        warnings: Vec::new(),
+        plugins: Vec::new(),
+        checks: Vec::new(),
+    }
+}
+
+/// One check's result over every document of a file: the worst status, and the evidence
+/// of the status that decided it.
+pub(crate) fn check_result(
+    check: &Check,
+    path: &str,
+    outcomes: Vec<(Option<String>, u32, Outcome)>,
+) -> CheckResult {
+    let status = outcomes
+        .iter()
+        .map(|(_, _, o)| o.status)
+        .max_by_key(|s| status_rank(*s))
+        .unwrap_or(CheckStatus::Pass);
+    let mut evidence = Vec::new();
+    for (object, doc_line, outcome) in outcomes {
+        let hits: Vec<Hit> = match status {
+            CheckStatus::Warn | CheckStatus::Error if outcome.status == status => outcome.deny,
+            CheckStatus::Info => outcome.warn,
+            _ => Vec::new(),
+        };
+        for hit in hits {
+            evidence.push(CheckEvidence {
+                message: hit.message,
+                path: Some(path.to_string()),
+                line: hit.line.or((doc_line > 0).then_some(doc_line)),
+                object: object.clone(),
+                container: hit.container,
+            });
+        }
+    }
+    CheckResult {
+        id: check.id.clone(),
+        title: check.title.clone(),
+        benchmark: check.benchmark.clone(),
+        section: check.section.clone(),
+        level: check.level,
+        scored: check.scored,
+        severity: check.severity,
+        status,
+        evidence,
+        remediation: check.remediation.clone(),
+        tags: check.tags.clone(),
+        aliases: check.aliases.clone(),
+    }
+}
+
+/// Which status wins when a check ran on several documents.
+fn status_rank(s: CheckStatus) -> u8 {
+    match s {
+        CheckStatus::Pass => 0,
+        CheckStatus::Note => 1,
+        CheckStatus::Info => 2,
+        CheckStatus::Warn => 3,
+        CheckStatus::Error => 4,
+    }
+}
+
+fn finding(check: &Check, path: &str, e: &CheckEvidence) -> Finding {
+    let mut f = Finding::new(
+        FindingKind::Misconfiguration,
+        check.id.clone(),
+        check.severity,
+        check.title.clone(),
+    );
+    f.path = Some(path.to_string());
+    f.line = e.line;
+    f.evidence = Some(match &e.object {
+        Some(object) => format!("{object}: {}", e.message),
+        None => e.message.clone(),
+    });
+    f.aliases = check.aliases.clone();
+    f.remediation = (!check.remediation.is_empty()).then(|| check.remediation.clone());
+    f
+}

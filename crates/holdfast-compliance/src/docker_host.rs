@@ -1,0 +1,478 @@
+//! The `docker-host`, `docker-container` and `docker-image` input documents
+//! (`docs/checks.md`): the daemon's process, configuration and files read from the host
+//! (under `--host-root` when one is set), and what the Engine API says.
+
+use holdfast_source::docker_facts::DockerFacts;
+use holdfast_source::host;
+use serde_json::{json, Map, Value};
+use std::collections::BTreeMap;
+use std::os::unix::fs::MetadataExt;
+use std::path::Path;
+
+/// Largest daemon.json or audit rules file read.
+const MAX_CONFIG: u64 = 1 << 20;
+
+/// Most files listed under `/etc/docker/certs.d`.
+const MAX_CERT_FILES: usize = 1_000;
+
+/// dockerd flags that take no value (`--tlsverify` alone means true); any other flag
+/// written without `=` takes the next argument.
+const BOOLEAN_FLAGS: &[&str] = &[
+    "D",
+    "debug",
+    "tls",
+    "tlsverify",
+    "icc",
+    "ip-forward",
+    "ip-masq",
+    "iptables",
+    "ip6tables",
+    "ipv6",
+    "live-restore",
+    "userland-proxy",
+    "selinux-enabled",
+    "no-new-privileges",
+    "experimental",
+    "rootless",
+    "init",
+    "raw-logs",
+    "disable-legacy-registry",
+    "validate",
+    "help",
+    "h",
+    "version",
+    "v",
+    "userns-remap-default",
+];
+
+/// The three kinds of document one daemon gives.
+#[derive(Debug, Default)]
+pub struct DockerDocuments {
+    /// The `docker-host` document.
+    pub host: Value,
+    /// One `docker-container` document per container.
+    pub containers: Vec<Value>,
+    /// One `docker-image` document per image.
+    pub images: Vec<Value>,
+}
+
+/// The documents for this host, from the Engine API's `facts` (none when the daemon could
+/// not be reached: the host's files and process are still read).
+pub fn documents(facts: Option<&DockerFacts>) -> DockerDocuments {
+    let daemon = daemon(facts);
+    let info = facts.map(|f| &f.info).unwrap_or(&Value::Null);
+    let docker_root = info
+        .get("DockerRootDir")
+        .and_then(Value::as_str)
+        .unwrap_or("/var/lib/docker")
+        .to_string();
+    let files = files(&daemon);
+    let (audit_rules, audit_available) = audit_rules();
+    let host = json!({
+        "kind": "docker-host",
+        "daemon": daemon,
+        "files": files,
+        "audit_rules": audit_rules,
+        "audit_available": audit_available,
+        "mounts": mounts(),
+        "docker_root": docker_root,
+        "docker_group_members": group_members("docker"),
+        "containers": facts.map_or(0, |f| f.containers.len()),
+        "networks": facts.map(|f| f.networks.clone()).unwrap_or(Value::Null),
+        "listening_ports": listening_ports(),
+    });
+    let content_trust = content_trust();
+    let mut docs = DockerDocuments {
+        host,
+        ..Default::default()
+    };
+    let Some(facts) = facts else {
+        return docs;
+    };
+    for c in &facts.containers {
+        let mut doc = c.clone();
+        doc["kind"] = json!("docker-container");
+        doc["daemon"] = docs.host["daemon"].clone();
+        docs.containers.push(doc);
+    }
+    for i in &facts.images {
+        let mut doc = i.clone();
+        doc["kind"] = json!("docker-image");
+        doc["content_trust"] = json!(content_trust);
+        docs.images.push(doc);
+    }
+    docs
+}
+
+/// The `daemon` object: process, flags, daemon.json and the API's answers.
+fn daemon(facts: Option<&DockerFacts>) -> Value {
+    let process = find_process("dockerd");
+    let cmdline = process.as_ref().map(|(_, c)| c.clone());
+    let flags = cmdline.as_deref().map(parse_flags).unwrap_or_default();
+    let config_path = flags
+        .get("config-file")
+        .and_then(|v| v.last().cloned())
+        .unwrap_or_else(|| "/etc/docker/daemon.json".to_string());
+    let (config, config_error) = match read_small(&config_path) {
+        Ok(None) => (Value::Null, Value::Null),
+        Ok(Some(text)) => match serde_json::from_str::<Value>(&text) {
+            Ok(v) => (v, Value::Null),
+            Err(e) => (Value::Null, json!(format!("{config_path}: {e}"))),
+        },
+        Err(e) => (Value::Null, json!(format!("{config_path}: {e}"))),
+    };
+    json!({
+        "running": process.is_some(),
+        "pid": process.as_ref().map(|(pid, _)| pid),
+        "cmdline": cmdline,
+        "flags": flags,
+        "config_path": config_path,
+        "config": config,
+        "config_error": config_error,
+        "info": facts.map(|f| f.info.clone()).unwrap_or(Value::Null),
+        "version": facts.map(|f| f.version.clone()).unwrap_or(Value::Null),
+        "api_errors": facts.map(|f| f.errors.clone()).unwrap_or_default(),
+    })
+}
+
+/// The first process whose name is `name`: its pid and command line.
+fn find_process(name: &str) -> Option<(u32, Vec<String>)> {
+    let proc_dir = host::path("/proc");
+    let mut pids: Vec<u32> = std::fs::read_dir(&proc_dir)
+        .ok()?
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
+        .collect();
+    pids.sort_unstable();
+    pids.into_iter().find_map(|pid| {
+        let dir = proc_dir.join(pid.to_string());
+        let comm = std::fs::read_to_string(dir.join("comm")).ok()?;
+        if comm.trim() != name {
+            return None;
+        }
+        let raw = std::fs::read(dir.join("cmdline")).ok()?;
+        let args = raw
+            .split(|b| *b == 0)
+            .filter(|a| !a.is_empty())
+            .map(|a| String::from_utf8_lossy(a).into_owned())
+            .collect();
+        Some((pid, args))
+    })
+}
+
+/// dockerd's flags, without dashes, each with every value it was given.
+pub fn parse_flags(cmdline: &[String]) -> BTreeMap<String, Vec<String>> {
+    let mut flags: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut args = cmdline.iter().skip(1).peekable();
+    while let Some(arg) = args.next() {
+        let Some(flag) = arg.strip_prefix("--").or_else(|| arg.strip_prefix('-')) else {
+            continue;
+        };
+        if flag.is_empty() {
+            break;
+        }
+        let (name, value) = match flag.split_once('=') {
+            Some((n, v)) => (n.to_string(), v.to_string()),
+            None if BOOLEAN_FLAGS.contains(&flag) => (flag.to_string(), "true".to_string()),
+            None => match args.peek() {
+                Some(next) if !next.starts_with('-') => {
+                    (flag.to_string(), args.next().cloned().unwrap_or_default())
+                }
+                _ => (flag.to_string(), "true".to_string()),
+            },
+        };
+        flags.entry(name).or_default().push(value);
+    }
+    flags
+}
+
+/// A file of the host, `None` when it does not exist; bounded in size.
+fn read_small(path: &str) -> Result<Option<String>, String> {
+    let p = host::path(path);
+    match std::fs::metadata(&p) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e.to_string()),
+        Ok(m) if m.len() > MAX_CONFIG => Err(format!("{} bytes is too large to read", m.len())),
+        Ok(_) => std::fs::read_to_string(&p)
+            .map(Some)
+            .map_err(|e| e.to_string()),
+    }
+}
+
+/// Every path the CIS Docker Benchmark's sections 1 and 3 name, with owner and mode.
+fn files(daemon: &Value) -> Map<String, Value> {
+    let mut paths: Vec<String> = Vec::new();
+    for dir in [
+        "/etc/systemd/system",
+        "/lib/systemd/system",
+        "/usr/lib/systemd/system",
+    ] {
+        for unit in ["docker.service", "docker.socket", "containerd.service"] {
+            paths.push(format!("{dir}/{unit}"));
+        }
+    }
+    for p in [
+        "/etc/docker",
+        "/etc/docker/certs.d",
+        "/var/run/docker.sock",
+        "/run/docker.sock",
+        "/etc/default/docker",
+        "/etc/sysconfig/docker",
+        "/etc/containerd/config.toml",
+        "/run/containerd",
+        "/run/containerd/containerd.sock",
+        "/var/lib/docker",
+        "/usr/bin/dockerd",
+        "/usr/sbin/dockerd",
+        "/usr/bin/containerd",
+        "/usr/bin/containerd-shim",
+        "/usr/bin/containerd-shim-runc-v1",
+        "/usr/bin/containerd-shim-runc-v2",
+        "/usr/bin/runc",
+        "/usr/sbin/runc",
+    ] {
+        paths.push(p.to_string());
+    }
+    if let Some(p) = daemon["config_path"].as_str() {
+        paths.push(p.to_string());
+    }
+    if let Some(bin) = daemon["cmdline"].get(0).and_then(Value::as_str) {
+        paths.push(bin.to_string());
+    }
+    for key in ["tlscacert", "tlscert", "tlskey", "authorization-plugins"] {
+        for v in setting_values(daemon, key) {
+            if v.starts_with('/') {
+                paths.push(v);
+            }
+        }
+    }
+    paths.extend(tree_files("/etc/docker/certs.d"));
+    let names = NameMaps::read();
+    paths
+        .into_iter()
+        .map(|p| {
+            let stat = stat(&p, &names);
+            (p, stat)
+        })
+        .collect()
+}
+
+/// A daemon option's values from its flags and daemon.json.
+fn setting_values(daemon: &Value, key: &str) -> Vec<String> {
+    let mut out: Vec<String> = daemon["flags"][key]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default();
+    match &daemon["config"][key] {
+        Value::String(s) => out.push(s.clone()),
+        Value::Array(a) => out.extend(a.iter().filter_map(|v| v.as_str().map(str::to_string))),
+        _ => {}
+    }
+    out
+}
+
+/// Every file under a host directory, bounded.
+fn tree_files(dir: &str) -> Vec<String> {
+    let root = host::path(dir);
+    walkdir::WalkDir::new(&root)
+        .follow_links(false)
+        .max_depth(4)
+        .sort_by_file_name()
+        .into_iter()
+        .filter_map(Result::ok)
+        .filter(|e| !e.file_type().is_dir())
+        .take(MAX_CERT_FILES)
+        .filter_map(|e| {
+            let rel = e.path().strip_prefix(&root).ok()?;
+            Some(format!("{dir}/{}", rel.display()))
+        })
+        .collect()
+}
+
+/// User and group names of the host, for owners.
+struct NameMaps {
+    users: BTreeMap<u32, String>,
+    groups: BTreeMap<u32, String>,
+}
+
+impl NameMaps {
+    fn read() -> Self {
+        let parse = |path: &str| -> BTreeMap<u32, String> {
+            read_small(path)
+                .ok()
+                .flatten()
+                .unwrap_or_default()
+                .lines()
+                .filter_map(|l| {
+                    let mut f = l.split(':');
+                    let name = f.next()?;
+                    let id = f.nth(1)?.parse().ok()?;
+                    Some((id, name.to_string()))
+                })
+                .collect()
+        };
+        NameMaps {
+            users: parse("/etc/passwd"),
+            groups: parse("/etc/group"),
+        }
+    }
+}
+
+fn stat(path: &str, names: &NameMaps) -> Value {
+    let Ok(m) = std::fs::symlink_metadata(host::path(path)) else {
+        return json!({"exists": false});
+    };
+    let t = m.file_type();
+    let kind = if t.is_dir() {
+        "directory"
+    } else if t.is_symlink() {
+        "symlink"
+    } else if t.is_file() {
+        "file"
+    } else {
+        use std::os::unix::fs::FileTypeExt;
+        if t.is_socket() {
+            "socket"
+        } else {
+            "other"
+        }
+    };
+    json!({
+        "exists": true,
+        "type": kind,
+        "mode": format!("{:04o}", m.mode() & 0o7777),
+        "uid": m.uid(),
+        "gid": m.gid(),
+        "user": names.users.get(&m.uid()),
+        "group": names.groups.get(&m.gid()),
+    })
+}
+
+/// The loaded audit rules (`auditctl -l`), else the rules files.
+fn audit_rules() -> (Vec<String>, bool) {
+    if host::root() == Path::new("/") {
+        if let Ok(out) = std::process::Command::new("auditctl").arg("-l").output() {
+            if out.status.success() {
+                let text = String::from_utf8_lossy(&out.stdout);
+                let rules: Vec<String> = text
+                    .lines()
+                    .map(str::trim)
+                    .filter(|l| l.starts_with('-'))
+                    .map(str::to_string)
+                    .collect();
+                return (rules, true);
+            }
+        }
+    }
+    let mut files = vec!["/etc/audit/audit.rules".to_string()];
+    files.extend(
+        tree_files("/etc/audit/rules.d")
+            .into_iter()
+            .filter(|f| f.ends_with(".rules")),
+    );
+    let mut found = false;
+    let mut rules = Vec::new();
+    for f in files {
+        if let Ok(Some(text)) = read_small(&f) {
+            found = true;
+            rules.extend(
+                text.lines()
+                    .map(str::trim)
+                    .filter(|l| l.starts_with('-'))
+                    .map(str::to_string),
+            );
+        }
+    }
+    (rules, found)
+}
+
+fn mounts() -> Vec<Value> {
+    read_small("/proc/mounts")
+        .ok()
+        .flatten()
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            (f.len() >= 4)
+                .then(|| json!({"source": f[0], "target": f[1], "fstype": f[2], "options": f[3]}))
+        })
+        .collect()
+}
+
+fn group_members(group: &str) -> Vec<String> {
+    read_small("/etc/group")
+        .ok()
+        .flatten()
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| {
+            let f: Vec<&str> = l.split(':').collect();
+            (f.len() == 4 && f[0] == group).then(|| {
+                f[3].split(',')
+                    .filter(|m| !m.is_empty())
+                    .map(str::to_string)
+                    .collect()
+            })
+        })
+        .unwrap_or_default()
+}
+
+/// TCP ports the host listens on (`/proc/net/tcp` and `tcp6`, state LISTEN).
+fn listening_ports() -> Vec<u16> {
+    let mut ports: Vec<u16> = ["/proc/net/tcp", "/proc/net/tcp6"]
+        .iter()
+        .filter_map(|p| read_small(p).ok().flatten())
+        .flat_map(|text| {
+            text.lines()
+                .skip(1)
+                .filter_map(|l| {
+                    let f: Vec<&str> = l.split_whitespace().collect();
+                    let port = f.get(1)?.rsplit(':').next()?;
+                    (f.get(3) == Some(&"0A")).then(|| u16::from_str_radix(port, 16).ok())?
+                })
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    ports.sort_unstable();
+    ports.dedup();
+    ports
+}
+
+/// `DOCKER_CONTENT_TRUST=1` in this process's environment or the host's /etc/environment.
+fn content_trust() -> bool {
+    let on = |v: &str| v.trim().trim_matches('"') == "1";
+    if std::env::var("DOCKER_CONTENT_TRUST").is_ok_and(|v| on(&v)) {
+        return true;
+    }
+    read_small("/etc/environment")
+        .ok()
+        .flatten()
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("DOCKER_CONTENT_TRUST="))
+        .any(on)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dockerd_flags() {
+        let cmd: Vec<String> = "/usr/bin/dockerd -H fd:// -H tcp://0.0.0.0:2375 --tlsverify --icc=false --log-level debug --userland-proxy=false -D --containerd=/run/containerd/containerd.sock"
+            .split(' ')
+            .map(str::to_string)
+            .collect();
+        let f = parse_flags(&cmd);
+        assert_eq!(f["H"], ["fd://", "tcp://0.0.0.0:2375"]);
+        assert_eq!(f["tlsverify"], ["true"]);
+        assert_eq!(f["icc"], ["false"]);
+        assert_eq!(f["log-level"], ["debug"]);
+        assert_eq!(f["D"], ["true"]);
+        assert_eq!(f["containerd"], ["/run/containerd/containerd.sock"]);
+    }
+}

@@ -1,0 +1,75 @@
+//! Configuration and compliance checks: every check is a Rego module (built in, or the
+//! user's own from `--policy`) run by one engine against JSON input documents, with one
+//! result shape. `scan config` reads Dockerfiles and Kubernetes manifests with it;
+//! `compliance docker` judges the Docker daemon, its files, containers and images.
+//!
+//! The input documents and the check format are documented in `docs/checks.md`.
+
+mod catalog;
+mod config_scan;
+mod docker_benchmark;
+pub mod docker_host;
+pub mod dockerfile;
+mod engine;
+pub mod kubernetes;
+
+pub use catalog::{package_for, CatalogError, Check, InputKind};
+pub use config_scan::{
+    scan_config, ConfigScanError, ConfigScanOptions, MAX_CONFIG_FILE, MAX_CONFIG_FILES,
+};
+pub use docker_benchmark::{run_docker_benchmark, BenchmarkError, DockerBenchmarkOptions};
+pub use engine::{Hit, Outcome, RuleEngine, CHECK_TIME_LIMIT};
+
+/// The regulations checks are tagged with, by the names `--compliance` accepts.
+pub const REGULATIONS: &[(&str, &[&str])] = &[
+    ("pci-dss", &["pci", "pci-dss"]),
+    ("gdpr", &["gdpr"]),
+    ("hipaa", &["hipaa"]),
+    ("nist-800-190", &["nist", "nist-800-190", "nist-sp-800-190"]),
+];
+
+/// The canonical tag for a `--compliance` name (`pci` is `pci-dss`).
+pub fn regulation_tag(name: &str) -> Option<&'static str> {
+    let name = name.trim().to_ascii_lowercase();
+    REGULATIONS
+        .iter()
+        .find(|(_, names)| names.contains(&name.as_str()))
+        .map(|(tag, _)| *tag)
+}
+
+/// Which checks a run keeps.
+pub type CheckFilter = Box<dyn Fn(&Check) -> bool>;
+
+/// A filter keeping the checks tagged with one of `names` (all checks when empty).
+pub fn regulation_filter(names: &[String]) -> Result<CheckFilter, String> {
+    if names.is_empty() {
+        return Ok(Box::new(|_| true));
+    }
+    let mut tags = Vec::new();
+    for n in names {
+        let tag = regulation_tag(n).ok_or_else(|| {
+            let known: Vec<&str> = REGULATIONS.iter().map(|(t, _)| *t).collect();
+            format!("unknown regulation `{n}` (known: {})", known.join(", "))
+        })?;
+        tags.push(tag);
+    }
+    Ok(Box::new(move |c: &Check| {
+        c.tags.iter().any(|t| tags.contains(&t.as_str()))
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn regulation_names() {
+        assert_eq!(regulation_tag("PCI"), Some("pci-dss"));
+        assert_eq!(regulation_tag("nist"), Some("nist-800-190"));
+        let err = regulation_filter(&["sox".into()]).err().unwrap();
+        assert_eq!(
+            err,
+            "unknown regulation `sox` (known: pci-dss, gdpr, hipaa, nist-800-190)"
+        );
+    }
+}
