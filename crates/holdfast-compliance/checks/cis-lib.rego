@@ -311,3 +311,18 @@ configured_ports := {p |
 	some b in list(bindings)
 	p := {"port": port, "ip": object.get(b, "HostIp", ""), "host_port": object.get(b, "HostPort", "")}
 }
+
+# ---------------------------------------------------------------------------------------
+# Containers (docker-container): the daemon's view, copied into each document
+
+# Whether a Linux security module (apparmor, selinux) applies: the daemon reports it in
+# its security options, or the daemon's info is unknown (then the check is judged as if it
+# applied).
+lsm_applicable(name) if {
+	not is_object(input.daemon.info)
+}
+
+lsm_applicable(name) if {
+	some o in list(input.daemon.info.SecurityOptions)
+	startswith(o, sprintf("name=%s", [name]))
+}

@@ -106,7 +106,8 @@ pub fn documents(facts: Option<&DockerFacts>) -> DockerDocuments {
 
 /// The `daemon` object: process, flags, daemon.json and the API's answers.
 fn daemon(facts: Option<&DockerFacts>) -> Value {
-    let process = find_process("dockerd");
+    let docker_host = std::env::var("DOCKER_HOST").ok();
+    let process = pick_daemon(find_processes("dockerd"), docker_host.as_deref());
     let cmdline = process.as_ref().map(|(_, c)| c.clone());
     let flags = cmdline.as_deref().map(parse_flags).unwrap_or_default();
     let config_path = flags
@@ -135,28 +136,68 @@ fn daemon(facts: Option<&DockerFacts>) -> Value {
     })
 }
 
-/// The first process whose name is `name`: its pid and command line.
-fn find_process(name: &str) -> Option<(u32, Vec<String>)> {
+/// The daemon the Engine API answers for, among several: the one listening on
+/// `DOCKER_HOST`, else the one on the default socket, else the first.
+fn pick_daemon(
+    mut daemons: Vec<(u32, Vec<String>)>,
+    docker_host: Option<&str>,
+) -> Option<(u32, Vec<String>)> {
+    let listens = |cmdline: &[String], want: &dyn Fn(&str) -> bool| {
+        let flags = parse_flags(cmdline);
+        let hosts: Vec<&String> = ["H", "host"]
+            .iter()
+            .filter_map(|k| flags.get(*k))
+            .flatten()
+            .collect();
+        hosts.iter().any(|h| want(h)) || (hosts.is_empty() && want("fd://"))
+    };
+    let position = match docker_host {
+        Some(h) => {
+            let path = h.strip_prefix("unix://").unwrap_or(h).to_string();
+            daemons.iter().position(|(_, c)| {
+                listens(c, &|x: &str| {
+                    x == h || x.strip_prefix("unix://") == Some(&path)
+                })
+            })
+        }
+        None => daemons.iter().position(|(_, c)| {
+            listens(c, &|x: &str| {
+                x == "fd://" || x == "unix:///var/run/docker.sock" || x == "unix:///run/docker.sock"
+            })
+        }),
+    };
+    match position {
+        Some(i) => Some(daemons.swap_remove(i)),
+        None => daemons.into_iter().next(),
+    }
+}
+
+/// Every process whose name is `name`, by pid: its pid and command line.
+fn find_processes(name: &str) -> Vec<(u32, Vec<String>)> {
     let proc_dir = host::path("/proc");
-    let mut pids: Vec<u32> = std::fs::read_dir(&proc_dir)
-        .ok()?
+    let Ok(entries) = std::fs::read_dir(&proc_dir) else {
+        return Vec::new();
+    };
+    let mut pids: Vec<u32> = entries
         .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
         .collect();
     pids.sort_unstable();
-    pids.into_iter().find_map(|pid| {
-        let dir = proc_dir.join(pid.to_string());
-        let comm = std::fs::read_to_string(dir.join("comm")).ok()?;
-        if comm.trim() != name {
-            return None;
-        }
-        let raw = std::fs::read(dir.join("cmdline")).ok()?;
-        let args = raw
-            .split(|b| *b == 0)
-            .filter(|a| !a.is_empty())
-            .map(|a| String::from_utf8_lossy(a).into_owned())
-            .collect();
-        Some((pid, args))
-    })
+    pids.into_iter()
+        .filter_map(|pid| {
+            let dir = proc_dir.join(pid.to_string());
+            let comm = std::fs::read_to_string(dir.join("comm")).ok()?;
+            if comm.trim() != name {
+                return None;
+            }
+            let raw = std::fs::read(dir.join("cmdline")).ok()?;
+            let args = raw
+                .split(|b| *b == 0)
+                .filter(|a| !a.is_empty())
+                .map(|a| String::from_utf8_lossy(a).into_owned())
+                .collect();
+            Some((pid, args))
+        })
+        .collect()
 }
 
 /// dockerd's flags, without dashes, each with every value it was given.
@@ -474,5 +515,25 @@ mod tests {
         assert_eq!(f["log-level"], ["debug"]);
         assert_eq!(f["D"], ["true"]);
         assert_eq!(f["containerd"], ["/run/containerd/containerd.sock"]);
+    }
+
+    #[test]
+    fn the_daemon_behind_docker_host_is_judged() {
+        let d = |pid: u32, args: &str| (pid, args.split(' ').map(str::to_string).collect());
+        let daemons = vec![
+            d(
+                10,
+                "dockerd -H fd:// --containerd=/run/containerd/containerd.sock",
+            ),
+            d(20, "dockerd -H unix:///tmp/t/docker.sock --icc=false"),
+        ];
+        let pick = |h| pick_daemon(daemons.clone(), h).map(|(pid, _)| pid);
+        assert_eq!(pick(Some("unix:///tmp/t/docker.sock")), Some(20));
+        assert_eq!(pick(None), Some(10));
+        assert_eq!(
+            pick(Some("tcp://10.0.0.1:2376")),
+            Some(10),
+            "the first when none listens there"
+        );
     }
 }

@@ -14,6 +14,7 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use crate::common::*;
+use crate::dockerd::{cmdline, own_bridge, read_pid, terminate};
 use crate::registry;
 
 /// The deadline of an answer in these tests.
@@ -68,52 +69,6 @@ impl Drop for Guard {
             let _ = Command::new("ip").args(["link", "del", &b]).status();
         }
     }
-}
-
-/// A bridge of the test's own for its dockerd. With `--bridge=none` dockerd deletes the
-/// host's `docker0` when it starts, which breaks the host daemon's containers (the
-/// container tests run at the same time); a named bridge leaves `docker0` alone.
-fn own_bridge() -> String {
-    let pid = std::process::id();
-    let name = format!("hfaz{}", pid % 100_000);
-    let subnet = format!("10.213.{}.1/24", pid % 250);
-    let ip = |args: &[&str]| {
-        let out = Command::new("ip").args(args).output().unwrap();
-        assert!(
-            out.status.success(),
-            "ip {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    };
-    let _ = Command::new("ip").args(["link", "del", &name]).output();
-    ip(&["link", "add", &name, "type", "bridge"]);
-    ip(&["addr", "add", &subnet, "dev", &name]);
-    ip(&["link", "set", &name, "up"]);
-    name
-}
-
-fn read_pid(p: &Path) -> Option<i32> {
-    std::fs::read_to_string(p).ok()?.trim().parse().ok()
-}
-
-fn cmdline(pid: i32) -> String {
-    std::fs::read(format!("/proc/{pid}/cmdline"))
-        .map(|b| String::from_utf8_lossy(&b).replace('\0', " "))
-        .unwrap_or_default()
-}
-
-/// SIGTERM, then SIGKILL after `grace`.
-fn terminate(c: &mut Child, grace: Duration) {
-    unsafe { libc::kill(c.id() as i32, libc::SIGTERM) };
-    let until = Instant::now() + grace;
-    while Instant::now() < until {
-        if let Ok(Some(_)) = c.try_wait() {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    let _ = c.kill();
-    let _ = c.wait();
 }
 
 fn mkpasswd(password: &str) -> String {

@@ -1,0 +1,285 @@
+//! `holdfast compliance docker` on a dockerd of the test's own whose daemon.json and
+//! containers break known CIS Docker Benchmark v1.6.0 checks: every planted break is
+//! found with its evidence, and no other check of the daemon, runtime and image sections
+//! fails. (Sections 1 and 3 judge this machine's own audit rules and system files, which
+//! the test does not control; only the test daemon's daemon.json is planted there.)
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::os::unix::fs::PermissionsExt;
+
+use crate::common::*;
+use crate::dockerd::TestDaemon;
+
+fn ready() -> bool {
+    if !["dockerd", "docker", "ip"].iter().all(|t| have_tool(t)) {
+        return false;
+    }
+    if unsafe { libc::geteuid() } != 0 {
+        assert!(
+            !full_tests(),
+            "HOLDFAST_FULL_TESTS=1 but this test needs root (dockerd)"
+        );
+        eprintln!("skipped: the CIS Docker test needs root");
+        return false;
+    }
+    true
+}
+
+/// Check id → status, and check id → evidence messages, of a compliance result.
+fn statuses(result: &serde_json::Value) -> (BTreeMap<String, String>, BTreeMap<String, String>) {
+    let mut status = BTreeMap::new();
+    let mut evidence = BTreeMap::new();
+    for c in result["targets"][0]["checks"].as_array().unwrap() {
+        let id = c["id"].as_str().unwrap().to_string();
+        status.insert(id.clone(), c["status"].as_str().unwrap().to_string());
+        let messages: Vec<String> = c["evidence"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| {
+                format!(
+                    "{} {}",
+                    e["object"].as_str().unwrap_or(""),
+                    e["message"].as_str().unwrap()
+                )
+            })
+            .collect();
+        evidence.insert(id, messages.join(" | "));
+    }
+    (status, evidence)
+}
+
+#[test]
+fn cis_docker_finds_every_planted_break_and_nothing_else() {
+    if !ready() {
+        return;
+    }
+    let tmp = tempfile::Builder::new()
+        .prefix("hfc")
+        .tempdir_in("/tmp")
+        .unwrap();
+    let dir = tmp.path();
+    let daemon_json = r#"{
+        "icc": true,
+        "log-level": "debug",
+        "insecure-registries": ["10.0.0.1:5000"],
+        "userland-proxy": true
+    }"#;
+    let d = TestDaemon::start(dir, daemon_json, &[]);
+    std::fs::set_permissions(
+        dir.join("daemon.json"),
+        std::fs::Permissions::from_mode(0o666),
+    )
+    .unwrap();
+
+    let image = dir.join("image.tar");
+    let mut b = tar::Builder::new(std::fs::File::create(&image).unwrap());
+    let mut h = tar::Header::new_gnu();
+    h.set_size(5);
+    h.set_mode(0o644);
+    b.append_data(&mut h, "etc/hostname", &b"test\n"[..])
+        .unwrap();
+    b.into_inner().unwrap();
+    let ok = |args: &[&str]| {
+        let out = d.docker(args);
+        assert!(
+            out.status.success(),
+            "docker {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    ok(&["import", &path_str(&image), "holdfast-test/cis:1"]);
+    // Section 5's breaks. Privileged containers cannot start here, so they are created.
+    ok(&[
+        "create",
+        "--name",
+        "weak",
+        "--privileged",
+        "--cap-add",
+        "SYS_ADMIN",
+        "--pid",
+        "host",
+        "--ipc",
+        "host",
+        "--uts",
+        "host",
+        "--network",
+        "host",
+        "-v",
+        "/var/run/docker.sock:/var/run/docker.sock",
+        "-v",
+        "/etc:/host-etc",
+        "--security-opt",
+        "seccomp=unconfined",
+        "--restart",
+        "always",
+        "holdfast-test/cis:1",
+        "/bin/true",
+    ]);
+    ok(&[
+        "create",
+        "--name",
+        "ports",
+        "-p",
+        "0.0.0.0:80:8080",
+        "holdfast-test/cis:1",
+        "/bin/true",
+    ]);
+    ok(&[
+        "create",
+        "--name",
+        "hardened",
+        "--read-only",
+        "--memory",
+        "64m",
+        "--cpu-shares",
+        "512",
+        "--pids-limit",
+        "100",
+        "--security-opt",
+        "no-new-privileges",
+        "--cap-drop",
+        "ALL",
+        "--restart",
+        "on-failure:5",
+        "--health-cmd",
+        "true",
+        "--user",
+        "1000",
+        "-p",
+        "127.0.0.1:8080:8080",
+        "holdfast-test/cis:1",
+        "/bin/true",
+    ]);
+
+    let out = holdfast()
+        .args(["compliance", "docker", "-f", "json"])
+        .env("DOCKER_HOST", &d.host)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let result: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let (status, evidence) = statuses(&result);
+    assert_eq!(
+        status.len(),
+        117,
+        "every check of the benchmark is reported"
+    );
+    let failed: BTreeSet<&str> = status
+        .iter()
+        .filter(|(id, s)| {
+            *s == "WARN"
+                && ["CIS-DOCKER-2.", "CIS-DOCKER-4.", "CIS-DOCKER-5."]
+                    .iter()
+                    .any(|p| id.starts_with(p))
+        })
+        .map(|(id, _)| id.as_str())
+        .collect();
+    // Every planted break, and nothing else, in the sections the test controls.
+    let planted = [
+        // daemon.json and the test daemon's flags
+        "CIS-DOCKER-2.2",  // "icc": true
+        "CIS-DOCKER-2.3",  // "log-level": "debug"
+        "CIS-DOCKER-2.4",  // --iptables=false
+        "CIS-DOCKER-2.5",  // "insecure-registries"
+        "CIS-DOCKER-2.9",  // no userns-remap
+        "CIS-DOCKER-2.12", // no authorization plugin
+        "CIS-DOCKER-2.13", // json-file logging only
+        "CIS-DOCKER-2.14", // no default no-new-privileges
+        "CIS-DOCKER-2.15", // no live-restore
+        "CIS-DOCKER-2.16", // "userland-proxy": true
+        // the imported image: no USER, no HEALTHCHECK
+        "CIS-DOCKER-4.1",
+        "CIS-DOCKER-4.6",
+        // container `weak` (and `ports` for limits, ports, health and privileges)
+        "CIS-DOCKER-5.4",  // --cap-add SYS_ADMIN
+        "CIS-DOCKER-5.5",  // --privileged
+        "CIS-DOCKER-5.6",  // /etc mounted read-write
+        "CIS-DOCKER-5.8",  // host port 80
+        "CIS-DOCKER-5.10", // --network host
+        "CIS-DOCKER-5.11", // no memory limit
+        "CIS-DOCKER-5.12", // no CPU shares
+        "CIS-DOCKER-5.13", // writable root filesystem
+        "CIS-DOCKER-5.14", // published on 0.0.0.0
+        "CIS-DOCKER-5.15", // --restart always
+        "CIS-DOCKER-5.16", // --pid host
+        "CIS-DOCKER-5.17", // --ipc host
+        "CIS-DOCKER-5.21", // --uts host
+        "CIS-DOCKER-5.22", // seccomp=unconfined
+        "CIS-DOCKER-5.26", // no no-new-privileges
+        "CIS-DOCKER-5.27", // no health check
+        "CIS-DOCKER-5.29", // no PIDs limit
+        "CIS-DOCKER-5.32", // docker.sock mounted
+    ];
+    let planted: BTreeSet<&str> = planted.into_iter().collect();
+    let missed: Vec<_> = planted.difference(&failed).collect();
+    let extra: Vec<_> = failed.difference(&planted).collect();
+    assert!(
+        missed.is_empty() && extra.is_empty(),
+        "missed {missed:?}, unexpected {extra:?}\n{evidence:#?}"
+    );
+    // The hardened container passes every runtime check it was hardened for.
+    for id in &failed {
+        if id.starts_with("CIS-DOCKER-5.") {
+            assert!(
+                !evidence[*id].contains("container hardened"),
+                "{id}: {}",
+                evidence[*id]
+            );
+        }
+    }
+    // Evidence names the setting and the container.
+    assert!(
+        evidence["CIS-DOCKER-5.5"].contains("container weak"),
+        "{}",
+        evidence["CIS-DOCKER-5.5"]
+    );
+    assert!(
+        evidence["CIS-DOCKER-2.2"].contains("\"icc\": true"),
+        "{}",
+        evidence["CIS-DOCKER-2.2"]
+    );
+    // The test daemon's daemon.json (section 3) is judged where the daemon reads it.
+    assert_eq!(status["CIS-DOCKER-3.18"], "WARN");
+    assert!(
+        evidence["CIS-DOCKER-3.18"].contains("0666"),
+        "{}",
+        evidence["CIS-DOCKER-3.18"]
+    );
+    // Manual checks are NOTE, never a verdict.
+    assert_eq!(status["CIS-DOCKER-2.1"], "NOTE");
+    assert!(!status.values().any(|s| s == "ERROR"), "{status:?}");
+
+    // The same run with --compliance keeps only the tagged checks, and --exit-code fails
+    // the run on the failures that remain.
+    let out = holdfast()
+        .args([
+            "compliance",
+            "docker",
+            "-f",
+            "json",
+            "--compliance",
+            "pci",
+            "--exit-code",
+            "3",
+        ])
+        .env("DOCKER_HOST", &d.host)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let result: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let checks = result["targets"][0]["checks"].as_array().unwrap();
+    assert!(!checks.is_empty() && checks.len() < 117);
+    assert!(checks
+        .iter()
+        .all(|c| c["tags"].as_array().unwrap().iter().any(|t| t == "pci-dss")));
+}
