@@ -4,6 +4,7 @@
 //! Every writer handles every finding kind: a vulnerability names a package, a secret a
 //! path and line, an escape risk may name neither.
 
+mod compliance;
 mod cyclonedx;
 mod html;
 mod ids;
@@ -32,6 +33,8 @@ pub enum Format {
     Spdx,
     /// A user's minijinja template (`--template FILE`), with the JSON result as context.
     Template,
+    /// Configuration and compliance check results grouped by section and by regulation.
+    Compliance,
 }
 
 impl Format {
@@ -44,6 +47,7 @@ impl Format {
         "cyclonedx",
         "spdx",
         "template",
+        "compliance",
     ];
 
     /// The file extension used when writing this format into a directory.
@@ -56,6 +60,7 @@ impl Format {
             Format::CycloneDx => "cdx.json",
             Format::Spdx => "spdx.json",
             Format::Template => "template.txt",
+            Format::Compliance => "compliance.json",
         }
     }
 }
@@ -71,6 +76,7 @@ impl FromStr for Format {
             "cyclonedx" | "cdx" => Ok(Format::CycloneDx),
             "spdx" | "spdx-json" => Ok(Format::Spdx),
             "template" => Ok(Format::Template),
+            "compliance" => Ok(Format::Compliance),
             other => Err(format!(
                 "unknown format `{other}`; expected one of: {}",
                 Format::NAMES.join(", ")
@@ -130,6 +136,9 @@ pub fn render(
         }
         Format::Sarif => {
             write_json(out, &sarif::log(result))?;
+        }
+        Format::Compliance => {
+            write_json(out, &compliance::report(result))?;
         }
         Format::Html => html::write(result, out)?,
         Format::Table => table::write(result, out, &opts.table)?,

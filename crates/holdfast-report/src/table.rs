@@ -140,6 +140,9 @@ pub fn write(result: &ScanResult, out: &mut dyn Write, opts: &TableOptions) -> s
             }
             writeln!(out, "{table}")?;
         }
+        if t.kind == holdfast_model::TargetKind::Host {
+            write_checks(&t.checks, out)?;
+        }
         findings::write(t, out, opts)?;
         if !t.checks.is_empty() || t.kind == holdfast_model::TargetKind::Config {
             writeln!(
@@ -186,6 +189,49 @@ pub fn write(result: &ScanResult, out: &mut dyn Write, opts: &TableOptions) -> s
         write_analysis(a, out, opts)?;
     }
     Ok(())
+}
+
+/// Every check of a benchmark run, by section, as benchmark scripts print them: the
+/// status, the id and title, and for a failure up to three pieces of evidence.
+fn write_checks(
+    checks: &[holdfast_model::CheckResult],
+    out: &mut dyn Write,
+) -> std::io::Result<()> {
+    use holdfast_model::CheckStatus;
+    const EVIDENCE_SHOWN: usize = 3;
+    let mut heading: Option<(&str, &str)> = None;
+    for c in checks {
+        if heading != Some((&c.benchmark, &c.section)) {
+            if heading.is_none_or(|(b, _)| b != c.benchmark) {
+                writeln!(out, "\n{}", printable(&c.benchmark))?;
+            }
+            writeln!(out, "\n{}", printable(&c.section))?;
+            heading = Some((&c.benchmark, &c.section));
+        }
+        writeln!(
+            out,
+            "[{:<5}] {} {}",
+            c.status.as_str(),
+            printable(&c.id),
+            printable(&c.title)
+        )?;
+        if matches!(
+            c.status,
+            CheckStatus::Warn | CheckStatus::Info | CheckStatus::Error
+        ) {
+            for e in c.evidence.iter().take(EVIDENCE_SHOWN) {
+                writeln!(out, "        {}", printable(&cut(&e.message, 160)))?;
+            }
+            if c.evidence.len() > EVIDENCE_SHOWN {
+                writeln!(
+                    out,
+                    "        ... and {} more",
+                    c.evidence.len() - EVIDENCE_SHOWN
+                )?;
+            }
+        }
+    }
+    writeln!(out)
 }
 
 /// `12 PASS, 3 WARN`: how many checks ended each way, in status order, zeros left out.

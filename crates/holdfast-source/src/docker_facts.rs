@@ -90,10 +90,11 @@ pub fn read(socket: &EngineSocket) -> Result<DockerFacts, SourceError> {
             .as_ref()
             .and_then(|s| s.running)
             .unwrap_or(false);
+        // Docker's `top` needs a PID column; the command line is the last one.
         let processes: Vec<String> = if running {
             let top = runtime.block_on(docker.top_processes(
                 &id,
-                Some(TopOptionsBuilder::new().ps_args("-eo args").build()),
+                Some(TopOptionsBuilder::new().ps_args("-eo pid,args").build()),
             ));
             match top {
                 Ok(top) => top

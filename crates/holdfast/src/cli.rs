@@ -303,7 +303,7 @@ pub enum ReportCommand {
     Convert {
         /// The JSON result file.
         input: PathBuf,
-        /// Output formats, comma-separated: table, json, html, sarif, cyclonedx, spdx, template.
+        /// Output formats, comma-separated: table, json, html, sarif, cyclonedx, spdx, template, compliance (check results by section and regulation).
         #[arg(long, short = 'f', value_delimiter = ',')]
         format: Vec<String>,
         /// Write to this file (one format) or directory (several formats: one file each).
@@ -435,7 +435,7 @@ pub enum ScanCommand {
 /// Flags shared by the scanning commands.
 #[derive(Args, Debug, Clone)]
 pub struct ScanOptions {
-    /// Output formats, comma-separated: table, json, html, sarif, cyclonedx, spdx, template.
+    /// Output formats, comma-separated: table, json, html, sarif, cyclonedx, spdx, template, compliance (check results by section and regulation).
     #[arg(long, short = 'f', value_delimiter = ',')]
     pub format: Vec<String>,
     /// Write to this file (one format) or directory (several formats: one file each, and
