@@ -326,3 +326,12 @@ lsm_applicable(name) if {
 	some o in list(input.daemon.info.SecurityOptions)
 	startswith(o, sprintf("name=%s", [name]))
 }
+
+# The containerd socket the daemon uses: its --containerd / "containerd" setting, else the
+# system containerd's, else the one dockerd starts itself (under its exec root).
+containerd_socket := s if {
+	s := setting("containerd", "containerd").value
+	is_string(s)
+} else := s if {
+	s := first_existing(["/run/containerd/containerd.sock", "/run/docker/containerd/containerd.sock"])
+} else := "/run/containerd/containerd.sock"

@@ -19,6 +19,8 @@ pub enum InputKind {
     DockerContainer,
     /// One image of the Docker daemon.
     DockerImage,
+    /// A Kubernetes node: the kubelet, kube-proxy and their files.
+    KubeletNode,
 }
 
 impl InputKind {
@@ -30,6 +32,7 @@ impl InputKind {
             InputKind::DockerHost => "docker-host",
             InputKind::DockerContainer => "docker-container",
             InputKind::DockerImage => "docker-image",
+            InputKind::KubeletNode => "kubelet-node",
         }
     }
 
@@ -38,12 +41,13 @@ impl InputKind {
     }
 
     /// Every kind.
-    pub const ALL: [InputKind; 5] = [
+    pub const ALL: [InputKind; 6] = [
         InputKind::Dockerfile,
         InputKind::Kubernetes,
         InputKind::DockerHost,
         InputKind::DockerContainer,
         InputKind::DockerImage,
+        InputKind::KubeletNode,
     ];
 }
 

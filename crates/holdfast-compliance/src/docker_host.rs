@@ -2,15 +2,11 @@
 //! (`docs/checks.md`): the daemon's process, configuration and files read from the host
 //! (under `--host-root` when one is set), and what the Engine API says.
 
+use crate::host_facts::{find_processes, parse_flags, read_small, stat, tree_files, NameMaps};
 use holdfast_source::docker_facts::DockerFacts;
 use holdfast_source::host;
 use serde_json::{json, Map, Value};
-use std::collections::BTreeMap;
-use std::os::unix::fs::MetadataExt;
 use std::path::Path;
-
-/// Largest daemon.json or audit rules file read.
-const MAX_CONFIG: u64 = 1 << 20;
 
 /// Most files listed under `/etc/docker/certs.d`.
 const MAX_CERT_FILES: usize = 1_000;
@@ -109,7 +105,10 @@ fn daemon(facts: Option<&DockerFacts>) -> Value {
     let docker_host = std::env::var("DOCKER_HOST").ok();
     let process = pick_daemon(find_processes("dockerd"), docker_host.as_deref());
     let cmdline = process.as_ref().map(|(_, c)| c.clone());
-    let flags = cmdline.as_deref().map(parse_flags).unwrap_or_default();
+    let flags = cmdline
+        .as_deref()
+        .map(|c| parse_flags(c, BOOLEAN_FLAGS))
+        .unwrap_or_default();
     let config_path = flags
         .get("config-file")
         .and_then(|v| v.last().cloned())
@@ -143,7 +142,7 @@ fn pick_daemon(
     docker_host: Option<&str>,
 ) -> Option<(u32, Vec<String>)> {
     let listens = |cmdline: &[String], want: &dyn Fn(&str) -> bool| {
-        let flags = parse_flags(cmdline);
+        let flags = parse_flags(cmdline, BOOLEAN_FLAGS);
         let hosts: Vec<&String> = ["H", "host"]
             .iter()
             .filter_map(|k| flags.get(*k))
@@ -172,73 +171,6 @@ fn pick_daemon(
     }
 }
 
-/// Every process whose name is `name`, by pid: its pid and command line.
-fn find_processes(name: &str) -> Vec<(u32, Vec<String>)> {
-    let proc_dir = host::path("/proc");
-    let Ok(entries) = std::fs::read_dir(&proc_dir) else {
-        return Vec::new();
-    };
-    let mut pids: Vec<u32> = entries
-        .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
-        .collect();
-    pids.sort_unstable();
-    pids.into_iter()
-        .filter_map(|pid| {
-            let dir = proc_dir.join(pid.to_string());
-            let comm = std::fs::read_to_string(dir.join("comm")).ok()?;
-            if comm.trim() != name {
-                return None;
-            }
-            let raw = std::fs::read(dir.join("cmdline")).ok()?;
-            let args = raw
-                .split(|b| *b == 0)
-                .filter(|a| !a.is_empty())
-                .map(|a| String::from_utf8_lossy(a).into_owned())
-                .collect();
-            Some((pid, args))
-        })
-        .collect()
-}
-
-/// dockerd's flags, without dashes, each with every value it was given.
-pub fn parse_flags(cmdline: &[String]) -> BTreeMap<String, Vec<String>> {
-    let mut flags: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    let mut args = cmdline.iter().skip(1).peekable();
-    while let Some(arg) = args.next() {
-        let Some(flag) = arg.strip_prefix("--").or_else(|| arg.strip_prefix('-')) else {
-            continue;
-        };
-        if flag.is_empty() {
-            break;
-        }
-        let (name, value) = match flag.split_once('=') {
-            Some((n, v)) => (n.to_string(), v.to_string()),
-            None if BOOLEAN_FLAGS.contains(&flag) => (flag.to_string(), "true".to_string()),
-            None => match args.peek() {
-                Some(next) if !next.starts_with('-') => {
-                    (flag.to_string(), args.next().cloned().unwrap_or_default())
-                }
-                _ => (flag.to_string(), "true".to_string()),
-            },
-        };
-        flags.entry(name).or_default().push(value);
-    }
-    flags
-}
-
-/// A file of the host, `None` when it does not exist; bounded in size.
-fn read_small(path: &str) -> Result<Option<String>, String> {
-    let p = host::path(path);
-    match std::fs::metadata(&p) {
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(e.to_string()),
-        Ok(m) if m.len() > MAX_CONFIG => Err(format!("{} bytes is too large to read", m.len())),
-        Ok(_) => std::fs::read_to_string(&p)
-            .map(Some)
-            .map_err(|e| e.to_string()),
-    }
-}
-
 /// Every path the CIS Docker Benchmark's sections 1 and 3 name, with owner and mode.
 fn files(daemon: &Value) -> Map<String, Value> {
     let mut paths: Vec<String> = Vec::new();
@@ -261,6 +193,8 @@ fn files(daemon: &Value) -> Map<String, Value> {
         "/etc/containerd/config.toml",
         "/run/containerd",
         "/run/containerd/containerd.sock",
+        // The containerd dockerd starts itself when no --containerd is given.
+        "/run/docker/containerd/containerd.sock",
         "/var/lib/docker",
         "/usr/bin/dockerd",
         "/usr/sbin/dockerd",
@@ -279,14 +213,20 @@ fn files(daemon: &Value) -> Map<String, Value> {
     if let Some(bin) = daemon["cmdline"].get(0).and_then(Value::as_str) {
         paths.push(bin.to_string());
     }
-    for key in ["tlscacert", "tlscert", "tlskey", "authorization-plugins"] {
+    for key in [
+        "tlscacert",
+        "tlscert",
+        "tlskey",
+        "authorization-plugins",
+        "containerd",
+    ] {
         for v in setting_values(daemon, key) {
             if v.starts_with('/') {
                 paths.push(v);
             }
         }
     }
-    paths.extend(tree_files("/etc/docker/certs.d"));
+    paths.extend(tree_files("/etc/docker/certs.d", MAX_CERT_FILES));
     let names = NameMaps::read();
     paths
         .into_iter()
@@ -315,83 +255,6 @@ fn setting_values(daemon: &Value, key: &str) -> Vec<String> {
     out
 }
 
-/// Every file under a host directory, bounded.
-fn tree_files(dir: &str) -> Vec<String> {
-    let root = host::path(dir);
-    walkdir::WalkDir::new(&root)
-        .follow_links(false)
-        .max_depth(4)
-        .sort_by_file_name()
-        .into_iter()
-        .filter_map(Result::ok)
-        .filter(|e| !e.file_type().is_dir())
-        .take(MAX_CERT_FILES)
-        .filter_map(|e| {
-            let rel = e.path().strip_prefix(&root).ok()?;
-            Some(format!("{dir}/{}", rel.display()))
-        })
-        .collect()
-}
-
-/// User and group names of the host, for owners.
-struct NameMaps {
-    users: BTreeMap<u32, String>,
-    groups: BTreeMap<u32, String>,
-}
-
-impl NameMaps {
-    fn read() -> Self {
-        let parse = |path: &str| -> BTreeMap<u32, String> {
-            read_small(path)
-                .ok()
-                .flatten()
-                .unwrap_or_default()
-                .lines()
-                .filter_map(|l| {
-                    let mut f = l.split(':');
-                    let name = f.next()?;
-                    let id = f.nth(1)?.parse().ok()?;
-                    Some((id, name.to_string()))
-                })
-                .collect()
-        };
-        NameMaps {
-            users: parse("/etc/passwd"),
-            groups: parse("/etc/group"),
-        }
-    }
-}
-
-fn stat(path: &str, names: &NameMaps) -> Value {
-    let Ok(m) = std::fs::symlink_metadata(host::path(path)) else {
-        return json!({"exists": false});
-    };
-    let t = m.file_type();
-    let kind = if t.is_dir() {
-        "directory"
-    } else if t.is_symlink() {
-        "symlink"
-    } else if t.is_file() {
-        "file"
-    } else {
-        use std::os::unix::fs::FileTypeExt;
-        if t.is_socket() {
-            "socket"
-        } else {
-            "other"
-        }
-    };
-    json!({
-        "exists": true,
-        "type": kind,
-        "mode": format!("{:04o}", m.mode() & 0o7777),
-        "uid": m.uid(),
-        "gid": m.gid(),
-        "user": names.users.get(&m.uid()),
-        "group": names.groups.get(&m.gid()),
-    })
-}
-
 /// The loaded audit rules (`auditctl -l`), else the rules files.
 fn audit_rules() -> (Vec<String>, bool) {
     if host::root() == Path::new("/") {
@@ -410,7 +273,7 @@ fn audit_rules() -> (Vec<String>, bool) {
     }
     let mut files = vec!["/etc/audit/audit.rules".to_string()];
     files.extend(
-        tree_files("/etc/audit/rules.d")
+        tree_files("/etc/audit/rules.d", MAX_CERT_FILES)
             .into_iter()
             .filter(|f| f.ends_with(".rules")),
     );
@@ -508,7 +371,7 @@ mod tests {
             .split(' ')
             .map(str::to_string)
             .collect();
-        let f = parse_flags(&cmd);
+        let f = parse_flags(&cmd, BOOLEAN_FLAGS);
         assert_eq!(f["H"], ["fd://", "tcp://0.0.0.0:2375"]);
         assert_eq!(f["tlsverify"], ["true"]);
         assert_eq!(f["icc"], ["false"]);

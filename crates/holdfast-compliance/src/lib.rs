@@ -1,23 +1,26 @@
 //! Configuration and compliance checks: every check is a Rego module (built in, or the
 //! user's own from `--policy`) run by one engine against JSON input documents, with one
 //! result shape. `scan config` reads Dockerfiles and Kubernetes manifests with it;
-//! `compliance docker` judges the Docker daemon, its files, containers and images.
+//! `compliance docker` judges the Docker daemon, its files, containers and images, and
+//! `compliance kubernetes` a node's kubelet.
 //!
 //! The input documents and the check format are documented in `docs/checks.md`.
 
+mod benchmark;
 mod catalog;
 mod config_scan;
-mod docker_benchmark;
 pub mod docker_host;
 pub mod dockerfile;
 mod engine;
+mod host_facts;
+mod kubelet_node;
 pub mod kubernetes;
 
+pub use benchmark::{run_benchmark, Benchmark, BenchmarkError, BenchmarkOptions};
 pub use catalog::{package_for, CatalogError, Check, InputKind};
 pub use config_scan::{
     scan_config, ConfigScanError, ConfigScanOptions, MAX_CONFIG_FILE, MAX_CONFIG_FILES,
 };
-pub use docker_benchmark::{run_docker_benchmark, BenchmarkError, DockerBenchmarkOptions};
 pub use engine::{Hit, Outcome, RuleEngine, CHECK_TIME_LIMIT};
 
 /// The regulations checks are tagged with, by the names `--compliance` accepts.

@@ -50,7 +50,7 @@ pub use error::{DemoDbError, ScanError};
 /// The parts of a request that the analysis and the checkers define.
 pub use holdfast_analyze::{AnalyzerGroup, WalkLimits};
 pub use holdfast_checks::CheckConfig;
-pub use holdfast_compliance::{ConfigScanOptions, DockerBenchmarkOptions};
+pub use holdfast_compliance::{Benchmark, BenchmarkOptions, ConfigScanOptions};
 pub use holdfast_kube::ClusterOptions;
 pub use holdfast_plugin_host::{
     default_plugin_dir, discover, install, plugin_roots, Broken, Discovered, ParamError, Plugin,
@@ -140,9 +140,9 @@ pub fn scan(request: &ScanRequest, progress: &dyn ProgressSink) -> Result<ScanRe
                     targets.push(plan.finish_config_target(target, progress));
                 }
             }
-            Target::DockerBenchmark(options) => {
-                let target = holdfast_compliance::run_docker_benchmark(options)
-                    .map_err(ScanError::Benchmark)?;
+            Target::Benchmark(options) => {
+                let target =
+                    holdfast_compliance::run_benchmark(options).map_err(ScanError::Benchmark)?;
                 targets.push(plan.finish_config_target(target, progress));
             }
         }

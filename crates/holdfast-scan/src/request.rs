@@ -68,8 +68,9 @@ pub enum Target {
     /// Configuration files (Dockerfiles, Kubernetes manifests) under some paths, each file
     /// one target with its check results.
     Config(holdfast_compliance::ConfigScanOptions),
-    /// The CIS Docker Benchmark on this host's daemon, files, containers and images.
-    DockerBenchmark(holdfast_compliance::DockerBenchmarkOptions),
+    /// A compliance benchmark on this host: CIS Docker (the daemon, its files, containers
+    /// and images) or CIS Kubernetes' worker node section (the kubelet).
+    Benchmark(holdfast_compliance::BenchmarkOptions),
 }
 
 /// Which images of a registry to scan, and how many at once.

@@ -91,27 +91,29 @@ pub fn read(socket: &EngineSocket) -> Result<DockerFacts, SourceError> {
             .and_then(|s| s.running)
             .unwrap_or(false);
         // Docker's `top` needs a PID column; the command line is the last one.
-        let processes: Vec<String> = if running {
+        // `null` when they could not be listed, so a check can tell "none" from "unknown".
+        let processes: Option<Vec<String>> = if running {
             let top = runtime.block_on(docker.top_processes(
                 &id,
                 Some(TopOptionsBuilder::new().ps_args("-eo pid,args").build()),
             ));
             match top {
-                Ok(top) => top
-                    .processes
-                    .unwrap_or_default()
-                    .into_iter()
-                    .filter_map(|p| p.into_iter().last())
-                    .collect(),
+                Ok(top) => Some(
+                    top.processes
+                        .unwrap_or_default()
+                        .into_iter()
+                        .filter_map(|p| p.into_iter().last())
+                        .collect(),
+                ),
                 Err(e) => {
                     facts
                         .errors
                         .push(note(&format!("container {id} processes"), &e));
-                    Vec::new()
+                    None
                 }
             }
         } else {
-            Vec::new()
+            Some(Vec::new())
         };
         let mut execs = Vec::new();
         for exec in inspect

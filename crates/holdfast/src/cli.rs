@@ -50,7 +50,7 @@ pub enum Command {
         #[command(flatten)]
         opts: ScanOptions,
     },
-    /// Run a compliance benchmark on this host (CIS Docker Benchmark v1.6.0).
+    /// Run a compliance benchmark on this host (CIS Docker v1.6.0, CIS Kubernetes v1.9.0 node).
     #[command(subcommand)]
     Compliance(ComplianceCommand),
     /// Work with saved results.
@@ -606,6 +606,13 @@ pub struct RegistryArgs {
 pub enum ComplianceCommand {
     /// The CIS Docker Benchmark v1.6.0 on this host: the daemon's process, flags, daemon.json and files, the audit rules, every container and every image (with --host-root, the host mounted there).
     Docker {
+        #[command(flatten)]
+        checks: CheckArgs,
+        #[command(flatten)]
+        opts: ScanOptions,
+    },
+    /// The CIS Kubernetes Benchmark v1.9.0 worker node section on this node: the kubelet's flags and config file, kube-proxy, and the owners and modes of their files (run it on the node, as root; with --host-root, the node mounted there).
+    Kubernetes {
         #[command(flatten)]
         checks: CheckArgs,
         #[command(flatten)]

@@ -123,14 +123,23 @@ fn run(cli: Cli) -> Result<ExitCode> {
             };
             scan(vec![Target::Config(options)], &opts, Format::Table, quiet)
         }
-        Command::Compliance(cli::ComplianceCommand::Docker { checks, opts }) => {
-            let options = holdfast_scan::DockerBenchmarkOptions {
+        Command::Compliance(cmd) => {
+            let (benchmark, checks, opts) = match cmd {
+                cli::ComplianceCommand::Docker { checks, opts } => {
+                    (holdfast_scan::Benchmark::Docker, checks, opts)
+                }
+                cli::ComplianceCommand::Kubernetes { checks, opts } => {
+                    (holdfast_scan::Benchmark::KubernetesNode, checks, opts)
+                }
+            };
+            let options = holdfast_scan::BenchmarkOptions {
+                benchmark,
                 socket: Default::default(),
                 policies: checks.policy,
                 regulations: checks.compliance,
             };
             scan(
-                vec![Target::DockerBenchmark(options)],
+                vec![Target::Benchmark(options)],
                 &opts,
                 Format::Table,
                 quiet,

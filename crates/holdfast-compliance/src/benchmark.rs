@@ -1,0 +1,233 @@
+//! `compliance docker` and `compliance kubernetes`: a benchmark (and any `--policy` checks
+//! on the same documents) run on this host: for Docker the daemon, its files, every
+//! container and every image; for a Kubernetes node the kubelet, kube-proxy and their files.
+
+use crate::catalog::{Check, InputKind};
+use crate::config_scan::check_result;
+use crate::docker_host::documents;
+use crate::engine::{Outcome, RuleEngine};
+use crate::{regulation_filter, CatalogError};
+use holdfast_model::{CheckResult, CheckStatus, Finding, FindingKind, TargetResult, Warning};
+use holdfast_source::EngineSocket;
+use serde_json::Value;
+use std::path::PathBuf;
+
+/// Which benchmark runs.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Benchmark {
+    /// CIS Docker Benchmark v1.6.0: the Docker daemon, its files, containers and images.
+    #[default]
+    Docker,
+    /// CIS Kubernetes Benchmark v1.9.0, worker node section: the kubelet and kube-proxy.
+    KubernetesNode,
+}
+
+impl Benchmark {
+    /// The input kinds whose checks belong to the benchmark.
+    fn kinds(self) -> &'static [InputKind] {
+        match self {
+            Benchmark::Docker => &[
+                InputKind::DockerHost,
+                InputKind::DockerContainer,
+                InputKind::DockerImage,
+            ],
+            Benchmark::KubernetesNode => &[InputKind::KubeletNode],
+        }
+    }
+}
+
+/// Which benchmark, on which daemon, with which checks.
+#[derive(Debug, Clone, Default)]
+pub struct BenchmarkOptions {
+    /// The benchmark.
+    pub benchmark: Benchmark,
+    /// The Engine API to ask, for Docker.
+    pub socket: EngineSocket,
+    /// `--policy` directories or files of extra checks.
+    pub policies: Vec<PathBuf>,
+    /// Only checks tagged with one of these regulations; empty runs all.
+    pub regulations: Vec<String>,
+}
+
+/// Why the benchmark could not run at all.
+#[derive(Debug, thiserror::Error)]
+pub enum BenchmarkError {
+    /// The checks could not be loaded.
+    #[error(transparent)]
+    Catalog(#[from] CatalogError),
+    /// An unknown `--compliance` name.
+    #[error("{0}")]
+    Regulation(String),
+}
+
+/// One input document and what evidence calls it (`None` for the host itself).
+type Document = (InputKind, Option<String>, Value);
+
+/// Runs the benchmark's checks on this host: one target named after the host, with every
+/// check's result and a `compliance` finding per failure. For Docker, an Engine API that
+/// cannot be reached is a warning: the host's files and the daemon's process are still
+/// judged.
+pub fn run_benchmark(options: &BenchmarkOptions) -> Result<TargetResult, BenchmarkError> {
+    let mut engine = RuleEngine::new(&options.policies)?;
+    let keep = regulation_filter(&options.regulations).map_err(BenchmarkError::Regulation)?;
+    let mut warnings = Vec::new();
+    let (name, docs, api_reached) = match options.benchmark {
+        Benchmark::Docker => {
+            let facts = match holdfast_source::docker_facts::read(&options.socket) {
+                Ok(f) => {
+                    for e in &f.errors {
+                        warnings.push(warning(format!("Engine API: {e}")));
+                    }
+                    Some(f)
+                }
+                Err(e) => {
+                    warnings.push(warning(format!(
+                        "the Engine API could not be reached, so containers, images and the daemon's runtime view are not judged: {e}"
+                    )));
+                    None
+                }
+            };
+            let d = documents(facts.as_ref());
+            let mut docs: Vec<Document> = vec![(InputKind::DockerHost, None, d.host)];
+            for c in d.containers {
+                let label = format!("container {}", text(&c, "name"));
+                docs.push((InputKind::DockerContainer, Some(label), c));
+            }
+            for image in d.images {
+                let tag = image["tags"]
+                    .as_array()
+                    .and_then(|t| t.first())
+                    .and_then(Value::as_str)
+                    .map(str::to_string)
+                    .unwrap_or_else(|| text(&image, "id").chars().take(19).collect());
+                docs.push((InputKind::DockerImage, Some(format!("image {tag}")), image));
+            }
+            ("docker", docs, facts.is_some())
+        }
+        Benchmark::KubernetesNode => {
+            let doc = crate::kubelet_node::document();
+            if doc["kubelet"]["running"] != true {
+                warnings.push(warning(
+                    "no kubelet process on this host: its settings are judged from defaults and files only".into(),
+                ));
+            }
+            if let Some(e) = doc["kubelet"]["config_error"].as_str() {
+                warnings.push(warning(format!("kubelet config: {e}")));
+            }
+            (
+                "kubernetes node",
+                vec![(InputKind::KubeletNode, None, doc)],
+                true,
+            )
+        }
+    };
+    let mut target = judge(
+        &mut engine,
+        &keep,
+        options.benchmark.kinds(),
+        name,
+        &docs,
+        api_reached,
+    );
+    target.warnings.splice(0..0, warnings);
+    Ok(target)
+}
+
+/// Evaluates the documents: one result per check of the benchmark, in catalog order.
+pub(crate) fn judge(
+    engine: &mut RuleEngine,
+    keep: &dyn Fn(&Check) -> bool,
+    kinds: &[InputKind],
+    name: &str,
+    docs: &[Document],
+    api_reached: bool,
+) -> TargetResult {
+    let checks: Vec<Check> = engine.checks().cloned().collect();
+    let mut per_check: Vec<Vec<(Option<String>, u32, Outcome)>> = vec![Vec::new(); checks.len()];
+    for (kind, label, doc) in docs {
+        for (i, o) in engine.evaluate(*kind, doc, keep) {
+            per_check[i].push((label.clone(), 0, o));
+        }
+    }
+    let hostname = std::fs::read_to_string(holdfast_source::host::path("/etc/hostname"))
+        .map(|h| h.trim().to_string())
+        .unwrap_or_default();
+    let mut target: TargetResult = serde_json::from_value(serde_json::json!({
+        "kind": "host",
+        "name": if hostname.is_empty() { name.to_string() } else { format!("{name} ({hostname})") },
+        "os": null, "layers": [], "packages": [], "findings": [],
+    }))
+    .expect("a valid empty target");
+    for (check, outcomes) in checks.iter().zip(per_check) {
+        if !kinds.contains(&check.input) || !keep(check) {
+            continue;
+        }
+        let result = if outcomes.is_empty() {
+            nothing_to_judge(check, api_reached)
+        } else {
+            check_result(check, "", outcomes)
+        };
+        if result.status == CheckStatus::Warn {
+            for e in &result.evidence {
+                let mut f = Finding::new(
+                    FindingKind::Compliance,
+                    check.id.clone(),
+                    check.severity,
+                    check.title.clone(),
+                );
+                f.evidence = Some(match &e.object {
+                    Some(o) => format!("{o}: {}", e.message),
+                    None => e.message.clone(),
+                });
+                f.aliases = check.aliases.clone();
+                f.remediation = (!check.remediation.is_empty()).then(|| check.remediation.clone());
+                target.findings.push(f);
+            }
+        }
+        target.checks.push(result);
+    }
+    for r in &mut target.checks {
+        for e in &mut r.evidence {
+            e.path = e.path.take().filter(|p| !p.is_empty());
+        }
+    }
+    target
+}
+
+/// A container or image check when the daemon has none (or could not be asked).
+fn nothing_to_judge(check: &Check, api_reached: bool) -> CheckResult {
+    let (status, message) = match (check.manual, api_reached) {
+        (true, _) => (CheckStatus::Note, None),
+        (false, true) => (CheckStatus::Pass, None),
+        (false, false) => (
+            CheckStatus::Error,
+            Some("the Engine API could not be reached".to_string()),
+        ),
+    };
+    let mut r = check_result(check, "", Vec::new());
+    r.status = status;
+    r.evidence = message
+        .map(|m| holdfast_model::CheckEvidence {
+            message: m,
+            path: None,
+            line: None,
+            object: None,
+            container: None,
+        })
+        .into_iter()
+        .collect();
+    r
+}
+
+fn text(v: &Value, key: &str) -> String {
+    v[key].as_str().unwrap_or_default().to_string()
+}
+
+fn warning(message: String) -> Warning {
+    Warning {
+        layer: None,
+        path: None,
+        message,
+        kind: Default::default(),
+    }
+}
