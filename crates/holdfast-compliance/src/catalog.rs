@@ -82,6 +82,8 @@ pub struct Check {
     pub origin: String,
     /// Left to a person by the benchmark: always `NOTE`.
     pub manual: bool,
+    /// A shell script that decides the check instead of Rego (user check files only).
+    pub script: Option<crate::script::ScriptCheck>,
 }
 
 /// Why checks could not be loaded.
@@ -188,6 +190,16 @@ struct CheckEntry {
     /// A check the benchmark leaves to a person: reported `NOTE`, no rule run.
     #[serde(default)]
     manual: bool,
+    /// A shell script deciding the check (see `script.rs`); only in `--policy` files.
+    #[serde(default)]
+    script: Option<String>,
+    /// The script's time limit, e.g. `10s` (default 30 s).
+    #[serde(default)]
+    timeout: Option<String>,
+    /// Whether the script may use the network; `false` runs it in a network namespace of
+    /// its own (needs root).
+    #[serde(default = "yes")]
+    network: bool,
     #[serde(default)]
     rego: String,
 }
@@ -242,8 +254,34 @@ pub(crate) fn parse_check_file(origin: &str, text: &str) -> Result<Vec<CheckSour
         if entry.id.trim().is_empty() {
             return Err(invalid("a check has an empty id".into()));
         }
-        if !entry.manual && entry.rego.trim().is_empty() {
-            return Err(invalid(format!("{}: no rego and not manual", entry.id)));
+        let script = match entry.script {
+            Some(_) if origin.starts_with("builtin/") => {
+                return Err(invalid(format!(
+                    "{}: built-in checks have no scripts",
+                    entry.id
+                )))
+            }
+            Some(text) if !entry.rego.trim().is_empty() => {
+                let _ = text;
+                return Err(invalid(format!("{}: both rego and script", entry.id)));
+            }
+            Some(text) => Some(crate::script::ScriptCheck {
+                text,
+                timeout: match &entry.timeout {
+                    Some(t) => crate::script::parse_timeout(t).ok_or_else(|| {
+                        invalid(format!("{}: timeout `{t}` is not like 10s or 2m", entry.id))
+                    })?,
+                    None => crate::script::DEFAULT_TIMEOUT,
+                },
+                network: entry.network,
+            }),
+            None => None,
+        };
+        if !entry.manual && script.is_none() && entry.rego.trim().is_empty() {
+            return Err(invalid(format!(
+                "{}: no rego, no script and not manual",
+                entry.id
+            )));
         }
         let package = package_for(&entry.id);
         let module = format!(
@@ -266,6 +304,7 @@ pub(crate) fn parse_check_file(origin: &str, text: &str) -> Result<Vec<CheckSour
                 package,
                 origin: origin.to_string(),
                 manual: entry.manual,
+                script,
             },
             module,
         });
@@ -334,6 +373,7 @@ impl PolicyMetadata {
             package,
             origin: origin.display().to_string(),
             manual: false,
+            script: None,
         })
     }
 }

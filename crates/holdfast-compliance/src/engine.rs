@@ -124,18 +124,26 @@ impl RuleEngine {
         if wanted.is_empty() {
             return Vec::new();
         }
-        let value = match serde_json::to_value(input) {
-            Ok(v) => regorus::Value::from(v),
+        let json = match serde_json::to_value(input) {
+            Ok(v) => v,
             Err(e) => return error_for_all(&wanted, &format!("input document: {e}")),
         };
-        self.engine.set_input(value);
+        // Scripts read the document as JSON text on stdin; made once, if one runs.
+        let text = std::cell::OnceCell::new();
+        let input_text = || text.get_or_init(|| json.to_string()).as_str();
+        self.engine.set_input(regorus::Value::from(json.clone()));
         wanted
             .into_iter()
-            .map(|i| (i, self.run(&compiled[i])))
+            .map(|i| (i, self.run(&compiled[i], kind, &input_text)))
             .collect()
     }
 
-    fn run(&mut self, c: &Compiled) -> Outcome {
+    fn run<'a>(
+        &mut self,
+        c: &Compiled,
+        kind: InputKind,
+        input_text: &dyn Fn() -> &'a str,
+    ) -> Outcome {
         let mut outcome = Outcome {
             status: CheckStatus::Pass,
             deny: Vec::new(),
@@ -144,6 +152,9 @@ impl RuleEngine {
         if c.check.manual {
             outcome.status = CheckStatus::Note;
             return outcome;
+        }
+        if let Some(script) = &c.check.script {
+            return script.run(kind, input_text());
         }
         for (rule, present) in [("deny", c.has_deny), ("warn", c.has_warn)] {
             if !present {

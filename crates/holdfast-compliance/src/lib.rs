@@ -15,6 +15,7 @@ mod engine;
 mod host_facts;
 mod kubelet_node;
 pub mod kubernetes;
+mod script;
 
 pub use benchmark::{run_benchmark, Benchmark, BenchmarkError, BenchmarkOptions};
 pub use catalog::{package_for, CatalogError, Check, InputKind};
@@ -22,6 +23,7 @@ pub use config_scan::{
     scan_config, ConfigScanError, ConfigScanOptions, MAX_CONFIG_FILE, MAX_CONFIG_FILES,
 };
 pub use engine::{Hit, Outcome, RuleEngine, CHECK_TIME_LIMIT};
+pub use script::ScriptCheck;
 
 /// The regulations checks are tagged with, by the names `--compliance` accepts.
 pub const REGULATIONS: &[(&str, &[&str])] = &[

@@ -254,6 +254,53 @@ fn cis_docker_finds_every_planted_break_and_nothing_else() {
     assert_eq!(status["CIS-DOCKER-2.1"], "NOTE");
     assert!(!status.values().any(|s| s == "ERROR"), "{status:?}");
 
+    // A script check from --policy runs beside the built-in ones on the same document, in
+    // a network namespace of its own when it asks for none.
+    let policy = dir.join("policy");
+    std::fs::create_dir_all(&policy).unwrap();
+    std::fs::write(
+        policy.join("team.toml"),
+        r#"input = "docker-host"
+benchmark = "team"
+section = "Team rules"
+
+[[checks]]
+id = "TEAM-ICC"
+title = "icc is off"
+severity = "HIGH"
+network = false
+timeout = "20s"
+script = '''
+grep -q '"icc":true' && { echo "icc is on in daemon.json"; exit 1; }
+exit 0
+'''
+
+[[checks]]
+id = "TEAM-NO-NET"
+title = "scripts without network see only a loopback"
+severity = "LOW"
+network = false
+script = "tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d ' ' | grep -vx lo && exit 1; exit 0"
+"#,
+    )
+    .unwrap();
+    let out = holdfast()
+        .args(["compliance", "docker", "-f", "json", "--policy"])
+        .arg(&policy)
+        .env("DOCKER_HOST", &d.host)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (status, evidence) = statuses(&serde_json::from_slice(&out.stdout).unwrap());
+    assert_eq!(status["TEAM-ICC"], "WARN", "{}", evidence["TEAM-ICC"]);
+    assert!(evidence["TEAM-ICC"].contains("icc is on in daemon.json"));
+    assert_eq!(status["TEAM-NO-NET"], "PASS", "{}", evidence["TEAM-NO-NET"]);
+    assert_eq!(status.len(), 119);
+
     // The same run with --compliance keeps only the tagged checks, and --exit-code fails
     // the run on the failures that remain.
     let out = holdfast()
