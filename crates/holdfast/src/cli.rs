@@ -609,6 +609,8 @@ pub enum ComplianceCommand {
         #[command(flatten)]
         checks: CheckArgs,
         #[command(flatten)]
+        schedule: ScheduleArgs,
+        #[command(flatten)]
         opts: ScanOptions,
     },
     /// The CIS Kubernetes Benchmark v1.9.0 worker node section on this node: the kubelet's flags and config file, kube-proxy, and the owners and modes of their files (run it on the node, as root; with --host-root, the node mounted there).
@@ -616,8 +618,21 @@ pub enum ComplianceCommand {
         #[command(flatten)]
         checks: CheckArgs,
         #[command(flatten)]
+        schedule: ScheduleArgs,
+        #[command(flatten)]
         opts: ScanOptions,
     },
+}
+
+/// When a compliance benchmark runs again, and what it is compared with.
+#[derive(Args, Debug, Clone)]
+pub struct ScheduleArgs {
+    /// Run again every DURATION (e.g. 12h) until interrupted; each run's status and what changed since the run before go to stderr, and the outputs are rewritten.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub every: Option<std::time::Duration>,
+    /// A JSON result of an earlier run: report new failures and fixed checks since then.
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
 }
 
 /// Which configuration and compliance checks run.

@@ -6,6 +6,7 @@ mod analyze_cmd;
 mod authz_cmd;
 mod cache_cmd;
 mod cli;
+mod compliance_cmd;
 mod db_cmd;
 mod output;
 mod plugin_cmd;
@@ -123,28 +124,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             };
             scan(vec![Target::Config(options)], &opts, Format::Table, quiet)
         }
-        Command::Compliance(cmd) => {
-            let (benchmark, checks, opts) = match cmd {
-                cli::ComplianceCommand::Docker { checks, opts } => {
-                    (holdfast_scan::Benchmark::Docker, checks, opts)
-                }
-                cli::ComplianceCommand::Kubernetes { checks, opts } => {
-                    (holdfast_scan::Benchmark::KubernetesNode, checks, opts)
-                }
-            };
-            let options = holdfast_scan::BenchmarkOptions {
-                benchmark,
-                socket: Default::default(),
-                policies: checks.policy,
-                regulations: checks.compliance,
-            };
-            scan(
-                vec![Target::Benchmark(options)],
-                &opts,
-                Format::Table,
-                quiet,
-            )
-        }
+        Command::Compliance(cmd) => compliance_cmd::run(cmd, quiet),
         Command::Scan(ScanCommand::Rootfs { dir, opts }) => {
             let name = dir.display().to_string();
             // `/` under a host root is the host's root.

@@ -329,4 +329,115 @@ script = "tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d ' ' | grep -vx lo && ex
     assert!(checks
         .iter()
         .all(|c| c["tags"].as_array().unwrap().iter().any(|t| t == "pci-dss")));
+
+    // A later run against the first as its baseline: removing `weak` fixes what only it
+    // broke; a hardened container that shares the host's user namespace breaks 5.31,
+    // which nothing broke before.
+    let baseline = dir.join("baseline.json");
+    let out = holdfast()
+        .args(["compliance", "docker", "-f", "json", "-o"])
+        .arg(&baseline)
+        .env("DOCKER_HOST", &d.host)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    ok(&["rm", "weak"]);
+    ok(&[
+        "create",
+        "--name",
+        "late",
+        "--read-only",
+        "--memory",
+        "64m",
+        "--cpu-shares",
+        "512",
+        "--pids-limit",
+        "100",
+        "--security-opt",
+        "no-new-privileges",
+        "--restart",
+        "on-failure:5",
+        "--health-cmd",
+        "true",
+        "--user",
+        "1000",
+        "--cap-drop",
+        "ALL",
+        "--userns",
+        "host",
+        "holdfast-test/cis:1",
+        "/bin/true",
+    ]);
+    let out = holdfast()
+        .args(["compliance", "docker", "-f", "json", "-o"])
+        .arg(dir.join("second.json"))
+        .arg("--baseline")
+        .arg(&baseline)
+        .env("DOCKER_HOST", &d.host)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains("compliance: run 1 finished"), "{stderr}");
+    for fixed in ["CIS-DOCKER-5.4 ", "CIS-DOCKER-5.5 ", "CIS-DOCKER-5.32 "] {
+        assert!(
+            stderr.contains(&format!("  fixed {fixed}")),
+            "{fixed}: {stderr}"
+        );
+    }
+    assert!(stderr.contains("1 new failure(s)"), "{stderr}");
+    let new_pos = stderr
+        .find("  new   CIS-DOCKER-5.31 ")
+        .expect("5.31 is new");
+    assert!(
+        new_pos < stderr.find("  fixed ").unwrap(),
+        "new failures come first: {stderr}"
+    );
+
+    // --every runs again on schedule, each run with its status, until stopped.
+    let mut child = holdfast()
+        .args(["compliance", "docker", "-f", "json", "-o"])
+        .arg(dir.join("every.json"))
+        .args(["--every", "1s"])
+        .env("DOCKER_HOST", &d.host)
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        use std::io::Read;
+        let mut all = String::new();
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = stderr.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            all.push_str(&String::from_utf8_lossy(&buf[..n]));
+            let _ = tx.send(all.clone());
+        }
+    });
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let mut seen = String::new();
+    // Run 3's schedule is printed after run 2's status and difference.
+    while !seen.contains("run 3 scheduled") && std::time::Instant::now() < until {
+        if let Ok(s) = rx.recv_timeout(std::time::Duration::from_secs(1)) {
+            seen = s;
+        }
+    }
+    crate::dockerd::terminate(&mut child, std::time::Duration::from_secs(5));
+    for state in [
+        "run 1 running",
+        "run 1 finished",
+        "run 2 scheduled",
+        "run 2 running",
+        "run 2 finished",
+    ] {
+        assert!(seen.contains(state), "{state}: {seen}");
+    }
+    assert!(seen.contains("0 new failure(s), 0 fixed"), "{seen}");
 }
