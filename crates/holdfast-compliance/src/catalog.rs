@@ -21,6 +21,8 @@ pub enum InputKind {
     DockerImage,
     /// A Kubernetes node: the kubelet, kube-proxy and their files.
     KubeletNode,
+    /// A compose file's services.
+    Compose,
 }
 
 impl InputKind {
@@ -33,6 +35,7 @@ impl InputKind {
             InputKind::DockerContainer => "docker-container",
             InputKind::DockerImage => "docker-image",
             InputKind::KubeletNode => "kubelet-node",
+            InputKind::Compose => "compose",
         }
     }
 
@@ -41,13 +44,14 @@ impl InputKind {
     }
 
     /// Every kind.
-    pub const ALL: [InputKind; 6] = [
+    pub const ALL: [InputKind; 7] = [
         InputKind::Dockerfile,
         InputKind::Kubernetes,
         InputKind::DockerHost,
         InputKind::DockerContainer,
         InputKind::DockerImage,
         InputKind::KubeletNode,
+        InputKind::Compose,
     ];
 }
 
@@ -121,6 +125,7 @@ pub enum CatalogError {
 pub(crate) const BUILTIN_FILES: &[(&str, &str)] = &[
     ("dockerfile.toml", include_str!("../checks/dockerfile.toml")),
     ("kubernetes.toml", include_str!("../checks/kubernetes.toml")),
+    ("compose.toml", include_str!("../checks/compose.toml")),
     (
         "cis-docker-1-host.toml",
         include_str!("../checks/cis-docker-1-host.toml"),

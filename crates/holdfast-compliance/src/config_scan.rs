@@ -58,6 +58,7 @@ struct ConfigFile {
 enum FileKind {
     Dockerfile,
     Kubernetes,
+    Compose,
 }
 
 /// Scans every configuration file under `options.paths`; one target per file, in path
@@ -124,7 +125,8 @@ fn discover(paths: &[PathBuf]) -> Result<Vec<ConfigFile>, ConfigScanError> {
     Ok(files)
 }
 
-/// Dockerfiles by their conventional names; YAML and JSON as Kubernetes manifests.
+/// Dockerfiles and compose files by their conventional names; other YAML and JSON as
+/// Kubernetes manifests.
 fn kind_by_name(path: &Path) -> Option<FileKind> {
     let name = path.file_name()?.to_str()?;
     let lower = name.to_ascii_lowercase();
@@ -136,6 +138,9 @@ fn kind_by_name(path: &Path) -> Option<FileKind> {
         || lower.ends_with(".containerfile")
     {
         return Some(FileKind::Dockerfile);
+    }
+    if crate::compose::is_compose_name(&lower) {
+        return Some(FileKind::Compose);
     }
     if lower.ends_with(".yaml") || lower.ends_with(".yml") || lower.ends_with(".json") {
         return Some(FileKind::Kubernetes);
@@ -193,6 +198,14 @@ fn scan_file(
         FileKind::Dockerfile => match dockerfile::parse(&name, &text) {
             Ok(doc) => {
                 for (i, outcome) in engine.evaluate(InputKind::Dockerfile, &doc, keep) {
+                    per_check[i].push((None, 0, outcome));
+                }
+            }
+            Err(e) => target.warnings.push(file_warning(&name, e.to_string())),
+        },
+        FileKind::Compose => match crate::compose::parse(&name, &text) {
+            Ok(doc) => {
+                for (i, outcome) in engine.evaluate(InputKind::Compose, &doc, keep) {
                     per_check[i].push((None, 0, outcome));
                 }
             }

@@ -8,6 +8,7 @@
 
 mod benchmark;
 mod catalog;
+pub mod compose;
 mod config_scan;
 pub mod docker_host;
 pub mod dockerfile;
