@@ -197,7 +197,7 @@ gate(name, default_value) := s if {
 } else := s if {
 	running
 	s := {"value": default_value, "source": "default", "where": sprintf(
-		"the feature gate %s is set neither on the command line nor in the config file, so its default applies: %v",
+		"%s is set neither in --feature-gates nor in featureGates, so its default applies: %v",
 		[name, default_value],
 	)}
 }
@@ -237,12 +237,14 @@ path(name) := p if {
 # The kubelet's unit files and drop-ins.
 service_files := [p | some p in list(paths.service_files); is_string(p)]
 
-# The file at p when it exists; undefined when it does not.
+# The file at p when it exists; undefined when it does not, and for a symbolic link, whose
+# own mode and owner mean nothing.
 file(p) := f if {
 	is_string(p)
 	f := input.files[p]
 	is_object(f)
 	f.exists == true
+	f.type != "symlink"
 }
 
 # A mode such as "0644" as a number.
@@ -276,16 +278,21 @@ owned_by_root(f) if {
 	f.gid == 0
 }
 
-# A message when the existing file at p is not owned by root:root.
+# A message when the existing file at p is not owned by root:root (a file whose owner is
+# unknown is not judged).
 not_root_owned(p) := msg if {
 	f := file(p)
+	is_number(f.uid)
+	is_number(f.gid)
 	not owned_by_root(f)
 	msg := sprintf("%s is owned by %s, not root:root", [p, owner(f)])
 }
 
-# A message when the existing file at p has a mode beyond allowed.
+# A message when the existing file at p has a mode beyond allowed (a file whose mode is
+# unknown is not judged).
 too_open(p, allowed) := msg if {
 	f := file(p)
+	mode_bits(f.mode)
 	not mode_at_most(f.mode, allowed)
 	msg := sprintf("%s has mode %s, more permissive than %s", [p, f.mode, allowed])
 }

@@ -126,6 +126,11 @@ pub(crate) const BUILTIN_FILES: &[(&str, &str)] = &[
     ("dockerfile.toml", include_str!("../checks/dockerfile.toml")),
     ("kubernetes.toml", include_str!("../checks/kubernetes.toml")),
     ("compose.toml", include_str!("../checks/compose.toml")),
+    ("pss.toml", include_str!("../checks/pss.toml")),
+    (
+        "cis-k8s-4-node.toml",
+        include_str!("../checks/cis-k8s-4-node.toml"),
+    ),
     (
         "cis-docker-1-host.toml",
         include_str!("../checks/cis-docker-1-host.toml"),
@@ -164,6 +169,10 @@ pub(crate) const LIB_MODULES: &[(&str, &str)] = &[
         "builtin/cis-lib.rego",
         include_str!("../checks/cis-lib.rego"),
     ),
+    (
+        "builtin/cis-k8s-lib.rego",
+        include_str!("../checks/cis-k8s-lib.rego"),
+    ),
 ];
 
 #[derive(Deserialize)]
@@ -181,6 +190,9 @@ struct CheckFile {
 struct CheckEntry {
     id: String,
     title: String,
+    /// The check's own section, when the file's groups several.
+    #[serde(default)]
+    section: Option<String>,
     severity: String,
     #[serde(default = "one")]
     level: u8,
@@ -298,7 +310,7 @@ pub(crate) fn parse_check_file(origin: &str, text: &str) -> Result<Vec<CheckSour
                 id: entry.id,
                 title: entry.title,
                 benchmark: file.benchmark.clone(),
-                section: file.section.clone(),
+                section: entry.section.unwrap_or_else(|| file.section.clone()),
                 input,
                 severity,
                 level: entry.level,

@@ -54,10 +54,13 @@ pub fn document() -> Value {
             .as_str()
             .map(str::to_string)
     });
+    let proxy_config_path = flag(&proxy, "config");
+    let (proxy_config, proxy_config_error) = match &proxy_config_path {
+        Some(path) => yaml_file(path),
+        None => (Value::Null, Value::Null),
+    };
     let proxy_kubeconfig = flag(&proxy, "kubeconfig").or_else(|| {
-        let path = flag(&proxy, "config")?;
-        let (cfg, _) = yaml_file(&path);
-        cfg["clientConnection"]["kubeconfig"]
+        proxy_config["clientConnection"]["kubeconfig"]
             .as_str()
             .map(str::to_string)
     });
@@ -96,6 +99,10 @@ pub fn document() -> Value {
     kubelet["config_path"] = paths["config"].clone();
     kubelet["config"] = config;
     kubelet["config_error"] = config_error;
+    let mut proxy = proxy;
+    proxy["config_path"] = json!(proxy_config_path);
+    proxy["config"] = proxy_config;
+    proxy["config_error"] = proxy_config_error;
     json!({
         "kind": "kubelet-node",
         "kubelet": kubelet,

@@ -441,3 +441,77 @@ script = "tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d ' ' | grep -vx lo && ex
     }
     assert!(seen.contains("0 new failure(s), 0 fixed"), "{seen}");
 }
+
+/// `compliance kubernetes` on a node laid out as a host root (the fixture in
+/// holdfast-compliance): a kubelet and kube-proxy in its /proc with insecure flags, a
+/// KubeletConfiguration and kubeconfigs with loose modes. Every planted break fails,
+/// the checks noted as informative say INFO, and nothing else fails.
+#[test]
+fn cis_kubernetes_node_judges_a_node_under_host_root() {
+    #[derive(serde::Deserialize)]
+    struct Expected {
+        fail: Vec<String>,
+        fail_unless_root: Vec<String>,
+        info: Vec<String>,
+        modes: BTreeMap<String, String>,
+    }
+    let fixture = repo_root().join("crates/holdfast-compliance/tests/fixtures/node");
+    let expected: Expected =
+        toml::from_str(&std::fs::read_to_string(fixture.join("expected.toml")).unwrap()).unwrap();
+    let tmp = temp();
+    let root = tmp.path().join("node");
+    let status = std::process::Command::new("cp")
+        .args(["-r"])
+        .arg(&fixture)
+        .arg(&root)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    for (path, mode) in &expected.modes {
+        let mode = u32::from_str_radix(mode, 8).unwrap();
+        std::fs::set_permissions(root.join(path), std::fs::Permissions::from_mode(mode)).unwrap();
+    }
+    let out = holdfast()
+        .arg("--host-root")
+        .arg(&root)
+        .args(["compliance", "kubernetes", "-f", "json"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let result: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let (status, evidence) = statuses(&result);
+    assert!(status.len() >= 24, "{status:?}");
+    assert!(
+        status.keys().all(|id| id.starts_with("CIS-K8S-")),
+        "{status:?}"
+    );
+    let root_owned = unsafe { libc::geteuid() } == 0;
+    let mut want: BTreeSet<&str> = expected.fail.iter().map(String::as_str).collect();
+    if !root_owned {
+        want.extend(expected.fail_unless_root.iter().map(String::as_str));
+    }
+    let got: BTreeSet<&str> = status
+        .iter()
+        .filter(|(_, s)| *s == "WARN")
+        .map(|(id, _)| id.as_str())
+        .collect();
+    assert_eq!(got, want, "{evidence:#?}");
+    for id in &expected.info {
+        assert_eq!(status[id], "INFO", "{id}: {}", evidence[id]);
+    }
+    assert!(!status.values().any(|s| s == "ERROR"), "{evidence:#?}");
+    assert!(
+        evidence["CIS-K8S-4.2.1"].contains("--anonymous-auth"),
+        "the flag that decided it is named: {}",
+        evidence["CIS-K8S-4.2.1"]
+    );
+    assert!(
+        evidence["CIS-K8S-4.1.5"].contains("0644"),
+        "{}",
+        evidence["CIS-K8S-4.1.5"]
+    );
+}
