@@ -44,7 +44,7 @@ pub fn regulation_tag(name: &str) -> Option<&'static str> {
 }
 
 /// Which checks a run keeps.
-pub type CheckFilter = Box<dyn Fn(&Check) -> bool>;
+pub type CheckFilter = Box<dyn Fn(&Check) -> bool + Send + Sync>;
 
 /// A filter keeping the checks tagged with one of `names` (all checks when empty).
 pub fn regulation_filter(names: &[String]) -> Result<CheckFilter, String> {
