@@ -3,11 +3,14 @@
 //! container and every image; for a Kubernetes node the kubelet, kube-proxy and their files.
 
 use crate::catalog::{Check, InputKind};
-use crate::config_scan::check_result;
+use crate::config_scan::{check_result, finding, Judged};
 use crate::docker_host::documents;
-use crate::engine::{Outcome, RuleEngine};
+use crate::engine::RuleEngine;
 use crate::{regulation_filter, CatalogError};
-use holdfast_model::{CheckResult, CheckStatus, Finding, FindingKind, TargetResult, Warning};
+use holdfast_model::{
+    CheckEvidence, CheckResult, CheckStatus, FindingKind, TargetKind, TargetResult, Warning,
+    WarningKind,
+};
 use holdfast_source::EngineSocket;
 use serde_json::Value;
 use std::path::PathBuf;
@@ -68,7 +71,7 @@ type Document = (InputKind, Option<String>, Value);
 /// cannot be reached is a warning: the host's files and the daemon's process are still
 /// judged.
 pub fn run_benchmark(options: &BenchmarkOptions) -> Result<TargetResult, BenchmarkError> {
-    let mut engine = RuleEngine::new(&options.policies)?;
+    let mut engine = RuleEngine::for_kinds(&options.policies, options.benchmark.kinds())?;
     let keep = regulation_filter(&options.regulations).map_err(BenchmarkError::Regulation)?;
     let mut warnings = Vec::new();
     let (name, docs, api_reached) = match options.benchmark {
@@ -76,18 +79,19 @@ pub fn run_benchmark(options: &BenchmarkOptions) -> Result<TargetResult, Benchma
             let facts = match holdfast_source::docker_facts::read(&options.socket) {
                 Ok(f) => {
                     for e in &f.errors {
-                        warnings.push(warning(format!("Engine API: {e}")));
+                        warnings.push(warning(WarningKind::Other, format!("Engine API: {e}")));
                     }
                     Some(f)
                 }
                 Err(e) => {
-                    warnings.push(warning(format!(
+                    warnings.push(warning(WarningKind::NotApplicable, format!(
                         "the Engine API could not be reached, so containers, images and the daemon's runtime view are not judged: {e}"
                     )));
                     None
                 }
             };
-            let d = documents(facts.as_ref());
+            let api_reached = facts.is_some();
+            let d = documents(facts);
             let mut docs: Vec<Document> = vec![(InputKind::DockerHost, None, d.host)];
             for c in d.containers {
                 let label = format!("container {}", text(&c, "name"));
@@ -102,17 +106,18 @@ pub fn run_benchmark(options: &BenchmarkOptions) -> Result<TargetResult, Benchma
                     .unwrap_or_else(|| text(&image, "id").chars().take(19).collect());
                 docs.push((InputKind::DockerImage, Some(format!("image {tag}")), image));
             }
-            ("docker", docs, facts.is_some())
+            ("docker", docs, api_reached)
         }
         Benchmark::KubernetesNode => {
             let doc = crate::kubelet_node::document();
             if doc["kubelet"]["running"] != true {
                 warnings.push(warning(
+                    WarningKind::NotApplicable,
                     "no kubelet process on this host: its settings are judged from defaults and files only".into(),
                 ));
             }
             if let Some(e) = doc["kubelet"]["config_error"].as_str() {
-                warnings.push(warning(format!("kubelet config: {e}")));
+                warnings.push(warning(WarningKind::Other, format!("kubelet config: {e}")));
             }
             (
                 "kubernetes node",
@@ -143,7 +148,7 @@ pub(crate) fn judge(
     api_reached: bool,
 ) -> TargetResult {
     let checks: Vec<Check> = engine.checks().cloned().collect();
-    let mut per_check: Vec<Vec<(Option<String>, u32, Outcome)>> = vec![Vec::new(); checks.len()];
+    let mut per_check: Vec<Vec<Judged>> = vec![Vec::new(); checks.len()];
     for (kind, label, doc) in docs {
         for (i, o) in engine.evaluate(*kind, doc, keep) {
             per_check[i].push((label.clone(), 0, o));
@@ -152,12 +157,12 @@ pub(crate) fn judge(
     let hostname = std::fs::read_to_string(holdfast_source::host::path("/etc/hostname"))
         .map(|h| h.trim().to_string())
         .unwrap_or_default();
-    let mut target: TargetResult = serde_json::from_value(serde_json::json!({
-        "kind": "host",
-        "name": if hostname.is_empty() { name.to_string() } else { format!("{name} ({hostname})") },
-        "os": null, "layers": [], "packages": [], "findings": [],
-    }))
-    .expect("a valid empty target");
+    let name = if hostname.is_empty() {
+        name.to_string()
+    } else {
+        format!("{name} ({hostname})")
+    };
+    let mut target = TargetResult::empty(TargetKind::Host, name);
     for (check, outcomes) in checks.iter().zip(per_check) {
         if !kinds.contains(&check.input) || !keep(check) {
             continue;
@@ -165,31 +170,16 @@ pub(crate) fn judge(
         let result = if outcomes.is_empty() {
             nothing_to_judge(check, api_reached)
         } else {
-            check_result(check, "", outcomes)
+            check_result(check, None, outcomes)
         };
         if result.status == CheckStatus::Warn {
             for e in &result.evidence {
-                let mut f = Finding::new(
-                    FindingKind::Compliance,
-                    check.id.clone(),
-                    check.severity,
-                    check.title.clone(),
-                );
-                f.evidence = Some(match &e.object {
-                    Some(o) => format!("{o}: {}", e.message),
-                    None => e.message.clone(),
-                });
-                f.aliases = check.aliases.clone();
-                f.remediation = (!check.remediation.is_empty()).then(|| check.remediation.clone());
-                target.findings.push(f);
+                target
+                    .findings
+                    .push(finding(check, FindingKind::Compliance, e));
             }
         }
         target.checks.push(result);
-    }
-    for r in &mut target.checks {
-        for e in &mut r.evidence {
-            e.path = e.path.take().filter(|p| !p.is_empty());
-        }
     }
     target
 }
@@ -204,10 +194,10 @@ fn nothing_to_judge(check: &Check, api_reached: bool) -> CheckResult {
             Some("the Engine API could not be reached".to_string()),
         ),
     };
-    let mut r = check_result(check, "", Vec::new());
+    let mut r = check_result(check, None, Vec::new());
     r.status = status;
     r.evidence = message
-        .map(|m| holdfast_model::CheckEvidence {
+        .map(|m| CheckEvidence {
             message: m,
             path: None,
             line: None,
@@ -223,11 +213,6 @@ fn text(v: &Value, key: &str) -> String {
     v[key].as_str().unwrap_or_default().to_string()
 }
 
-fn warning(message: String) -> Warning {
-    Warning {
-        layer: None,
-        path: None,
-        message,
-        kind: Default::default(),
-    }
+fn warning(kind: WarningKind, message: String) -> Warning {
+    Warning::general(kind, None, message)
 }

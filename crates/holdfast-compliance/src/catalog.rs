@@ -6,8 +6,7 @@ use serde::Deserialize;
 use std::path::{Path, PathBuf};
 
 /// Which input documents a check reads.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
-#[serde(rename_all = "kebab-case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum InputKind {
     /// A parsed Dockerfile.
     Dockerfile,
@@ -278,8 +277,7 @@ pub(crate) fn parse_check_file(origin: &str, text: &str) -> Result<Vec<CheckSour
                     entry.id
                 )))
             }
-            Some(text) if !entry.rego.trim().is_empty() => {
-                let _ = text;
+            Some(_) if !entry.rego.trim().is_empty() => {
                 return Err(invalid(format!("{}: both rego and script", entry.id)));
             }
             Some(text) => Some(crate::script::ScriptCheck {
@@ -330,14 +328,7 @@ pub(crate) fn parse_check_file(origin: &str, text: &str) -> Result<Vec<CheckSour
 }
 
 fn parse_severity(s: &str) -> Option<Severity> {
-    match s.to_ascii_uppercase().as_str() {
-        "LOW" => Some(Severity::Low),
-        "MEDIUM" => Some(Severity::Medium),
-        "HIGH" => Some(Severity::High),
-        "CRITICAL" => Some(Severity::Critical),
-        "UNKNOWN" => Some(Severity::Unknown),
-        _ => None,
-    }
+    s.parse().ok()
 }
 
 /// The metadata a user's `.rego` policy gives in its `metadata` rule.

@@ -6,7 +6,7 @@ use crate::engine::{Hit, Outcome, RuleEngine};
 use crate::{dockerfile, kubernetes, regulation_filter};
 use holdfast_model::{
     CheckEvidence, CheckResult, CheckStatus, Finding, FindingKind, TargetKind, TargetResult,
-    Warning,
+    Warning, WarningKind,
 };
 use std::path::{Path, PathBuf};
 
@@ -66,7 +66,12 @@ enum FileKind {
 /// problem; the others are still scanned.
 pub fn scan_config(options: &ConfigScanOptions) -> Result<Vec<TargetResult>, ConfigScanError> {
     use rayon::prelude::*;
-    let engine = RuleEngine::new(&options.policies)?;
+    let kinds = [
+        InputKind::Dockerfile,
+        InputKind::Kubernetes,
+        InputKind::Compose,
+    ];
+    let engine = RuleEngine::for_kinds(&options.policies, &kinds)?;
     let keep = regulation_filter(&options.regulations).map_err(ConfigScanError::Regulation)?;
     let files = discover(&options.paths)?;
     let checks: Vec<Check> = engine.checks().cloned().collect();
@@ -156,8 +161,12 @@ fn kind_by_name(path: &Path) -> Option<FileKind> {
 
 /// A file whose name says nothing: a Dockerfile if its first instruction is `FROM`.
 fn kind_by_content(path: &Path) -> FileKind {
-    let text = std::fs::read(path).unwrap_or_default();
-    let head = String::from_utf8_lossy(&text[..text.len().min(64 << 10)]).into_owned();
+    use std::io::Read;
+    let mut text = Vec::new();
+    if let Ok(file) = std::fs::File::open(path) {
+        let _ = file.take(64 << 10).read_to_end(&mut text);
+    }
+    let head = String::from_utf8_lossy(&text);
     let first = head
         .lines()
         .map(str::trim)
@@ -190,7 +199,7 @@ fn scan_file(
     file: &ConfigFile,
 ) -> TargetResult {
     let name = file.path.display().to_string();
-    let mut target = empty_target(&name);
+    let mut target = TargetResult::empty(TargetKind::Config, &name);
     let text = match read_config(&file.path) {
         Ok(t) => t,
         Err(message) => {
@@ -199,7 +208,7 @@ fn scan_file(
         }
     };
     // Each check's outcomes over the file's documents: (document label, outcome).
-    let mut per_check: Vec<Vec<(Option<String>, u32, Outcome)>> = vec![Vec::new(); checks.len()];
+    let mut per_check: Vec<Vec<Judged>> = vec![Vec::new(); checks.len()];
     match file.kind {
         FileKind::Dockerfile => match dockerfile::parse(&name, &text) {
             Ok(doc) => {
@@ -237,13 +246,13 @@ fn scan_file(
         if outcomes.is_empty() {
             continue;
         }
-        let result = check_result(check, &name, outcomes);
-        for e in result
-            .evidence
-            .iter()
-            .filter(|_| result.status == CheckStatus::Warn)
-        {
-            target.findings.push(finding(check, &name, e));
+        let result = check_result(check, Some(&name), outcomes);
+        if result.status == CheckStatus::Warn {
+            for e in &result.evidence {
+                target
+                    .findings
+                    .push(finding(check, FindingKind::Misconfiguration, e));
+            }
         }
         target.checks.push(result);
     }
@@ -263,38 +272,20 @@ fn read_config(path: &Path) -> Result<String, String> {
 }
 
 fn file_warning(path: &str, message: String) -> Warning {
-    Warning {
-        layer: None,
-        path: Some(path.to_string()),
-        message,
-        kind: Default::default(),
-    }
+    Warning::file(WarningKind::Other, None, path, message)
 }
 
-fn empty_target(name: &str) -> TargetResult {
-    TargetResult {
-        kind: TargetKind::Config,
-        name: name.to_string(),
-        image_id: None,
-        platform: None,
-        created: None,
-        os: None,
-        layers: Vec::new(),
-        packages: Vec::new(),
-        findings: Vec::new(),
-        suppressed: Vec::new(),
-        warnings: Vec::new(),
-        plugins: Vec::new(),
-        checks: Vec::new(),
-    }
-}
+/// One check's outcome on one document: what evidence calls the document (a Kubernetes
+/// object, a container), the line it starts on (0 when the file is one document), and
+/// the outcome.
+pub(crate) type Judged = (Option<String>, u32, Outcome);
 
-/// One check's result over every document of a file: the worst status, and the evidence
-/// of the status that decided it.
+/// One check's result over every document of a file (`path`) or of a host (`None`): the
+/// worst status, and the evidence of the status that decided it.
 pub(crate) fn check_result(
     check: &Check,
-    path: &str,
-    outcomes: Vec<(Option<String>, u32, Outcome)>,
+    path: Option<&str>,
+    outcomes: Vec<Judged>,
 ) -> CheckResult {
     let status = outcomes
         .iter()
@@ -311,7 +302,7 @@ pub(crate) fn check_result(
         for hit in hits {
             evidence.push(CheckEvidence {
                 message: hit.message,
-                path: Some(path.to_string()),
+                path: path.map(str::to_string),
                 line: hit.line.or((doc_line > 0).then_some(doc_line)),
                 object: object.clone(),
                 container: hit.container,
@@ -345,14 +336,11 @@ fn status_rank(s: CheckStatus) -> u8 {
     }
 }
 
-fn finding(check: &Check, path: &str, e: &CheckEvidence) -> Finding {
-    let mut f = Finding::new(
-        FindingKind::Misconfiguration,
-        check.id.clone(),
-        check.severity,
-        check.title.clone(),
-    );
-    f.path = Some(path.to_string());
+/// The finding a failed check gives for one piece of its evidence: `misconfiguration` for
+/// a file, `compliance` for a host.
+pub(crate) fn finding(check: &Check, kind: FindingKind, e: &CheckEvidence) -> Finding {
+    let mut f = Finding::new(kind, check.id.clone(), check.severity, check.title.clone());
+    f.path = e.path.clone();
     f.line = e.line;
     f.evidence = Some(match &e.object {
         Some(object) => format!("{object}: {}", e.message),

@@ -2,7 +2,9 @@
 //! (`docs/checks.md`): the daemon's process, configuration and files read from the host
 //! (under `--host-root` when one is set), and what the Engine API says.
 
-use crate::host_facts::{find_processes, parse_flags, read_small, stat, tree_files, NameMaps};
+use crate::host_facts::{
+    find_processes, parse_flags, read_or_empty, read_small, stat, tree_files, NameMaps,
+};
 use holdfast_source::docker_facts::DockerFacts;
 use holdfast_source::host;
 use serde_json::{json, Map, Value};
@@ -54,9 +56,9 @@ pub struct DockerDocuments {
 
 /// The documents for this host, from the Engine API's `facts` (none when the daemon could
 /// not be reached: the host's files and process are still read).
-pub fn documents(facts: Option<&DockerFacts>) -> DockerDocuments {
-    let daemon = daemon(facts);
-    let info = facts.map(|f| &f.info).unwrap_or(&Value::Null);
+pub fn documents(facts: Option<DockerFacts>) -> DockerDocuments {
+    let daemon = daemon(facts.as_ref());
+    let info = facts.as_ref().map(|f| &f.info).unwrap_or(&Value::Null);
     let docker_root = info
         .get("DockerRootDir")
         .and_then(Value::as_str)
@@ -73,8 +75,8 @@ pub fn documents(facts: Option<&DockerFacts>) -> DockerDocuments {
         "mounts": mounts(),
         "docker_root": docker_root,
         "docker_group_members": group_members("docker"),
-        "containers": facts.map_or(0, |f| f.containers.len()),
-        "networks": facts.map(|f| f.networks.clone()).unwrap_or(Value::Null),
+        "containers": facts.as_ref().map_or(0, |f| f.containers.len()),
+        "networks": facts.as_ref().map(|f| f.networks.clone()).unwrap_or(Value::Null),
         "listening_ports": listening_ports(),
     });
     let content_trust = content_trust();
@@ -85,14 +87,12 @@ pub fn documents(facts: Option<&DockerFacts>) -> DockerDocuments {
     let Some(facts) = facts else {
         return docs;
     };
-    for c in &facts.containers {
-        let mut doc = c.clone();
+    for mut doc in facts.containers {
         doc["kind"] = json!("docker-container");
         doc["daemon"] = docs.host["daemon"].clone();
         docs.containers.push(doc);
     }
-    for i in &facts.images {
-        let mut doc = i.clone();
+    for mut doc in facts.images {
         doc["kind"] = json!("docker-image");
         doc["content_trust"] = json!(content_trust);
         docs.images.push(doc);
@@ -293,11 +293,10 @@ fn audit_rules() -> (Vec<String>, bool) {
     (rules, found)
 }
 
+/// The host's mounts: init's, since `/proc/mounts` is the reader's own (a container's,
+/// under `--host-root`).
 fn mounts() -> Vec<Value> {
-    read_small("/proc/mounts")
-        .ok()
-        .flatten()
-        .unwrap_or_default()
+    read_or_empty("/proc/1/mounts")
         .lines()
         .filter_map(|l| {
             let f: Vec<&str> = l.split_whitespace().collect();
@@ -308,10 +307,7 @@ fn mounts() -> Vec<Value> {
 }
 
 fn group_members(group: &str) -> Vec<String> {
-    read_small("/etc/group")
-        .ok()
-        .flatten()
-        .unwrap_or_default()
+    read_or_empty("/etc/group")
         .lines()
         .find_map(|l| {
             let f: Vec<&str> = l.split(':').collect();
@@ -325,9 +321,10 @@ fn group_members(group: &str) -> Vec<String> {
         .unwrap_or_default()
 }
 
-/// TCP ports the host listens on (`/proc/net/tcp` and `tcp6`, state LISTEN).
+/// TCP ports the host listens on (state LISTEN), from init's network namespace:
+/// `/proc/net` is the reader's own (a container's, under `--host-root`).
 fn listening_ports() -> Vec<u16> {
-    let mut ports: Vec<u16> = ["/proc/net/tcp", "/proc/net/tcp6"]
+    let mut ports: Vec<u16> = ["/proc/1/net/tcp", "/proc/1/net/tcp6"]
         .iter()
         .filter_map(|p| read_small(p).ok().flatten())
         .flat_map(|text| {
@@ -352,10 +349,7 @@ fn content_trust() -> bool {
     if std::env::var("DOCKER_CONTENT_TRUST").is_ok_and(|v| on(&v)) {
         return true;
     }
-    read_small("/etc/environment")
-        .ok()
-        .flatten()
-        .unwrap_or_default()
+    read_or_empty("/etc/environment")
         .lines()
         .filter_map(|l| l.trim().strip_prefix("DOCKER_CONTENT_TRUST="))
         .any(on)

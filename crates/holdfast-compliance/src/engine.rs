@@ -36,6 +36,21 @@ pub struct Outcome {
     pub warn: Vec<Hit>,
 }
 
+impl Outcome {
+    /// A check that could not be decided, and why.
+    pub fn error(message: impl Into<String>) -> Self {
+        Outcome {
+            status: CheckStatus::Error,
+            deny: vec![Hit {
+                message: message.into(),
+                line: None,
+                container: None,
+            }],
+            warn: Vec::new(),
+        }
+    }
+}
+
 struct Compiled {
     check: Check,
     has_deny: bool,
@@ -54,6 +69,13 @@ impl RuleEngine {
     /// The built-in checks, plus the checks in each `--policy` path (a directory of `.rego`
     /// and `.toml` files, or one file).
     pub fn new(policy_paths: &[PathBuf]) -> Result<Self, CatalogError> {
+        Self::for_kinds(policy_paths, &InputKind::ALL)
+    }
+
+    /// [`RuleEngine::new`], compiling only the built-in checks of these input kinds: a
+    /// run never pays at start-up for benchmarks it does not judge. The user's policies
+    /// are all compiled (a `.rego` check names its kind only once compiled).
+    pub fn for_kinds(policy_paths: &[PathBuf], kinds: &[InputKind]) -> Result<Self, CatalogError> {
         let mut engine = regorus::Engine::new();
         engine.set_execution_timer_config(regorus::utils::limits::ExecutionTimerConfig {
             limit: CHECK_TIME_LIMIT,
@@ -72,7 +94,9 @@ impl RuleEngine {
         for (name, text) in catalog::BUILTIN_FILES {
             let origin = format!("builtin/{name}");
             for source in catalog::parse_check_file(&origin, text)? {
-                compiled.push(add_check(&mut engine, source)?);
+                if kinds.contains(&source.check.input) {
+                    compiled.push(add_check(&mut engine, source)?);
+                }
             }
         }
         for dir in policy_paths {
@@ -126,24 +150,28 @@ impl RuleEngine {
         }
         let json = match serde_json::to_value(input) {
             Ok(v) => v,
-            Err(e) => return error_for_all(&wanted, &format!("input document: {e}")),
+            Err(e) => {
+                let message = format!("input document: {e}");
+                return wanted
+                    .into_iter()
+                    .map(|i| (i, Outcome::error(&message)))
+                    .collect();
+            }
         };
-        // Scripts read the document as JSON text on stdin; made once, if one runs.
-        let text = std::cell::OnceCell::new();
-        let input_text = || text.get_or_init(|| json.to_string()).as_str();
-        self.engine.set_input(regorus::Value::from(json.clone()));
+        // Scripts read the document as JSON text on stdin, made only if one runs.
+        let text = if wanted.iter().any(|&i| compiled[i].check.script.is_some()) {
+            json.to_string()
+        } else {
+            String::new()
+        };
+        self.engine.set_input(regorus::Value::from(json));
         wanted
             .into_iter()
-            .map(|i| (i, self.run(&compiled[i], kind, &input_text)))
+            .map(|i| (i, self.run(&compiled[i], kind, &text)))
             .collect()
     }
 
-    fn run<'a>(
-        &mut self,
-        c: &Compiled,
-        kind: InputKind,
-        input_text: &dyn Fn() -> &'a str,
-    ) -> Outcome {
+    fn run(&mut self, c: &Compiled, kind: InputKind, input_text: &str) -> Outcome {
         let mut outcome = Outcome {
             status: CheckStatus::Pass,
             deny: Vec::new(),
@@ -154,7 +182,7 @@ impl RuleEngine {
             return outcome;
         }
         if let Some(script) = &c.check.script {
-            return script.run(kind, input_text());
+            return script.run(kind, input_text);
         }
         for (rule, present) in [("deny", c.has_deny), ("warn", c.has_warn)] {
             if !present {
@@ -165,17 +193,7 @@ impl RuleEngine {
                 .eval_rule(format!("data.{}.{rule}", c.check.package))
             {
                 Ok(value) => hits(&value),
-                Err(e) => {
-                    return Outcome {
-                        status: CheckStatus::Error,
-                        deny: vec![Hit {
-                            message: format!("{rule}: {e}"),
-                            line: None,
-                            container: None,
-                        }],
-                        warn: Vec::new(),
-                    }
-                }
+                Err(e) => return Outcome::error(format!("{rule}: {e}")),
             };
             if rule == "deny" {
                 outcome.deny = hits;
@@ -192,25 +210,6 @@ impl RuleEngine {
         };
         outcome
     }
-}
-
-fn error_for_all(wanted: &[usize], message: &str) -> Vec<(usize, Outcome)> {
-    wanted
-        .iter()
-        .map(|&i| {
-            let hit = Hit {
-                message: message.to_string(),
-                line: None,
-                container: None,
-            };
-            let outcome = Outcome {
-                status: CheckStatus::Error,
-                deny: vec![hit],
-                warn: Vec::new(),
-            };
-            (i, outcome)
-        })
-        .collect()
 }
 
 fn read_policy(path: &std::path::Path) -> Result<String, CatalogError> {

@@ -78,6 +78,12 @@ pub(crate) fn read_small(path: &str) -> Result<Option<String>, String> {
     }
 }
 
+/// A host file's text, empty when it is missing, unreadable or too large: for facts
+/// whose absence is itself the answer (no group members, no mounts).
+pub(crate) fn read_or_empty(path: &str) -> String {
+    read_small(path).ok().flatten().unwrap_or_default()
+}
+
 /// Every file under a host directory, at most `max`.
 pub(crate) fn tree_files(dir: &str, max: usize) -> Vec<String> {
     let root = host::path(dir);
@@ -105,10 +111,7 @@ pub(crate) struct NameMaps {
 impl NameMaps {
     pub(crate) fn read() -> Self {
         let parse = |path: &str| -> BTreeMap<u32, String> {
-            read_small(path)
-                .ok()
-                .flatten()
-                .unwrap_or_default()
+            read_or_empty(path)
                 .lines()
                 .filter_map(|l| {
                     let mut f = l.split(':');

@@ -67,7 +67,7 @@ pub fn document() -> Value {
     let mut service_files = Vec::new();
     for dir in UNIT_DIRS {
         let unit = format!("{dir}/kubelet.service");
-        if read_small(&unit).is_ok_and(|t| t.is_some()) {
+        if holdfast_source::host::path(&unit).is_file() {
             service_files.push(unit);
         }
         service_files.extend(

@@ -216,6 +216,27 @@ pub struct TargetResult {
     pub checks: Vec<CheckResult>,
 }
 
+impl TargetResult {
+    /// A target with nothing in it yet: no OS, layers, packages, findings or checks.
+    pub fn empty(kind: TargetKind, name: impl Into<String>) -> Self {
+        TargetResult {
+            kind,
+            name: name.into(),
+            image_id: None,
+            platform: None,
+            created: None,
+            os: None,
+            layers: Vec::new(),
+            packages: Vec::new(),
+            findings: Vec::new(),
+            suppressed: Vec::new(),
+            warnings: Vec::new(),
+            plugins: Vec::new(),
+            checks: Vec::new(),
+        }
+    }
+}
+
 /// How a configuration or compliance check ended, in CIS benchmark terms.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "UPPERCASE")]
@@ -354,6 +375,9 @@ pub enum WarningKind {
     /// A plugin failed, timed out, wrote too much or wrote lines that are not valid events;
     /// named in the message.
     Plugin,
+    /// What a compliance benchmark judges is not on this host (no kubelet process, no
+    /// reachable Docker Engine API): its checks said what they could without it.
+    NotApplicable,
     /// Anything else; also what results written before kinds existed read as.
     #[default]
     Other,
@@ -371,6 +395,7 @@ impl WarningKind {
             WarningKind::CheckerRecord => "checker-record",
             WarningKind::Database => "database",
             WarningKind::Plugin => "plugin",
+            WarningKind::NotApplicable => "not-applicable",
             WarningKind::Other => "other",
         }
     }

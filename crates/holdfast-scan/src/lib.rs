@@ -135,15 +135,19 @@ pub fn scan(request: &ScanRequest, progress: &dyn ProgressSink) -> Result<ScanRe
             }
             Target::Config(options) => {
                 let files = holdfast_compliance::scan_config(options).map_err(ScanError::Config)?;
-                for target in files {
+                for mut target in files {
                     request.cancel.check()?;
-                    targets.push(plan.finish_config_target(target, progress));
+                    progress.event(&ScanEvent::TargetStarted { name: &target.name });
+                    plan.finish(&mut target, progress, false);
+                    targets.push(target);
                 }
             }
             Target::Benchmark(options) => {
-                let target =
+                let mut target =
                     holdfast_compliance::run_benchmark(options).map_err(ScanError::Benchmark)?;
-                targets.push(plan.finish_config_target(target, progress));
+                progress.event(&ScanEvent::TargetStarted { name: &target.name });
+                plan.finish(&mut target, progress, false);
+                targets.push(target);
             }
         }
     }

@@ -136,36 +136,27 @@ impl<'r> Plan<'r> {
             target.warnings.extend(ran.warnings);
             target.plugins = ran.runs;
         }
-        let filtered = self
-            .request
-            .policy
-            .filter_target(&mut target, self.request.ignore_source.as_deref());
-        progress.event(&ScanEvent::TargetFinished {
-            result: &target,
-            filtered,
-            fleet,
-        });
+        self.finish(&mut target, progress, fleet);
         Ok((target, db))
     }
 
-    /// A configuration file's target, which the compliance engine built: the request's
-    /// policy filters its findings, and it is announced like any other.
-    pub(crate) fn finish_config_target(
+    /// The last step of every target, scanned here or built by the compliance engine: the
+    /// request's policy filters its findings, and it is announced as finished.
+    pub(crate) fn finish(
         &self,
-        mut target: TargetResult,
+        target: &mut TargetResult,
         progress: &dyn ProgressSink,
-    ) -> TargetResult {
-        progress.event(&ScanEvent::TargetStarted { name: &target.name });
+        fleet: bool,
+    ) {
         let filtered = self
             .request
             .policy
-            .filter_target(&mut target, self.request.ignore_source.as_deref());
+            .filter_target(target, self.request.ignore_source.as_deref());
         progress.event(&ScanEvent::TargetFinished {
-            result: &target,
+            result: target,
             filtered,
-            fleet: false,
+            fleet,
         });
-        target
     }
 
     /// Matches the target's packages against the shared database; findings worst first.

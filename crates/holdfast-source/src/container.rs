@@ -274,7 +274,7 @@ fn parse_bind(bind: &str) -> Option<ContainerMount> {
 }
 
 /// The PID, user and command columns of `top`, bounded.
-fn processes_from_top(
+pub(crate) fn processes_from_top(
     titles: Option<Vec<String>>,
     rows: Option<Vec<Vec<String>>>,
 ) -> Vec<ContainerProcess> {

@@ -6,8 +6,7 @@
 use crate::daemon::{connect, io_runtime, EngineSocket};
 use crate::SourceError;
 use bollard::query_parameters::{
-    InspectContainerOptions, ListContainersOptionsBuilder, ListImagesOptionsBuilder,
-    ListNetworksOptions, TopOptionsBuilder,
+    InspectContainerOptions, ListImagesOptionsBuilder, ListNetworksOptions, TopOptionsBuilder,
 };
 use serde_json::{json, Value};
 
@@ -68,16 +67,14 @@ pub fn read(socket: &EngineSocket) -> Result<DockerFacts, SourceError> {
             Value::Null
         }
     };
-    let options = ListContainersOptionsBuilder::new().all(true).build();
-    let containers = match runtime.block_on(docker.list_containers(Some(options))) {
+    let containers = match crate::container::list_containers(socket) {
         Ok(list) => list,
         Err(e) => {
             facts.errors.push(note("containers", &e));
             Vec::new()
         }
     };
-    for c in containers.into_iter().take(MAX_OBJECTS) {
-        let Some(id) = c.id else { continue };
+    for crate::container::ContainerRef { id, .. } in containers.into_iter().take(MAX_OBJECTS) {
         let inspect = match runtime
             .block_on(docker.inspect_container(&id, None::<InspectContainerOptions>))
         {
@@ -90,19 +87,17 @@ pub fn read(socket: &EngineSocket) -> Result<DockerFacts, SourceError> {
             .as_ref()
             .and_then(|s| s.running)
             .unwrap_or(false);
-        // Docker's `top` needs a PID column; the command line is the last one.
-        // `null` when they could not be listed, so a check can tell "none" from "unknown".
+        // `null` when they could not be listed, so a check can tell "none" from "unknown";
+        // read as `scan container` reads them.
         let processes: Option<Vec<String>> = if running {
-            let top = runtime.block_on(docker.top_processes(
-                &id,
-                Some(TopOptionsBuilder::new().ps_args("-eo pid,args").build()),
-            ));
+            let top = runtime.block_on(
+                docker.top_processes(&id, Some(TopOptionsBuilder::new().ps_args("-ef").build())),
+            );
             match top {
                 Ok(top) => Some(
-                    top.processes
-                        .unwrap_or_default()
+                    crate::container::processes_from_top(top.titles, top.processes)
                         .into_iter()
-                        .filter_map(|p| p.into_iter().last())
+                        .map(|p| p.command)
                         .collect(),
                 ),
                 Err(e) => {

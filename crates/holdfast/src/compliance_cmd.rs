@@ -5,13 +5,12 @@
 use std::collections::BTreeMap;
 use std::process::ExitCode;
 
-use anyhow::{Context, Result};
-use holdfast_model::{CheckStatus, ScanResult};
-use holdfast_scan::{Benchmark, BenchmarkOptions, Target};
+use anyhow::Result;
+use holdfast_model::{CheckStatus, ScanResult, WarningKind};
+use holdfast_scan::{rfc3339, Benchmark, BenchmarkOptions, Target};
 
 use crate::cli::{self, CheckArgs, ScanOptions};
-use crate::output::Outputs;
-use crate::{progress, request};
+use holdfast_report::Format;
 
 /// Runs the benchmark once, or every `--every` until interrupted.
 pub fn run(cmd: cli::ComplianceCommand, quiet: bool) -> Result<ExitCode> {
@@ -28,7 +27,7 @@ pub fn run(cmd: cli::ComplianceCommand, quiet: bool) -> Result<ExitCode> {
         } => (Benchmark::KubernetesNode, checks, schedule, opts),
     };
     let mut previous = match &schedule.baseline {
-        Some(path) => Some(read_result(path)?),
+        Some(path) => Some(crate::report::read_result(path)?),
         None => None,
     };
     let mut run_number = 1u64;
@@ -37,7 +36,7 @@ pub fn run(cmd: cli::ComplianceCommand, quiet: bool) -> Result<ExitCode> {
         let outcome = run_once(benchmark, &checks, &opts, quiet);
         let code = match outcome {
             Ok((result, code)) => {
-                let not_supported = not_supported(benchmark, &result);
+                let not_supported = not_supported(&result);
                 match &not_supported {
                     Some(reason) => status(quiet, run_number, "not supported", reason),
                     None => status(quiet, run_number, "finished", &counts(&result)),
@@ -62,7 +61,7 @@ pub fn run(cmd: cli::ComplianceCommand, quiet: bool) -> Result<ExitCode> {
             quiet,
             run_number,
             "scheduled",
-            &format!("at {}", rfc3339(next)),
+            &format!("at {}", rfc3339(next).unwrap_or_default()),
         );
         std::thread::sleep(every);
     }
@@ -74,53 +73,36 @@ fn run_once(
     opts: &ScanOptions,
     quiet: bool,
 ) -> Result<(ScanResult, ExitCode)> {
-    let outputs = Outputs::from_scan_options(opts, holdfast_report::Format::Table)?;
     let options = BenchmarkOptions {
         benchmark,
         socket: Default::default(),
         policies: checks.policy.clone(),
         regulations: checks.compliance.clone(),
     };
-    let request = request::scan_request(vec![Target::Benchmark(options)], opts, false, quiet)?;
-    let progress = progress::CliProgress::new(quiet);
-    let result = holdfast_scan::scan(&request, &progress);
-    progress.finish();
-    let result = result?;
-    outputs.write(&result)?;
-    let verdict = holdfast_policy::verdict(&request.policy, &result);
-    Ok((result, ExitCode::from(verdict.exit_code(opts.exit_code))))
+    crate::scan_and_judge(vec![Target::Benchmark(options)], opts, Format::Table, quiet)
 }
 
-/// Why a run could not judge what it is for: a node with no kubelet.
-fn not_supported(benchmark: Benchmark, result: &ScanResult) -> Option<String> {
-    let warnings = result.targets.first().map(|t| &t.warnings)?;
-    match benchmark {
-        Benchmark::KubernetesNode => warnings
-            .iter()
-            .find(|w| w.message.starts_with("no kubelet process"))
-            .map(|w| w.message.clone()),
-        Benchmark::Docker => warnings
-            .iter()
-            .find(|w| w.message.starts_with("the Engine API could not be reached"))
-            .map(|w| w.message.clone()),
-    }
+/// Why a run could not judge what it is for (a node with no kubelet, a daemon that
+/// cannot be reached), as the benchmark reported it.
+fn not_supported(result: &ScanResult) -> Option<String> {
+    result
+        .targets
+        .iter()
+        .flat_map(|t| &t.warnings)
+        .find(|w| w.kind == WarningKind::NotApplicable)
+        .map(|w| w.message.clone())
 }
 
 fn status(quiet: bool, run: u64, state: &str, detail: &str) {
     if quiet {
         return;
     }
-    let now = rfc3339(time::OffsetDateTime::now_utc());
+    let now = rfc3339(time::OffsetDateTime::now_utc()).unwrap_or_default();
     if detail.is_empty() {
         eprintln!("compliance: run {run} {state} ({now})");
     } else {
         eprintln!("compliance: run {run} {state} ({now}): {detail}");
     }
-}
-
-fn rfc3339(t: time::OffsetDateTime) -> String {
-    t.format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_default()
 }
 
 /// `39 WARN, 48 PASS, 30 NOTE` over every target.
@@ -188,11 +170,4 @@ fn print_diff(before: &ScanResult, after: &ScanResult, quiet: bool) {
     for id in fixed {
         eprintln!("  fixed {id} {}", titles.get(id).unwrap_or(&""));
     }
-}
-
-fn read_result(path: &std::path::Path) -> Result<ScanResult> {
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("cannot read the baseline {}", path.display()))?;
-    serde_json::from_str(&text)
-        .with_context(|| format!("{} is not a holdfast JSON result", path.display()))
 }

@@ -281,6 +281,16 @@ fn scan(
     default: Format,
     quiet: bool,
 ) -> Result<ExitCode> {
+    scan_and_judge(targets, opts, default, quiet).map(|(_, code)| code)
+}
+
+/// [`scan`], also giving the result back (for `compliance --every`, which compares runs).
+fn scan_and_judge(
+    targets: Vec<Target>,
+    opts: &ScanOptions,
+    default: Format,
+    quiet: bool,
+) -> Result<(holdfast_model::ScanResult, ExitCode)> {
     let outputs = output::Outputs::from_scan_options(opts, default)?;
     let request = request::scan_request(targets, opts, default != Format::Table, quiet)?;
     let progress = progress::CliProgress::new(quiet);
@@ -303,11 +313,12 @@ fn scan(
                     registry.images_selected, registry.registry
                 );
             }
-            return Ok(ExitCode::from(cli::EXIT_ERROR));
+            return Ok((result, ExitCode::from(cli::EXIT_ERROR)));
         }
     }
     let verdict = holdfast_policy::verdict(&request.policy, &result);
-    Ok(ExitCode::from(verdict.exit_code(opts.exit_code)))
+    let code = ExitCode::from(verdict.exit_code(opts.exit_code));
+    Ok((result, code))
 }
 
 /// Prints this process's peak resident set (`VmHWM`), for memory tests and benchmarks.
