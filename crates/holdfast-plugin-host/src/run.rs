@@ -350,7 +350,26 @@ fn spawn(program: &Path, args: &[&str], isolation: &Isolation) -> io::Result<Chi
             Ok(())
         });
     }
-    cmd.spawn()
+    spawn_when_not_busy(&mut cmd)
+}
+
+/// Spawns, retrying for up to about a second while exec fails with `ETXTBSY`.
+///
+/// A plugin file written a moment ago (installed, updated) can still be open for writing
+/// in a child this process forked elsewhere between that file's open and the child's own
+/// exec; close-on-exec closes it only at that exec. The kernel refuses to run a file open
+/// for writing, so the failure is transient and the retry is what makes it invisible.
+fn spawn_when_not_busy(cmd: &mut Command) -> io::Result<Child> {
+    let mut delay = Duration::from_millis(2);
+    loop {
+        match cmd.spawn() {
+            Err(e) if e.raw_os_error() == Some(libc::ETXTBSY) && delay < Duration::from_secs(1) => {
+                std::thread::sleep(delay);
+                delay *= 2;
+            }
+            spawned => return spawned,
+        }
+    }
 }
 
 /// Everything the child needs to set up its namespace, prepared before the fork.
