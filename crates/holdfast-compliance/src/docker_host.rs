@@ -87,10 +87,9 @@ pub fn documents(facts: Option<DockerFacts>) -> DockerDocuments {
     let Some(facts) = facts else {
         return docs;
     };
-    for mut doc in facts.containers {
-        doc["kind"] = json!("docker-container");
-        doc["daemon"] = docs.host["daemon"].clone();
-        docs.containers.push(doc);
+    for doc in facts.containers {
+        docs.containers
+            .push(container_document(doc, &docs.host["daemon"]));
     }
     for mut doc in facts.images {
         doc["kind"] = json!("docker-image");
@@ -98,6 +97,35 @@ pub fn documents(facts: Option<DockerFacts>) -> DockerDocuments {
         docs.images.push(doc);
     }
     docs
+}
+
+/// The `docker-container` documents of `facts` alone, for judging containers without the
+/// host's files (the `misconfig` scanner of `scan container`). `dockerd` says whether the
+/// API is this host's `dockerd`, whose process and daemon.json give the container checks
+/// their defaults; for another engine behind the same API (Podman's service) the daemon
+/// object holds the API's answers only.
+pub fn container_documents(facts: DockerFacts, dockerd: bool) -> Vec<Value> {
+    let daemon = if dockerd {
+        daemon(Some(&facts))
+    } else {
+        json!({
+            "running": false, "pid": null, "cmdline": null, "flags": {},
+            "config_path": null, "config": null, "config_error": null,
+            "info": facts.info, "version": facts.version, "api_errors": facts.errors,
+        })
+    };
+    facts
+        .containers
+        .into_iter()
+        .map(|doc| container_document(doc, &daemon))
+        .collect()
+}
+
+/// A container of the Engine API's facts as a `docker-container` document.
+fn container_document(mut doc: Value, daemon: &Value) -> Value {
+    doc["kind"] = json!("docker-container");
+    doc["daemon"] = daemon.clone();
+    doc
 }
 
 /// The `daemon` object: process, flags, daemon.json and the API's answers.

@@ -14,6 +14,7 @@ pub mod docker_host;
 pub mod dockerfile;
 mod engine;
 mod host_facts;
+pub mod image_checks;
 mod kubelet_node;
 pub mod kubernetes;
 mod script;
@@ -24,6 +25,7 @@ pub use config_scan::{
     scan_config, ConfigScanError, ConfigScanOptions, MAX_CONFIG_FILE, MAX_CONFIG_FILES,
 };
 pub use engine::{Hit, Outcome, RuleEngine, CHECK_TIME_LIMIT};
+pub use image_checks::{ImageChecks, ImageJudgement};
 pub use script::ScriptCheck;
 
 /// The regulations checks are tagged with, by the names `--compliance` accepts.

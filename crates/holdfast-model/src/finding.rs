@@ -110,11 +110,14 @@ impl FindingKind {
 impl std::str::FromStr for FindingKind {
     type Err = String;
 
-    /// Parses a kind name; `vuln` is accepted for `vulnerability`, as Trivy users write it.
+    /// Parses a kind name; `vuln` and `misconfig` are accepted for `vulnerability` and
+    /// `misconfiguration`, as Trivy users write them.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let s = s.trim().to_ascii_lowercase();
-        if s == "vuln" {
-            return Ok(FindingKind::Vulnerability);
+        match s.as_str() {
+            "vuln" => return Ok(FindingKind::Vulnerability),
+            "misconfig" => return Ok(FindingKind::Misconfiguration),
+            _ => {}
         }
         FindingKind::ALL
             .into_iter()

@@ -94,7 +94,8 @@ pub fn scan(request: &ScanRequest, progress: &dyn ProgressSink) -> Result<ScanRe
             Target::Container { id, engine } => {
                 progress.event(&ScanEvent::TargetStarted { name: id });
                 let source = open_engine_container(*engine, id, request)?;
-                let (t, d) = plan.scan_source(source.as_ref(), progress, false)?;
+                let (t, d) =
+                    plan.scan_source_of(source.as_ref(), Some(*engine), progress, false)?;
                 targets.push(t);
                 db = db.or(d);
             }
@@ -116,7 +117,8 @@ pub fn scan(request: &ScanRequest, progress: &dyn ProgressSink) -> Result<ScanRe
                             continue;
                         }
                     };
-                    let (t, d) = plan.scan_source(source.as_ref(), progress, false)?;
+                    let (t, d) =
+                        plan.scan_source_of(source.as_ref(), Some(*engine), progress, false)?;
                     targets.push(t);
                     db = db.or(d);
                 }

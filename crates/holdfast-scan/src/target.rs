@@ -7,7 +7,7 @@ use holdfast_checks::Checker;
 use holdfast_model::{
     DbDescription, Finding, FindingKind, Location, Package, TargetResult, Warning, WarningKind,
 };
-use holdfast_source::Source;
+use holdfast_source::{ContainerEngine, EngineSocket, Source};
 use holdfast_vulndb::MatchedAdvisory;
 
 use crate::db::STALE_AFTER_DAYS;
@@ -21,6 +21,8 @@ pub(crate) struct Plan<'r> {
     checkers: Vec<Box<dyn Checker>>,
     analyzers: Vec<Box<dyn holdfast_analyze::Analyzer>>,
     analyze: AnalyzeOptions,
+    /// The `misconfig` scanner's compiled checks, when it runs.
+    image_checks: Option<holdfast_compliance::ImageChecks>,
     /// The OS package catalogers run only to learn which files OS packages own (language
     /// packages were asked for, OS packages were not): their packages are dropped.
     drop_os_packages: bool,
@@ -50,6 +52,11 @@ impl<'r> Plan<'r> {
             holdfast_analyze::registry::select(&[])
         };
         analyzers.extend(holdfast_checks::analyzers(&checkers));
+        let image_checks = scanners.contains(&FindingKind::Misconfiguration).then(|| {
+            // The built-in checks compile in this crate's and the compliance crate's
+            // tests; a failure here is a bug, not an input problem.
+            holdfast_compliance::ImageChecks::new(&[]).expect("the built-in image checks compile")
+        });
         Plan {
             request,
             scanners,
@@ -60,6 +67,7 @@ impl<'r> Plan<'r> {
                 limits: request.walk,
             },
             drop_os_packages,
+            image_checks,
         }
     }
 
@@ -72,6 +80,18 @@ impl<'r> Plan<'r> {
     pub fn scan_source(
         &self,
         source: &dyn Source,
+        progress: &dyn ProgressSink,
+        fleet: bool,
+    ) -> Result<Scanned, ScanError> {
+        self.scan_source_of(source, None, progress, fleet)
+    }
+
+    /// [`Plan::scan_source`] for a container of `engine`, which the `misconfig` scanner
+    /// asks for the container's settings.
+    pub fn scan_source_of(
+        &self,
+        source: &dyn Source,
+        engine: Option<ContainerEngine>,
         progress: &dyn ProgressSink,
         fleet: bool,
     ) -> Result<Scanned, ScanError> {
@@ -100,6 +120,10 @@ impl<'r> Plan<'r> {
                 layers: &facts.layers,
             },
         );
+        let misconfig = self
+            .image_checks
+            .as_ref()
+            .map(|checks| self.judge_misconfig(checks, &facts.metadata, engine));
         let plugin_facts =
             (!self.request.sbom && !self.request.plugins.plugins.is_empty()).then(|| {
                 let config = match facts.metadata.kind {
@@ -122,6 +146,11 @@ impl<'r> Plan<'r> {
         };
         target.findings.extend(checked.findings);
         target.warnings.extend(checked.warnings);
+        if let Some((judged, warnings)) = misconfig {
+            target.checks.extend(judged.checks);
+            target.findings.extend(judged.findings);
+            target.warnings.extend(warnings);
+        }
         if let Some((config, kind)) = plugin_facts {
             cancel.check()?;
             let facts = crate::plugins::TargetFacts {
@@ -138,6 +167,73 @@ impl<'r> Plan<'r> {
         }
         self.finish(&mut target, progress, fleet);
         Ok((target, db))
+    }
+
+    /// The `misconfig` scanner on one target: the image's config and history, and for a
+    /// container of the Engine API (Docker, Podman's service) its settings as the Engine
+    /// API gives them. The container's facts are read now, so they are the current ones.
+    fn judge_misconfig(
+        &self,
+        checks: &holdfast_compliance::ImageChecks,
+        metadata: &holdfast_model::ImageMetadata,
+        engine: Option<ContainerEngine>,
+    ) -> (holdfast_compliance::ImageJudgement, Vec<Warning>) {
+        let mut warnings = Vec::new();
+        let warn =
+            |kind, message: String| Warning::general(kind, None, format!("misconfig: {message}"));
+        let container = match (engine, &metadata.container) {
+            (Some(engine), Some(runtime)) => {
+                let socket = match engine {
+                    ContainerEngine::Docker => Some(EngineSocket::Docker),
+                    ContainerEngine::Podman => self
+                        .request
+                        .open
+                        .podman
+                        .api_socket()
+                        .map(EngineSocket::Podman),
+                    ContainerEngine::Containerd => None,
+                };
+                match socket {
+                    None => {
+                        warnings.push(warn(
+                            WarningKind::NotApplicable,
+                            format!(
+                                "the container checks read the Engine API's inspect, which {} has not: only the container's image is judged",
+                                if engine == ContainerEngine::Podman { "Podman without its service" } else { engine.name() }
+                            ),
+                        ));
+                        None
+                    }
+                    Some(socket) => {
+                        match holdfast_source::docker_facts::read_container(&socket, &runtime.id) {
+                            Ok(facts) => {
+                                for e in &facts.errors {
+                                    warnings.push(warn(WarningKind::Other, e.clone()));
+                                }
+                                let dockerd = engine == ContainerEngine::Docker;
+                                holdfast_compliance::docker_host::container_documents(
+                                    facts, dockerd,
+                                )
+                                .pop()
+                            }
+                            Err(e) => {
+                                warnings.push(warn(
+                                    WarningKind::Other,
+                                    format!("the container's settings could not be read, so only its image is judged: {e}"),
+                                ));
+                                None
+                            }
+                        }
+                    }
+                }
+            }
+            _ => None,
+        };
+        let judged = checks.judge(metadata, container.as_ref());
+        for w in &judged.warnings {
+            warnings.push(warn(WarningKind::Other, w.clone()));
+        }
+        (judged, warnings)
     }
 
     /// The last step of every target, scanned here or built by the compliance engine: the

@@ -75,81 +75,10 @@ pub fn read(socket: &EngineSocket) -> Result<DockerFacts, SourceError> {
         }
     };
     for crate::container::ContainerRef { id, .. } in containers.into_iter().take(MAX_OBJECTS) {
-        let inspect = match runtime
-            .block_on(docker.inspect_container(&id, None::<InspectContainerOptions>))
-        {
-            Ok(i) => i,
-            // Gone between the listing and the inspect.
-            Err(_) => continue,
-        };
-        let running = inspect
-            .state
-            .as_ref()
-            .and_then(|s| s.running)
-            .unwrap_or(false);
-        // `null` when they could not be listed, so a check can tell "none" from "unknown";
-        // read as `scan container` reads them.
-        let processes: Option<Vec<String>> = if running {
-            let top = runtime.block_on(
-                docker.top_processes(&id, Some(TopOptionsBuilder::new().ps_args("-ef").build())),
-            );
-            match top {
-                Ok(top) => Some(
-                    crate::container::processes_from_top(top.titles, top.processes)
-                        .into_iter()
-                        .map(|p| p.command)
-                        .collect(),
-                ),
-                Err(e) => {
-                    facts
-                        .errors
-                        .push(note(&format!("container {id} processes"), &e));
-                    None
-                }
-            }
-        } else {
-            Some(Vec::new())
-        };
-        let mut execs = Vec::new();
-        for exec in inspect
-            .exec_ids
-            .clone()
-            .unwrap_or_default()
-            .iter()
-            .take(100)
-        {
-            if let Ok(e) = runtime.block_on(docker.inspect_exec(exec)) {
-                let config = e.process_config.unwrap_or_default();
-                execs.push(json!({
-                    "privileged": config.privileged.unwrap_or(false),
-                    "user": config.user.unwrap_or_default(),
-                    "cmd": std::iter::once(config.entrypoint.unwrap_or_default())
-                        .chain(config.arguments.unwrap_or_default())
-                        .collect::<Vec<_>>()
-                        .join(" "),
-                }));
-            }
+        // `None`: gone between the listing and the inspect.
+        if let Some(doc) = container_document(&runtime, &docker, &id, &mut facts.errors) {
+            facts.containers.push(doc);
         }
-        let name = inspect
-            .name
-            .as_deref()
-            .unwrap_or_default()
-            .trim_start_matches('/')
-            .to_string();
-        let image = inspect
-            .config
-            .as_ref()
-            .and_then(|c| c.image.clone())
-            .unwrap_or_default();
-        facts.containers.push(json!({
-            "id": id,
-            "name": name,
-            "image": image,
-            "running": running,
-            "inspect": to_json(&inspect),
-            "processes": processes,
-            "execs": execs,
-        }));
     }
     let images = match runtime
         .block_on(docker.list_images(Some(ListImagesOptionsBuilder::new().all(false).build())))
@@ -190,6 +119,112 @@ pub fn read(socket: &EngineSocket) -> Result<DockerFacts, SourceError> {
         }));
     }
     Ok(facts)
+}
+
+/// Reads one container, as [`read`] reads each: the daemon's `/info` and `/version`, and
+/// the container's document in `containers` (its inspect, processes and execs). For the
+/// misconfiguration scanner of `scan container`, which judges one container.
+pub fn read_container(socket: &EngineSocket, id: &str) -> Result<DockerFacts, SourceError> {
+    let runtime = io_runtime()?;
+    let docker = connect(&runtime, socket)?;
+    let mut facts = DockerFacts {
+        info: runtime
+            .block_on(docker.info())
+            .map(|i| to_json(&i))
+            .unwrap_or(Value::Null),
+        version: runtime
+            .block_on(docker.version())
+            .map(|v| to_json(&v))
+            .unwrap_or(Value::Null),
+        ..Default::default()
+    };
+    match container_document(&runtime, &docker, id, &mut facts.errors) {
+        Some(doc) => facts.containers.push(doc),
+        None => return Err(socket.error(format!("container {id} could not be inspected"))),
+    }
+    Ok(facts)
+}
+
+/// One container's `{id, name, image, running, inspect, processes, execs}`; `None` when
+/// it cannot be inspected (gone). What else fails is added to `errors`.
+fn container_document(
+    runtime: &tokio::runtime::Runtime,
+    docker: &bollard::Docker,
+    id: &str,
+    errors: &mut Vec<String>,
+) -> Option<Value> {
+    let inspect =
+        match runtime.block_on(docker.inspect_container(id, None::<InspectContainerOptions>)) {
+            Ok(i) => i,
+            // Gone between the listing and the inspect.
+            Err(_) => return None,
+        };
+    let running = inspect
+        .state
+        .as_ref()
+        .and_then(|s| s.running)
+        .unwrap_or(false);
+    // `null` when they could not be listed, so a check can tell "none" from "unknown";
+    // read as `scan container` reads them.
+    let processes: Option<Vec<String>> = if running {
+        let top = runtime.block_on(
+            docker.top_processes(id, Some(TopOptionsBuilder::new().ps_args("-ef").build())),
+        );
+        match top {
+            Ok(top) => Some(
+                crate::container::processes_from_top(top.titles, top.processes)
+                    .into_iter()
+                    .map(|p| p.command)
+                    .collect(),
+            ),
+            Err(e) => {
+                errors.push(format!("container {id} processes: {e}"));
+                None
+            }
+        }
+    } else {
+        Some(Vec::new())
+    };
+    let mut execs = Vec::new();
+    for exec in inspect
+        .exec_ids
+        .clone()
+        .unwrap_or_default()
+        .iter()
+        .take(100)
+    {
+        if let Ok(e) = runtime.block_on(docker.inspect_exec(exec)) {
+            let config = e.process_config.unwrap_or_default();
+            execs.push(json!({
+                "privileged": config.privileged.unwrap_or(false),
+                "user": config.user.unwrap_or_default(),
+                "cmd": std::iter::once(config.entrypoint.unwrap_or_default())
+                    .chain(config.arguments.unwrap_or_default())
+                    .collect::<Vec<_>>()
+                    .join(" "),
+            }));
+        }
+    }
+    let name = inspect
+        .name
+        .as_deref()
+        .unwrap_or_default()
+        .trim_start_matches('/')
+        .to_string();
+    let image = inspect
+        .config
+        .as_ref()
+        .and_then(|c| c.image.clone())
+        .unwrap_or_default();
+    Some(json!({
+        "id": id,
+        "name": name,
+        "image": image,
+        "running": running,
+        "inspect": to_json(&inspect),
+        "processes": processes,
+        "execs": execs,
+    }))
 }
 
 fn to_json<T: serde::Serialize>(value: &T) -> Value {

@@ -455,7 +455,9 @@ pub struct ScanOptions {
     #[arg(long, env = "HOLDFAST_DB")]
     pub db: Option<PathBuf>,
     /// Scanners to run, comma-separated: vuln, secret, malware, webshell, weak-password,
-    /// backdoor, escape, history, suid [default: all of them].
+    /// backdoor, escape, history, suid, misconfig [default: all of them but misconfig,
+    /// which judges the image's config and history and a container's settings with the
+    /// CIS Docker and Dockerfile checks].
     #[arg(long, value_delimiter = ',', value_parser = parse_scanner)]
     pub scanners: Vec<holdfast_model::FindingKind>,
     /// Report only these severities, comma-separated: UNKNOWN,LOW,MEDIUM,HIGH,CRITICAL.

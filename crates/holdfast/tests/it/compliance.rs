@@ -25,6 +25,17 @@ fn ready() -> bool {
     true
 }
 
+/// Runs holdfast, asserts it succeeded, and parses its JSON output.
+fn run_json(cmd: &mut std::process::Command) -> serde_json::Value {
+    let out = cmd.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
 /// Check id → status, and check id → evidence messages, of a compliance result.
 fn statuses(result: &serde_json::Value) -> (BTreeMap<String, String>, BTreeMap<String, String>) {
     let mut status = BTreeMap::new();
@@ -152,17 +163,11 @@ fn cis_docker_finds_every_planted_break_and_nothing_else() {
         "/bin/true",
     ]);
 
-    let out = holdfast()
-        .args(["compliance", "docker", "-f", "json"])
-        .env("DOCKER_HOST", &d.host)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let result = run_json(
+        holdfast()
+            .args(["compliance", "docker", "-f", "json"])
+            .env("DOCKER_HOST", &d.host),
     );
-    let result: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let (status, evidence) = statuses(&result);
     assert_eq!(
         status.len(),
@@ -243,6 +248,48 @@ fn cis_docker_finds_every_planted_break_and_nothing_else() {
         "{}",
         evidence["CIS-DOCKER-2.2"]
     );
+    // The misconfig scanner of `scan container` judges one container with the same
+    // checks: what it fails is what the benchmark blamed on that container.
+    for name in ["weak", "hardened"] {
+        let (alone, alone_evidence) = statuses(&run_json(
+            holdfast()
+                .args([
+                    "scan",
+                    "container",
+                    name,
+                    "--scanners",
+                    "misconfig",
+                    "-f",
+                    "json",
+                ])
+                .env("DOCKER_HOST", &d.host),
+        ));
+        let runtime_failed: BTreeSet<&str> = alone
+            .iter()
+            .filter(|(id, s)| id.starts_with("CIS-DOCKER-5.") && *s == "WARN")
+            .map(|(id, _)| id.as_str())
+            .collect();
+        let blamed: BTreeSet<&str> = failed
+            .iter()
+            .filter(|id| evidence[**id].contains(&format!("container {name}")))
+            .copied()
+            .collect();
+        assert_eq!(runtime_failed, blamed, "{name}: {alone_evidence:#?}");
+        assert!(
+            alone
+                .keys()
+                .filter(|id| id.starts_with("CIS-DOCKER-5."))
+                .count()
+                > 20,
+            "{alone:?}"
+        );
+        // A container's own config is what it runs with: `hardened` runs as 1000 with a
+        // health check, though its image sets neither.
+        let want = if name == "weak" { "WARN" } else { "PASS" };
+        assert_eq!(alone["CIS-DOCKER-4.1"], want, "{name}: {alone_evidence:#?}");
+        assert_eq!(alone["CIS-DOCKER-4.6"], want, "{name}: {alone_evidence:#?}");
+        assert!(!alone.values().any(|s| s == "ERROR"), "{alone_evidence:#?}");
+    }
     // The test daemon's daemon.json (section 3) is judged where the daemon reads it.
     assert_eq!(status["CIS-DOCKER-3.18"], "WARN");
     assert!(
@@ -284,18 +331,12 @@ script = "tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d ' ' | grep -vx lo && ex
 "#,
     )
     .unwrap();
-    let out = holdfast()
-        .args(["compliance", "docker", "-f", "json", "--policy"])
-        .arg(&policy)
-        .env("DOCKER_HOST", &d.host)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let (status, evidence) = statuses(&serde_json::from_slice(&out.stdout).unwrap());
+    let (status, evidence) = statuses(&run_json(
+        holdfast()
+            .args(["compliance", "docker", "-f", "json", "--policy"])
+            .arg(&policy)
+            .env("DOCKER_HOST", &d.host),
+    ));
     assert_eq!(status["TEAM-ICC"], "WARN", "{}", evidence["TEAM-ICC"]);
     assert!(evidence["TEAM-ICC"].contains("icc is on in daemon.json"));
     assert_eq!(status["TEAM-NO-NET"], "PASS", "{}", evidence["TEAM-NO-NET"]);
@@ -471,18 +512,12 @@ fn cis_kubernetes_node_judges_a_node_under_host_root() {
         let mode = u32::from_str_radix(mode, 8).unwrap();
         std::fs::set_permissions(root.join(path), std::fs::Permissions::from_mode(mode)).unwrap();
     }
-    let out = holdfast()
-        .arg("--host-root")
-        .arg(&root)
-        .args(["compliance", "kubernetes", "-f", "json"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let result: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let result = run_json(holdfast().arg("--host-root").arg(&root).args([
+        "compliance",
+        "kubernetes",
+        "-f",
+        "json",
+    ]));
     let (status, evidence) = statuses(&result);
     assert!(status.len() >= 24, "{status:?}");
     assert!(
@@ -514,4 +549,91 @@ fn cis_kubernetes_node_judges_a_node_under_host_root() {
         "{}",
         evidence["CIS-K8S-4.1.5"]
     );
+}
+
+/// `scan image --scanners misconfig` on an archive whose history records the steps of a
+/// careless build in both builders' forms: each break is found at its history step, the
+/// config decides USER and HEALTHCHECK, and the base image's steps blame nothing.
+#[test]
+fn misconfig_scanner_reads_an_images_config_and_history() {
+    let tmp = temp();
+    let layers = vec![
+        layer(&[f("etc/hostname", "x\n")]),
+        layer(&[f("app/run", "x\n")]),
+    ];
+    let mut cfg: serde_json::Value = serde_json::from_slice(&config_with(
+        &layers,
+        serde_json::json!({"User": "app", "Env": ["PATH=/usr/bin", "API_TOKEN=s3cr3t-value"],
+            "Healthcheck": {"Test": ["CMD-SHELL", "curl -f http://localhost/"]}}),
+    ))
+    .unwrap();
+    cfg["history"] = serde_json::json!([
+        {"created_by": "/bin/sh -c #(nop) ADD file:4b03b5f551e3d8e7 in / "},
+        {"created_by": "/bin/sh -c #(nop)  CMD [\"bash\"]", "empty_layer": true},
+        {"created_by": "ENV API_TOKEN=s3cr3t-value", "empty_layer": true},
+        {"created_by": "RUN /bin/sh -c apt-get update && apt-get install -y curl # buildkit"},
+        {"created_by": "|1 V=2 /bin/sh -c curl -fsSL https://example.com/install.sh | sh", "empty_layer": true},
+        {"created_by": "USER app", "empty_layer": true},
+        {"created_by": "CMD [\"/app/run\"]", "empty_layer": true},
+    ]);
+    let image = tmp.path().join("image.tar");
+    docker_archive_with_config(
+        &image,
+        &layers,
+        Z::Gzip,
+        &[],
+        serde_json::to_vec(&cfg).unwrap(),
+    );
+    let result = run_json(
+        holdfast()
+            .args(["scan", "image", "--scanners", "misconfig", "-f", "json"])
+            .arg(&image),
+    );
+    let (status, evidence) = statuses(&result);
+    let failed: BTreeSet<&str> = status
+        .iter()
+        .filter(|(_, s)| *s == "WARN")
+        .map(|(id, _)| id.as_str())
+        .collect();
+    let want: BTreeSet<&str> = [
+        "HF-DF-APT-NO-RECOMMENDS",
+        "HF-DF-APT-LISTS",
+        "HF-DF-APT-PIN",
+        "HF-DF-CURL-PIPE-SHELL",
+        "HF-DF-SECRET-ENV",
+    ]
+    .into_iter()
+    .collect();
+    assert_eq!(failed, want, "{evidence:#?}");
+    // Evidence names the history step (line 1 is the FROM the history lacks).
+    assert!(
+        evidence["HF-DF-CURL-PIPE-SHELL"].contains("history step 5"),
+        "{}",
+        evidence["HF-DF-CURL-PIPE-SHELL"]
+    );
+    assert!(evidence["HF-DF-APT-PIN"].contains("history step 4"));
+    for id in [
+        "CIS-DOCKER-4.1",
+        "CIS-DOCKER-4.6",
+        "HF-DF-ADD-INSTEAD-OF-COPY",
+    ] {
+        assert_eq!(status[id], "PASS", "{id}: {}", evidence[id]);
+    }
+    for id in ["HF-DF-ROOT-USER", "HF-DF-MULTIPLE-CMD", "HF-DF-LATEST-TAG"] {
+        assert!(!status.contains_key(id), "{id} does not judge a history");
+    }
+    let findings = result["targets"][0]["findings"].as_array().unwrap();
+    assert_eq!(findings.len(), 5, "one finding per failed check's evidence");
+    assert!(findings.iter().all(|f| f["kind"] == "misconfiguration"));
+
+    // Not asked for, it does not run.
+    let out = holdfast()
+        .args(["scan", "image", "--scanners", "secret", "-f", "json"])
+        .arg(&image)
+        .output()
+        .unwrap();
+    let result: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(result["targets"][0]["checks"]
+        .as_array()
+        .is_none_or(|c| c.is_empty()));
 }
