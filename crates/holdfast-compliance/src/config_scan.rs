@@ -242,11 +242,23 @@ fn scan_file(
             }
         }
     }
+    add_results(&mut target, checks, per_check, Some(&name));
+    target
+}
+
+/// Adds each check's result over its documents to `target`, and a `misconfiguration`
+/// finding per piece of evidence of a failure. Checks with no document are left out.
+fn add_results(
+    target: &mut TargetResult,
+    checks: &[Check],
+    per_check: Vec<Vec<Judged>>,
+    path: Option<&str>,
+) {
     for (check, outcomes) in checks.iter().zip(per_check) {
         if outcomes.is_empty() {
             continue;
         }
-        let result = check_result(check, Some(&name), outcomes);
+        let result = check_result(check, path, outcomes);
         if result.status == CheckStatus::Warn {
             for e in &result.evidence {
                 target
@@ -256,7 +268,56 @@ fn scan_file(
         }
         target.checks.push(result);
     }
-    target
+}
+
+/// One workload of a live cluster: a pod standing for its owner's pods.
+#[derive(Debug, Clone)]
+pub struct LiveWorkload {
+    /// The target's name, e.g. `cluster kind-prod: Deployment shop/web`.
+    pub target: String,
+    /// The owner (or the pod itself, for a bare pod).
+    pub workload: kubernetes::Workload,
+    /// The pod as the API gave it.
+    pub pod: serde_json::Value,
+}
+
+/// Judges the pod specs of a live cluster with the Kubernetes workload and Pod Security
+/// Standards checks (and `policies`' own): one `config` target per workload, with the
+/// same results and findings `scan config` gives a manifest.
+pub fn judge_workloads(
+    workloads: Vec<LiveWorkload>,
+    policies: &[PathBuf],
+    regulations: &[String],
+) -> Result<Vec<TargetResult>, ConfigScanError> {
+    use rayon::prelude::*;
+    let engine = RuleEngine::for_kinds(policies, &[InputKind::Kubernetes])?;
+    let keep = regulation_filter(regulations).map_err(ConfigScanError::Regulation)?;
+    let checks: Vec<Check> = engine.checks().cloned().collect();
+    Ok(workloads
+        .into_par_iter()
+        .map_init(
+            || engine.clone(),
+            |engine, w| {
+                let mut target = TargetResult::empty(TargetKind::Config, &w.target);
+                let mut per_check: Vec<Vec<Judged>> = vec![Vec::new(); checks.len()];
+                match kubernetes::live_pod(&w.target, w.pod, w.workload) {
+                    Some(object) => {
+                        let label = object.label();
+                        for (i, o) in engine.evaluate(InputKind::Kubernetes, &object, &keep) {
+                            per_check[i].push((Some(label.clone()), 0, o));
+                        }
+                    }
+                    None => target.warnings.push(Warning::general(
+                        WarningKind::Other,
+                        None,
+                        "the API answered a pod without kind or apiVersion; not judged",
+                    )),
+                }
+                add_results(&mut target, &checks, per_check, None);
+                target
+            },
+        )
+        .collect())
 }
 
 fn read_config(path: &Path) -> Result<String, String> {

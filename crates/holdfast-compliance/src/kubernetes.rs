@@ -143,6 +143,16 @@ fn split_documents(text: &str) -> Vec<(u32, String)> {
     docs
 }
 
+/// A pod read from a live cluster as the document of the workload that owns it: `workload`
+/// names the owner (a Deployment's pods are judged as the Deployment, so checks that
+/// depend on the kind, such as probes for Jobs, see the owner), the pod spec is the one
+/// the cluster runs. `None` when `pod` is not a Kubernetes object.
+pub fn live_pod(path: &str, pod: Value, workload: Workload) -> Option<KubeObject> {
+    let mut object = object(path, 0, 0, pod)?;
+    object.workload = workload;
+    Some(object)
+}
+
 fn object(path: &str, document: usize, line: u32, value: Value) -> Option<KubeObject> {
     let kind = value.get("kind")?.as_str()?.to_string();
     value.get("apiVersion")?.as_str()?;

@@ -22,7 +22,8 @@ mod script;
 pub use benchmark::{run_benchmark, Benchmark, BenchmarkError, BenchmarkOptions};
 pub use catalog::{package_for, CatalogError, Check, InputKind};
 pub use config_scan::{
-    scan_config, ConfigScanError, ConfigScanOptions, MAX_CONFIG_FILE, MAX_CONFIG_FILES,
+    judge_workloads, scan_config, ConfigScanError, ConfigScanOptions, LiveWorkload,
+    MAX_CONFIG_FILE, MAX_CONFIG_FILES,
 };
 pub use engine::{Hit, Outcome, RuleEngine, CHECK_TIME_LIMIT};
 pub use image_checks::{ImageChecks, ImageJudgement};

@@ -68,8 +68,25 @@ pub struct ClusterInventory {
     pub pods: Vec<ClusterPod>,
     /// The distinct images, in the order first met.
     pub images: Vec<ClusterImage>,
+    /// One pod spec per workload (owner, or the pod itself when it has none), for the
+    /// configuration checks.
+    pub workloads: Vec<WorkloadSpec>,
     /// What could not be read.
     pub errors: Vec<ClusterError>,
+}
+
+/// A workload's pods, by one of them: its spec as the cluster runs it (admission defaults
+/// and mutations applied, which a manifest in git does not show).
+#[derive(Debug, Clone, Default)]
+pub struct WorkloadSpec {
+    pub namespace: String,
+    /// The owner's kind (`Deployment`, `DaemonSet`, ...), or `Pod` for a bare pod.
+    pub kind: String,
+    pub name: String,
+    /// The first pod met, as JSON, without its status and managed fields.
+    pub pod: serde_json::Value,
+    /// How many of the cluster's pods it stands for.
+    pub pods: usize,
 }
 
 impl ClusterInventory {

@@ -11,7 +11,7 @@ use kube::api::{Api, ListParams};
 use kube::Client;
 
 use crate::secrets::Secrets;
-use crate::{ClusterImage, ClusterInventory, ClusterOptions, KubeError};
+use crate::{ClusterImage, ClusterInventory, ClusterOptions, KubeError, WorkloadSpec};
 
 /// The registry host of an image reference, as the container runtime resolves it:
 /// `docker.io` when the first component is not a host.
@@ -159,6 +159,7 @@ pub(crate) async fn read(
     let mut accounts: HashMap<(String, String), Vec<String>> = HashMap::new();
     let mut inventory = ClusterInventory::default();
     let mut index: HashMap<String, usize> = HashMap::new();
+    let mut workloads: HashMap<(String, String, String), usize> = HashMap::new();
     // A broken secret is said once per namespace and image, not once per pod.
     let mut reported = std::collections::HashSet::new();
     for pod in pods {
@@ -171,6 +172,25 @@ pub(crate) async fn read(
             Some(r) => Some(owners.of(&ns, &r).await),
             None => None,
         };
+        // One pod spec per workload for the configuration checks: its pods share a
+        // template, and the first one met stands for them.
+        let workload = match &owner {
+            Some(o) => (ns.clone(), o.kind.clone(), o.name.clone()),
+            None => (ns.clone(), "Pod".to_string(), name.clone()),
+        };
+        match workloads.get(&workload) {
+            Some(&i) => inventory.workloads[i].pods += 1,
+            None => {
+                workloads.insert(workload.clone(), inventory.workloads.len());
+                inventory.workloads.push(WorkloadSpec {
+                    namespace: workload.0,
+                    kind: workload.1,
+                    name: workload.2,
+                    pod: pod_document(&pod),
+                    pods: 1,
+                });
+            }
+        }
         let spec = pod.spec.clone().unwrap_or_default();
         let status = pod.status.clone().unwrap_or_default();
         let secret_names = pull_secret_names(client, &ns, &spec, &mut accounts).await;
@@ -264,6 +284,21 @@ pub(crate) async fn read(
         });
     }
     Ok(inventory)
+}
+
+/// The pod as the API gave it, without its status and managed fields (what the
+/// configuration checks do not read, and most of its size).
+fn pod_document(pod: &Pod) -> serde_json::Value {
+    let mut doc = serde_json::to_value(pod).unwrap_or_default();
+    if let Some(o) = doc.as_object_mut() {
+        o.remove("status");
+        o.insert("apiVersion".into(), "v1".into());
+        o.insert("kind".into(), "Pod".into());
+    }
+    if let Some(m) = doc.get_mut("metadata").and_then(|m| m.as_object_mut()) {
+        m.remove("managedFields");
+    }
+    doc
 }
 
 #[cfg(test)]

@@ -4,8 +4,10 @@
 
 use std::collections::HashMap;
 
+use holdfast_compliance::kubernetes::Workload;
+use holdfast_compliance::LiveWorkload;
 use holdfast_kube::{discover, ClusterImage, ClusterInventory, ClusterOptions};
-use holdfast_model::{ClusterError, ClusterSummary, DbDescription, TargetResult};
+use holdfast_model::{ClusterError, ClusterSummary, DbDescription, FindingKind, TargetResult};
 use holdfast_source::registry::Secret;
 use holdfast_source::{RegistrySource, SourceError};
 
@@ -20,6 +22,13 @@ pub struct ClusterSelection {
     pub options: ClusterOptions,
     /// Images scanned at once; 0 means 1.
     pub parallel: usize,
+    /// Judge the workloads' pod specs only, scanning no image (`compliance kubernetes
+    /// --cluster`). Otherwise pod specs are judged when the `misconfig` scanner runs.
+    pub specs_only: bool,
+    /// `--policy` checks for the pod specs.
+    pub policies: Vec<std::path::PathBuf>,
+    /// `--compliance` regulations the pod spec checks are kept for; empty keeps all.
+    pub regulations: Vec<String>,
 }
 
 /// What a cluster scan produced.
@@ -39,8 +48,33 @@ pub(crate) fn scan_cluster(
         context,
         mut pods,
         images,
+        workloads,
         mut errors,
     } = discover(&sel.options).map_err(ScanError::Cluster)?;
+    let mut targets = Vec::new();
+    if sel.specs_only || plan.scanners.contains(&FindingKind::Misconfiguration) {
+        let live = workloads
+            .into_iter()
+            .map(|w| LiveWorkload {
+                target: format!("cluster {context}: {} {}/{}", w.kind, w.namespace, w.name),
+                workload: Workload {
+                    kind: w.kind,
+                    name: w.name,
+                    namespace: Some(w.namespace),
+                },
+                pod: w.pod,
+            })
+            .collect();
+        let judged = holdfast_compliance::judge_workloads(live, &sel.policies, &sel.regulations)
+            .map_err(ScanError::Config)?;
+        for mut target in judged {
+            plan.request.cancel.check()?;
+            progress.event(&crate::ScanEvent::TargetStarted { name: &target.name });
+            plan.finish(&mut target, progress, true);
+            targets.push(target);
+        }
+    }
+    let images = if sel.specs_only { Vec::new() } else { images };
     let wanted: Vec<&ClusterImage> = images.iter().filter(|i| !i.skipped).collect();
     for skipped in images.iter().filter(|i| i.skipped) {
         errors.push(ClusterError {
@@ -50,7 +84,6 @@ pub(crate) fn scan_cluster(
         });
     }
     let outcomes = scan_all(plan, &wanted, sel.parallel, progress);
-    let mut targets = Vec::new();
     let mut db = None;
     // Image key (as holdfast-kube de-duplicated them) → the target holding its findings.
     let mut scanned: HashMap<String, String> = HashMap::new();

@@ -79,6 +79,7 @@ pub fn parse_target(target: &str) -> Result<(Target, TargetKindArg), String> {
                     ..ClusterOptions::default()
                 },
                 parallel: 2,
+                ..ClusterSelection::default()
             }),
             TargetKindArg::Cluster,
         ));

@@ -615,8 +615,13 @@ pub enum ComplianceCommand {
         #[command(flatten)]
         opts: ScanOptions,
     },
-    /// The CIS Kubernetes Benchmark v1.9.0 worker node section on this node: the kubelet's flags and config file, kube-proxy, and the owners and modes of their files (run it on the node, as root; with --host-root, the node mounted there).
+    /// The CIS Kubernetes Benchmark v1.9.0 worker node section on this node: the kubelet's flags and config file, kube-proxy, and the owners and modes of their files (run it on the node, as root; with --host-root, the node mounted there). With --cluster, the pod specs of a cluster instead.
     Kubernetes {
+        /// Judge the pod specs a cluster runs (one per workload) against the Kubernetes workload and Pod Security Standards checks, instead of this node.
+        #[arg(long)]
+        cluster: bool,
+        #[command(flatten)]
+        pods: ClusterPodArgs,
         #[command(flatten)]
         checks: CheckArgs,
         #[command(flatten)]
@@ -651,6 +656,22 @@ pub struct CheckArgs {
 /// Which cluster, which pods, and how many images at once.
 #[derive(Args, Debug, Clone)]
 pub struct ClusterArgs {
+    #[command(flatten)]
+    pub pods: ClusterPodArgs,
+    /// Do not scan images of this registry host (repeatable), e.g. quay.io.
+    #[arg(long = "skip-registry", value_name = "HOST")]
+    pub skip_registry: Vec<String>,
+    /// Skip quay.io images, as the runtime image scanner's setting did.
+    #[arg(long, env = "DISABLE_QUAYIO_SCAN", hide = true)]
+    pub disable_quayio_scan: bool,
+    /// Images scanned at once.
+    #[arg(long, default_value_t = 2)]
+    pub parallel: usize,
+}
+
+/// Which cluster and which of its pods.
+#[derive(Args, Debug, Clone, Default)]
+pub struct ClusterPodArgs {
     /// A kubeconfig file [default: KUBECONFIG, ~/.kube/config, then the in-cluster service account].
     #[arg(long, value_name = "FILE")]
     pub kubeconfig: Option<PathBuf>,
@@ -666,18 +687,24 @@ pub struct ClusterArgs {
     /// Only pods matching this label selector, e.g. 'app=web,tier!=db'.
     #[arg(long)]
     pub selector: Option<String>,
-    /// Do not scan images of this registry host (repeatable), e.g. quay.io.
-    #[arg(long = "skip-registry", value_name = "HOST")]
-    pub skip_registry: Vec<String>,
     /// Do not read pods of this namespace (repeatable), e.g. kube-system.
     #[arg(long = "skip-namespace", value_name = "NAMESPACE")]
     pub skip_namespace: Vec<String>,
-    /// Skip quay.io images, as the runtime image scanner's setting did.
-    #[arg(long, env = "DISABLE_QUAYIO_SCAN", hide = true)]
-    pub disable_quayio_scan: bool,
-    /// Images scanned at once.
-    #[arg(long, default_value_t = 2)]
-    pub parallel: usize,
+}
+
+impl ClusterPodArgs {
+    /// The cluster options these name; `skip_registries` is the caller's.
+    pub fn options(self, skip_registries: Vec<String>) -> holdfast_scan::ClusterOptions {
+        holdfast_scan::ClusterOptions {
+            kubeconfig: self.kubeconfig,
+            context: self.context,
+            namespace: self.namespace,
+            selector: self.selector,
+            skip_registries,
+            skip_namespaces: self.skip_namespace,
+            page_size: None,
+        }
+    }
 }
 
 /// Which images of a registry to scan, and how many at once.

@@ -7,24 +7,38 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 use holdfast_model::{CheckStatus, ScanResult, WarningKind};
-use holdfast_scan::{rfc3339, Benchmark, BenchmarkOptions, Target};
+use holdfast_scan::{rfc3339, Benchmark, BenchmarkOptions, ClusterSelection, Target};
 
 use crate::cli::{self, CheckArgs, ScanOptions};
 use holdfast_report::Format;
 
 /// Runs the benchmark once, or every `--every` until interrupted.
 pub fn run(cmd: cli::ComplianceCommand, quiet: bool) -> Result<ExitCode> {
-    let (benchmark, checks, schedule, opts) = match cmd {
+    let (what, checks, schedule, opts) = match cmd {
         cli::ComplianceCommand::Docker {
             checks,
             schedule,
             opts,
-        } => (Benchmark::Docker, checks, schedule, opts),
+        } => (Judged::Benchmark(Benchmark::Docker), checks, schedule, opts),
         cli::ComplianceCommand::Kubernetes {
+            cluster: false,
             checks,
             schedule,
             opts,
-        } => (Benchmark::KubernetesNode, checks, schedule, opts),
+            ..
+        } => (
+            Judged::Benchmark(Benchmark::KubernetesNode),
+            checks,
+            schedule,
+            opts,
+        ),
+        cli::ComplianceCommand::Kubernetes {
+            cluster: true,
+            pods,
+            checks,
+            schedule,
+            opts,
+        } => (Judged::Cluster(pods), checks, schedule, opts),
     };
     let mut previous = match &schedule.baseline {
         Some(path) => Some(crate::report::read_result(path)?),
@@ -33,7 +47,7 @@ pub fn run(cmd: cli::ComplianceCommand, quiet: bool) -> Result<ExitCode> {
     let mut run_number = 1u64;
     loop {
         status(quiet, run_number, "running", "");
-        let outcome = run_once(benchmark, &checks, &opts, quiet);
+        let outcome = run_once(&what, &checks, &opts, quiet);
         let code = match outcome {
             Ok((result, code)) => {
                 let not_supported = not_supported(&result);
@@ -67,19 +81,36 @@ pub fn run(cmd: cli::ComplianceCommand, quiet: bool) -> Result<ExitCode> {
     }
 }
 
+/// What a compliance run judges.
+enum Judged {
+    /// A benchmark of this host.
+    Benchmark(Benchmark),
+    /// The pod specs of a cluster.
+    Cluster(cli::ClusterPodArgs),
+}
+
 fn run_once(
-    benchmark: Benchmark,
+    what: &Judged,
     checks: &CheckArgs,
     opts: &ScanOptions,
     quiet: bool,
 ) -> Result<(ScanResult, ExitCode)> {
-    let options = BenchmarkOptions {
-        benchmark,
-        socket: Default::default(),
-        policies: checks.policy.clone(),
-        regulations: checks.compliance.clone(),
+    let target = match what {
+        Judged::Benchmark(benchmark) => Target::Benchmark(BenchmarkOptions {
+            benchmark: *benchmark,
+            socket: Default::default(),
+            policies: checks.policy.clone(),
+            regulations: checks.compliance.clone(),
+        }),
+        Judged::Cluster(pods) => Target::Cluster(ClusterSelection {
+            options: pods.clone().options(Vec::new()),
+            specs_only: true,
+            policies: checks.policy.clone(),
+            regulations: checks.compliance.clone(),
+            ..ClusterSelection::default()
+        }),
     };
-    crate::scan_and_judge(vec![Target::Benchmark(options)], opts, Format::Table, quiet)
+    crate::scan_and_judge(vec![target], opts, Format::Table, quiet)
 }
 
 /// Why a run could not judge what it is for (a node with no kubelet, a daemon that

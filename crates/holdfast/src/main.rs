@@ -20,7 +20,7 @@ use std::process::ExitCode;
 use anyhow::Result;
 use clap::Parser;
 use holdfast_report::Format;
-use holdfast_scan::{ClusterOptions, ClusterSelection, RegistrySelection, Target};
+use holdfast_scan::{ClusterSelection, RegistrySelection, Target};
 use holdfast_source::{ContainerEngine, TargetSpec};
 
 use crate::cli::{Cli, Command, DbCommand, ScanCommand, ScanOptions};
@@ -180,16 +180,9 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 skip_registries.push("quay.io".into());
             }
             let selection = ClusterSelection {
-                options: ClusterOptions {
-                    kubeconfig: select.kubeconfig,
-                    context: select.context,
-                    namespace: select.namespace,
-                    selector: select.selector,
-                    skip_registries,
-                    skip_namespaces: select.skip_namespace,
-                    page_size: None,
-                },
+                options: select.pods.options(skip_registries),
                 parallel: select.parallel,
+                ..ClusterSelection::default()
             };
             scan(
                 vec![Target::Cluster(selection)],

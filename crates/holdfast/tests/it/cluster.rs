@@ -209,3 +209,81 @@ fn pods_images_pull_secrets_and_exposure() {
         .iter()
         .any(|r| r.contains("/secrets?") || r.ends_with("/secrets")));
 }
+
+/// `compliance kubernetes --cluster` judges the pod specs the cluster runs, once per
+/// workload (two pods of one Deployment are one target, named after the Deployment), and
+/// pulls no image.
+#[test]
+fn compliance_judges_the_pod_specs_a_cluster_runs() {
+    let d = temp();
+    let pod = |name: &str, owned: bool, spec: &str| {
+        let owner = if owned {
+            "  ownerReferences:\n  - {apiVersion: apps/v1, kind: ReplicaSet, name: web-5d9c, uid: u1, controller: true}\n"
+        } else {
+            ""
+        };
+        format!("---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: {name}\n  namespace: shop\n{owner}spec:\n{spec}")
+    };
+    let weak = "  hostNetwork: true\n  containers:\n  - name: web\n    image: registry.invalid/web:1\n    securityContext: {privileged: true}\n";
+    let hardened = "  automountServiceAccountToken: false\n  securityContext: {runAsNonRoot: true, runAsUser: 1000, seccompProfile: {type: RuntimeDefault}}\n  containers:\n  - name: api\n    image: registry.invalid/api@sha256:0000000000000000000000000000000000000000000000000000000000000000\n    imagePullPolicy: Always\n    securityContext: {allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: {drop: [ALL]}}\n    resources: {requests: {cpu: 10m, memory: 16Mi}, limits: {cpu: 100m, memory: 64Mi}}\n    livenessProbe: {httpGet: {path: /, port: 8080}}\n    readinessProbe: {httpGet: {path: /, port: 8080}}\n";
+    let fixture = format!(
+        "apiVersion: apps/v1\nkind: ReplicaSet\nmetadata:\n  name: web-5d9c\n  namespace: shop\n  ownerReferences:\n  - {{apiVersion: apps/v1, kind: Deployment, name: web, uid: u0, controller: true}}\n{}{}{}",
+        pod("web-5d9c-a", true, weak),
+        pod("web-5d9c-b", true, weak),
+        pod("hardened", false, hardened),
+    );
+    let server = ApiServer::start(&fixture);
+    let kubeconfig = server.kubeconfig(d.path());
+    let result = run_json(
+        holdfast()
+            .args([
+                "compliance",
+                "kubernetes",
+                "--cluster",
+                "-f",
+                "json",
+                "--kubeconfig",
+            ])
+            .arg(&kubeconfig),
+    );
+    let targets = result["targets"].as_array().unwrap();
+    let names: Vec<&str> = targets
+        .iter()
+        .map(|t| t["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names.len(), 2, "{names:?}");
+    assert!(names[0].ends_with(": Deployment shop/web"), "{names:?}");
+    assert!(names[1].ends_with(": Pod shop/hardened"), "{names:?}");
+    let failed = |t: &serde_json::Value| -> Vec<String> {
+        t["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|c| c["status"] == "WARN")
+            .map(|c| c["id"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let web = failed(&targets[0]);
+    for id in [
+        "PSS-BASELINE-PRIVILEGED-CONTAINERS",
+        "PSS-BASELINE-HOST-NAMESPACES",
+        "HF-K8S-PRIVILEGED",
+        "HF-K8S-HOST-NETWORK",
+    ] {
+        assert!(web.contains(&id.to_string()), "{id} not in {web:?}");
+    }
+    let evidence = targets[0]["findings"].as_array().unwrap();
+    assert!(evidence.iter().any(|f| f["evidence"]
+        .as_str()
+        .unwrap()
+        .starts_with("Deployment/web")));
+    assert_eq!(
+        failed(&targets[1]),
+        Vec::<String>::new(),
+        "the hardened pod"
+    );
+    assert!(targets[1]["checks"].as_array().unwrap().len() > 40);
+    // No image was scanned: the registry does not even exist.
+    assert!(targets.iter().all(|t| t["kind"] == "config"));
+    assert!(result["cluster"]["pods"].as_array().unwrap().len() == 3);
+}

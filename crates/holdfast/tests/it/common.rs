@@ -371,3 +371,15 @@ pub fn output_with_input(cmd: &mut std::process::Command, input: &[u8]) -> std::
     child.stdin.take().unwrap().write_all(input).unwrap();
     child.wait_with_output().unwrap()
 }
+
+/// Runs a command, asserts it succeeded (showing its stderr if not), and parses its JSON
+/// output.
+pub fn run_json(cmd: &mut Command) -> serde_json::Value {
+    let out = cmd.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}

@@ -25,17 +25,6 @@ fn ready() -> bool {
     true
 }
 
-/// Runs holdfast, asserts it succeeded, and parses its JSON output.
-fn run_json(cmd: &mut std::process::Command) -> serde_json::Value {
-    let out = cmd.output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
-}
-
 /// Check id → status, and check id → evidence messages, of a compliance result.
 fn statuses(result: &serde_json::Value) -> (BTreeMap<String, String>, BTreeMap<String, String>) {
     let mut status = BTreeMap::new();
