@@ -37,6 +37,26 @@ pub struct Outcome {
 }
 
 impl Outcome {
+    /// A pass with no hits, before the rules are read.
+    fn pass() -> Self {
+        Outcome {
+            status: CheckStatus::Pass,
+            deny: Vec::new(),
+            warn: Vec::new(),
+        }
+    }
+
+    /// WARN with `deny` hits, else INFO with `warn` hits, else PASS.
+    fn decided_status(&self) -> CheckStatus {
+        if !self.deny.is_empty() {
+            CheckStatus::Warn
+        } else if !self.warn.is_empty() {
+            CheckStatus::Info
+        } else {
+            CheckStatus::Pass
+        }
+    }
+
     /// A check that could not be decided, and why.
     pub fn error(message: impl Into<String>) -> Self {
         Outcome {
@@ -165,18 +185,79 @@ impl RuleEngine {
             String::new()
         };
         self.engine.set_input(regorus::Value::from(json));
+        let mut together = self
+            .evaluate_together(&compiled, &wanted)
+            .unwrap_or_default();
         wanted
             .into_iter()
-            .map(|i| (i, self.run(&compiled[i], kind, &text)))
+            .map(|i| {
+                let outcome = together
+                    .remove(&i)
+                    .unwrap_or_else(|| self.run(&compiled[i], kind, &text));
+                (i, outcome)
+            })
             .collect()
     }
 
-    fn run(&mut self, c: &Compiled, kind: InputKind, input_text: &str) -> Outcome {
-        let mut outcome = Outcome {
-            status: CheckStatus::Pass,
-            deny: Vec::new(),
-            warn: Vec::new(),
+    /// Every wanted Rego check's rules in one query, so what the checks share (the
+    /// library's rules over the same input: a Dockerfile's `RUN`s, a pod's containers) is
+    /// evaluated once per document rather than once per check. `None` when there is
+    /// nothing to share or the query fails as a whole (one check's error, an undefined
+    /// rule, the time limit): the caller then runs each check alone, which gives each its
+    /// own outcome and error. Manual and script checks are always the caller's.
+    fn evaluate_together(
+        &mut self,
+        compiled: &[Compiled],
+        wanted: &[usize],
+    ) -> Option<std::collections::HashMap<usize, Outcome>> {
+        let rego = |c: &Compiled| !c.check.manual && c.check.script.is_none();
+        if wanted.iter().filter(|&&i| rego(&compiled[i])).count() < 2 {
+            return None;
+        }
+        let mut rules = Vec::new();
+        for &i in wanted.iter().filter(|&&i| rego(&compiled[i])) {
+            let c = &compiled[i];
+            for (rule, present) in [("deny", c.has_deny), ("warn", c.has_warn)] {
+                if present {
+                    rules.push((i, rule, format!("data.{}.{rule}", c.check.package)));
+                }
+            }
+        }
+        let query = format!(
+            "hits := [{}]",
+            rules
+                .iter()
+                .map(|(_, _, path)| path.as_str())
+                .collect::<Vec<_>>()
+                // One per line: the parser limits a line's length.
+                .join(",\n")
+        );
+        let results = self.engine.eval_query(query, false).ok()?;
+        let [result] = results.result.as_slice() else {
+            return None;
         };
+        let values = result.bindings["hits"].as_array().ok()?;
+        if values.len() != rules.len() {
+            return None;
+        }
+        let mut outcomes: std::collections::HashMap<usize, Outcome> = Default::default();
+        for ((i, rule, _), value) in rules.iter().zip(values.iter()) {
+            let outcome = outcomes.entry(*i).or_insert_with(Outcome::pass);
+            if *rule == "deny" {
+                outcome.deny = hits(value);
+            } else {
+                outcome.warn = hits(value);
+            }
+        }
+        for o in outcomes.values_mut() {
+            o.status = o.decided_status();
+        }
+        Some(outcomes)
+    }
+
+    fn run(&mut self, c: &Compiled, kind: InputKind, input_text: &str) -> Outcome {
+        let mut outcome = Outcome::pass();
+
         if c.check.manual {
             outcome.status = CheckStatus::Note;
             return outcome;
@@ -201,13 +282,7 @@ impl RuleEngine {
                 outcome.warn = hits;
             }
         }
-        outcome.status = if !outcome.deny.is_empty() {
-            CheckStatus::Warn
-        } else if !outcome.warn.is_empty() {
-            CheckStatus::Info
-        } else {
-            CheckStatus::Pass
-        };
+        outcome.status = outcome.decided_status();
         outcome
     }
 }
@@ -402,5 +477,39 @@ mod tests {
         let doc = crate::dockerfile::parse("Dockerfile", "FROM debian\n").unwrap();
         let out = engine.evaluate(InputKind::Dockerfile, &doc, &|c: &Check| c.id == "DIV");
         assert_eq!(out[0].1.status, CheckStatus::Error, "{:?}", out[0].1);
+
+        // Beside the built-in checks, evaluated in one query, the failing check makes the
+        // query fail: each check then runs alone and keeps its own outcome.
+        let all = engine.evaluate(InputKind::Dockerfile, &doc, &|_: &Check| true);
+        let by_id = |id: &str| {
+            let i = engine.checks().position(|c| c.id == id).unwrap();
+            all.iter().find(|(j, _)| *j == i).unwrap().1.status
+        };
+        assert_eq!(by_id("DIV"), CheckStatus::Error);
+        assert_eq!(by_id("HF-DF-LATEST-TAG"), CheckStatus::Warn);
+        assert_eq!(by_id("HF-DF-SUDO"), CheckStatus::Pass);
+    }
+
+    #[test]
+    fn one_query_gives_what_each_check_alone_gives() {
+        let mut engine = RuleEngine::new(&[]).unwrap();
+        let text = "FROM debian:latest\nRUN apt-get update && apt-get install -y curl\n\
+                    RUN curl -s https://x.example/i.sh | sh\nADD https://x.example/a.tgz /a\n";
+        let doc = crate::dockerfile::parse("Dockerfile", text).unwrap();
+        let together = engine.evaluate(InputKind::Dockerfile, &doc, &|_: &Check| true);
+        assert!(together.len() > 20);
+        for (i, outcome) in &together {
+            let id = engine.checks().nth(*i).unwrap().id.clone();
+            let alone = engine.evaluate(InputKind::Dockerfile, &doc, &|c: &Check| c.id == id);
+            assert_eq!(alone.len(), 1);
+            assert_eq!(&alone[0].1, outcome, "{id}");
+        }
+        assert!(
+            together
+                .iter()
+                .filter(|(_, o)| o.status == CheckStatus::Warn)
+                .count()
+                >= 5
+        );
     }
 }
