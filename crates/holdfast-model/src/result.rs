@@ -254,6 +254,44 @@ pub enum CheckStatus {
 }
 
 impl CheckStatus {
+    /// Every status, in the order reports list them.
+    pub const ALL: [CheckStatus; 5] = [
+        CheckStatus::Pass,
+        CheckStatus::Warn,
+        CheckStatus::Info,
+        CheckStatus::Note,
+        CheckStatus::Error,
+    ];
+
+    /// How many of `checks` ended each way, in [`CheckStatus::ALL`] order, statuses no
+    /// check ended with left out.
+    pub fn counts<'a>(
+        checks: impl IntoIterator<Item = &'a CheckResult>,
+    ) -> Vec<(CheckStatus, usize)> {
+        let mut n = [0usize; 5];
+        for c in checks {
+            n[CheckStatus::ALL.iter().position(|s| *s == c.status).unwrap_or(0)] += 1;
+        }
+        CheckStatus::ALL
+            .into_iter()
+            .zip(n)
+            .filter(|(_, n)| *n > 0)
+            .collect()
+    }
+
+    /// [`CheckStatus::counts`] as text, `12 PASS, 3 WARN`; `none run` when there are none.
+    pub fn counts_text<'a>(checks: impl IntoIterator<Item = &'a CheckResult>) -> String {
+        let parts: Vec<String> = CheckStatus::counts(checks)
+            .into_iter()
+            .map(|(s, n)| format!("{n} {}", s.as_str()))
+            .collect();
+        if parts.is_empty() {
+            "none run".into()
+        } else {
+            parts.join(", ")
+        }
+    }
+
     /// The upper-case name used in JSON and tables.
     pub fn as_str(self) -> &'static str {
         match self {

@@ -52,11 +52,10 @@ struct CheckRef<'a> {
 
 /// Counts per status; statuses no check ended with are left out.
 fn summary<'a>(checks: impl Iterator<Item = &'a CheckResult>) -> BTreeMap<&'static str, usize> {
-    let mut counts = BTreeMap::new();
-    for c in checks {
-        *counts.entry(c.status.as_str()).or_insert(0) += 1;
-    }
-    counts
+    CheckStatus::counts(checks)
+        .into_iter()
+        .map(|(s, n)| (s.as_str(), n))
+        .collect()
 }
 
 fn target(t: &TargetResult) -> TargetCompliance<'_> {

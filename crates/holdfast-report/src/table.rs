@@ -149,7 +149,7 @@ pub fn write(result: &ScanResult, out: &mut dyn Write, opts: &TableOptions) -> s
                 out,
                 "Total: {} checks ({}), {} findings",
                 t.checks.len(),
-                check_counts(&t.checks),
+                holdfast_model::CheckStatus::counts_text(&t.checks),
                 t.findings.len()
             )?;
         } else {
@@ -234,28 +234,6 @@ fn write_checks(
     writeln!(out)
 }
 
-/// `12 PASS, 3 WARN`: how many checks ended each way, in status order, zeros left out.
-fn check_counts(checks: &[holdfast_model::CheckResult]) -> String {
-    use holdfast_model::CheckStatus;
-    let parts: Vec<String> = [
-        CheckStatus::Pass,
-        CheckStatus::Warn,
-        CheckStatus::Info,
-        CheckStatus::Note,
-        CheckStatus::Error,
-    ]
-    .into_iter()
-    .filter_map(|s| {
-        let n = checks.iter().filter(|c| c.status == s).count();
-        (n > 0).then(|| format!("{n} {}", s.as_str()))
-    })
-    .collect();
-    if parts.is_empty() {
-        "none run".into()
-    } else {
-        parts.join(", ")
-    }
-}
 
 /// The model's text made safe for a terminal, lines kept: tabs become spaces, other
 /// control characters U+FFFD (the answer is derived from image content).

@@ -136,16 +136,9 @@ fn status(quiet: bool, run: u64, state: &str, detail: &str) {
     }
 }
 
-/// `39 WARN, 48 PASS, 30 NOTE` over every target.
+/// `48 PASS, 39 WARN, 30 NOTE` over every target.
 fn counts(result: &ScanResult) -> String {
-    let mut by: BTreeMap<&str, usize> = BTreeMap::new();
-    for c in result.targets.iter().flat_map(|t| &t.checks) {
-        *by.entry(c.status.as_str()).or_default() += 1;
-    }
-    by.iter()
-        .map(|(s, n)| format!("{n} {s}"))
-        .collect::<Vec<_>>()
-        .join(", ")
+    CheckStatus::counts_text(result.targets.iter().flat_map(|t| &t.checks))
 }
 
 /// Check id → status, over every target.
