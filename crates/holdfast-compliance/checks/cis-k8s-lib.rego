@@ -111,6 +111,12 @@ config_path := p if {
 	p != ""
 }
 
+# The file that set the field at path: a --config-dir drop-in, else the config file.
+config_file_of(path) := f if {
+	f := object.get(kubelet, ["config_sources", concat(".", path)], null)
+	is_string(f)
+} else := config_path
+
 # The kubelet was started with a config file, so the KubeletConfiguration defaults apply.
 config_file_used if config_path
 
@@ -140,7 +146,7 @@ setting(flag, path, file_default, flag_default) := s if {
 	running
 	v := object.get(config, path, null)
 	v != null
-	s := {"value": v, "source": "config", "where": sprintf("%s: %s in %s", [concat(".", path), show(v), config_path])}
+	s := {"value": v, "source": "config", "where": sprintf("%s: %s in %s", [concat(".", path), show(v), config_file_of(path)])}
 } else := s if {
 	running
 	config_unreadable

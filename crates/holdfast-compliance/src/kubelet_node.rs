@@ -45,10 +45,37 @@ pub fn document() -> Value {
             .map(str::to_string)
     };
     let config_path = flag(&kubelet, "config");
-    let (config, config_error) = match &config_path {
+    let (mut config, mut config_error) = match &config_path {
         Some(path) => yaml_file(path),
         None => (Value::Null, Value::Null),
     };
+    // `--config-dir`: drop-in KubeletConfiguration files (`*.conf`), merged over the
+    // config file in name order, as the kubelet does.
+    let drop_ins: Vec<String> = flag(&kubelet, "config-dir")
+        .map(|dir| {
+            let mut files: Vec<String> = tree_files(&dir, 100)
+                .into_iter()
+                .filter(|f| {
+                    f.ends_with(".conf") && !f[dir.len()..].trim_start_matches('/').contains('/')
+                })
+                .collect();
+            files.sort();
+            files
+        })
+        .unwrap_or_default();
+    // Which file set each field a drop-in sets, for the checks' messages.
+    let mut config_sources = Map::new();
+    for path in &drop_ins {
+        match yaml_file(path) {
+            (drop_in, Value::Null) => {
+                for field in leaf_paths(&drop_in) {
+                    config_sources.insert(field, json!(path));
+                }
+                merge(&mut config, drop_in);
+            }
+            (_, error) => config_error = error,
+        }
+    }
     let client_ca = flag(&kubelet, "client-ca-file").or_else(|| {
         config["authentication"]["x509"]["clientCAFile"]
             .as_str()
@@ -80,12 +107,14 @@ pub fn document() -> Value {
         "service_files": service_files,
         "kubeconfig": flag(&kubelet, "kubeconfig"),
         "config": config_path,
+        "config_drop_ins": drop_ins,
         "client_ca": client_ca,
         "proxy_kubeconfig": proxy_kubeconfig,
     });
     let names = NameMaps::read();
     let mut files = Map::new();
     let mut wanted: Vec<String> = service_files.clone();
+    wanted.extend(drop_ins.iter().cloned());
     for key in ["kubeconfig", "config", "client_ca", "proxy_kubeconfig"] {
         if let Some(p) = paths[key].as_str() {
             wanted.push(p.to_string());
@@ -99,6 +128,7 @@ pub fn document() -> Value {
     kubelet["config_path"] = paths["config"].clone();
     kubelet["config"] = config;
     kubelet["config_error"] = config_error;
+    kubelet["config_sources"] = Value::Object(config_sources);
     let mut proxy = proxy;
     proxy["config_path"] = json!(proxy_config_path);
     proxy["config"] = proxy_config;
@@ -125,6 +155,44 @@ fn process(name: &str) -> Value {
     }
 }
 
+/// `over` merged into `base`: objects key by key, anything else replaced, as a drop-in's
+/// fields override the config file's.
+fn merge(base: &mut Value, over: Value) {
+    match (base, over) {
+        (Value::Object(base), Value::Object(over)) => {
+            for (k, v) in over {
+                merge(base.entry(k).or_insert(Value::Null), v);
+            }
+        }
+        (base, over) => *base = over,
+    }
+}
+
+/// The dotted paths of `value`'s leaves (a list is a leaf), `apiVersion` and `kind` left
+/// out.
+fn leaf_paths(value: &Value) -> Vec<String> {
+    fn walk(prefix: &str, value: &Value, out: &mut Vec<String>) {
+        match value {
+            Value::Object(map) => {
+                for (k, v) in map {
+                    let path = if prefix.is_empty() {
+                        k.clone()
+                    } else {
+                        format!("{prefix}.{k}")
+                    };
+                    walk(&path, v, out);
+                }
+            }
+            _ if !prefix.is_empty() => out.push(prefix.to_string()),
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    walk("", value, &mut out);
+    out.retain(|p| p != "apiVersion" && p != "kind");
+    out
+}
+
 /// A YAML file of the host as JSON, or the reason it could not be read.
 fn yaml_file(path: &str) -> (Value, Value) {
     match read_small(path) {
@@ -134,5 +202,30 @@ fn yaml_file(path: &str) -> (Value, Value) {
         },
         Ok(None) => (Value::Null, json!(format!("{path}: no such file"))),
         Err(e) => (Value::Null, json!(format!("{path}: {e}"))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn drop_ins_override_field_by_field() {
+        let mut config = json!({"authentication": {"anonymous": {"enabled": false}, "webhook": {"enabled": true}}, "tlsCipherSuites": ["A", "B"]});
+        merge(
+            &mut config,
+            json!({"authentication": {"anonymous": {"enabled": true}}, "tlsCipherSuites": ["C"]}),
+        );
+        assert_eq!(
+            config,
+            json!({"authentication": {"anonymous": {"enabled": true}, "webhook": {"enabled": true}}, "tlsCipherSuites": ["C"]})
+        );
+        assert_eq!(
+            leaf_paths(&json!({"kind": "K", "a": {"b": 1, "c": [1]}, "d": true})),
+            ["a.b", "a.c", "d"]
+        );
+        let mut none = Value::Null;
+        merge(&mut none, json!({"readOnlyPort": 0}));
+        assert_eq!(none, json!({"readOnlyPort": 0}));
     }
 }

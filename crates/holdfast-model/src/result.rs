@@ -270,7 +270,10 @@ impl CheckStatus {
     ) -> Vec<(CheckStatus, usize)> {
         let mut n = [0usize; 5];
         for c in checks {
-            n[CheckStatus::ALL.iter().position(|s| *s == c.status).unwrap_or(0)] += 1;
+            n[CheckStatus::ALL
+                .iter()
+                .position(|s| *s == c.status)
+                .unwrap_or(0)] += 1;
         }
         CheckStatus::ALL
             .into_iter()

@@ -234,7 +234,6 @@ fn write_checks(
     writeln!(out)
 }
 
-
 /// The model's text made safe for a terminal, lines kept: tabs become spaces, other
 /// control characters U+FFFD (the answer is derived from image content).
 fn printable_lines(text: &str) -> String {

@@ -534,6 +534,11 @@ fn cis_kubernetes_node_judges_a_node_under_host_root() {
         evidence["CIS-K8S-4.2.1"]
     );
     assert!(
+        evidence["CIS-K8S-4.2.6"].contains("kubelet.conf.d/50-iptables.conf"),
+        "a --config-dir drop-in is named where it decided: {}",
+        evidence["CIS-K8S-4.2.6"]
+    );
+    assert!(
         evidence["CIS-K8S-4.1.5"].contains("0644"),
         "{}",
         evidence["CIS-K8S-4.1.5"]
