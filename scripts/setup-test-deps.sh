@@ -7,7 +7,7 @@ need=()
 for pkg_cmd in docker.io:dockerd skopeo:skopeo debootstrap:debootstrap rpm:rpmbuild \
                python3-rpm:/usr/lib/python3/dist-packages/rpm db-util:db_load ruby:ruby \
                maven:mvn nodejs:node npm:npm golang-go:go gpg:gpg \
-               whois:mkpasswd iproute2:ip; do  # whois: mkpasswd makes the weak-password tests' hashes; ip: the authz test's bridge
+               whois:mkpasswd iproute2:ip git:git python3:python3; do  # whois: mkpasswd makes the weak-password tests' hashes; ip: the authz test's bridge; git, python3: the repositories scan config clones
   pkg=${pkg_cmd%%:*}; probe=${pkg_cmd#*:}
   if [[ $probe == /* ]]; then [ -e "$probe" ] || need+=("$pkg")
   else command -v "$probe" >/dev/null 2>&1 || need+=("$pkg"); fi

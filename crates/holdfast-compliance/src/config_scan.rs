@@ -44,12 +44,18 @@ pub enum ConfigScanError {
     /// An unknown `--compliance` name.
     #[error("{0}")]
     Regulation(String),
+    /// A git repository named on the command line could not be cloned.
+    #[error(transparent)]
+    Clone(#[from] crate::git_repo::CloneError),
 }
 
 /// A file the scan reads, and as what.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct ConfigFile {
     path: PathBuf,
+    /// What the target is called: the path, or for a file of a cloned repository the
+    /// repository's URL and the path inside it.
+    name: String,
     kind: FileKind,
 }
 
@@ -73,7 +79,20 @@ pub fn scan_config(options: &ConfigScanOptions) -> Result<Vec<TargetResult>, Con
     ];
     let engine = RuleEngine::for_kinds(&options.policies, &kinds)?;
     let keep = regulation_filter(&options.regulations).map_err(ConfigScanError::Regulation)?;
-    let files = discover(&options.paths)?;
+    // Repositories are cloned first, and their directories live until the files are read.
+    let mut clones = Vec::new();
+    let mut roots = Vec::new();
+    for path in &options.paths {
+        let arg = path.to_string_lossy();
+        if crate::git_repo::is_git_url(&arg) {
+            let repo = crate::git_repo::clone(&arg)?;
+            roots.push((repo.path().to_path_buf(), Some(repo.url.clone())));
+            clones.push(repo);
+        } else {
+            roots.push((path.clone(), None));
+        }
+    }
+    let files = discover(&roots)?;
     let checks: Vec<Check> = engine.checks().cloned().collect();
     // Files are judged on every core, each thread with its own interpreter over the same
     // compiled checks; results keep the files' order.
@@ -86,9 +105,18 @@ pub fn scan_config(options: &ConfigScanOptions) -> Result<Vec<TargetResult>, Con
         .collect())
 }
 
-fn discover(paths: &[PathBuf]) -> Result<Vec<ConfigFile>, ConfigScanError> {
+/// The configuration files under each root; a root cloned from `url` names its files
+/// `url/path`.
+fn discover(roots: &[(PathBuf, Option<String>)]) -> Result<Vec<ConfigFile>, ConfigScanError> {
     let mut files = Vec::new();
-    for root in paths {
+    for (root, url) in roots {
+        let name = |path: &Path| match url {
+            Some(url) => format!(
+                "{url}/{}",
+                path.strip_prefix(root).unwrap_or(path).display()
+            ),
+            None => path.display().to_string(),
+        };
         let meta = std::fs::metadata(root).map_err(|source| ConfigScanError::Path {
             path: root.clone(),
             source,
@@ -98,6 +126,7 @@ fn discover(paths: &[PathBuf]) -> Result<Vec<ConfigFile>, ConfigScanError> {
             let kind = kind_by_name(root).unwrap_or_else(|| kind_by_content(root));
             files.push(ConfigFile {
                 path: root.clone(),
+                name: name(root),
                 kind,
             });
             continue;
@@ -125,6 +154,7 @@ fn discover(paths: &[PathBuf]) -> Result<Vec<ConfigFile>, ConfigScanError> {
                 }
                 files.push(ConfigFile {
                     path: entry.path().to_path_buf(),
+                    name: name(entry.path()),
                     kind,
                 });
                 if files.len() >= MAX_CONFIG_FILES {
@@ -198,7 +228,7 @@ fn scan_file(
     keep: &dyn Fn(&Check) -> bool,
     file: &ConfigFile,
 ) -> TargetResult {
-    let name = file.path.display().to_string();
+    let name = file.name.clone();
     let mut target = TargetResult::empty(TargetKind::Config, &name);
     let text = match read_config(&file.path) {
         Ok(t) => t,

@@ -31,13 +31,13 @@ pub enum ScanError {
     Registry(SourceError),
     /// A configuration scan could not start (its checks or paths could not be read).
     #[error("config scan: {0}")]
-    Config(#[source] holdfast_compliance::ConfigScanError),
+    Config(holdfast_compliance::ConfigScanError),
     /// A compliance benchmark could not start (its checks could not be loaded).
     #[error("compliance: {0}")]
-    Benchmark(#[source] holdfast_compliance::BenchmarkError),
+    Benchmark(holdfast_compliance::BenchmarkError),
     /// A Kubernetes cluster could not be read.
     #[error("cluster: {0}")]
-    Cluster(#[source] holdfast_kube::KubeError),
+    Cluster(holdfast_kube::KubeError),
     /// No image of a registry matched the selection.
     #[error(
         "no image in `{host}` matches (repositories: {repositories}, unreadable: {unreadable})"

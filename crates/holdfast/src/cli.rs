@@ -401,7 +401,7 @@ pub enum ScanCommand {
     /// Check Dockerfiles and Kubernetes manifests for misconfigurations (alias: iac).
     #[command(visible_alias = "iac")]
     Config {
-        /// Files or directories: Dockerfiles (Dockerfile, Containerfile, *.Dockerfile) and Kubernetes YAML or JSON (multi-document, `List`s, `helm template` output). Directories are walked; `.git`, `node_modules` and Helm chart templates are skipped.
+        /// Files, directories or git repository URLs (https://, git://, ssh://, file://, git@host:path; `#branch-or-tag` picks a ref): Dockerfiles (Dockerfile, Containerfile, *.Dockerfile), compose files and Kubernetes YAML or JSON (multi-document, `List`s, `helm template` output). Directories are walked; `.git`, `node_modules` and Helm chart templates are skipped.
         #[arg(required = true)]
         paths: Vec<PathBuf>,
         #[command(flatten)]
