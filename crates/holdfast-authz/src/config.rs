@@ -517,7 +517,9 @@ fn policy(
             continue;
         }
         match n.parse::<FindingKind>() {
-            Ok(FindingKind::Misconfiguration | FindingKind::Compliance) => {
+            // `misconfiguration` judges the image's config and history; a compliance
+            // benchmark is about hosts, not one image.
+            Ok(FindingKind::Compliance) => {
                 return Err(invalid(
                     Some(entry.span()),
                     format!("`{n}` is not a scanner holdfast runs on images"),
@@ -867,6 +869,14 @@ alert = true
         let l =
             parse_ok("[[policies]]\naction = \"image_push\"\nenabled_plugins = [\"ssh-port\"]\n");
         assert!(l.config.policies[0].scanners.is_empty());
+        // The misconfig scanner judges an image's config and history too.
+        let l = parse_ok(
+            "[[policies]]\naction = \"container_create\"\nenabled_plugins = [\"misconfig\"]\n",
+        );
+        assert_eq!(
+            l.config.policies[0].scanners,
+            vec![FindingKind::Misconfiguration]
+        );
         // None named: holdfast's default scanners.
         let l = parse_ok("[[policies]]\naction = \"image_push\"\nblock = true\n");
         assert_eq!(
@@ -904,7 +914,7 @@ alert = true
         let e = parse_err("[holdfast]\nalert_webhook = \"ftp://x\"\n");
         assert!(e.contains("http"), "{e}");
         let e = parse_err(
-            "[[policies]]\naction = \"image_push\"\nenabled_plugins = [\"misconfiguration\"]\n",
+            "[[policies]]\naction = \"image_push\"\nenabled_plugins = [\"compliance\"]\n",
         );
         assert!(e.contains("not a scanner"), "{e}");
     }
