@@ -147,8 +147,7 @@ pub(crate) fn judge(
     docs: &[Document],
     api_reached: bool,
 ) -> TargetResult {
-    let checks: Vec<Check> = engine.checks().cloned().collect();
-    let mut per_check: Vec<Vec<Judged>> = vec![Vec::new(); checks.len()];
+    let mut per_check: Vec<Vec<Judged>> = vec![Vec::new(); engine.checks().len()];
     for (kind, label, doc) in docs {
         for (i, o) in engine.evaluate(*kind, doc, keep) {
             per_check[i].push((label.clone(), 0, o));
@@ -163,7 +162,7 @@ pub(crate) fn judge(
         format!("{name} ({hostname})")
     };
     let mut target = TargetResult::empty(TargetKind::Host, name);
-    for (check, outcomes) in checks.iter().zip(per_check) {
+    for (check, outcomes) in engine.checks().zip(per_check) {
         if !kinds.contains(&check.input) || !keep(check) {
             continue;
         }

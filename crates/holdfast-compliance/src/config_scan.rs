@@ -71,7 +71,6 @@ enum FileKind {
 /// order. A file that cannot be read or parsed is a target with a warning naming the
 /// problem; the others are still scanned.
 pub fn scan_config(options: &ConfigScanOptions) -> Result<Vec<TargetResult>, ConfigScanError> {
-    use rayon::prelude::*;
     let kinds = [
         InputKind::Dockerfile,
         InputKind::Kubernetes,
@@ -93,16 +92,23 @@ pub fn scan_config(options: &ConfigScanOptions) -> Result<Vec<TargetResult>, Con
         }
     }
     let files = discover(&roots)?;
-    let checks: Vec<Check> = engine.checks().cloned().collect();
-    // Files are judged on every core, each thread with its own interpreter over the same
-    // compiled checks; results keep the files' order.
-    Ok(files
-        .par_iter()
-        .map_init(
-            || engine.clone(),
-            |engine, f| scan_file(engine, &checks, &keep, f),
-        )
-        .collect())
+    Ok(judge_each(&engine, files, |engine, f| {
+        scan_file(engine, &keep, &f)
+    }))
+}
+
+/// Judges `items` on every core, each thread with its own clone of `engine` over the same
+/// compiled checks; results keep the items' order.
+fn judge_each<T: Send>(
+    engine: &RuleEngine,
+    items: Vec<T>,
+    judge: impl Fn(&mut RuleEngine, T) -> TargetResult + Sync + Send,
+) -> Vec<TargetResult> {
+    use rayon::prelude::*;
+    items
+        .into_par_iter()
+        .map_init(|| engine.clone(), |engine, item| judge(engine, item))
+        .collect()
 }
 
 /// The configuration files under each root; a root cloned from `url` names its files
@@ -224,7 +230,6 @@ fn is_helm_template(path: &Path) -> bool {
 
 fn scan_file(
     engine: &mut RuleEngine,
-    checks: &[Check],
     keep: &dyn Fn(&Check) -> bool,
     file: &ConfigFile,
 ) -> TargetResult {
@@ -238,7 +243,7 @@ fn scan_file(
         }
     };
     // Each check's outcomes over the file's documents: (document label, outcome).
-    let mut per_check: Vec<Vec<Judged>> = vec![Vec::new(); checks.len()];
+    let mut per_check: Vec<Vec<Judged>> = vec![Vec::new(); engine.checks().len()];
     match file.kind {
         FileKind::Dockerfile => match dockerfile::parse(&name, &text) {
             Ok(doc) => {
@@ -272,31 +277,46 @@ fn scan_file(
             }
         }
     }
-    add_results(&mut target, checks, per_check, Some(&name));
+    add_results(&mut target, engine.checks(), per_check, Some(&name));
     target
 }
 
 /// Adds each check's result over its documents to `target`, and a `misconfiguration`
 /// finding per piece of evidence of a failure. Checks with no document are left out.
-fn add_results(
+fn add_results<'a>(
     target: &mut TargetResult,
-    checks: &[Check],
+    checks: impl Iterator<Item = &'a Check>,
     per_check: Vec<Vec<Judged>>,
     path: Option<&str>,
 ) {
-    for (check, outcomes) in checks.iter().zip(per_check) {
+    let (results, findings) = (&mut target.checks, &mut target.findings);
+    push_results(results, findings, checks, per_check, path, |_, _| {});
+}
+
+/// [`add_results`] into separate lists, with `relabel` applied to each piece of evidence
+/// before the findings are made from it.
+pub(crate) fn push_results<'a>(
+    results: &mut Vec<CheckResult>,
+    findings: &mut Vec<Finding>,
+    checks: impl Iterator<Item = &'a Check>,
+    per_check: Vec<Vec<Judged>>,
+    path: Option<&str>,
+    relabel: impl Fn(&Check, &mut CheckEvidence),
+) {
+    for (check, outcomes) in checks.zip(per_check) {
         if outcomes.is_empty() {
             continue;
         }
-        let result = check_result(check, path, outcomes);
+        let mut result = check_result(check, path, outcomes);
+        for e in &mut result.evidence {
+            relabel(check, e);
+        }
         if result.status == CheckStatus::Warn {
             for e in &result.evidence {
-                target
-                    .findings
-                    .push(finding(check, FindingKind::Misconfiguration, e));
+                findings.push(finding(check, FindingKind::Misconfiguration, e));
             }
         }
-        target.checks.push(result);
+        results.push(result);
     }
 }
 
@@ -319,35 +339,27 @@ pub fn judge_workloads(
     policies: &[PathBuf],
     regulations: &[String],
 ) -> Result<Vec<TargetResult>, ConfigScanError> {
-    use rayon::prelude::*;
     let engine = RuleEngine::for_kinds(policies, &[InputKind::Kubernetes])?;
     let keep = regulation_filter(regulations).map_err(ConfigScanError::Regulation)?;
-    let checks: Vec<Check> = engine.checks().cloned().collect();
-    Ok(workloads
-        .into_par_iter()
-        .map_init(
-            || engine.clone(),
-            |engine, w| {
-                let mut target = TargetResult::empty(TargetKind::Config, &w.target);
-                let mut per_check: Vec<Vec<Judged>> = vec![Vec::new(); checks.len()];
-                match kubernetes::live_pod(&w.target, w.pod, w.workload) {
-                    Some(object) => {
-                        let label = object.label();
-                        for (i, o) in engine.evaluate(InputKind::Kubernetes, &object, &keep) {
-                            per_check[i].push((Some(label.clone()), 0, o));
-                        }
-                    }
-                    None => target.warnings.push(Warning::general(
-                        WarningKind::Other,
-                        None,
-                        "the API answered a pod without kind or apiVersion; not judged",
-                    )),
+    Ok(judge_each(&engine, workloads, |engine, w| {
+        let mut target = TargetResult::empty(TargetKind::Config, &w.target);
+        let mut per_check: Vec<Vec<Judged>> = vec![Vec::new(); engine.checks().len()];
+        match kubernetes::live_pod(&w.target, w.pod, w.workload) {
+            Some(object) => {
+                let label = object.label();
+                for (i, o) in engine.evaluate(InputKind::Kubernetes, &object, &keep) {
+                    per_check[i].push((Some(label.clone()), 0, o));
                 }
-                add_results(&mut target, &checks, per_check, None);
-                target
-            },
-        )
-        .collect())
+            }
+            None => target.warnings.push(Warning::general(
+                WarningKind::Other,
+                None,
+                "the API answered a pod without kind or apiVersion; not judged",
+            )),
+        }
+        add_results(&mut target, engine.checks(), per_check, None);
+        target
+    }))
 }
 
 fn read_config(path: &Path) -> Result<String, String> {

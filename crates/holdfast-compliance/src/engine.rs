@@ -149,7 +149,7 @@ impl RuleEngine {
     }
 
     /// Every loaded check, in load order (built-in first).
-    pub fn checks(&self) -> impl Iterator<Item = &Check> {
+    pub fn checks(&self) -> impl ExactSizeIterator<Item = &Check> {
         self.compiled.iter().map(|c| &c.check)
     }
 

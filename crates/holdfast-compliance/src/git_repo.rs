@@ -53,18 +53,9 @@ pub fn clone(arg: &str) -> Result<ClonedRepo, CloneError> {
         Some((url, r)) if !r.is_empty() => (url, Some(r)),
         _ => (arg, None),
     };
-    let fail = |e: &dyn std::error::Error| {
-        let mut message = e.to_string();
-        let mut source = e.source();
-        while let Some(s) = source {
-            message.push_str(": ");
-            message.push_str(&s.to_string());
-            source = s.source();
-        }
-        CloneError {
-            url: url.to_string(),
-            message,
-        }
+    let fail = |e: &dyn std::error::Error| CloneError {
+        url: url.to_string(),
+        message: holdfast_model::error_chain(e),
     };
     let dir = tempfile::Builder::new()
         .prefix("holdfast-repo-")

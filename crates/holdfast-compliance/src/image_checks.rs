@@ -14,10 +14,10 @@
 //! Checks a person must judge (`manual`) are not listed: they say nothing about one image.
 
 use crate::catalog::{Check, InputKind};
-use crate::config_scan::{check_result, finding, Judged};
+use crate::config_scan::{push_results, Judged};
 use crate::engine::RuleEngine;
 use crate::CatalogError;
-use holdfast_model::{CheckResult, CheckStatus, Finding, FindingKind, ImageConfig, ImageMetadata};
+use holdfast_model::{CheckEvidence, CheckResult, Finding, ImageConfig, ImageMetadata};
 use serde_json::{json, Value};
 use std::path::PathBuf;
 
@@ -75,8 +75,7 @@ impl ImageChecks {
     /// document (see [`crate::docker_host::container_documents`]).
     pub fn judge(&self, metadata: &ImageMetadata, container: Option<&Value>) -> ImageJudgement {
         let mut engine = self.engine.clone();
-        let checks: Vec<Check> = engine.checks().cloned().collect();
-        let mut per_check: Vec<Vec<Judged>> = vec![Vec::new(); checks.len()];
+        let mut per_check: Vec<Vec<Judged>> = vec![Vec::new(); engine.checks().len()];
         let mut out = ImageJudgement::default();
         let automated = |c: &Check| !c.manual;
         // The image and container checks' messages name the image or container.
@@ -104,34 +103,29 @@ impl ImageChecks {
                 per_check[i].push((None, 0, o));
             }
         }
-        for (check, outcomes) in checks.iter().zip(per_check) {
-            if outcomes.is_empty() {
-                continue;
+        // Line N + 1 of the history's Dockerfile is history step N.
+        let relabel = |check: &Check, e: &mut CheckEvidence| {
+            if check.input != InputKind::Dockerfile {
+                return;
             }
-            let from_history = check.input == InputKind::Dockerfile;
-            let mut result = check_result(check, None, outcomes);
-            if from_history {
-                for e in &mut result.evidence {
-                    // Line N + 1 of the history's Dockerfile is history step N.
-                    if let Some(step) = e.line.take().and_then(|l| l.checked_sub(1)) {
-                        let created_by = steps
-                            .get((step as usize).wrapping_sub(1))
-                            .map(String::as_str);
-                        e.object = Some(match created_by {
-                            Some(c) => format!("history step {step} ({})", clip(c)),
-                            None => format!("history step {step}"),
-                        });
-                    }
-                }
+            if let Some(step) = e.line.take().and_then(|l| l.checked_sub(1)) {
+                let created_by = steps
+                    .get((step as usize).wrapping_sub(1))
+                    .map(String::as_str);
+                e.object = Some(match created_by {
+                    Some(c) => format!("history step {step} ({})", clip(c)),
+                    None => format!("history step {step}"),
+                });
             }
-            if result.status == CheckStatus::Warn {
-                for e in &result.evidence {
-                    out.findings
-                        .push(finding(check, FindingKind::Misconfiguration, e));
-                }
-            }
-            out.checks.push(result);
-        }
+        };
+        push_results(
+            &mut out.checks,
+            &mut out.findings,
+            engine.checks(),
+            per_check,
+            None,
+            relabel,
+        );
         out
     }
 }

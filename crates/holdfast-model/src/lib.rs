@@ -32,3 +32,16 @@ pub use result::{
     CheckEvidence, CheckResult, CheckStatus, DbDescription, LayerInfo, PluginRun, ScanResult,
     ScanSummary, TargetKind, TargetResult, ToolInfo, Warning, WarningKind, SCHEMA_VERSION,
 };
+
+/// An error and its causes on one line, `: `-joined, as `{:#}` of an `anyhow::Error`
+/// prints them: the form warnings and per-item errors in results take.
+pub fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        s.push_str(": ");
+        s.push_str(&c.to_string());
+        cause = c.source();
+    }
+    s
+}

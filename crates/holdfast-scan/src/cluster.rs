@@ -12,9 +12,10 @@ use holdfast_source::registry::Secret;
 use holdfast_source::{RegistrySource, SourceError};
 
 use crate::progress::ProgressSink;
-use crate::registry::{error_chain, scan_each};
+use crate::registry::scan_each;
 use crate::target::{Plan, Scanned};
 use crate::ScanError;
+use holdfast_model::error_chain;
 
 /// Which cluster to scan, and how many images at once.
 #[derive(Debug, Clone, Default)]

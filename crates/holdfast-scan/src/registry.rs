@@ -6,7 +6,8 @@ use std::sync::{Arc, Mutex};
 
 use globset::{Glob, GlobSet, GlobSetBuilder};
 use holdfast_model::{
-    FailedImage, ImageFindings, RegistrySummary, ScanSummary, Severity, TargetResult, WarningKind,
+    error_chain, FailedImage, ImageFindings, RegistrySummary, ScanSummary, Severity, TargetResult,
+    WarningKind,
 };
 use holdfast_source::registry::{
     list_repositories, list_tags, parse_reference, RegistryConnection,
@@ -138,18 +139,6 @@ pub(crate) fn scan_registry(
         db: dbs.into_iter().flatten().next(),
         summary,
     })
-}
-
-/// An error and its causes on one line, as `{:#}` of an `anyhow::Error` prints them.
-pub(crate) fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut s = e.to_string();
-    let mut cause = e.source();
-    while let Some(c) = cause {
-        s.push_str(": ");
-        s.push_str(&c.to_string());
-        cause = c.source();
-    }
-    s
 }
 
 /// Scans the picks with `parallel` threads; outcomes come back in pick order.

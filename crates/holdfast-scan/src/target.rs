@@ -178,62 +178,71 @@ impl<'r> Plan<'r> {
         metadata: &holdfast_model::ImageMetadata,
         engine: Option<ContainerEngine>,
     ) -> (holdfast_compliance::ImageJudgement, Vec<Warning>) {
-        let mut warnings = Vec::new();
         let warn =
             |kind, message: String| Warning::general(kind, None, format!("misconfig: {message}"));
+        let mut warnings = Vec::new();
         let container = match (engine, &metadata.container) {
-            (Some(engine), Some(runtime)) => {
-                let socket = match engine {
-                    ContainerEngine::Docker => Some(EngineSocket::Docker),
-                    ContainerEngine::Podman => self
-                        .request
-                        .open
-                        .podman
-                        .api_socket()
-                        .map(EngineSocket::Podman),
-                    ContainerEngine::Containerd => None,
-                };
-                match socket {
-                    None => {
-                        warnings.push(warn(
-                            WarningKind::NotApplicable,
-                            format!(
-                                "the container checks read the Engine API's inspect, which {} has not: only the container's image is judged",
-                                if engine == ContainerEngine::Podman { "Podman without its service" } else { engine.name() }
-                            ),
-                        ));
-                        None
-                    }
-                    Some(socket) => {
-                        match holdfast_source::docker_facts::read_container(&socket, &runtime.id) {
-                            Ok(facts) => {
-                                for e in &facts.errors {
-                                    warnings.push(warn(WarningKind::Other, e.clone()));
-                                }
-                                let dockerd = engine == ContainerEngine::Docker;
-                                holdfast_compliance::docker_host::container_documents(
-                                    facts, dockerd,
-                                )
-                                .pop()
-                            }
-                            Err(e) => {
-                                warnings.push(warn(
-                                    WarningKind::Other,
-                                    format!("the container's settings could not be read, so only its image is judged: {e}"),
-                                ));
-                                None
-                            }
-                        }
-                    }
+            (Some(engine), Some(runtime)) => match self.container_document(engine, &runtime.id) {
+                Ok((doc, errors)) => {
+                    warnings.extend(errors.into_iter().map(|e| warn(WarningKind::Other, e)));
+                    doc
                 }
-            }
+                Err((kind, message)) => {
+                    warnings.push(warn(kind, message));
+                    None
+                }
+            },
             _ => None,
         };
         let judged = checks.judge(metadata, container.as_ref());
-        for w in &judged.warnings {
-            warnings.push(warn(WarningKind::Other, w.clone()));
-        }
+        warnings.extend(
+            judged
+                .warnings
+                .iter()
+                .map(|w| warn(WarningKind::Other, w.clone())),
+        );
         (judged, warnings)
+    }
+
+    /// The `docker-container` document of container `id` from its engine's Engine API, and
+    /// what the API could not answer; the warning's kind and text when there is none.
+    fn container_document(
+        &self,
+        engine: ContainerEngine,
+        id: &str,
+    ) -> Result<(Option<serde_json::Value>, Vec<String>), (WarningKind, String)> {
+        let socket = match engine {
+            ContainerEngine::Docker => Some(EngineSocket::Docker),
+            ContainerEngine::Podman => self
+                .request
+                .open
+                .podman
+                .api_socket()
+                .map(EngineSocket::Podman),
+            ContainerEngine::Containerd => None,
+        };
+        let Some(socket) = socket else {
+            let which = match engine {
+                ContainerEngine::Podman => "Podman without its service",
+                other => other.name(),
+            };
+            return Err((
+                WarningKind::NotApplicable,
+                format!("the container checks read the Engine API's inspect, which {which} has not: only the container's image is judged"),
+            ));
+        };
+        let facts = holdfast_source::docker_facts::read_container(&socket, id).map_err(|e| {
+            (
+                WarningKind::Other,
+                format!(
+                    "the container's settings could not be read, so only its image is judged: {e}"
+                ),
+            )
+        })?;
+        let errors = facts.errors.clone();
+        let dockerd = engine == ContainerEngine::Docker;
+        let doc = holdfast_compliance::docker_host::container_documents(facts, dockerd).pop();
+        Ok((doc, errors))
     }
 
     /// The last step of every target, scanned here or built by the compliance engine: the

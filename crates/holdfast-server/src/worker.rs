@@ -5,7 +5,8 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use holdfast_scan::{NoProgress, ScanError};
+use holdfast_model::error_chain;
+use holdfast_scan::NoProgress;
 use holdfast_store::{NewScan, ScanRecord};
 use tokio::sync::watch;
 
@@ -211,18 +212,6 @@ async fn retry_depth(state: &AppState, scan: &ScanRecord) -> i64 {
         };
     }
     depth
-}
-
-/// The error and its causes, one line.
-pub(crate) fn error_chain(e: &ScanError) -> String {
-    let mut out = e.to_string();
-    let mut source = std::error::Error::source(e);
-    while let Some(s) = source {
-        out.push_str(": ");
-        out.push_str(&s.to_string());
-        source = s.source();
-    }
-    out
 }
 
 async fn write_report(
