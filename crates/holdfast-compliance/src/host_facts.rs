@@ -84,12 +84,17 @@ pub(crate) fn read_or_empty(path: &str) -> String {
     read_small(path).ok().flatten().unwrap_or_default()
 }
 
-/// Every file under a host directory, at most `max`.
+/// Every file under a host directory, four levels down, at most `max`.
 pub(crate) fn tree_files(dir: &str, max: usize) -> Vec<String> {
+    files_within(dir, 4, max)
+}
+
+/// [`tree_files`] at most `depth` levels down (1: the directory's own files).
+pub(crate) fn files_within(dir: &str, depth: usize, max: usize) -> Vec<String> {
     let root = host::path(dir);
     walkdir::WalkDir::new(&root)
         .follow_links(false)
-        .max_depth(4)
+        .max_depth(depth)
         .sort_by_file_name()
         .into_iter()
         .filter_map(Result::ok)

@@ -2,7 +2,9 @@
 //! processes and flags, the kubelet's config file, and the files the CIS Kubernetes
 //! Benchmark's worker node section names, read from this host (or `--host-root`).
 
-use crate::host_facts::{find_processes, parse_flags, read_small, stat, tree_files, NameMaps};
+use crate::host_facts::{
+    files_within, find_processes, parse_flags, read_small, stat, tree_files, NameMaps,
+};
 use serde_json::{json, Map, Value};
 
 /// Boolean kubelet and kube-proxy flags: written alone, they mean `true`.
@@ -53,14 +55,11 @@ pub fn document() -> Value {
     // config file in name order, as the kubelet does.
     let drop_ins: Vec<String> = flag(&kubelet, "config-dir")
         .map(|dir| {
-            let mut files: Vec<String> = tree_files(&dir, 100)
+            // In name order: the walk sorts by file name.
+            files_within(&dir, 1, 100)
                 .into_iter()
-                .filter(|f| {
-                    f.ends_with(".conf") && !f[dir.len()..].trim_start_matches('/').contains('/')
-                })
-                .collect();
-            files.sort();
-            files
+                .filter(|f| f.ends_with(".conf"))
+                .collect()
         })
         .unwrap_or_default();
     // Which file set each field a drop-in sets, for the checks' messages.
