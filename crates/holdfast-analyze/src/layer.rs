@@ -1,5 +1,7 @@
 //! What one layer yields: facts by path, plus the filesystem changes the merge needs.
 
+use std::time::Duration;
+
 use holdfast_model::{Warning, WarningKind};
 use serde::{Deserialize, Serialize};
 
@@ -33,6 +35,79 @@ pub struct LayerAnalysis {
     /// Entries seen and content bytes in the layer.
     pub entries: u64,
     pub bytes: u64,
+    /// Where the walk spent its time; measured, never cached.
+    #[serde(skip)]
+    pub timings: WalkTimings,
+}
+
+/// Where one walk spent its time, for `--debug`. Not part of the layer's content: it is
+/// not cached, and any two compare equal.
+#[derive(Debug, Clone, Default)]
+pub struct WalkTimings {
+    /// The whole walk, wall time.
+    pub walk: Duration,
+    /// Reading wanted files' content into memory before the analyzers ran.
+    pub read: Duration,
+    /// One row per analyzer that was given at least one entry.
+    pub analyzers: Vec<AnalyzerTiming>,
+}
+
+/// One analyzer's share of a walk.
+#[derive(Debug, Clone, Default)]
+pub struct AnalyzerTiming {
+    /// The analyzer's name.
+    pub name: &'static str,
+    /// Entries it was given, and their sizes.
+    pub files: u64,
+    pub bytes: u64,
+    /// Time in its `analyze` (a streaming analyzer's includes reading the stream).
+    pub time: Duration,
+}
+
+impl PartialEq for WalkTimings {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl WalkTimings {
+    /// One line for a log: the walk, the reads, then each analyzer, slowest first.
+    pub fn summary(&self) -> String {
+        let ms = |d: Duration| d.as_secs_f64() * 1e3;
+        let mut rows: Vec<&AnalyzerTiming> = self.analyzers.iter().collect();
+        rows.sort_by_key(|r| std::cmp::Reverse(r.time));
+        let mut out = format!(
+            "walk {:.1} ms, reading files {:.1} ms",
+            ms(self.walk),
+            ms(self.read)
+        );
+        for r in rows {
+            out.push_str(&format!(
+                "; {} {:.1} ms ({} files, {} MiB)",
+                r.name,
+                ms(r.time),
+                r.files,
+                r.bytes >> 20
+            ));
+        }
+        out
+    }
+
+    /// Adds another walk's figures, analyzer by analyzer.
+    pub fn add(&mut self, other: &WalkTimings) {
+        self.walk += other.walk;
+        self.read += other.read;
+        for row in &other.analyzers {
+            match self.analyzers.iter_mut().find(|r| r.name == row.name) {
+                Some(r) => {
+                    r.files += row.files;
+                    r.bytes += row.bytes;
+                    r.time += row.time;
+                }
+                None => self.analyzers.push(row.clone()),
+            }
+        }
+    }
 }
 
 /// A warning from one layer's walk: a [`Warning`] before it is known which layer (by

@@ -37,7 +37,7 @@ use holdfast_model::{LayerInfo, OsRelease, Package, Warning, WarningKind};
 use holdfast_source::{ImageMetadata, LayerCache, LayerStream, LayerVisit, Source};
 
 pub use analyzer::{Analyzer, AnalyzerGroup};
-pub use layer::{LayerAnalysis, LayerWarning};
+pub use layer::{AnalyzerTiming, LayerAnalysis, LayerWarning, WalkTimings};
 pub use merge::MergedFs;
 pub use walker::WalkLimits;
 
@@ -206,12 +206,32 @@ fn stream_and_store(
             LayerStream::Directory(dir) => walker::walk_dir(dir, refs, options.limits),
         };
         tracing::debug!(target: "holdfast::fleet", diff_id = ?analysis.diff_id, "layer analysed");
+        tracing::debug!(
+            diff_id = ?analysis.diff_id,
+            "layer walk: {}",
+            analysis.timings.summary()
+        );
         walked
             .lock()
             .expect("no panics while holding the lock")
             .push((v.index, analysis));
     };
     let open_errors = source.stream_layers(indexes, &visit);
+    if tracing::enabled!(tracing::Level::DEBUG) {
+        let mut total = layer::WalkTimings::default();
+        for (_, analysis) in walked
+            .lock()
+            .expect("no panics while holding the lock")
+            .iter()
+        {
+            total.add(&analysis.timings);
+        }
+        tracing::debug!(
+            "all layers walked ({} layers): {}",
+            indexes.len(),
+            total.summary()
+        );
+    }
     let mut failed = Vec::new();
     for e in open_errors {
         failed.extend(e.index);

@@ -9,6 +9,7 @@
 use std::collections::HashMap;
 use std::io::{self, Read};
 use std::path::Path;
+use std::time::{Duration, Instant};
 
 use holdfast_model::path::{file_name, parent};
 use holdfast_model::WarningKind;
@@ -18,7 +19,7 @@ use sha2::{Digest, Sha256};
 use crate::analyzer::{
     Analyzer, EntryKind, EntryMeta, FileContent, FileFact, FileInput, Want, HEAD_BYTES,
 };
-use crate::layer::{FileResult, LayerAnalysis, LayerWarning};
+use crate::layer::{AnalyzerTiming, FileResult, LayerAnalysis, LayerWarning, WalkTimings};
 
 /// Bounds that keep one layer's walk in bounded memory and time.
 #[derive(Debug, Clone, Copy)]
@@ -63,6 +64,10 @@ struct Collector<'a> {
     /// For hard links: which results each path produced in this layer.
     results_by_path: HashMap<String, Vec<usize>>,
     buf: Vec<u8>,
+    /// Per analyzer (same order as `analyzers`): entries given, bytes, time.
+    spent: Vec<AnalyzerTiming>,
+    read_time: Duration,
+    started: Instant,
 }
 
 impl<'a> Collector<'a> {
@@ -74,6 +79,15 @@ impl<'a> Collector<'a> {
             dropped_warnings: 0,
             results_by_path: HashMap::new(),
             buf: Vec::new(),
+            spent: analyzers
+                .iter()
+                .map(|a| AnalyzerTiming {
+                    name: a.name(),
+                    ..AnalyzerTiming::default()
+                })
+                .collect(),
+            read_time: Duration::ZERO,
+            started: Instant::now(),
         }
     }
 
@@ -90,12 +104,12 @@ impl<'a> Collector<'a> {
 
     /// The analyzers that want an entry, and how. A directory has no content to give:
     /// only metadata wants count for it.
-    fn wanting(&self, path: &str, meta: &EntryMeta) -> Vec<(&'a dyn Analyzer, Want)> {
+    fn wanting(&self, path: &str, meta: &EntryMeta) -> Vec<(usize, Want)> {
         let mut wanting = Vec::new();
-        for a in self.analyzers {
+        for (i, a) in self.analyzers.iter().enumerate() {
             let w = a.wants(path, meta);
             if w == Want::Meta || (w != Want::No && meta.kind != EntryKind::Dir) {
-                wanting.push((*a, w));
+                wanting.push((i, w));
             }
         }
         wanting
@@ -113,12 +127,13 @@ impl<'a> Collector<'a> {
         &mut self,
         path: &str,
         meta: &EntryMeta,
-        wanting: Vec<(&'a dyn Analyzer, Want)>,
+        wanting: Vec<(usize, Want)>,
         content: &mut dyn Read,
     ) {
         if wanting.is_empty() {
             return;
         }
+        let reading = Instant::now();
         let fits = meta.size <= self.limits.max_file_bytes;
         // Read the whole file only when some analyzer needs bytes and the file is within
         // the bound; streaming analyzers then read from the same bytes. Otherwise the
@@ -127,6 +142,10 @@ impl<'a> Collector<'a> {
         let mut streamed = false;
         if read_whole {
             self.buf.clear();
+            // The exact size up front: growing by doubling would hold up to twice the
+            // largest file for the rest of the walk.
+            self.buf
+                .reserve_exact(usize::try_from(meta.size).unwrap_or(0));
             let mut limited = content.take(self.limits.max_file_bytes);
             if let Err(e) = limited.read_to_end(&mut self.buf) {
                 self.warn(
@@ -153,7 +172,9 @@ impl<'a> Collector<'a> {
         }
         let mut stream = io::Cursor::new(&head[..]).chain(&mut *content);
         let buf = std::mem::take(&mut self.buf);
-        for (analyzer, want) in wanting {
+        self.read_time += reading.elapsed();
+        for (index, want) in wanting {
+            let analyzer = self.analyzers[index];
             let content = if want == Want::Meta {
                 FileContent::Bytes(&[])
             } else if want == Want::Head {
@@ -196,7 +217,13 @@ impl<'a> Collector<'a> {
                 meta,
                 content,
             };
-            match analyzer.analyze(&mut input) {
+            let started = Instant::now();
+            let outcome = analyzer.analyze(&mut input);
+            let spent = &mut self.spent[index];
+            spent.time += started.elapsed();
+            spent.files += 1;
+            spent.bytes += meta.size;
+            match outcome {
                 Ok(mut facts) => {
                     facts.retain(|f| match f {
                         FileFact::Skipped { kind, message } => {
@@ -294,6 +321,11 @@ impl<'a> Collector<'a> {
 
     fn finish(mut self) -> LayerAnalysis {
         self.prune_non_links();
+        self.out.timings = WalkTimings {
+            walk: self.started.elapsed(),
+            read: self.read_time,
+            analyzers: self.spent.into_iter().filter(|t| t.files > 0).collect(),
+        };
         if self.dropped_warnings > 0 {
             let n = self.dropped_warnings;
             self.out.warnings.push(LayerWarning::new(
@@ -707,6 +739,14 @@ mod tests {
         let refs: [&dyn Analyzer; 1] = [&probe];
         let out = walk_tar(&mut &tar[..], &refs, WalkLimits::default());
         assert!(out.diff_id.is_some(), "the stream was read to the end");
+        // The timings count what the probe was given: the directory and the file.
+        let timed = &out.timings.analyzers;
+        assert_eq!(timed.len(), 1);
+        assert_eq!(
+            (timed[0].name, timed[0].files, timed[0].bytes),
+            ("probe", 2, 4096)
+        );
+        assert!(out.timings.summary().contains("probe"));
         let seen = probe.0.into_inner().unwrap();
         assert_eq!(
             seen,

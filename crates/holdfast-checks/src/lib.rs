@@ -298,7 +298,13 @@ pub fn run(
     let mut out = Checked::from(file_findings(ctx));
     for c in checkers {
         let step_ctx = CheckContext::new(ctx);
+        let started = std::time::Instant::now();
         let step = c.check(&step_ctx);
+        tracing::debug!(
+            "checker {:?}: image-wide step {:.1} ms",
+            c.kinds(),
+            started.elapsed().as_secs_f64() * 1e3
+        );
         out.findings.extend(step.findings);
         out.warnings.extend(step.warnings);
         out.warnings.extend(step_ctx.into_warnings());

@@ -97,7 +97,9 @@ impl<'r> Plan<'r> {
     ) -> Result<Scanned, ScanError> {
         let cancel = &self.request.cancel;
         cancel.check()?;
+        let phase = std::time::Instant::now();
         let mut facts = holdfast_analyze::analyze(source, &self.analyzers, &self.analyze);
+        let analyzed = phase.elapsed();
         if self.drop_os_packages {
             facts.packages.retain(|p| !p.package_type.is_os());
         }
@@ -107,9 +109,11 @@ impl<'r> Plan<'r> {
         tracing::debug!(
             cached = facts.cached_layers,
             read = facts.read_layers,
-            "layers"
+            "layers analysed and merged in {:.1} ms",
+            analyzed.as_secs_f64() * 1e3
         );
         cancel.check()?;
+        let phase = std::time::Instant::now();
         let checked = holdfast_checks::run(
             &self.checkers,
             &self.scanners,
@@ -119,6 +123,10 @@ impl<'r> Plan<'r> {
                 packages: &facts.packages,
                 layers: &facts.layers,
             },
+        );
+        tracing::debug!(
+            "image-wide checks in {:.1} ms",
+            phase.elapsed().as_secs_f64() * 1e3
         );
         let misconfig = self
             .image_checks
@@ -139,11 +147,16 @@ impl<'r> Plan<'r> {
             }
         }
         cancel.check()?;
+        let phase = std::time::Instant::now();
         let db = if self.matches_vulnerabilities() {
             Some(self.match_vulnerabilities(&mut target, progress)?)
         } else {
             None
         };
+        tracing::debug!(
+            "vulnerability matching in {:.1} ms",
+            phase.elapsed().as_secs_f64() * 1e3
+        );
         target.findings.extend(checked.findings);
         target.warnings.extend(checked.warnings);
         if let Some((judged, warnings)) = misconfig {

@@ -30,6 +30,9 @@ pub struct GlobalArgs {
     /// Where the host's root is mounted when holdfast runs in a container (`-v /:/host:ro`): the engines' sockets, storage, snapshots and /proc are read under it, and `scan rootfs /` scans it.
     #[arg(long, global = true, env = "HOLDFAST_HOST_ROOT", value_name = "DIR")]
     pub host_root: Option<std::path::PathBuf>,
+    /// Threads that walk layers at once [default: one per CPU]. Each holds at most one file of up to --max-file-size in memory, so fewer threads bound a scan's memory on a small node, at the cost of time.
+    #[arg(long, global = true, env = "HOLDFAST_THREADS", value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    pub threads: Option<u16>,
 }
 
 #[derive(Subcommand, Debug)]

@@ -37,7 +37,9 @@ fn main() -> ExitCode {
         level
     } else if cli.global.debug {
         // oci-client logs token responses at debug level: keep registry tokens out of logs.
-        "debug,oci_client=info"
+        // YARA-X's code generator logs every compiled function: thousands of lines that
+        // drown the scan's own and slow it down.
+        "debug,oci_client=info,cranelift_codegen=info,wasmtime=info,wasmtime_cranelift=info"
     } else if cli.global.quiet {
         "error"
     } else {
@@ -60,6 +62,16 @@ fn main() -> ExitCode {
             .with_writer(std::io::stderr)
             .without_time()
             .init();
+    }
+    if let Some(n) = cli.global.threads {
+        // The layer walks run on rayon's global pool: its size is the number of files
+        // held in memory at once.
+        if let Err(e) = rayon::ThreadPoolBuilder::new()
+            .num_threads(usize::from(n))
+            .build_global()
+        {
+            tracing::warn!("--threads {n}: {e}");
+        }
     }
     let code = match run(cli) {
         Ok(code) => code,

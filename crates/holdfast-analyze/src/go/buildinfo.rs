@@ -308,23 +308,30 @@ const MAX_VERSION_STRING: usize = 128;
 /// is the pattern Syft's Go cataloger searches binaries for when the main module is
 /// `(devel)`: a string variable set with `-ldflags -X` is stored that way.
 pub(crate) fn version_string(bytes: &[u8]) -> Option<String> {
-    let mut i = 0;
-    while let Some(off) = bytes[i..].iter().position(|&b| b == 0 || b == 0xEF) {
-        let at = i + off;
-        i = at + 1;
-        let start = if bytes[at] == 0 {
-            at + 1
-        } else if bytes.get(at..at + 3) == Some(b"\xEF\xBF\xBD".as_slice()) {
-            at + 3
-        } else {
+    // Every candidate holds a dot a few digits after its start, and dots are far rarer
+    // than NULs in a binary: find them with SIMD, then look back for the start. A
+    // candidate's first dot comes before any later candidate's, so the first accepted is
+    // the first in the text, as a front-to-back search would find it.
+    for dot in memchr::memchr_iter(b'.', bytes) {
+        let digits = bytes[..dot]
+            .iter()
+            .rev()
+            .take_while(|b| b.is_ascii_digit())
+            .count();
+        if digits == 0 {
             continue;
-        };
-        match bytes.get(start) {
-            Some(b) if b.is_ascii_digit() || *b == b'v' => {}
-            _ => continue,
+        }
+        let mut start = dot - digits;
+        if start > 0 && bytes[start - 1] == b'v' {
+            start -= 1;
+        }
+        let after_nul = start >= 1 && bytes[start - 1] == 0;
+        let after_replacement = start >= 3 && bytes[start - 3..start] == *b"\xEF\xBF\xBD";
+        if !after_nul && !after_replacement {
+            continue;
         }
         let rest = &bytes[start..bytes.len().min(start + MAX_VERSION_STRING + 1)];
-        let Some(nul) = rest.iter().position(|&b| b == 0) else {
+        let Some(nul) = memchr::memchr(0, rest) else {
             continue;
         };
         let candidate = &rest[..nul];
@@ -845,6 +852,78 @@ pub(crate) mod tests {
             scan_both(&data),
             Scan::Skipped(WarningKind::MalformedFile, m) if m.contains("program headers")
         ));
+    }
+
+    /// The plain front-to-back search `version_string` must agree with.
+    fn version_string_reference(bytes: &[u8]) -> Option<String> {
+        let mut i = 0;
+        while let Some(off) = bytes[i..].iter().position(|&b| b == 0 || b == 0xEF) {
+            let at = i + off;
+            i = at + 1;
+            let start = if bytes[at] == 0 {
+                at + 1
+            } else if bytes.get(at..at + 3) == Some(b"\xEF\xBF\xBD".as_slice()) {
+                at + 3
+            } else {
+                continue;
+            };
+            match bytes.get(start) {
+                Some(b) if b.is_ascii_digit() || *b == b'v' => {}
+                _ => continue,
+            }
+            let rest = &bytes[start..bytes.len().min(start + MAX_VERSION_STRING + 1)];
+            let Some(nul) = rest.iter().position(|&b| b == 0) else {
+                continue;
+            };
+            if is_semver_string(&rest[..nul]) {
+                return std::str::from_utf8(&rest[..nul]).ok().map(str::to_string);
+            }
+        }
+        None
+    }
+
+    #[test]
+    fn version_string_agrees_with_a_front_to_back_search() {
+        // Random texts of the pieces that matter, from a fixed-seed generator.
+        let pieces: [&[u8]; 12] = [
+            b"\x00",
+            b"\x00",
+            b"v",
+            b"1",
+            b"22",
+            b".",
+            b".3",
+            b"1.2",
+            b"-rc1",
+            b"+ds",
+            b"a",
+            b"\xEF\xBF\xBD",
+        ];
+        let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
+        let mut next = || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let mut found = 0;
+        for _ in 0..20_000 {
+            let n = next() % 14;
+            let text: Vec<u8> = (0..n)
+                .flat_map(|_| {
+                    pieces[(next() % pieces.len() as u64) as usize]
+                        .iter()
+                        .copied()
+                })
+                .collect();
+            let want = version_string_reference(&text);
+            found += usize::from(want.is_some());
+            assert_eq!(version_string(&text), want, "{text:?}");
+        }
+        assert!(
+            found > 100,
+            "the generator makes versions too rarely: {found}"
+        );
     }
 
     #[test]

@@ -1,6 +1,8 @@
 //! One pass of every secret rule over one text: the keyword automata find which rules can
 //! match at all, only those rules' regexes run, then the gates and allow rules decide.
 
+use aho_corasick::Input;
+
 use super::redact::{has_letters_and_digits, shannon_entropy};
 use super::rules::RuleSet;
 
@@ -48,10 +50,17 @@ impl RuleSet {
         ];
         for (ac, owners) in automata {
             let Some(ac) = ac else { continue };
-            for m in ac.find_overlapping_iter(text) {
+            // Every start that begins a keyword: the longest one there (which enables
+            // the rules of the keywords it contains), then on from the next byte.
+            let mut at = 0;
+            while at < text.len() {
+                let Some(m) = ac.find(Input::new(text).span(at..text.len())) else {
+                    break;
+                };
                 for &r in &owners[m.pattern().as_usize()] {
                     candidate[r] = true;
                 }
+                at = m.start() + 1;
             }
         }
 

@@ -284,6 +284,13 @@ fn check_regex(file: &str, id: &str, pattern: &str) -> Result<(), RuleError> {
 
 /// One automaton over the keywords, and for each pattern index the rules it enables.
 /// Sorted so the automaton (and so the scan) is the same from run to run.
+///
+/// The automaton finds the longest keyword at each start (leftmost-longest), which lets
+/// the search use its prefilter and skip text no keyword can start in; an overlapping
+/// search cannot, and was most of a secret scan's time. So that no keyword is lost to a
+/// longer one found at the same place, a pattern enables the rules of every keyword it
+/// contains too (`_authtoken` enables the `token` rules); the matcher restarts one byte
+/// after each match start, so keywords that begin inside a match are still found.
 fn automaton(
     keywords: HashMap<String, Vec<usize>>,
     case_insensitive: bool,
@@ -295,9 +302,22 @@ fn automaton(
     pairs.sort();
     let ac = AhoCorasickBuilder::new()
         .ascii_case_insensitive(case_insensitive)
-        .match_kind(MatchKind::Standard)
+        .match_kind(MatchKind::LeftmostLongest)
         .build(pairs.iter().map(|(k, _)| k.as_bytes()))?;
-    Ok((Some(ac), pairs.into_iter().map(|(_, r)| r).collect()))
+    let enabled = pairs
+        .iter()
+        .map(|(outer, _)| {
+            let mut rules: Vec<usize> = pairs
+                .iter()
+                .filter(|(inner, _)| outer.contains(inner.as_str()))
+                .flat_map(|(_, r)| r.iter().copied())
+                .collect();
+            rules.sort_unstable();
+            rules.dedup();
+            rules
+        })
+        .collect();
+    Ok((Some(ac), enabled))
 }
 
 #[cfg(test)]
@@ -347,5 +367,61 @@ regex = '''acme_(?P<secret>[a-z0-9]{16})'''
         assert!(e.to_string().contains("rule `R1`"), "{e}");
         let unknown = "[[rule]]\nid = \"R1\"\ntitle = \"t\"\nseverity = \"LOW\"\nregex = \"a\"\nkeyword = [\"a\"]\n";
         assert!(RuleSet::compile(&[("z.toml".into(), unknown.into())]).is_err());
+    }
+}
+
+#[cfg(test)]
+mod keyword_tests {
+    use super::RuleSet;
+
+    /// Rules keyed by `abc`, `bcd`, `cd` and a case-sensitive `ABC`, each matching its
+    /// keyword followed by `=` and a value.
+    fn overlapping() -> RuleSet {
+        let rule = |id: &str, kw: &str, cs: bool| {
+            format!(
+                "[[rule]]\nid = \"{id}\"\ntitle = \"t\"\nseverity = \"LOW\"\nkeywords = [\"{kw}\"]\ncase_sensitive = {cs}\nregex = '''{kw}=(?P<secret>[0-9]+)'''\n"
+            )
+        };
+        let toml = [
+            rule("R-ABC", "abc", false),
+            rule("R-BCD", "bcd", false),
+            rule("R-CD", "cd", false),
+            rule("R-ABC-CS", "ABC", true),
+        ]
+        .concat();
+        let disable_builtin: Vec<String> = RuleSet::builtin()
+            .unwrap()
+            .rules
+            .iter()
+            .map(|r| format!("\"{}\"", r.id))
+            .collect();
+        let toml = format!("disable = [{}]\n{toml}", disable_builtin.join(", "));
+        RuleSet::compile(&[("kw.toml".into(), toml)]).unwrap()
+    }
+
+    fn found(set: &RuleSet, text: &str) -> Vec<String> {
+        let mut ids: Vec<String> = set
+            .scan_text(None, text.as_bytes())
+            .matches
+            .iter()
+            .map(|m| set.rules[m.rule].id.clone())
+            .collect();
+        ids.sort();
+        ids.dedup();
+        ids
+    }
+
+    #[test]
+    fn keywords_inside_or_across_a_longer_match_still_enable_their_rules() {
+        let set = overlapping();
+        // `bcd` starts inside `abc`, `cd` inside both: each rule's regex must run.
+        assert_eq!(
+            found(&set, "x abcd=1 abc=2 bcd=3 cd=4"),
+            ["R-ABC", "R-BCD", "R-CD"]
+        );
+        // Only `cd` is there, and only as part of `bcd`'s text.
+        assert_eq!(found(&set, "xbcd=5"), ["R-BCD", "R-CD"]);
+        assert_eq!(found(&set, "ABC=6"), ["R-ABC-CS"]);
+        assert_eq!(found(&set, "nothing here"), Vec::<String>::new());
     }
 }
