@@ -1,5 +1,6 @@
 //! What one layer yields: facts by path, plus the filesystem changes the merge needs.
 
+use std::fmt::Write;
 use std::time::Duration;
 
 use holdfast_model::{Warning, WarningKind};
@@ -82,13 +83,14 @@ impl WalkTimings {
             ms(self.read)
         );
         for r in rows {
-            out.push_str(&format!(
+            let _ = write!(
+                out,
                 "; {} {:.1} ms ({} files, {} MiB)",
                 r.name,
                 ms(r.time),
                 r.files,
                 r.bytes >> 20
-            ));
+            );
         }
         out
     }

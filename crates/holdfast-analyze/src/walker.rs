@@ -9,7 +9,7 @@
 use std::collections::HashMap;
 use std::io::{self, Read};
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use holdfast_model::path::{file_name, parent};
 use holdfast_model::WarningKind;
@@ -64,9 +64,9 @@ struct Collector<'a> {
     /// For hard links: which results each path produced in this layer.
     results_by_path: HashMap<String, Vec<usize>>,
     buf: Vec<u8>,
-    /// Per analyzer (same order as `analyzers`): entries given, bytes, time.
-    spent: Vec<AnalyzerTiming>,
-    read_time: Duration,
+    /// One row per analyzer, in the order of `analyzers`; rows of analyzers given nothing
+    /// are dropped at the end.
+    timings: WalkTimings,
     started: Instant,
 }
 
@@ -79,14 +79,16 @@ impl<'a> Collector<'a> {
             dropped_warnings: 0,
             results_by_path: HashMap::new(),
             buf: Vec::new(),
-            spent: analyzers
-                .iter()
-                .map(|a| AnalyzerTiming {
-                    name: a.name(),
-                    ..AnalyzerTiming::default()
-                })
-                .collect(),
-            read_time: Duration::ZERO,
+            timings: WalkTimings {
+                analyzers: analyzers
+                    .iter()
+                    .map(|a| AnalyzerTiming {
+                        name: a.name(),
+                        ..AnalyzerTiming::default()
+                    })
+                    .collect(),
+                ..WalkTimings::default()
+            },
             started: Instant::now(),
         }
     }
@@ -172,7 +174,7 @@ impl<'a> Collector<'a> {
         }
         let mut stream = io::Cursor::new(&head[..]).chain(&mut *content);
         let buf = std::mem::take(&mut self.buf);
-        self.read_time += reading.elapsed();
+        self.timings.read += reading.elapsed();
         for (index, want) in wanting {
             let analyzer = self.analyzers[index];
             let content = if want == Want::Meta {
@@ -219,7 +221,7 @@ impl<'a> Collector<'a> {
             };
             let started = Instant::now();
             let outcome = analyzer.analyze(&mut input);
-            let spent = &mut self.spent[index];
+            let spent = &mut self.timings.analyzers[index];
             spent.time += started.elapsed();
             spent.files += 1;
             spent.bytes += meta.size;
@@ -321,11 +323,9 @@ impl<'a> Collector<'a> {
 
     fn finish(mut self) -> LayerAnalysis {
         self.prune_non_links();
-        self.out.timings = WalkTimings {
-            walk: self.started.elapsed(),
-            read: self.read_time,
-            analyzers: self.spent.into_iter().filter(|t| t.files > 0).collect(),
-        };
+        self.timings.walk = self.started.elapsed();
+        self.timings.analyzers.retain(|t| t.files > 0);
+        self.out.timings = std::mem::take(&mut self.timings);
         if self.dropped_warnings > 0 {
             let n = self.dropped_warnings;
             self.out.warnings.push(LayerWarning::new(

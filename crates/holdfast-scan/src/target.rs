@@ -97,9 +97,9 @@ impl<'r> Plan<'r> {
     ) -> Result<Scanned, ScanError> {
         let cancel = &self.request.cancel;
         cancel.check()?;
-        let phase = std::time::Instant::now();
-        let mut facts = holdfast_analyze::analyze(source, &self.analyzers, &self.analyze);
-        let analyzed = phase.elapsed();
+        let mut facts = timed("layers analysed and merged", || {
+            holdfast_analyze::analyze(source, &self.analyzers, &self.analyze)
+        });
         if self.drop_os_packages {
             facts.packages.retain(|p| !p.package_type.is_os());
         }
@@ -109,25 +109,21 @@ impl<'r> Plan<'r> {
         tracing::debug!(
             cached = facts.cached_layers,
             read = facts.read_layers,
-            "layers analysed and merged in {:.1} ms",
-            analyzed.as_secs_f64() * 1e3
+            "layers"
         );
         cancel.check()?;
-        let phase = std::time::Instant::now();
-        let checked = holdfast_checks::run(
-            &self.checkers,
-            &self.scanners,
-            &holdfast_checks::ImageContext {
-                metadata: &facts.metadata,
-                fs: &facts.fs,
-                packages: &facts.packages,
-                layers: &facts.layers,
-            },
-        );
-        tracing::debug!(
-            "image-wide checks in {:.1} ms",
-            phase.elapsed().as_secs_f64() * 1e3
-        );
+        let checked = timed("image-wide checks", || {
+            holdfast_checks::run(
+                &self.checkers,
+                &self.scanners,
+                &holdfast_checks::ImageContext {
+                    metadata: &facts.metadata,
+                    fs: &facts.fs,
+                    packages: &facts.packages,
+                    layers: &facts.layers,
+                },
+            )
+        });
         let misconfig = self
             .image_checks
             .as_ref()
@@ -147,16 +143,13 @@ impl<'r> Plan<'r> {
             }
         }
         cancel.check()?;
-        let phase = std::time::Instant::now();
         let db = if self.matches_vulnerabilities() {
-            Some(self.match_vulnerabilities(&mut target, progress)?)
+            Some(timed("vulnerability matching", || {
+                self.match_vulnerabilities(&mut target, progress)
+            })?)
         } else {
             None
         };
-        tracing::debug!(
-            "vulnerability matching in {:.1} ms",
-            phase.elapsed().as_secs_f64() * 1e3
-        );
         target.findings.extend(checked.findings);
         target.warnings.extend(checked.warnings);
         if let Some((judged, warnings)) = misconfig {
@@ -484,6 +477,14 @@ fn target_result(facts: ImageFacts) -> TargetResult {
         plugins: Vec::new(),
         checks: Vec::new(),
     }
+}
+
+/// Runs `f`, and logs at debug level how long `what` took.
+fn timed<T>(what: &str, f: impl FnOnce() -> T) -> T {
+    let started = std::time::Instant::now();
+    let out = f();
+    tracing::debug!("{what} in {:.1} ms", started.elapsed().as_secs_f64() * 1e3);
+    out
 }
 
 #[cfg(test)]

@@ -39,7 +39,7 @@ fn main() -> ExitCode {
         // oci-client logs token responses at debug level: keep registry tokens out of logs.
         // YARA-X's code generator logs every compiled function: thousands of lines that
         // drown the scan's own and slow it down.
-        "debug,oci_client=info,cranelift_codegen=info,wasmtime=info,wasmtime_cranelift=info"
+        "debug,oci_client=info,cranelift_codegen=info,wasmtime=info,wasmtime_cranelift=info,walrus=info"
     } else if cli.global.quiet {
         "error"
     } else {
