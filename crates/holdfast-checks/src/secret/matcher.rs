@@ -1,8 +1,6 @@
 //! One pass of every secret rule over one text: the keyword automata find which rules can
 //! match at all, only those rules' regexes run, then the gates and allow rules decide.
 
-use aho_corasick::Input;
-
 use super::redact::{has_letters_and_digits, shannon_entropy};
 use super::rules::RuleSet;
 
@@ -44,25 +42,8 @@ impl RuleSet {
         for &i in &self.unconditional {
             candidate[i] = true;
         }
-        let automata = [
-            (&self.keywords_ci, &self.keyword_rules_ci),
-            (&self.keywords_cs, &self.keyword_rules_cs),
-        ];
-        for (ac, owners) in automata {
-            let Some(ac) = ac else { continue };
-            // Every start that begins a keyword: the longest one there (which enables
-            // the rules of the keywords it contains), then on from the next byte.
-            let mut at = 0;
-            while at < text.len() {
-                let Some(m) = ac.find(Input::new(text).span(at..text.len())) else {
-                    break;
-                };
-                for &r in &owners[m.pattern().as_usize()] {
-                    candidate[r] = true;
-                }
-                at = m.start() + 1;
-            }
-        }
+        self.keywords_ci.mark(text, &mut candidate);
+        self.keywords_cs.mark(text, &mut candidate);
 
         let mut found: Vec<SecretMatch> = Vec::new();
         let mut truncated = false;

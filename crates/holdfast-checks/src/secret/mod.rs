@@ -10,6 +10,7 @@
 //! their text members are scanned like files and their findings carry the nested path
 //! (`/opt/app.tar.gz!/lib/app.jar!/conf/app.properties`).
 
+pub mod keywords;
 pub mod matcher;
 pub mod redact;
 pub mod rules;

@@ -7,11 +7,12 @@
 
 use std::collections::HashMap;
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 use holdfast_model::Severity;
 use regex::bytes::{Regex, RegexBuilder, RegexSet, RegexSetBuilder};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
+
+use super::keywords::KeywordIndex;
 
 /// The rules written for holdfast, embedded in the binary.
 pub const BUILTIN_RULES: &str = include_str!("builtin.toml");
@@ -130,11 +131,9 @@ pub struct SecretRule {
 pub struct RuleSet {
     pub rules: Vec<SecretRule>,
     /// Case-insensitive keywords, and for each keyword the rules it enables.
-    pub keywords_ci: Option<AhoCorasick>,
-    pub keyword_rules_ci: Vec<Vec<usize>>,
+    pub keywords_ci: KeywordIndex,
     /// Case-sensitive keywords.
-    pub keywords_cs: Option<AhoCorasick>,
-    pub keyword_rules_cs: Vec<Vec<usize>>,
+    pub keywords_cs: KeywordIndex,
     /// Rules without keywords: they run on every file.
     pub unconditional: Vec<usize>,
     /// One set for every allow-path regex, one for every allow-value regex.
@@ -236,8 +235,8 @@ impl RuleSet {
                 remediation: spec.remediation,
             });
         }
-        let (keywords_ci, keyword_rules_ci) = automaton(ci, true)?;
-        let (keywords_cs, keyword_rules_cs) = automaton(cs, false)?;
+        let keywords_ci = KeywordIndex::build(ci, true)?;
+        let keywords_cs = KeywordIndex::build(cs, false)?;
         let set = |patterns: &[String]| {
             RegexSetBuilder::new(patterns)
                 .size_limit(REGEX_SIZE_LIMIT * 4)
@@ -251,9 +250,7 @@ impl RuleSet {
         Ok(RuleSet {
             rules,
             keywords_ci,
-            keyword_rules_ci,
             keywords_cs,
-            keyword_rules_cs,
             unconditional,
             allow_paths: set(&allow_paths)?,
             allow_values: set(&allow_values)?,
@@ -280,44 +277,6 @@ fn build_regex(file: &str, id: &str, pattern: &str) -> Result<Regex, RuleError> 
 
 fn check_regex(file: &str, id: &str, pattern: &str) -> Result<(), RuleError> {
     build_regex(file, id, pattern).map(|_| ())
-}
-
-/// One automaton over the keywords, and for each pattern index the rules it enables.
-/// Sorted so the automaton (and so the scan) is the same from run to run.
-///
-/// The automaton finds the longest keyword at each start (leftmost-longest), which lets
-/// the search use its prefilter and skip text no keyword can start in; an overlapping
-/// search cannot, and was most of a secret scan's time. So that no keyword is lost to a
-/// longer one found at the same place, a pattern enables the rules of every keyword it
-/// contains too (`_authtoken` enables the `token` rules); the matcher restarts one byte
-/// after each match start, so keywords that begin inside a match are still found.
-fn automaton(
-    keywords: HashMap<String, Vec<usize>>,
-    case_insensitive: bool,
-) -> Result<(Option<AhoCorasick>, Vec<Vec<usize>>), RuleError> {
-    if keywords.is_empty() {
-        return Ok((None, Vec::new()));
-    }
-    let mut pairs: Vec<(String, Vec<usize>)> = keywords.into_iter().collect();
-    pairs.sort();
-    let ac = AhoCorasickBuilder::new()
-        .ascii_case_insensitive(case_insensitive)
-        .match_kind(MatchKind::LeftmostLongest)
-        .build(pairs.iter().map(|(k, _)| k.as_bytes()))?;
-    let enabled = pairs
-        .iter()
-        .map(|(outer, _)| {
-            let mut rules: Vec<usize> = pairs
-                .iter()
-                .filter(|(inner, _)| outer.contains(inner.as_str()))
-                .flat_map(|(_, r)| r.iter().copied())
-                .collect();
-            rules.sort_unstable();
-            rules.dedup();
-            rules
-        })
-        .collect();
-    Ok((Some(ac), enabled))
 }
 
 #[cfg(test)]
@@ -374,8 +333,8 @@ regex = '''acme_(?P<secret>[a-z0-9]{16})'''
 mod keyword_tests {
     use super::RuleSet;
 
-    /// Rules keyed by `abc`, `bcd`, `cd` and a case-sensitive `ABC`, each matching its
-    /// keyword followed by `=` and a value.
+    /// Rules keyed by `abcde`, `bcdef`, `cdef` (in the automaton), `cd` (searched alone)
+    /// and a case-sensitive `ABCDE`, each matching its keyword followed by `=` and a value.
     fn overlapping() -> RuleSet {
         let rule = |id: &str, kw: &str, cs: bool| {
             format!(
@@ -383,10 +342,11 @@ mod keyword_tests {
             )
         };
         let toml = [
-            rule("R-ABC", "abc", false),
-            rule("R-BCD", "bcd", false),
+            rule("R-ABCDE", "abcde", false),
+            rule("R-BCDEF", "bcdef", false),
+            rule("R-CDEF", "cdef", false),
             rule("R-CD", "cd", false),
-            rule("R-ABC-CS", "ABC", true),
+            rule("R-ABCDE-CS", "ABCDE", true),
         ]
         .concat();
         let disable_builtin: Vec<String> = RuleSet::builtin()
@@ -414,14 +374,15 @@ mod keyword_tests {
     #[test]
     fn keywords_inside_or_across_a_longer_match_still_enable_their_rules() {
         let set = overlapping();
-        // `bcd` starts inside `abc`, `cd` inside both: each rule's regex must run.
+        // `bcdef` starts inside `abcde`, `cdef` inside both: each rule's regex must run.
         assert_eq!(
-            found(&set, "x abcd=1 abc=2 bcd=3 cd=4"),
-            ["R-ABC", "R-BCD", "R-CD"]
+            found(&set, "x abcdef=1 abcde=2 bcdef=3 cdef=4 cd=5"),
+            ["R-ABCDE", "R-BCDEF", "R-CD", "R-CDEF"]
         );
-        // Only `cd` is there, and only as part of `bcd`'s text.
-        assert_eq!(found(&set, "xbcd=5"), ["R-BCD", "R-CD"]);
-        assert_eq!(found(&set, "ABC=6"), ["R-ABC-CS"]);
+        // `cdef` is there only as part of `bcdef`'s text, `cd` only inside a longer word.
+        assert_eq!(found(&set, "xbcdef=5"), ["R-BCDEF", "R-CDEF"]);
+        assert_eq!(found(&set, "xabcd=5"), ["R-CD"]);
+        assert_eq!(found(&set, "ABCDE=6"), ["R-ABCDE-CS"]);
         assert_eq!(found(&set, "nothing here"), Vec::<String>::new());
     }
 }
