@@ -50,6 +50,11 @@ pub enum Want {
     /// empty content and the file is never read. Also offered for directories, which
     /// the walker shows to analyzers for this want only.
     Meta,
+    /// Random access to the content, for analyzers that read a few parts of large files
+    /// (an executable's headers and one section): the bytes when the file was read whole
+    /// for another analyzer or is small, otherwise [`FileContent::File`], a temporary copy
+    /// on disk, so the walk holds no large file in memory for them. Bounded like `Bytes`.
+    Seekable,
     /// Only the first [`HEAD_BYTES`] bytes (fewer when the file is shorter), as
     /// [`FileContent::Bytes`]: for analyzers that look at a file's start (is it binary?)
     /// without reading it, typically to decide whether a file over their own size bound
@@ -66,6 +71,8 @@ pub const HEAD_BYTES: usize = 8192;
 pub enum FileContent<'a> {
     Bytes(&'a [u8]),
     Stream(&'a mut dyn Read),
+    /// A temporary copy of a large file, at its start: only for [`Want::Seekable`].
+    File(&'a mut std::fs::File),
 }
 
 impl FileContent<'_> {
@@ -74,7 +81,19 @@ impl FileContent<'_> {
         match self {
             FileContent::Bytes(b) => f(&mut std::io::Cursor::new(*b)),
             FileContent::Stream(r) => f(*r),
+            FileContent::File(file) => f(*file),
         }
+    }
+
+    /// The content as bytes: borrowed when it came in memory, otherwise its first
+    /// `limit` bytes read from the reader.
+    pub fn bytes_up_to(&mut self, limit: u64) -> std::io::Result<std::borrow::Cow<'_, [u8]>> {
+        if let FileContent::Bytes(b) = self {
+            return Ok(std::borrow::Cow::Borrowed(*b));
+        }
+        let mut buf = Vec::new();
+        self.with_reader(|r| r.take(limit).read_to_end(&mut buf))?;
+        Ok(std::borrow::Cow::Owned(buf))
     }
 }
 

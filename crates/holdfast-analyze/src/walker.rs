@@ -2,13 +2,14 @@
 //! content is read at most once, only when someone asked for it.
 //!
 //! Tar streams are read strictly front to back (they may come from a decompressor or a
-//! socket) and hashed on the way, so the caller can check the diff_id before trusting the
-//! result to the cache. Directory targets are walked without following symlinks, and files
+//! socket) and hashed on the way (on a thread beside the walk), so the caller can check the
+//! diff_id before trusting the result to the cache. Directory targets are walked without following symlinks, and files
 //! are opened with `O_NOFOLLOW` so a link swapped in during the walk is not followed either.
 
 use std::collections::HashMap;
-use std::io::{self, Read};
+use std::io::{self, Read, Seek};
 use std::path::Path;
+use std::sync::mpsc;
 use std::time::Instant;
 
 use holdfast_model::path::{file_name, parent};
@@ -39,20 +40,128 @@ impl Default for WalkLimits {
     }
 }
 
-/// Hashes what passes through.
+/// Files over this size that only [`Want::Seekable`] analyzers need whole are copied to a
+/// temporary file instead of memory, so the largest executables of an image do not set
+/// the walk's memory.
+const SPOOL_BYTES: u64 = 4 << 20;
+
+/// Bytes handed to the hasher thread at a time.
+const HASH_BLOCK: usize = 256 << 10;
+/// Blocks queued for the hasher before the walk waits for it: bounds the memory it holds.
+const HASH_BLOCKS_QUEUED: usize = 4;
+
+/// Hashes what passes through: on a thread of its own when one could be started, so
+/// hashing a large layer overlaps its analysis instead of adding to it (SHA-256 was a fifth
+/// of a full scan's CPU, all on the thread walking the layer).
 struct HashingReader<'a> {
     inner: &'a mut dyn Read,
-    hasher: Sha256,
+    hasher: LayerHasher,
     bytes: u64,
+}
+
+enum LayerHasher {
+    Inline(Sha256),
+    Thread {
+        /// Bytes read since the last hand-over.
+        block: Vec<u8>,
+        to_hasher: mpsc::SyncSender<Vec<u8>>,
+        /// Blocks the hasher is done with, for reuse.
+        spare: mpsc::Receiver<Vec<u8>>,
+    },
+    /// The hasher thread stopped early (it has no way to): there is no digest, so the
+    /// result is not cached.
+    Lost,
 }
 
 impl Read for HashingReader<'_> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        self.hasher.update(&buf[..n]);
+        // A block never grows past its size: one large read (a whole file at once) would
+        // otherwise make every recycled block that large.
+        let room = match &self.hasher {
+            LayerHasher::Thread { block, .. } => HASH_BLOCK - block.len(),
+            _ => buf.len(),
+        };
+        let take = buf.len().min(room);
+        let n = self.inner.read(&mut buf[..take])?;
         self.bytes += n as u64;
+        match &mut self.hasher {
+            LayerHasher::Inline(h) => h.update(&buf[..n]),
+            LayerHasher::Thread {
+                block,
+                to_hasher,
+                spare,
+            } => {
+                block.extend_from_slice(&buf[..n]);
+                if block.len() >= HASH_BLOCK {
+                    let next = spare
+                        .try_recv()
+                        .unwrap_or_else(|_| Vec::with_capacity(HASH_BLOCK));
+                    let full = std::mem::replace(block, next);
+                    if to_hasher.send(full).is_err() {
+                        self.hasher = LayerHasher::Lost;
+                    }
+                }
+            }
+            LayerHasher::Lost => {}
+        }
         Ok(n)
     }
+}
+
+/// Runs `f` with a reader over `stream` that hashes what it reads, and returns what `f`
+/// returned, the SHA-256 of everything read (`None` if the hasher was lost) and its length.
+fn with_hashing<T>(
+    stream: &mut dyn Read,
+    f: impl FnOnce(&mut HashingReader<'_>) -> T,
+) -> (T, Option<[u8; 32]>, u64) {
+    std::thread::scope(|scope| {
+        let (to_hasher, blocks) = mpsc::sync_channel::<Vec<u8>>(HASH_BLOCKS_QUEUED);
+        let (give_back, spare) = mpsc::channel::<Vec<u8>>();
+        let thread = std::thread::Builder::new()
+            .name("layer-hash".into())
+            .spawn_scoped(scope, move || {
+                let mut h = Sha256::new();
+                for mut block in blocks {
+                    h.update(&block);
+                    block.clear();
+                    let _ = give_back.send(block);
+                }
+                h
+            });
+        let (hasher, thread) = match thread {
+            Ok(t) => (
+                LayerHasher::Thread {
+                    block: Vec::with_capacity(HASH_BLOCK),
+                    to_hasher,
+                    spare,
+                },
+                Some(t),
+            ),
+            // No thread to be had: hash on this one.
+            Err(_) => (LayerHasher::Inline(Sha256::new()), None),
+        };
+        let mut reader = HashingReader {
+            inner: stream,
+            hasher,
+            bytes: 0,
+        };
+        let out = f(&mut reader);
+        let digest = match reader.hasher {
+            LayerHasher::Inline(h) => Some(h.finalize().into()),
+            LayerHasher::Thread {
+                block, to_hasher, ..
+            } => {
+                let sent = to_hasher.send(block).is_ok();
+                drop(to_hasher);
+                match thread.map(|t| t.join()) {
+                    Some(Ok(h)) if sent => Some(h.finalize().into()),
+                    _ => None,
+                }
+            }
+            LayerHasher::Lost => None,
+        };
+        (out, digest, reader.bytes)
+    })
 }
 
 /// Collects a layer's results and warnings.
@@ -137,33 +246,71 @@ impl<'a> Collector<'a> {
         }
         let reading = Instant::now();
         let fits = meta.size <= self.limits.max_file_bytes;
-        // Read the whole file only when some analyzer needs bytes and the file is within
-        // the bound; streaming analyzers then read from the same bytes. Otherwise the
-        // first streaming analyzer reads the live stream, and nobody holds the file.
-        let read_whole = fits && wanting.iter().any(|(_, w)| *w == Want::Bytes);
+        let wants = |want: Want| wanting.iter().any(|(_, w)| *w == want);
+        // A large file only seekable analyzers need whole goes to a temporary file, not
+        // memory. With no temporary file to be had, it is read whole.
+        let mut spool = None;
+        if fits && meta.size > SPOOL_BYTES && wants(Want::Seekable) && !wants(Want::Bytes) {
+            match tempfile::tempfile() {
+                Ok(mut file) => {
+                    if let Err(e) = io::copy(&mut *content, &mut file) {
+                        self.warn(
+                            WarningKind::UnreadableFile,
+                            Some(path),
+                            format!("cannot copy the file to a temporary file: {e}"),
+                        );
+                        return;
+                    }
+                    spool = Some(file);
+                }
+                Err(e) => tracing::debug!(path, "no temporary file ({e}); read into memory"),
+            }
+        }
+        // Otherwise read the whole file only when some analyzer needs bytes and the file is
+        // within the bound; streaming analyzers then read from the same bytes. Otherwise
+        // the first streaming analyzer reads the live stream, and nobody holds the file.
+        let read_whole = fits && spool.is_none() && (wants(Want::Bytes) || wants(Want::Seekable));
         let mut streamed = false;
+        let mut filled = 0;
         if read_whole {
-            self.buf.clear();
-            // The exact size up front: growing by doubling would hold up to twice the
-            // largest file for the rest of the walk.
-            self.buf
-                .reserve_exact(usize::try_from(meta.size).unwrap_or(0));
-            let mut limited = content.take(self.limits.max_file_bytes);
-            if let Err(e) = limited.read_to_end(&mut self.buf) {
-                self.warn(
-                    WarningKind::UnreadableFile,
-                    Some(path),
-                    format!("cannot read the file: {e}"),
-                );
-                return;
+            // Read into bytes that are already initialised: `read_to_end` through a
+            // `dyn Read` zeroes the spare room of the buffer for every file, which was a
+            // pass over every byte read. The buffer grows to the exact size when a larger
+            // file comes (doubling would hold up to twice the largest file for the rest of
+            // the walk), and only then is new room zeroed.
+            let want = usize::try_from(meta.size).unwrap_or(usize::MAX);
+            if self.buf.len() < want {
+                self.buf.resize(want, 0);
+            }
+            loop {
+                match content.read(&mut self.buf[filled..want]) {
+                    Ok(0) => break,
+                    Ok(n) => filled += n,
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    Err(e) => {
+                        self.warn(
+                            WarningKind::UnreadableFile,
+                            Some(path),
+                            format!("cannot read the file: {e}"),
+                        );
+                        return;
+                    }
+                }
             }
         }
         // Head analyzers get the first bytes: from the whole file when it was read,
         // otherwise read here, before any streaming analyzer moves the stream past them;
         // that analyzer then reads them again, followed by the rest of the stream.
         let mut head = Vec::new();
-        if !read_whole && wanting.iter().any(|(_, w)| *w == Want::Head) {
-            if let Err(e) = Read::take(&mut *content, HEAD_BYTES as u64).read_to_end(&mut head) {
+        if !read_whole && wants(Want::Head) {
+            let head_of = |r: &mut dyn Read, head: &mut Vec<u8>| {
+                Read::take(r, HEAD_BYTES as u64).read_to_end(head)
+            };
+            let read = match spool.as_mut() {
+                Some(f) => f.rewind().and_then(|()| head_of(f, &mut head)),
+                None => head_of(&mut *content, &mut head),
+            };
+            if let Err(e) = read {
                 self.warn(
                     WarningKind::UnreadableFile,
                     Some(path),
@@ -174,6 +321,7 @@ impl<'a> Collector<'a> {
         }
         let mut stream = io::Cursor::new(&head[..]).chain(&mut *content);
         let buf = std::mem::take(&mut self.buf);
+        let bytes = &buf[..filled];
         self.timings.read += reading.elapsed();
         for (index, want) in wanting {
             let analyzer = self.analyzers[index];
@@ -181,12 +329,26 @@ impl<'a> Collector<'a> {
                 FileContent::Bytes(&[])
             } else if want == Want::Head {
                 if read_whole {
-                    FileContent::Bytes(&buf[..buf.len().min(HEAD_BYTES)])
+                    FileContent::Bytes(&bytes[..filled.min(HEAD_BYTES)])
                 } else {
                     FileContent::Bytes(&head)
                 }
             } else if read_whole {
-                FileContent::Bytes(&buf)
+                FileContent::Bytes(bytes)
+            } else if let Some(file) = spool.as_mut() {
+                if let Err(e) = file.rewind() {
+                    self.warn(
+                        WarningKind::UnreadableFile,
+                        Some(path),
+                        format!("{}: temporary copy unreadable: {e}", analyzer.name()),
+                    );
+                    continue;
+                }
+                if want == Want::Stream {
+                    FileContent::Stream(file)
+                } else {
+                    FileContent::File(file)
+                }
             } else if want == Want::Stream && !streamed {
                 streamed = true;
                 FileContent::Stream(&mut stream)
@@ -345,59 +507,57 @@ pub fn walk_tar(
     analyzers: &[&dyn Analyzer],
     limits: WalkLimits,
 ) -> LayerAnalysis {
-    let mut hashing = HashingReader {
-        inner: stream,
-        hasher: Sha256::new(),
-        bytes: 0,
-    };
-    let mut c = Collector::new(analyzers, limits);
-    let mut failed = false;
-    {
-        let mut archive = tar::Archive::new(&mut hashing);
-        match archive.entries() {
-            Ok(entries) => {
-                for entry in entries {
-                    let mut entry = match entry {
-                        Ok(e) => e,
-                        Err(e) => {
-                            c.warn(
-                                WarningKind::UnreadableFile,
-                                None,
-                                format!("layer stream stopped: {e}"),
-                            );
-                            failed = true;
-                            break;
-                        }
-                    };
-                    c.out.entries += 1;
-                    tar_entry(&mut c, &mut entry);
+    let ((c, failed), digest, bytes) = with_hashing(stream, |hashing| {
+        let mut c = Collector::new(analyzers, limits);
+        let mut failed = false;
+        {
+            let mut archive = tar::Archive::new(&mut *hashing);
+            match archive.entries() {
+                Ok(entries) => {
+                    for entry in entries {
+                        let mut entry = match entry {
+                            Ok(e) => e,
+                            Err(e) => {
+                                c.warn(
+                                    WarningKind::UnreadableFile,
+                                    None,
+                                    format!("layer stream stopped: {e}"),
+                                );
+                                failed = true;
+                                break;
+                            }
+                        };
+                        c.out.entries += 1;
+                        tar_entry(&mut c, &mut entry);
+                    }
+                }
+                Err(e) => {
+                    c.warn(
+                        WarningKind::MalformedFile,
+                        None,
+                        format!("not a tar stream: {e}"),
+                    );
+                    failed = true;
                 }
             }
-            Err(e) => {
+        }
+        if !failed {
+            // Read the end-of-archive blocks and padding so the hash covers the whole blob.
+            if let Err(e) = io::copy(hashing, &mut io::sink()) {
                 c.warn(
-                    WarningKind::MalformedFile,
+                    WarningKind::UnreadableFile,
                     None,
-                    format!("not a tar stream: {e}"),
+                    format!("layer stream stopped after the last entry: {e}"),
                 );
                 failed = true;
             }
         }
-    }
-    if !failed {
-        // Read the end-of-archive blocks and padding so the hash covers the whole blob.
-        if let Err(e) = io::copy(&mut hashing, &mut io::sink()) {
-            c.warn(
-                WarningKind::UnreadableFile,
-                None,
-                format!("layer stream stopped after the last entry: {e}"),
-            );
-            failed = true;
-        }
-    }
+        (c, failed)
+    });
     let mut out = c.finish();
-    out.bytes = hashing.bytes;
+    out.bytes = bytes;
     if !failed {
-        out.diff_id = Some(format!("sha256:{}", hex::encode(hashing.hasher.finalize())));
+        out.diff_id = digest.map(|d| format!("sha256:{}", hex::encode(d)));
     }
     out
 }
@@ -703,7 +863,7 @@ mod tests {
         fn analyze(&self, input: &mut FileInput<'_>) -> Result<Vec<FileFact>, AnalyzeError> {
             let len = match &input.content {
                 FileContent::Bytes(b) => b.len(),
-                FileContent::Stream(_) => usize::MAX,
+                FileContent::Stream(_) | FileContent::File(_) => usize::MAX,
             };
             self.0.lock().unwrap().push((
                 input.path.to_string(),
@@ -890,6 +1050,8 @@ mod tests {
     struct Recorder {
         want: Want,
         seen: Mutex<Vec<(String, usize, Vec<u8>)>>,
+        /// Per file: the path, the form of content (`bytes`, `stream`, `file`) and its length.
+        forms: Mutex<Vec<(String, &'static str, usize)>>,
     }
 
     impl Recorder {
@@ -897,10 +1059,14 @@ mod tests {
             Recorder {
                 want,
                 seen: Mutex::new(Vec::new()),
+                forms: Mutex::new(Vec::new()),
             }
         }
         fn seen(&self) -> Vec<(String, usize, Vec<u8>)> {
             std::mem::take(&mut self.seen.lock().unwrap())
+        }
+        fn forms(&self) -> Vec<(String, &'static str, usize)> {
+            std::mem::take(&mut self.forms.lock().unwrap())
         }
     }
 
@@ -918,8 +1084,17 @@ mod tests {
             self.want
         }
         fn analyze(&self, input: &mut FileInput<'_>) -> Result<Vec<FileFact>, AnalyzeError> {
+            let form = match input.content {
+                FileContent::Bytes(_) => "bytes",
+                FileContent::Stream(_) => "stream",
+                FileContent::File(_) => "file",
+            };
             let mut all = Vec::new();
             input.content.with_reader(|r| r.read_to_end(&mut all))?;
+            self.forms
+                .lock()
+                .unwrap()
+                .push((input.path.to_string(), form, all.len()));
             self.seen.lock().unwrap().push((
                 input.path.to_string(),
                 all.len(),
@@ -987,6 +1162,100 @@ mod tests {
         assert!(out.warnings.is_empty(), "{:?}", out.warnings);
         assert_eq!(head.seen(), [("/mid".into(), HEAD_BYTES, start.clone())]);
         assert_eq!(bytes.seen(), [("/mid".into(), HEAD_BYTES + 7, start)]);
+    }
+
+    /// Gives at most `chunk` bytes per read, as a pipe or a decompressor does.
+    struct Trickle<'a> {
+        data: &'a [u8],
+        chunk: usize,
+    }
+
+    impl Read for Trickle<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            let n = buf.len().min(self.chunk).min(self.data.len());
+            buf[..n].copy_from_slice(&self.data[..n]);
+            self.data = &self.data[n..];
+            Ok(n)
+        }
+    }
+
+    #[test]
+    fn diff_id_covers_every_byte_across_hash_blocks() {
+        // Several hash blocks, read in odd-sized pieces; the reused file buffer must hand
+        // each file exactly its own bytes after a larger one.
+        let big = 3 * HASH_BLOCK + 17;
+        let tar = counting_tar(&[("big", big), ("small", 10), ("mid", HASH_BLOCK / 3)]);
+        let bytes = Recorder::new(Want::Bytes);
+        let refs: [&dyn Analyzer; 1] = [&bytes];
+        for chunk in [1 << 20, 7919, 512] {
+            let mut stream = Trickle { data: &tar, chunk };
+            let out = walk_tar(&mut stream, &refs, WalkLimits::default());
+            let want = format!("sha256:{}", hex::encode(Sha256::digest(&tar)));
+            assert_eq!(out.diff_id.as_deref(), Some(want.as_str()), "chunk {chunk}");
+            assert_eq!(out.bytes, tar.len() as u64);
+            let start = vec![0u8, 1, 2, 3];
+            assert_eq!(
+                bytes.seen(),
+                [
+                    ("/big".into(), big, start.clone()),
+                    ("/small".into(), 10, start.clone()),
+                    ("/mid".into(), HASH_BLOCK / 3, start),
+                ]
+            );
+        }
+    }
+
+    #[test]
+    fn large_files_only_seekable_analyzers_read_go_to_a_temporary_file() {
+        let large = SPOOL_BYTES as usize + 3;
+        let tar = counting_tar(&[("small", 100), ("large", large)]);
+        let seen = |analyzers: &[&Recorder]| {
+            let refs: Vec<&dyn Analyzer> = analyzers.iter().map(|a| *a as &dyn Analyzer).collect();
+            let out = walk_tar(&mut &tar[..], &refs, WalkLimits::default());
+            assert!(out.warnings.is_empty(), "{:?}", out.warnings);
+            assert!(out.diff_id.is_some());
+            analyzers.iter().map(|a| a.forms()).collect::<Vec<_>>()
+        };
+        let (seek, stream, head) = (
+            Recorder::new(Want::Seekable),
+            Recorder::new(Want::Stream),
+            Recorder::new(Want::Head),
+        );
+        // Seekable alone, or with stream and head analyzers: the large file is a temporary
+        // file for the seekable one, and the stream and head read the same copy; the small
+        // one is read into memory.
+        assert_eq!(
+            seen(&[&head, &seek, &stream]),
+            [
+                vec![
+                    ("/small".to_string(), "bytes", 100),
+                    ("/large".to_string(), "bytes", HEAD_BYTES)
+                ],
+                vec![
+                    ("/small".to_string(), "bytes", 100),
+                    ("/large".to_string(), "file", large)
+                ],
+                vec![
+                    ("/small".to_string(), "bytes", 100),
+                    ("/large".to_string(), "stream", large)
+                ],
+            ]
+        );
+        // Once an analyzer needs the bytes, everyone reads them from memory.
+        let bytes = Recorder::new(Want::Bytes);
+        assert_eq!(
+            seen(&[&seek, &bytes]),
+            [
+                vec![
+                    ("/small".to_string(), "bytes", 100),
+                    ("/large".to_string(), "bytes", large)
+                ],
+                vec![
+                    ("/small".to_string(), "bytes", 100),
+                    ("/large".to_string(), "bytes", large)
+                ],
+            ]
+        );
     }
 
     #[test]

@@ -60,9 +60,9 @@ pub(crate) fn load<'a>(
 ) -> std::io::Result<Option<Cow<'a, [u8]>>> {
     match content {
         FileContent::Bytes(b) => Ok(Some(Cow::Borrowed(*b))),
-        FileContent::Stream(r) => {
+        FileContent::Stream(_) | FileContent::File(_) => {
             let mut buf = Vec::new();
-            r.take(limit.saturating_add(1)).read_to_end(&mut buf)?;
+            content.with_reader(|r| r.take(limit.saturating_add(1)).read_to_end(&mut buf))?;
             if buf.len() as u64 > limit {
                 return Ok(None);
             }

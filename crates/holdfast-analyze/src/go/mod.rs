@@ -87,6 +87,7 @@ impl Analyzer for GoAnalyzer {
         let mut src = match &mut input.content {
             FileContent::Bytes(b) => buildinfo::Source::Mem(b),
             FileContent::Stream(r) => buildinfo::Source::stream(&mut **r),
+            FileContent::File(f) => buildinfo::Source::stream(&mut **f),
         };
         Ok(match buildinfo::scan(&mut src)? {
             buildinfo::Scan::NotFound => Vec::new(),

@@ -54,12 +54,13 @@ struct AuditPackage {
 }
 
 /// Facts from an executable's `.dep-v0` section; nothing for files that are not ELF or
-/// have no such section.
-pub(super) fn analyze(bytes: &[u8], path: &str) -> Vec<FileFact> {
-    if !elf::is_elf(bytes) {
+/// have no such section. `data` is the file's bytes, or a cache over a temporary copy of a
+/// large file, which then reads only the headers, symbol tables and that section.
+pub(super) fn analyze<'d, R: object::ReadRef<'d>>(data: R, path: &str) -> Vec<FileFact> {
+    if !data.read_bytes_at(0, 4).is_ok_and(elf::is_elf) {
         return Vec::new();
     }
-    let file = match object::File::parse(bytes) {
+    let file = match object::File::parse(data) {
         Ok(f) => f,
         Err(e) => {
             return vec![FileFact::malformed(format!(
@@ -190,7 +191,7 @@ mod tests {
     #[test]
     fn reads_dep_v0() {
         let bytes = elf_with(&zlib(JSON.as_bytes()));
-        let facts = analyze(&bytes, "/usr/bin/app");
+        let facts = analyze(&bytes[..], "/usr/bin/app");
         assert_eq!(facts.len(), 1, "{facts:?}");
         let FileFact::Packages(p) = &facts[0] else {
             panic!()
@@ -211,8 +212,29 @@ mod tests {
     }
 
     #[test]
+    fn a_temporary_copy_reads_as_the_bytes_do() {
+        let mut bytes = elf_with(&zlib(JSON.as_bytes()));
+        // Padding after the section, as a large executable has.
+        bytes.extend(std::iter::repeat_n(0u8, 1 << 20));
+        let mut file = tempfile::tempfile().unwrap();
+        file.write_all(&bytes).unwrap();
+        let cache = object::read::ReadCache::new(&mut file);
+        assert_eq!(
+            analyze(&cache, "/usr/bin/app"),
+            analyze(&bytes[..], "/usr/bin/app")
+        );
+        assert!(
+            matches!(&analyze(&cache, "/usr/bin/app")[..], [FileFact::Packages(p)] if p.len() == 3)
+        );
+        // Not an ELF file, and a file shorter than the magic: nothing.
+        let mut text = tempfile::tempfile().unwrap();
+        text.write_all(b"#!").unwrap();
+        assert!(analyze(&object::read::ReadCache::new(&mut text), "/x").is_empty());
+    }
+
+    #[test]
     fn hostile_sections() {
-        assert!(analyze(b"not elf", "/x").is_empty());
+        assert!(analyze(&b"not elf"[..], "/x").is_empty());
         // No section.
         let plain = {
             use object::write::Object as W;
@@ -224,7 +246,7 @@ mod tests {
             .write()
             .unwrap()
         };
-        assert!(analyze(&plain, "/x").is_empty());
+        assert!(analyze(&plain[..], "/x").is_empty());
         // Not zlib, not JSON, a zlib bomb.
         let skipped = |bytes: &[u8], what: &str, want: WarningKind| {
             let f = analyze(bytes, "/x");
@@ -268,7 +290,7 @@ mod tests {
             bytes[sh + 24..sh + 32].copy_from_slice(&(u64::MAX - 3).to_le_bytes());
             bytes[sh + 32..sh + 40].copy_from_slice(&(1u64 << 62).to_le_bytes());
         }
-        let f = analyze(&bytes, "/x");
+        let f = analyze(&bytes[..], "/x");
         assert!(
             f.iter().all(|f| matches!(f, FileFact::Skipped { .. })),
             "{f:?}"
@@ -276,7 +298,7 @@ mod tests {
         // e_shoff past the end.
         let mut bytes = elf_with(&zlib(JSON.as_bytes()));
         bytes[40..48].copy_from_slice(&(u64::MAX - 100).to_le_bytes());
-        let f = analyze(&bytes, "/x");
+        let f = analyze(&bytes[..], "/x");
         assert!(
             f.iter().all(|f| matches!(f, FileFact::Skipped { .. })),
             "{f:?}"

@@ -19,7 +19,8 @@ use holdfast_model::path::file_name;
 use holdfast_model::{DependencyScope, Package, PackageType, Purl};
 
 use crate::analyzer::{
-    AnalyzeError, Analyzer, AnalyzerGroup, EntryKind, EntryMeta, FileFact, FileInput, Want,
+    AnalyzeError, Analyzer, AnalyzerGroup, EntryKind, EntryMeta, FileContent, FileFact, FileInput,
+    Want,
 };
 use crate::catalog::package::{is_executable, lang_package, load, MAX_TEXT_BYTES};
 use crate::walker::WalkLimits;
@@ -63,11 +64,15 @@ impl Analyzer for RustAnalyzer {
             && meta.size >= 64
             && meta.size <= WalkLimits::default().max_file_bytes
         {
-            return Want::Bytes;
+            return Want::Seekable;
         }
         Want::No
     }
     fn analyze(&self, input: &mut FileInput<'_>) -> Result<Vec<FileFact>, AnalyzeError> {
+        if let FileContent::File(file) = &mut input.content {
+            let cache = object::read::ReadCache::new(&mut **file);
+            return Ok(auditable::analyze(&cache, input.path));
+        }
         let is_lock = file_name(input.path) == "Cargo.lock";
         let limit = if is_lock {
             MAX_TEXT_BYTES
@@ -83,7 +88,7 @@ impl Analyzer for RustAnalyzer {
         if is_lock {
             cargo_lock::analyze(&String::from_utf8_lossy(&bytes), input.path)
         } else {
-            Ok(auditable::analyze(&bytes, input.path))
+            Ok(auditable::analyze(&bytes[..], input.path))
         }
     }
 }
@@ -225,7 +230,7 @@ mod tests {
             mode: 0o644,
             ..exe.clone()
         };
-        assert_eq!(a.wants("/usr/bin/x", &exe), Want::Bytes);
+        assert_eq!(a.wants("/usr/bin/x", &exe), Want::Seekable);
         assert_eq!(a.wants("/usr/bin/x", &huge), Want::No);
         assert_eq!(a.wants("/usr/bin/x", &plain), Want::No);
         assert_eq!(a.wants("/src/Cargo.lock", &plain), Want::Bytes);

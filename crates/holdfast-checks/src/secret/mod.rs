@@ -18,8 +18,7 @@ pub mod rules;
 use std::sync::{Arc, OnceLock};
 
 use holdfast_analyze::analyzer::{
-    AnalyzeError, AnalyzerGroup, EntryKind, EntryMeta, FileContent, FileFact, FileInput, Want,
-    HEAD_BYTES,
+    AnalyzeError, AnalyzerGroup, EntryKind, EntryMeta, FileFact, FileInput, Want, HEAD_BYTES,
 };
 use holdfast_analyze::archive::{self, ArchiveLimits};
 use holdfast_analyze::Analyzer;
@@ -301,20 +300,7 @@ impl Analyzer for SecretAnalyzer {
         if input.meta.size > max {
             // Binary first, then size: a binary is not scanned whatever its size, so only
             // a text file over the bound is worth a warning.
-            let owned;
-            let head: &[u8] = match &mut input.content {
-                FileContent::Bytes(b) => b,
-                FileContent::Stream(r) => {
-                    let mut buf = Vec::new();
-                    std::io::Read::read_to_end(
-                        &mut std::io::Read::take(&mut **r, SNIFF_BYTES as u64),
-                        &mut buf,
-                    )?;
-                    owned = buf;
-                    &owned
-                }
-            };
-            if looks_binary(head) {
+            if looks_binary(&input.content.bytes_up_to(SNIFF_BYTES as u64)?) {
                 return Ok(Vec::new());
             }
             return Ok(vec![FileFact::bound(format!(
@@ -322,16 +308,7 @@ impl Analyzer for SecretAnalyzer {
                 input.meta.size
             ))]);
         }
-        let owned;
-        let bytes: &[u8] = match &mut input.content {
-            FileContent::Bytes(b) => b,
-            FileContent::Stream(r) => {
-                let mut buf = Vec::new();
-                std::io::Read::read_to_end(&mut std::io::Read::take(&mut **r, max), &mut buf)?;
-                owned = buf;
-                &owned
-            }
-        };
+        let bytes = &*input.content.bytes_up_to(max)?;
         if looks_binary(bytes) {
             return Ok(Vec::new());
         }
@@ -370,19 +347,7 @@ impl SecretAnalyzer {
     /// findings at their nested paths; the bounds that stopped part of the reading become
     /// warnings naming the archive.
     fn analyze_archive(&self, input: &mut FileInput<'_>) -> Result<Vec<FileFact>, AnalyzeError> {
-        let owned;
-        let bytes: &[u8] = match &mut input.content {
-            FileContent::Bytes(b) => b,
-            FileContent::Stream(r) => {
-                let mut buf = Vec::new();
-                std::io::Read::read_to_end(
-                    &mut std::io::Read::take(&mut **r, archive::MAX_ARCHIVE_BYTES),
-                    &mut buf,
-                )?;
-                owned = buf;
-                &owned
-            }
-        };
+        let bytes = &*input.content.bytes_up_to(archive::MAX_ARCHIVE_BYTES)?;
         Ok(archive::scan_members(
             input.path,
             bytes,
