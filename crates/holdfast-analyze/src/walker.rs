@@ -2,14 +2,13 @@
 //! content is read at most once, only when someone asked for it.
 //!
 //! Tar streams are read strictly front to back (they may come from a decompressor or a
-//! socket) and hashed on the way (on a thread beside the walk), so the caller can check the
-//! diff_id before trusting the result to the cache. Directory targets are walked without following symlinks, and files
+//! socket) and hashed on the way, so the caller can check the diff_id before trusting the
+//! result to the cache. Directory targets are walked without following symlinks, and files
 //! are opened with `O_NOFOLLOW` so a link swapped in during the walk is not followed either.
 
 use std::collections::HashMap;
 use std::io::{self, Read, Seek};
 use std::path::Path;
-use std::sync::mpsc;
 use std::time::Instant;
 
 use holdfast_model::path::{file_name, parent};
@@ -45,123 +44,34 @@ impl Default for WalkLimits {
 /// the walk's memory.
 const SPOOL_BYTES: u64 = 4 << 20;
 
-/// Bytes handed to the hasher thread at a time.
-const HASH_BLOCK: usize = 256 << 10;
-/// Blocks queued for the hasher before the walk waits for it: bounds the memory it holds.
-const HASH_BLOCKS_QUEUED: usize = 4;
-
-/// Hashes what passes through: on a thread of its own when one could be started, so
-/// hashing a large layer overlaps its analysis instead of adding to it (SHA-256 was a fifth
-/// of a full scan's CPU, all on the thread walking the layer).
+/// Hashes what passes through.
 struct HashingReader<'a> {
     inner: &'a mut dyn Read,
-    hasher: LayerHasher,
+    hasher: Sha256,
     bytes: u64,
-}
-
-enum LayerHasher {
-    Inline(Sha256),
-    Thread {
-        /// Bytes read since the last hand-over.
-        block: Vec<u8>,
-        to_hasher: mpsc::SyncSender<Vec<u8>>,
-        /// Blocks the hasher is done with, for reuse.
-        spare: mpsc::Receiver<Vec<u8>>,
-    },
-    /// The hasher thread stopped early (it has no way to): there is no digest, so the
-    /// result is not cached.
-    Lost,
 }
 
 impl Read for HashingReader<'_> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        // A block never grows past its size: one large read (a whole file at once) would
-        // otherwise make every recycled block that large.
-        let room = match &self.hasher {
-            LayerHasher::Thread { block, .. } => HASH_BLOCK - block.len(),
-            _ => buf.len(),
-        };
-        let take = buf.len().min(room);
-        let n = self.inner.read(&mut buf[..take])?;
+        let n = self.inner.read(buf)?;
+        self.hasher.update(&buf[..n]);
         self.bytes += n as u64;
-        match &mut self.hasher {
-            LayerHasher::Inline(h) => h.update(&buf[..n]),
-            LayerHasher::Thread {
-                block,
-                to_hasher,
-                spare,
-            } => {
-                block.extend_from_slice(&buf[..n]);
-                if block.len() >= HASH_BLOCK {
-                    let next = spare
-                        .try_recv()
-                        .unwrap_or_else(|_| Vec::with_capacity(HASH_BLOCK));
-                    let full = std::mem::replace(block, next);
-                    if to_hasher.send(full).is_err() {
-                        self.hasher = LayerHasher::Lost;
-                    }
-                }
-            }
-            LayerHasher::Lost => {}
-        }
         Ok(n)
     }
 }
 
-/// Runs `f` with a reader over `stream` that hashes what it reads, and returns what `f`
-/// returned, the SHA-256 of everything read (`None` if the hasher was lost) and its length.
-fn with_hashing<T>(
-    stream: &mut dyn Read,
-    f: impl FnOnce(&mut HashingReader<'_>) -> T,
-) -> (T, Option<[u8; 32]>, u64) {
-    std::thread::scope(|scope| {
-        let (to_hasher, blocks) = mpsc::sync_channel::<Vec<u8>>(HASH_BLOCKS_QUEUED);
-        let (give_back, spare) = mpsc::channel::<Vec<u8>>();
-        let thread = std::thread::Builder::new()
-            .name("layer-hash".into())
-            .spawn_scoped(scope, move || {
-                let mut h = Sha256::new();
-                for mut block in blocks {
-                    h.update(&block);
-                    block.clear();
-                    let _ = give_back.send(block);
-                }
-                h
-            });
-        let (hasher, thread) = match thread {
-            Ok(t) => (
-                LayerHasher::Thread {
-                    block: Vec::with_capacity(HASH_BLOCK),
-                    to_hasher,
-                    spare,
-                },
-                Some(t),
-            ),
-            // No thread to be had: hash on this one.
-            Err(_) => (LayerHasher::Inline(Sha256::new()), None),
-        };
-        let mut reader = HashingReader {
-            inner: stream,
-            hasher,
-            bytes: 0,
-        };
-        let out = f(&mut reader);
-        let digest = match reader.hasher {
-            LayerHasher::Inline(h) => Some(h.finalize().into()),
-            LayerHasher::Thread {
-                block, to_hasher, ..
-            } => {
-                let sent = to_hasher.send(block).is_ok();
-                drop(to_hasher);
-                match thread.map(|t| t.join()) {
-                    Some(Ok(h)) if sent => Some(h.finalize().into()),
-                    _ => None,
-                }
-            }
-            LayerHasher::Lost => None,
-        };
-        (out, digest, reader.bytes)
-    })
+/// Copies `from` to `to` 1 MiB at a time: `io::copy`'s 8 KiB steps made a read and a
+/// write system call for every 8 KiB of a spooled executable.
+fn copy_in_chunks(from: &mut dyn Read, to: &mut impl io::Write) -> io::Result<()> {
+    let mut chunk = vec![0u8; 1 << 20];
+    loop {
+        match from.read(&mut chunk) {
+            Ok(0) => return Ok(()),
+            Ok(n) => to.write_all(&chunk[..n])?,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
 }
 
 /// Collects a layer's results and warnings.
@@ -253,7 +163,7 @@ impl<'a> Collector<'a> {
         if fits && meta.size > SPOOL_BYTES && wants(Want::Seekable) && !wants(Want::Bytes) {
             match tempfile::tempfile() {
                 Ok(mut file) => {
-                    if let Err(e) = io::copy(&mut *content, &mut file) {
+                    if let Err(e) = copy_in_chunks(&mut *content, &mut file) {
                         self.warn(
                             WarningKind::UnreadableFile,
                             Some(path),
@@ -507,57 +417,59 @@ pub fn walk_tar(
     analyzers: &[&dyn Analyzer],
     limits: WalkLimits,
 ) -> LayerAnalysis {
-    let ((c, failed), digest, bytes) = with_hashing(stream, |hashing| {
-        let mut c = Collector::new(analyzers, limits);
-        let mut failed = false;
-        {
-            let mut archive = tar::Archive::new(&mut *hashing);
-            match archive.entries() {
-                Ok(entries) => {
-                    for entry in entries {
-                        let mut entry = match entry {
-                            Ok(e) => e,
-                            Err(e) => {
-                                c.warn(
-                                    WarningKind::UnreadableFile,
-                                    None,
-                                    format!("layer stream stopped: {e}"),
-                                );
-                                failed = true;
-                                break;
-                            }
-                        };
-                        c.out.entries += 1;
-                        tar_entry(&mut c, &mut entry);
-                    }
-                }
-                Err(e) => {
-                    c.warn(
-                        WarningKind::MalformedFile,
-                        None,
-                        format!("not a tar stream: {e}"),
-                    );
-                    failed = true;
+    let mut hashing = HashingReader {
+        inner: stream,
+        hasher: Sha256::new(),
+        bytes: 0,
+    };
+    let mut c = Collector::new(analyzers, limits);
+    let mut failed = false;
+    {
+        let mut archive = tar::Archive::new(&mut hashing);
+        match archive.entries() {
+            Ok(entries) => {
+                for entry in entries {
+                    let mut entry = match entry {
+                        Ok(e) => e,
+                        Err(e) => {
+                            c.warn(
+                                WarningKind::UnreadableFile,
+                                None,
+                                format!("layer stream stopped: {e}"),
+                            );
+                            failed = true;
+                            break;
+                        }
+                    };
+                    c.out.entries += 1;
+                    tar_entry(&mut c, &mut entry);
                 }
             }
-        }
-        if !failed {
-            // Read the end-of-archive blocks and padding so the hash covers the whole blob.
-            if let Err(e) = io::copy(hashing, &mut io::sink()) {
+            Err(e) => {
                 c.warn(
-                    WarningKind::UnreadableFile,
+                    WarningKind::MalformedFile,
                     None,
-                    format!("layer stream stopped after the last entry: {e}"),
+                    format!("not a tar stream: {e}"),
                 );
                 failed = true;
             }
         }
-        (c, failed)
-    });
-    let mut out = c.finish();
-    out.bytes = bytes;
+    }
     if !failed {
-        out.diff_id = digest.map(|d| format!("sha256:{}", hex::encode(d)));
+        // Read the end-of-archive blocks and padding so the hash covers the whole blob.
+        if let Err(e) = io::copy(&mut hashing, &mut io::sink()) {
+            c.warn(
+                WarningKind::UnreadableFile,
+                None,
+                format!("layer stream stopped after the last entry: {e}"),
+            );
+            failed = true;
+        }
+    }
+    let mut out = c.finish();
+    out.bytes = hashing.bytes;
+    if !failed {
+        out.diff_id = Some(format!("sha256:{}", hex::encode(hashing.hasher.finalize())));
     }
     out
 }
@@ -1180,11 +1092,11 @@ mod tests {
     }
 
     #[test]
-    fn diff_id_covers_every_byte_across_hash_blocks() {
-        // Several hash blocks, read in odd-sized pieces; the reused file buffer must hand
-        // each file exactly its own bytes after a larger one.
-        let big = 3 * HASH_BLOCK + 17;
-        let tar = counting_tar(&[("big", big), ("small", 10), ("mid", HASH_BLOCK / 3)]);
+    fn diff_id_covers_every_byte_and_each_file_gets_its_own() {
+        // Read in odd-sized pieces; the reused file buffer must hand each file exactly its
+        // own bytes after a larger one.
+        let big = 3 << 20;
+        let tar = counting_tar(&[("big", big), ("small", 10), ("mid", big / 3)]);
         let bytes = Recorder::new(Want::Bytes);
         let refs: [&dyn Analyzer; 1] = [&bytes];
         for chunk in [1 << 20, 7919, 512] {
@@ -1199,7 +1111,7 @@ mod tests {
                 [
                     ("/big".into(), big, start.clone()),
                     ("/small".into(), 10, start.clone()),
-                    ("/mid".into(), HASH_BLOCK / 3, start),
+                    ("/mid".into(), big / 3, start),
                 ]
             );
         }
