@@ -143,7 +143,7 @@ impl<'a> Collector<'a> {
         self.run(path, meta, wanting, content);
     }
 
-    /// Runs `wanting` (from [`Collector::wanting`]) on the entry.
+    /// Runs `wanting` (from [`Collector::wanting`]) on the entry, read from a stream.
     fn run(
         &mut self,
         path: &str,
@@ -151,19 +151,12 @@ impl<'a> Collector<'a> {
         wanting: Vec<(usize, Want)>,
         content: &mut dyn Read,
     ) {
-        if wanting.is_empty() {
-            return;
-        }
-        let reading = Instant::now();
-        let fits = meta.size <= self.limits.max_file_bytes;
-        let wants = |want: Want| wanting.iter().any(|(_, w)| *w == want);
-        // A large file only seekable analyzers need whole goes to a temporary file, not
-        // memory. With no temporary file to be had, it is read whole.
-        let mut spool = None;
-        if fits && meta.size > SPOOL_BYTES && wants(Want::Seekable) && !wants(Want::Bytes) {
+        if self.spools(meta, &wanting) {
+            // A large file only seekable analyzers need whole goes to a temporary file,
+            // not memory. With no temporary file to be had, it is read whole.
             match tempfile::tempfile() {
                 Ok(mut file) => {
-                    if let Err(e) = copy_in_chunks(&mut *content, &mut file) {
+                    if let Err(e) = copy_in_chunks(content, &mut file) {
                         self.warn(
                             WarningKind::UnreadableFile,
                             Some(path),
@@ -171,11 +164,56 @@ impl<'a> Collector<'a> {
                         );
                         return;
                     }
-                    spool = Some(file);
+                    return self.serve(path, meta, wanting, &mut io::empty(), Some(&mut file));
                 }
                 Err(e) => tracing::debug!(path, "no temporary file ({e}); read into memory"),
             }
         }
+        self.serve(path, meta, wanting, content, None);
+    }
+
+    /// Runs `wanting` on a file of a directory target: one seekable analyzers would have
+    /// had copied is read in place.
+    fn run_on_disk(
+        &mut self,
+        path: &str,
+        meta: &EntryMeta,
+        wanting: Vec<(usize, Want)>,
+        file: &mut std::fs::File,
+    ) {
+        if self.spools(meta, &wanting) {
+            self.serve(path, meta, wanting, &mut io::empty(), Some(file));
+        } else {
+            self.serve(path, meta, wanting, file, None);
+        }
+    }
+
+    /// Whether the file goes to seekable analyzers as a file rather than bytes: it is
+    /// over [`SPOOL_BYTES`] and within the bound, and no analyzer needs its bytes.
+    fn spools(&self, meta: &EntryMeta, wanting: &[(usize, Want)]) -> bool {
+        let wants = |want: Want| wanting.iter().any(|(_, w)| *w == want);
+        meta.size > SPOOL_BYTES
+            && meta.size <= self.limits.max_file_bytes
+            && wants(Want::Seekable)
+            && !wants(Want::Bytes)
+    }
+
+    /// Serves the analyzers from `content`, or from `spool`, a file holding the whole
+    /// content (then `content` is unused).
+    fn serve(
+        &mut self,
+        path: &str,
+        meta: &EntryMeta,
+        wanting: Vec<(usize, Want)>,
+        content: &mut dyn Read,
+        mut spool: Option<&mut std::fs::File>,
+    ) {
+        if wanting.is_empty() {
+            return;
+        }
+        let reading = Instant::now();
+        let fits = meta.size <= self.limits.max_file_bytes;
+        let wants = |want: Want| wanting.iter().any(|(_, w)| *w == want);
         // Otherwise read the whole file only when some analyzer needs bytes and the file is
         // within the bound; streaming analyzers then read from the same bytes. Otherwise
         // the first streaming analyzer reads the live stream, and nobody holds the file.
@@ -217,7 +255,7 @@ impl<'a> Collector<'a> {
                 Read::take(r, HEAD_BYTES as u64).read_to_end(head)
             };
             let read = match spool.as_mut() {
-                Some(f) => f.rewind().and_then(|()| head_of(f, &mut head)),
+                Some(f) => f.rewind().and_then(|()| head_of(*f, &mut head)),
                 None => head_of(&mut *content, &mut head),
             };
             if let Err(e) = read {
@@ -726,7 +764,7 @@ pub fn walk_dir(root: &Path, analyzers: &[&dyn Analyzer], limits: WalkLimits) ->
                     match opened {
                         Ok(mut f) => {
                             c.out.bytes += meta.size;
-                            c.run(&image_path, &meta, wanting, &mut f);
+                            c.run_on_disk(&image_path, &meta, wanting, &mut f);
                         }
                         Err(e) => c.warn(
                             WarningKind::UnreadableFile,
@@ -1153,6 +1191,33 @@ mod tests {
                 ],
             ]
         );
+        // A directory target's file is handed over in place, not copied.
+        let dir = tempfile::tempdir().unwrap();
+        let body: Vec<u8> = (0..large).map(|i| (i % 251) as u8).collect();
+        std::fs::write(dir.path().join("large"), &body).unwrap();
+        std::fs::write(dir.path().join("small"), &body[..100]).unwrap();
+        let refs: [&dyn Analyzer; 2] = [&seek, &stream];
+        let out = walk_dir(dir.path(), &refs, WalkLimits::default());
+        assert!(out.warnings.is_empty(), "{:?}", out.warnings);
+        let mut got = seek.forms();
+        got.sort();
+        assert_eq!(
+            got,
+            [
+                ("/large".to_string(), "file", large),
+                ("/small".to_string(), "bytes", 100)
+            ]
+        );
+        let mut got = stream.forms();
+        got.sort();
+        assert_eq!(
+            got,
+            [
+                ("/large".to_string(), "stream", large),
+                ("/small".to_string(), "bytes", 100)
+            ]
+        );
+
         // Once an analyzer needs the bytes, everyone reads them from memory.
         let bytes = Recorder::new(Want::Bytes);
         assert_eq!(
