@@ -19,15 +19,11 @@
 # weak-password, escape, history, suid), vuln-secret, warm-all, trivy-vuln-secret.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-BENCH_DIR=${BENCH_DIR:-$ROOT/../shared/bench}
-IMG=${BENCH_IMAGES:-/var/tmp/bench-images}
-TRIVY=${TRIVY:-/opt/peers/bin/trivy}
-N=${N:-5}
+. "$ROOT/bench/time-case.sh"
 HF_DB=${HF_DB:?set HF_DB to a holdfast DB built from the OSV files}
 TRIVY_DB=${TRIVY_DB:-}
 HF_FLAGS=${HF_FLAGS:-}
 CASES=${CASES:-"floor sbom all vuln secret malware webshell backdoor weak-password escape history suid vuln-secret warm-all trivy-vuln-secret"}
-TFLAGS="--skip-db-update --skip-java-db-update --offline-scan --skip-version-check --quiet"
 
 cargo build --release --locked -q --manifest-path "$ROOT/Cargo.toml" -p holdfast
 HF=$ROOT/target/release/holdfast
@@ -35,7 +31,6 @@ images=("$@"); [ ${#images[@]} -gt 0 ] || images=(big deb12-python)
 work=$(mktemp -d /var/tmp/holdfast-bench.XXXX)
 trap 'rm -rf "$work"' EXIT
 
-. "$ROOT/bench/time-case.sh"
 
 # One cold holdfast scan: the cache directory is removed first, inside the timed command.
 hf_scan() {

@@ -11,19 +11,13 @@
 # (rule id and path) on the image, for the precision review.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-BENCH_DIR=${BENCH_DIR:-$ROOT/../shared/bench}
-IMG=${BENCH_IMAGES:-/var/tmp/bench-images}
-TRIVY=${TRIVY:-/opt/peers/bin/trivy}
-N=${N:-5}
-TFLAGS="--skip-db-update --skip-java-db-update --offline-scan --skip-version-check --quiet"
+. "$ROOT/bench/time-case.sh"
 
 cargo build --release --locked -q --manifest-path "$ROOT/Cargo.toml" -p holdfast
 HF=$ROOT/target/release/holdfast
 images=("$@"); [ ${#images[@]} -gt 0 ] || images=(deb12-python)
 work=$(mktemp -d /var/tmp/holdfast-bench-secrets.XXXX)
 trap 'rm -rf "$work"' EXIT
-
-. "$ROOT/bench/time-case.sh"
 
 for image in "${images[@]}"; do
   tar=$IMG/$image.tar

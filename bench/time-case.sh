@@ -1,5 +1,13 @@
-# Sourced by the bench scripts: `time_case LABEL CMD...` runs CMD N times under the shared
-# bench timer (ptime.py in $BENCH_DIR) and prints one line: median wall, CPU, peak RSS.
+# Sourced by the bench scripts, after they set ROOT: the settings they share (each kept
+# when the environment or the script already set it), and `time_case LABEL CMD...`, which
+# runs CMD N times under the shared bench timer (ptime.py in $BENCH_DIR) and prints one
+# line: median wall, CPU, peak RSS.
+: "${BENCH_DIR:=$ROOT/../shared/bench}"
+IMG=${IMG:-${BENCH_IMAGES:-/var/tmp/bench-images}}
+: "${TRIVY:=/opt/peers/bin/trivy}"
+: "${N:=5}"
+# Trivy offline, on the DB it was given, without its own update checks.
+TFLAGS="--skip-db-update --skip-java-db-update --offline-scan --skip-version-check --quiet"
 time_case() {
   local label=$1; shift
   local rep

@@ -75,7 +75,7 @@ pub enum FileContent<'a> {
     File(&'a mut std::fs::File),
 }
 
-impl FileContent<'_> {
+impl<'a> FileContent<'a> {
     /// Runs `f` on a reader over the content, whichever form it came in.
     pub fn with_reader<T>(&mut self, f: impl FnOnce(&mut dyn Read) -> T) -> T {
         match self {
@@ -87,7 +87,7 @@ impl FileContent<'_> {
 
     /// The content as bytes: borrowed when it came in memory, otherwise its first
     /// `limit` bytes read from the reader.
-    pub fn bytes_up_to(&mut self, limit: u64) -> std::io::Result<std::borrow::Cow<'_, [u8]>> {
+    pub fn bytes_up_to(&mut self, limit: u64) -> std::io::Result<std::borrow::Cow<'a, [u8]>> {
         if let FileContent::Bytes(b) = self {
             return Ok(std::borrow::Cow::Borrowed(*b));
         }

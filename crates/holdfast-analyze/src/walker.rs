@@ -60,20 +60,6 @@ impl Read for HashingReader<'_> {
     }
 }
 
-/// Copies `from` to `to` 1 MiB at a time: `io::copy`'s 8 KiB steps made a read and a
-/// write system call for every 8 KiB of a spooled executable.
-fn copy_in_chunks(from: &mut dyn Read, to: &mut impl io::Write) -> io::Result<()> {
-    let mut chunk = vec![0u8; 1 << 20];
-    loop {
-        match from.read(&mut chunk) {
-            Ok(0) => return Ok(()),
-            Ok(n) => to.write_all(&chunk[..n])?,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-}
-
 /// Collects a layer's results and warnings.
 struct Collector<'a> {
     analyzers: &'a [&'a dyn Analyzer],
@@ -156,7 +142,10 @@ impl<'a> Collector<'a> {
             // not memory. With no temporary file to be had, it is read whole.
             match tempfile::tempfile() {
                 Ok(mut file) => {
-                    if let Err(e) = copy_in_chunks(content, &mut file) {
+                    // 1 MiB at a time: `io::copy`'s own 8 KiB steps made a read and a write
+                    // system call for every 8 KiB of a spooled executable.
+                    let mut chunks = io::BufReader::with_capacity(1 << 20, content);
+                    if let Err(e) = io::copy(&mut chunks, &mut file) {
                         self.warn(
                             WarningKind::UnreadableFile,
                             Some(path),
@@ -214,9 +203,10 @@ impl<'a> Collector<'a> {
         let reading = Instant::now();
         let fits = meta.size <= self.limits.max_file_bytes;
         let wants = |want: Want| wanting.iter().any(|(_, w)| *w == want);
-        // Otherwise read the whole file only when some analyzer needs bytes and the file is
-        // within the bound; streaming analyzers then read from the same bytes. Otherwise
-        // the first streaming analyzer reads the live stream, and nobody holds the file.
+        // Unless it was spooled, read the whole file when some analyzer needs bytes or
+        // random access and the file is within the bound; streaming analyzers then read
+        // from the same bytes. Otherwise the first streaming analyzer reads the live
+        // stream, and nobody holds the file.
         let read_whole = fits && spool.is_none() && (wants(Want::Bytes) || wants(Want::Seekable));
         let mut streamed = false;
         let mut filled = 0;

@@ -4,7 +4,6 @@
 //! whichever form the walker hands it in.
 
 use std::borrow::Cow;
-use std::io::Read;
 
 use holdfast_model::{DependencyScope, Package, PackageType};
 
@@ -58,16 +57,9 @@ pub(crate) fn load<'a>(
     content: &mut FileContent<'a>,
     limit: u64,
 ) -> std::io::Result<Option<Cow<'a, [u8]>>> {
-    match content {
-        FileContent::Bytes(b) => Ok(Some(Cow::Borrowed(*b))),
-        FileContent::Stream(_) | FileContent::File(_) => {
-            let mut buf = Vec::new();
-            content.with_reader(|r| r.take(limit.saturating_add(1)).read_to_end(&mut buf))?;
-            if buf.len() as u64 > limit {
-                return Ok(None);
-            }
-            Ok(Some(Cow::Owned(buf)))
-        }
+    match content.bytes_up_to(limit.saturating_add(1))? {
+        Cow::Owned(read) if read.len() as u64 > limit => Ok(None),
+        bytes => Ok(Some(bytes)),
     }
 }
 
