@@ -29,8 +29,9 @@ pub use purl::Purl;
 pub use registry_summary::{FailedImage, ImageFindings, RegistrySummary};
 pub use result::{
     Analysis, AnalysisSection, AnalysisSectionKind, AnalysisWarning, AnalysisWarningKind,
-    CheckEvidence, CheckResult, CheckStatus, DbDescription, LayerInfo, PluginRun, ScanResult,
-    ScanSummary, TargetKind, TargetResult, ToolInfo, Warning, WarningKind, SCHEMA_VERSION,
+    ChangedCheck, CheckChanges, CheckEvidence, CheckResult, CheckStatus, DbDescription, LayerInfo,
+    PluginRun, ScanResult, ScanSummary, TargetKind, TargetResult, ToolInfo, Warning, WarningKind,
+    SCHEMA_VERSION,
 };
 
 /// An error and its causes on one line, `: `-joined, as `{:#}` of an `anyhow::Error`

@@ -33,6 +33,18 @@ pub struct ScanResult {
     pub analysis: Option<Analysis>,
 }
 
+impl ScanResult {
+    /// Why a compliance run could not judge what it is for (a node without a kubelet, a
+    /// daemon that cannot be reached): its first `not-applicable` warning.
+    pub fn not_supported(&self) -> Option<&str> {
+        self.targets
+            .iter()
+            .flat_map(|t| &t.warnings)
+            .find(|w| w.kind == WarningKind::NotApplicable)
+            .map(|w| w.message.as_str())
+    }
+}
+
 /// An OpenAI-compatible model's explanation of a result. It is advice about the findings,
 /// never a finding: it changes no count and no exit code.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -514,5 +526,132 @@ impl ScanSummary {
             }
         }
         s
+    }
+}
+
+/// One check of one target, as a run's difference from the run before lists it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct ChangedCheck<'a> {
+    /// The target the check judged.
+    pub target: &'a str,
+    /// The check as the run that failed it (for new failures) or the run that had failed
+    /// it (for fixed ones) reported it.
+    pub check: &'a CheckResult,
+}
+
+/// What changed between two runs of the same checks, by target and check id: checks that
+/// fail now (WARN or ERROR) and did not, then checks that failed and no longer do.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct CheckChanges<'a> {
+    /// Failing now, not failing (or not run) before.
+    pub new_failures: Vec<ChangedCheck<'a>>,
+    /// Failing before, not failing (or not run) now.
+    pub fixed: Vec<ChangedCheck<'a>>,
+}
+
+impl<'a> CheckChanges<'a> {
+    /// The changes from `before` to `after`, each list in target then check id order.
+    pub fn between(before: &'a ScanResult, after: &'a ScanResult) -> CheckChanges<'a> {
+        let (b, a) = (failures(before), failures(after));
+        CheckChanges {
+            new_failures: a
+                .iter()
+                .filter(|(key, _)| !b.contains_key(*key))
+                .map(|(_, c)| *c)
+                .collect(),
+            fixed: b
+                .iter()
+                .filter(|(key, _)| !a.contains_key(*key))
+                .map(|(_, c)| *c)
+                .collect(),
+        }
+    }
+}
+
+/// The failing checks of a result, by (target, check id).
+fn failures(result: &ScanResult) -> std::collections::BTreeMap<(&str, &str), ChangedCheck<'_>> {
+    result
+        .targets
+        .iter()
+        .flat_map(|t| t.checks.iter().map(move |c| (t.name.as_str(), c)))
+        .filter(|(_, c)| matches!(c.status, CheckStatus::Warn | CheckStatus::Error))
+        .map(|(target, check)| ((target, check.id.as_str()), ChangedCheck { target, check }))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(id: &str, status: CheckStatus) -> CheckResult {
+        CheckResult {
+            id: id.into(),
+            title: format!("title of {id}"),
+            benchmark: "b".into(),
+            section: "1".into(),
+            level: 1,
+            scored: true,
+            severity: Severity::Medium,
+            status,
+            evidence: Vec::new(),
+            remediation: String::new(),
+            tags: Vec::new(),
+            aliases: Vec::new(),
+        }
+    }
+
+    fn run(targets: &[(&str, &[(&str, CheckStatus)])]) -> ScanResult {
+        let targets: Vec<TargetResult> = targets
+            .iter()
+            .map(|(name, checks)| {
+                let mut t = TargetResult::empty(TargetKind::Host, *name);
+                t.checks = checks.iter().map(|(id, s)| check(id, *s)).collect();
+                t
+            })
+            .collect();
+        ScanResult {
+            schema_version: SCHEMA_VERSION,
+            tool: ToolInfo {
+                name: "holdfast".into(),
+                version: "0".into(),
+            },
+            created_at: String::new(),
+            db: None,
+            summary: ScanSummary::of(&targets),
+            targets,
+            registry: None,
+            cluster: None,
+            analysis: None,
+        }
+    }
+
+    fn ids(list: &[ChangedCheck<'_>]) -> Vec<String> {
+        list.iter()
+            .map(|c| format!("{}:{}", c.target, c.check.id))
+            .collect()
+    }
+
+    #[test]
+    fn changes_are_failures_that_came_or_went_per_target() {
+        use CheckStatus::*;
+        let before = run(&[
+            ("a", &[("1", Pass), ("2", Warn), ("3", Error), ("4", Warn)]),
+            ("b", &[("1", Warn)]),
+        ]);
+        let after = run(&[
+            // 2 stays failing (WARN to ERROR is no change), 3 is fixed as INFO, 4 is
+            // no longer run, 5 is new, and 1 now fails on `a` only.
+            ("a", &[("1", Warn), ("2", Error), ("3", Info), ("5", Warn)]),
+            ("b", &[("1", Pass), ("6", Note)]),
+        ]);
+        let changes = CheckChanges::between(&before, &after);
+        assert_eq!(ids(&changes.new_failures), ["a:1", "a:5"]);
+        assert_eq!(ids(&changes.fixed), ["a:3", "a:4", "b:1"]);
+        // The fixed ones are described by the run that failed them.
+        assert_eq!(changes.fixed[0].check.status, Error);
+        assert_eq!(
+            CheckChanges::between(&after, &after),
+            CheckChanges::default()
+        );
     }
 }

@@ -159,6 +159,14 @@ pub fn scan(request: &ScanRequest, progress: &dyn ProgressSink) -> Result<ScanRe
     Ok(result)
 }
 
+/// Loads `--policy` checks with the built-in ones, as a compliance run would, so a
+/// service can refuse a broken one at start-up instead of failing every run.
+pub fn check_policies(policies: &[std::path::PathBuf]) -> Result<(), ScanError> {
+    holdfast_compliance::RuleEngine::new(policies)
+        .map(drop)
+        .map_err(|e| ScanError::Benchmark(e.into()))
+}
+
 /// [`scan`] on tokio's blocking pool, for async callers. The request and the sink move to
 /// the worker thread; cancel through the request's [`CancelToken`] (dropping the future
 /// does not stop the scan).

@@ -91,6 +91,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/vulnerabilities", get(list_vulnerabilities))
         .route("/api/v1/vulnerabilities/{id}", get(get_vulnerability))
         .route("/api/v1/compliance", get(list_compliance))
+        .route("/api/v1/compliance/runs/{id}", get(get_compliance_run))
         .route("/api/v1/exceptions", get(list_exceptions))
         .route("/api/v1/policies", get(list_policies))
         .route("/api/v1/policies/{name}", get(get_policy))
@@ -543,13 +544,33 @@ async fn get_vulnerability(
     })))
 }
 
-async fn list_compliance(State(state): State<AppState>) -> ApiResult<Json<Value>> {
+/// `?regulation=` of the compliance views.
+#[derive(Debug, Deserialize)]
+pub(crate) struct RegulationQuery {
+    pub(crate) regulation: Option<String>,
+}
+
+async fn list_compliance(
+    State(state): State<AppState>,
+    Query(q): Query<RegulationQuery>,
+) -> ApiResult<Json<Value>> {
     let rows = state
         .store
         .latest_findings(&["compliance", "misconfiguration"], &[])
         .await
         .map_err(ApiError::store)?;
-    Ok(Json(json!({ "results": rows })))
+    let targets = crate::compliance::targets(&state, q.regulation.as_deref()).await?;
+    Ok(Json(json!({ "results": rows, "targets": targets })))
+}
+
+async fn get_compliance_run(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Query(q): Query<RegulationQuery>,
+) -> ApiResult<Json<crate::compliance::ComplianceRun>> {
+    Ok(Json(
+        crate::compliance::run(&state, &id, q.regulation.as_deref()).await?,
+    ))
 }
 
 async fn list_exceptions(State(state): State<AppState>) -> ApiResult<Json<Value>> {

@@ -43,6 +43,8 @@ pub struct ServerConfig {
     pub schedules: Vec<ConfigSchedule>,
     /// Serve the admission webhook at `POST /admission`, judged by the stored policy.
     pub admission: bool,
+    /// `--policy` directories or files of extra checks for the compliance runs.
+    pub policies: Vec<PathBuf>,
     /// The webhook's infrastructure settings (an authorization plugin config without
     /// `[[policies]]`).
     pub admission_config: Option<PathBuf>,
@@ -69,6 +71,7 @@ impl ServerConfig {
             schedules: Vec::new(),
             admission: false,
             admission_config: None,
+            policies: Vec::new(),
         }
     }
 

@@ -14,6 +14,7 @@
 mod admission;
 mod api;
 mod auth;
+mod compliance;
 mod config;
 mod console;
 mod dbserve;
@@ -100,6 +101,7 @@ pub async fn run_until(
     shutdown: impl std::future::Future<Output = ()>,
     ready: impl FnOnce(SocketAddr),
 ) -> Result<()> {
+    holdfast_scan::check_policies(&config.policies).context("--policy")?;
     let store = open_store(&config).await?;
     let db_path = config.db_path.clone();
     let db = VulnDbHandle::new(holdfast_scan::DbLocation::DefaultOrDemo(db_path.clone()));

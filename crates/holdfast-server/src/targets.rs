@@ -5,14 +5,16 @@
 //! bare reference (an image, as `holdfast scan image` takes it); `rootfs:DIR` (a host or
 //! unpacked filesystem, as `scan rootfs`); `container:ID` and `containers:all` (the Docker
 //! daemon's containers, as `scan container`); `catalog:HOST` (every image of a registry,
-//! as `scan registry`).
+//! as `scan registry`); `compliance:docker`, `compliance:kubernetes` and
+//! `compliance:cluster[:CONTEXT]` (the benchmarks `holdfast compliance` runs, on the host
+//! the worker runs on or on a cluster's pod specs).
 
 use std::time::Duration;
 
 use holdfast_model::FindingKind;
 use holdfast_scan::{
-    CancelToken, CheckSettings, ClusterOptions, ClusterSelection, RegistrySelection, ScanRequest,
-    Target, WalkLimits,
+    Benchmark, BenchmarkOptions, CancelToken, CheckSettings, ClusterOptions, ClusterSelection,
+    RegistrySelection, ScanRequest, Target, WalkLimits,
 };
 use holdfast_source::{ContainerEngine, OpenOptions, TargetSpec};
 
@@ -31,7 +33,12 @@ pub enum TargetKindArg {
     Registry,
     /// A Kubernetes cluster's pods and their images.
     Cluster,
+    /// A compliance benchmark run.
+    Compliance,
 }
+
+/// The prefix of the compliance runs' targets.
+pub const COMPLIANCE_PREFIX: &str = "compliance:";
 
 /// Parses a target string into the engine's target.
 pub fn parse_target(target: &str) -> Result<(Target, TargetKindArg), String> {
@@ -47,6 +54,9 @@ pub fn parse_target(target: &str) -> Result<(Target, TargetKindArg), String> {
             },
             TargetKindArg::Rootfs,
         ));
+    }
+    if let Some(what) = target.strip_prefix(COMPLIANCE_PREFIX) {
+        return compliance_target(target, what).map(|t| (t, TargetKindArg::Compliance));
     }
     if target == "containers:all" {
         return Ok((
@@ -66,23 +76,7 @@ pub fn parse_target(target: &str) -> Result<(Target, TargetKindArg), String> {
         ));
     }
     if let Some(context) = target.strip_prefix("cluster:") {
-        // `cluster:in-cluster` is the service account of the pod the server runs in (or
-        // the kubeconfig's current context); any other word names a kubeconfig context.
-        let context = match context.trim() {
-            "" | "in-cluster" => None,
-            other => Some(other.to_string()),
-        };
-        return Ok((
-            Target::Cluster(ClusterSelection {
-                options: ClusterOptions {
-                    context,
-                    ..ClusterOptions::default()
-                },
-                parallel: 2,
-                ..ClusterSelection::default()
-            }),
-            TargetKindArg::Cluster,
-        ));
+        return Ok((Target::Cluster(cluster(context)), TargetKindArg::Cluster));
     }
     if let Some(host) = target.strip_prefix("catalog:") {
         if host.is_empty() || host.contains('/') {
@@ -107,6 +101,51 @@ pub fn parse_target(target: &str) -> Result<(Target, TargetKindArg), String> {
     ))
 }
 
+/// `cluster:CONTEXT`'s selection. `in-cluster` (or nothing) is the service account of the
+/// pod the server runs in, or the kubeconfig's current context; any other word names a
+/// kubeconfig context.
+fn cluster(context: &str) -> ClusterSelection {
+    let context = match context.trim() {
+        "" | "in-cluster" => None,
+        other => Some(other.to_string()),
+    };
+    ClusterSelection {
+        options: ClusterOptions {
+            context,
+            ..ClusterOptions::default()
+        },
+        parallel: 2,
+        ..ClusterSelection::default()
+    }
+}
+
+/// `compliance:WHAT`: the CIS Docker benchmark of the worker's host (`docker`), the CIS
+/// Kubernetes node benchmark of the worker's node (`kubernetes`), or a cluster's pod specs
+/// (`cluster[:CONTEXT]`), as `holdfast compliance` runs them.
+fn compliance_target(target: &str, what: &str) -> Result<Target, String> {
+    let benchmark = |benchmark| {
+        Target::Benchmark(BenchmarkOptions {
+            benchmark,
+            ..BenchmarkOptions::default()
+        })
+    };
+    match what {
+        "docker" => Ok(benchmark(Benchmark::Docker)),
+        "kubernetes" => Ok(benchmark(Benchmark::KubernetesNode)),
+        _ => match what.strip_prefix("cluster") {
+            Some(rest) if rest.is_empty() || rest.starts_with(':') => {
+                Ok(Target::Cluster(ClusterSelection {
+                    specs_only: true,
+                    ..cluster(rest.trim_start_matches(':'))
+                }))
+            }
+            _ => Err(format!(
+                "`{target}`: compliance: takes docker, kubernetes or cluster[:CONTEXT]"
+            )),
+        },
+    }
+}
+
 /// Whether the target is an image on quay.io (skipped when `DISABLE_QUAYIO_SCAN` is set).
 pub fn is_quay(target: &str) -> bool {
     let reference = target
@@ -128,7 +167,13 @@ pub fn scan_request(
     target: &str,
     scanners: &[String],
 ) -> Result<ScanRequest, String> {
-    let (target, _) = parse_target(target)?;
+    let (mut target, _) = parse_target(target)?;
+    // The service's `--policy` checks join every compliance run's built-in ones.
+    match &mut target {
+        Target::Benchmark(options) => options.policies = state.config.policies.clone(),
+        Target::Cluster(sel) if sel.specs_only => sel.policies = state.config.policies.clone(),
+        _ => {}
+    }
     let named = parse_scanners(scanners)?;
     let scanners = holdfast_scan::effective_scanners(false, &named);
     let settings = CheckSettings {
@@ -191,6 +236,32 @@ mod tests {
             other => panic!("{other:?}"),
         }
         assert!(parse_target("catalog:host/repo").is_err());
+        match parse_target("compliance:docker").unwrap() {
+            (Target::Benchmark(o), TargetKindArg::Compliance) => {
+                assert_eq!(o.benchmark, Benchmark::Docker)
+            }
+            other => panic!("{other:?}"),
+        }
+        match parse_target("compliance:kubernetes").unwrap().0 {
+            Target::Benchmark(o) => assert_eq!(o.benchmark, Benchmark::KubernetesNode),
+            other => panic!("{other:?}"),
+        }
+        for (target, context) in [
+            ("compliance:cluster", None),
+            ("compliance:cluster:prod", Some("prod")),
+        ] {
+            match parse_target(target).unwrap() {
+                (Target::Cluster(sel), TargetKindArg::Compliance) => {
+                    assert!(sel.specs_only, "{target}");
+                    assert_eq!(sel.options.context.as_deref(), context, "{target}");
+                }
+                other => panic!("{other:?}"),
+            }
+        }
+        for bad in ["compliance:", "compliance:pci", "compliance:clusterx"] {
+            let e = parse_target(bad).unwrap_err();
+            assert!(e.contains("docker, kubernetes or cluster"), "{bad}: {e}");
+        }
         assert_eq!(
             parse_target("docker-archive:a.tar").unwrap().1,
             TargetKindArg::Image

@@ -513,3 +513,214 @@ fn pods_show_on_the_workloads_page_and_exposure_raises_the_risk() {
         service
     });
 }
+
+/// Whether a kubelet runs on this machine (then the node benchmark applies here).
+fn kubelet_runs() -> bool {
+    std::fs::read_dir("/proc")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .any(|p| {
+            std::fs::read_to_string(p.path().join("comm")).is_ok_and(|c| c.trim() == "kubelet")
+        })
+}
+
+/// A compliance check as a result carries it.
+fn check(id: &str, status: &str, tags: &[&str]) -> Value {
+    json!({
+        "id": id, "title": format!("title of {id}"), "benchmark": "CIS Docker Benchmark v1.6.0",
+        "section": if id.starts_with("CIS-DOCKER-5.") { "5 Container Runtime" } else { "2 Docker daemon configuration" },
+        "level": 1, "scored": true, "severity": "MEDIUM", "status": status,
+        "evidence": if status == "WARN" { json!([{ "message": format!("{id} is broken") }]) } else { json!([]) },
+        "tags": tags, "aliases": [],
+    })
+}
+
+/// The section of the compliance page about `target`.
+fn target_section<'a>(page: &'a str, target: &str) -> &'a str {
+    let start = page
+        .find(&format!("data-target=\"{target}\""))
+        .unwrap_or_else(|| panic!("no {target} on {page}"));
+    let rest = &page[start..];
+    &rest[..rest.find("</section>").unwrap()]
+}
+
+#[test]
+fn compliance_runs_show_their_status_what_changed_and_their_schedule() {
+    on_both(|service| async move {
+        // A real node benchmark run by a worker: without a kubelet it is not supported
+        // here, and says why.
+        let node = service.scan_and_wait("compliance:kubernetes").await;
+        assert_eq!(node["status"], "finished", "{node}");
+        let checks = node["result"]["targets"][0]["checks"].as_array().unwrap();
+        assert_eq!(checks.len(), 24, "the CIS Kubernetes node section");
+        // A cluster that cannot be reached fails, with the error.
+        let cluster = service
+            .scan_and_wait("compliance:cluster:holdfast-no-such-context")
+            .await;
+        assert_eq!(cluster["status"], "failed", "{cluster}");
+
+        // Two Docker benchmark runs, a day apart: 5.4 fails anew (a HIPAA check), 2.2
+        // (a PCI DSS check) is fixed, 2.1 fails in both.
+        let mut older = node["result"].clone();
+        older["created_at"] = json!(days_ago(2));
+        older["targets"][0]["name"] = json!("docker host");
+        older["targets"][0]["warnings"] = json!([]);
+        older["targets"][0]["findings"] = json!([]);
+        older["targets"][0]["checks"] = json!([
+            check("CIS-DOCKER-2.1", "WARN", &["pci-dss"]),
+            check("CIS-DOCKER-2.2", "WARN", &["pci-dss"]),
+            check("CIS-DOCKER-5.4", "PASS", &["hipaa"]),
+        ]);
+        let mut newer = older.clone();
+        newer["created_at"] = json!(days_ago(1));
+        newer["targets"][0]["checks"] = json!([
+            check("CIS-DOCKER-2.1", "WARN", &["pci-dss"]),
+            check("CIS-DOCKER-2.2", "PASS", &["pci-dss"]),
+            check("CIS-DOCKER-5.4", "WARN", &["hipaa"]),
+            check("CIS-DOCKER-5.10", "NOTE", &[]),
+        ]);
+        service.import(&older, "compliance:docker").await;
+        service.import(&newer, "compliance:docker").await;
+        // Schedules: the Docker runs again on 1 January; a cluster has not run yet.
+        for (name, target) in [
+            ("docker-yearly", "compliance:docker"),
+            ("staging", "compliance:cluster:staging"),
+        ] {
+            let (status, body) = service
+                .call(
+                    reqwest::Method::POST,
+                    "/api/v1/schedules",
+                    Some(&service.admin),
+                    Some(json!({ "name": name, "target": target, "spec": "0 3 1 1 *" })),
+                )
+                .await;
+            assert_eq!(status, StatusCode::CREATED, "{body}");
+        }
+
+        // The API: every target with its status.
+        let (status, api) = service.get("/api/v1/compliance", &service.read).await;
+        assert_eq!(status, StatusCode::OK, "{api}");
+        let by_target = |t: &str| -> Value {
+            api["targets"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|x| x["target"] == t)
+                .unwrap_or_else(|| panic!("{t} missing: {api}"))
+                .clone()
+        };
+        let docker = by_target("compliance:docker");
+        assert_eq!(docker["status"], "finished");
+        assert_eq!(docker["counts"], json!({"PASS": 1, "WARN": 2, "NOTE": 1}));
+        let ids = |list: &Value| -> Vec<String> {
+            list.as_array()
+                .unwrap()
+                .iter()
+                .map(|c| c["id"].as_str().unwrap().to_string())
+                .collect()
+        };
+        assert_eq!(ids(&docker["changes"]["new_failures"]), ["CIS-DOCKER-5.4"]);
+        assert_eq!(ids(&docker["changes"]["fixed"]), ["CIS-DOCKER-2.2"]);
+        assert_eq!(docker["schedule"], "docker-yearly");
+        assert!(docker["next_run_at"].as_i64().unwrap() > 0);
+        let node_target = by_target("compliance:kubernetes");
+        if kubelet_runs() {
+            assert_eq!(node_target["status"], "finished");
+        } else {
+            assert_eq!(node_target["status"], "not supported", "{node_target}");
+            assert!(node_target["detail"]
+                .as_str()
+                .unwrap()
+                .contains("no kubelet process"));
+        }
+        let failed = by_target("compliance:cluster:holdfast-no-such-context");
+        assert_eq!(failed["status"], "failed");
+        assert_eq!(failed["detail"], cluster["error"]);
+        assert_eq!(
+            by_target("compliance:cluster:staging")["status"],
+            "scheduled"
+        );
+        // Only PCI DSS checks: 2.2's fix is all that changed.
+        let (_, pci) = service
+            .get("/api/v1/compliance?regulation=pci-dss", &service.read)
+            .await;
+        let docker_pci = pci["targets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x["target"] == "compliance:docker")
+            .unwrap()
+            .clone();
+        assert_eq!(docker_pci["counts"], json!({"PASS": 1, "WARN": 1}));
+        assert!(ids(&docker_pci["changes"]["new_failures"]).is_empty());
+        assert_eq!(ids(&docker_pci["changes"]["fixed"]), ["CIS-DOCKER-2.2"]);
+
+        // The console shows the same, new failures before fixes.
+        let mut browser = Browser::new(&service.base);
+        browser.sign_in(&service.read).await;
+        let (status, _, page) = browser.get("/compliance").await;
+        assert_eq!(status, StatusCode::OK);
+        let section = target_section(&page, "compliance:docker");
+        assert!(section.contains("data-status=\"finished\""), "{section}");
+        let new = section
+            .find("data-change=\"new\" data-check=\"CIS-DOCKER-5.4\"")
+            .expect("new failure listed");
+        let fixed = section
+            .find("data-change=\"fixed\" data-check=\"CIS-DOCKER-2.2\"")
+            .expect("fix listed");
+        assert!(new < fixed, "{section}");
+        assert!(
+            !section.contains("data-check=\"CIS-DOCKER-2.1\""),
+            "unchanged"
+        );
+        assert!(section.contains("docker-yearly"), "{section}");
+        let failed = target_section(&page, "compliance:cluster:holdfast-no-such-context");
+        assert!(failed.contains("data-status=\"failed\""), "{failed}");
+        let scheduled = target_section(&page, "compliance:cluster:staging");
+        assert!(
+            scheduled.contains("data-status=\"scheduled\""),
+            "{scheduled}"
+        );
+        if !kubelet_runs() {
+            let node = target_section(&page, "compliance:kubernetes");
+            assert!(node.contains("data-status=\"not supported\""), "{node}");
+        }
+
+        // A run's page: checks by section in benchmark order, failures first, and the
+        // runs of its target.
+        let run_id = docker["scan_id"].as_str().unwrap();
+        let (status, _, run) = browser.get(&format!("/compliance/runs/{run_id}")).await;
+        assert_eq!(status, StatusCode::OK);
+        let daemon = run.find("2 Docker daemon configuration").unwrap();
+        let runtime = run.find("5 Container Runtime").unwrap();
+        assert!(daemon < runtime);
+        let warn = run
+            .find("data-check=\"CIS-DOCKER-5.4\" data-status=\"WARN\"")
+            .unwrap();
+        let note = run
+            .find("data-check=\"CIS-DOCKER-5.10\" data-status=\"NOTE\"")
+            .unwrap();
+        assert!(runtime < warn && warn < note, "failures first in a section");
+        assert!(run.contains("CIS-DOCKER-5.4 is broken"), "evidence shown");
+        let runs = &run[run.find("id=\"runs\"").unwrap()..];
+        assert_eq!(runs.matches("<li>").count(), 2, "{runs}");
+        // Filtered to PCI DSS, 5.4 is gone.
+        let (_, _, run_pci) = browser
+            .get(&format!("/compliance/runs/{run_id}?regulation=pci-dss"))
+            .await;
+        assert!(!run_pci.contains("data-check=\"CIS-DOCKER-5.4\" data-status"));
+        assert!(run_pci.contains("data-check=\"CIS-DOCKER-2.1\" data-status=\"WARN\""));
+        let (status, _, _) = browser.get("/compliance?regulation=sox").await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        let (status, _, _) = browser.get("/compliance/runs/no-such-run").await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        // The API's run matches the page.
+        let (status, api_run) = service
+            .get(&format!("/api/v1/compliance/runs/{run_id}"), &service.read)
+            .await;
+        assert_eq!(status, StatusCode::OK, "{api_run}");
+        assert_eq!(ids(&api_run["changes"]["new_failures"]), ["CIS-DOCKER-5.4"]);
+        service
+    });
+}

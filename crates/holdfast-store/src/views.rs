@@ -229,6 +229,14 @@ impl Store {
             .collect()
     }
 
+    /// Every target named `PREFIX...` that any scan, in any state, was queued for.
+    pub async fn targets_named(&self, prefix: &str) -> Result<Vec<String>> {
+        let mut q = Sql::new("SELECT DISTINCT target FROM scans WHERE target LIKE ");
+        q.bind(format!("{prefix}%")).push(" ORDER BY target");
+        let rows = q.query().fetch_all(self.pool()).await?;
+        rows.iter().map(|r| Ok(r.try_get("target")?)).collect()
+    }
+
     /// Findings of the latest scans (of targets named `prefix...` when given).
     async fn findings_where(
         &self,

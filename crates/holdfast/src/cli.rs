@@ -124,6 +124,9 @@ pub struct ServerArgs {
     /// The admission webhook's settings: an authorization plugin config without [[policies]] ([holdfast] timeout, fail_mode, registries; [docker_auth]; [log]). Implies --admission.
     #[arg(long, value_name = "FILE", conflicts_with = "worker")]
     pub admission_config: Option<PathBuf>,
+    /// Extra checks for the compliance runs (compliance:docker, compliance:kubernetes, compliance:cluster targets): a directory of Rego and check files, or one file; repeatable. See docs/checks.md.
+    #[arg(long, value_name = "DIR")]
+    pub policy: Vec<PathBuf>,
     /// Scans run at once by this process.
     #[arg(long, env = "NUM_THREADS", default_value_t = 2)]
     pub workers: usize,

@@ -2,11 +2,10 @@
 //! status line (scheduled, running, finished, not supported, failed) and the difference
 //! from the run before it (or from `--baseline`): new failures first, then what was fixed.
 
-use std::collections::BTreeMap;
 use std::process::ExitCode;
 
 use anyhow::Result;
-use holdfast_model::{CheckStatus, ScanResult, WarningKind};
+use holdfast_model::{ChangedCheck, CheckChanges, CheckStatus, ScanResult};
 use holdfast_scan::{rfc3339, Benchmark, BenchmarkOptions, ClusterSelection, Target};
 
 use crate::cli::{self, CheckArgs, ScanOptions};
@@ -50,8 +49,7 @@ pub fn run(cmd: cli::ComplianceCommand, quiet: bool) -> Result<ExitCode> {
         let outcome = run_once(&what, &checks, &opts, quiet);
         let code = match outcome {
             Ok((result, code)) => {
-                let not_supported = not_supported(&result);
-                match &not_supported {
+                match result.not_supported() {
                     Some(reason) => status(quiet, run_number, "not supported", reason),
                     None => status(quiet, run_number, "finished", &counts(&result)),
                 }
@@ -113,17 +111,6 @@ fn run_once(
     crate::scan_and_judge(vec![target], opts, Format::Table, quiet)
 }
 
-/// Why a run could not judge what it is for (a node with no kubelet, a daemon that
-/// cannot be reached), as the benchmark reported it.
-fn not_supported(result: &ScanResult) -> Option<String> {
-    result
-        .targets
-        .iter()
-        .flat_map(|t| &t.warnings)
-        .find(|w| w.kind == WarningKind::NotApplicable)
-        .map(|w| w.message.clone())
-}
-
 fn status(quiet: bool, run: u64, state: &str, detail: &str) {
     if quiet {
         return;
@@ -141,57 +128,31 @@ fn counts(result: &ScanResult) -> String {
     CheckStatus::counts_text(result.targets.iter().flat_map(|t| &t.checks))
 }
 
-/// Check id → status, over every target.
-fn statuses(result: &ScanResult) -> BTreeMap<&str, CheckStatus> {
-    result
-        .targets
-        .iter()
-        .flat_map(|t| &t.checks)
-        .map(|c| (c.id.as_str(), c.status))
-        .collect()
-}
-
-/// What changed since `before`: checks that fail now and did not, then checks that
-/// failed and no longer do.
-pub fn diff<'a>(before: &'a ScanResult, after: &'a ScanResult) -> (Vec<&'a str>, Vec<&'a str>) {
-    let (b, a) = (statuses(before), statuses(after));
-    let failed =
-        |s: Option<&CheckStatus>| matches!(s, Some(CheckStatus::Warn | CheckStatus::Error));
-    let new = a
-        .keys()
-        .filter(|id| failed(a.get(*id)) && !failed(b.get(*id)))
-        .copied()
-        .collect();
-    let fixed = b
-        .keys()
-        .filter(|id| failed(b.get(*id)) && !failed(a.get(*id)))
-        .copied()
-        .collect();
-    (new, fixed)
-}
-
 fn print_diff(before: &ScanResult, after: &ScanResult, quiet: bool) {
     if quiet {
         return;
     }
-    let (new, fixed) = diff(before, after);
-    let titles: BTreeMap<&str, &str> = after
-        .targets
-        .iter()
-        .chain(&before.targets)
-        .flat_map(|t| &t.checks)
-        .map(|c| (c.id.as_str(), c.title.as_str()))
-        .collect();
+    let changes = CheckChanges::between(before, after);
     eprintln!(
         "compliance: since the run of {}: {} new failure(s), {} fixed",
         before.created_at,
-        new.len(),
-        fixed.len()
+        changes.new_failures.len(),
+        changes.fixed.len()
     );
-    for id in new {
-        eprintln!("  new   {id} {}", titles.get(id).unwrap_or(&""));
+    // Several targets (a cluster's workloads) repeat check ids: name the target too.
+    let several = after.targets.len() > 1 || before.targets.len() > 1;
+    let line = |label: &str, c: &ChangedCheck<'_>| {
+        let target = if several {
+            format!(" ({})", c.target)
+        } else {
+            String::new()
+        };
+        eprintln!("  {label} {} {}{target}", c.check.id, c.check.title);
+    };
+    for c in &changes.new_failures {
+        line("new  ", c);
     }
-    for id in fixed {
-        eprintln!("  fixed {id} {}", titles.get(id).unwrap_or(&""));
+    for c in &changes.fixed {
+        line("fixed", c);
     }
 }

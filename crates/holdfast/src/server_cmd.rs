@@ -51,6 +51,7 @@ fn config(args: &ServerArgs) -> Result<ServerConfig> {
     config.worker_only = args.worker;
     config.admission = args.admission || args.admission_config.is_some();
     config.admission_config = args.admission_config.clone();
+    config.policies = args.policy.clone();
     if let Some(db) = &args.db {
         config.db_path = db.clone();
     }

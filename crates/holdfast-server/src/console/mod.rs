@@ -49,6 +49,11 @@ const TEMPLATES: &[(&str, &str)] = &[
         "vulnerability.html",
         include_str!("templates/vulnerability.html"),
     ),
+    ("compliance.html", include_str!("templates/compliance.html")),
+    (
+        "compliance_run.html",
+        include_str!("templates/compliance_run.html"),
+    ),
     ("trends.html", include_str!("templates/trends.html")),
     ("policy.html", include_str!("templates/policy.html")),
 ];
@@ -226,6 +231,8 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/images/{id}/download", get(pages::image_download))
         .route("/vulnerabilities", get(pages::vulnerabilities))
         .route("/vulnerabilities/{id}", get(pages::vulnerability))
+        .route("/compliance", get(pages::compliance))
+        .route("/compliance/runs/{id}", get(pages::compliance_run))
         .route("/trends", get(pages::trends))
         .route("/policy", get(pages::policy))
         .route("/policy/{name}", post(pages::save_policy))

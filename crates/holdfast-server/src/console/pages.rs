@@ -940,6 +940,69 @@ pub async fn remove_exception(
     Ok(Redirect::to(&back_to(&form.back)).into_response())
 }
 
+/// The regulations the compliance pages filter by: (tag, label).
+const REGULATIONS: &[(&str, &str)] = &[
+    ("pci-dss", "PCI DSS"),
+    ("gdpr", "GDPR"),
+    ("hipaa", "HIPAA"),
+    ("nist-800-190", "NIST SP 800-190"),
+];
+
+/// `?regulation=` of the compliance pages; an empty value is none.
+fn regulation(q: &crate::api::RegulationQuery) -> Result<Option<&str>, PageError> {
+    match q.regulation.as_deref().filter(|r| !r.is_empty()) {
+        None => Ok(None),
+        Some(r) if REGULATIONS.iter().any(|(tag, _)| *tag == r) => Ok(Some(r)),
+        Some(r) => Err(PageError::new(
+            StatusCode::BAD_REQUEST,
+            format!("unknown regulation `{r}`: expected pci-dss, gdpr, hipaa or nist-800-190"),
+        )),
+    }
+}
+
+/// `/compliance`: every compliance target's latest run, its status, counts and changes.
+pub async fn compliance(
+    State(state): State<AppState>,
+    Extension(viewer): Extension<Viewer>,
+    Query(q): Query<crate::api::RegulationQuery>,
+) -> PageResult {
+    let regulation = regulation(&q)?;
+    let targets = crate::compliance::targets(&state, regulation).await?;
+    Ok(render(
+        "compliance.html",
+        context! { viewer, nav => "compliance", targets, regulation, regulations => REGULATIONS },
+    ))
+}
+
+/// `/compliance/runs/{id}`: one run's checks by section, and what changed since the run
+/// before it.
+pub async fn compliance_run(
+    State(state): State<AppState>,
+    Extension(viewer): Extension<Viewer>,
+    Path(id): Path<String>,
+    Query(q): Query<crate::api::RegulationQuery>,
+) -> PageResult {
+    let regulation = regulation(&q)?;
+    let run = match crate::compliance::run(&state, &id, regulation).await {
+        Ok(run) => run,
+        Err(e) if e.status() == StatusCode::NOT_FOUND => {
+            return Err(PageError::not_found("finished compliance run by this id"))
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let several_targets = run
+        .sections
+        .iter()
+        .any(|(target, _, _)| *target != run.sections[0].0);
+    Ok(render(
+        "compliance_run.html",
+        context! {
+            viewer, nav => "compliance", run, regulation, regulations => REGULATIONS,
+            several_targets, path => format!("/compliance/runs/{}", segment(&id)),
+        },
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
