@@ -405,6 +405,7 @@ impl Backend for EngineBackend {
             db: self.db.clone(),
             cancel: CancelToken::with_deadline(Instant::now() + self.scan_timeout),
             plugins: p.plugins.clone(),
+            misconfig: Default::default(),
         };
         holdfast_scan::scan(&request, &NoProgress).map_err(|e| chain(&e))
     }

@@ -16,7 +16,7 @@
 use crate::catalog::{Check, InputKind};
 use crate::config_scan::{push_results, Judged};
 use crate::engine::RuleEngine;
-use crate::CatalogError;
+use crate::{regulation_filter, BenchmarkError, CheckFilter};
 use holdfast_model::{CheckEvidence, CheckResult, Finding, ImageConfig, ImageMetadata};
 use serde_json::{json, Value};
 use std::path::PathBuf;
@@ -44,6 +44,8 @@ const NOT_FOR_HISTORY: &[&str] = &[
 #[derive(Clone)]
 pub struct ImageChecks {
     engine: RuleEngine,
+    /// The `--compliance` regulations' filter.
+    keep: std::sync::Arc<CheckFilter>,
 }
 
 /// What the scanner found on one target.
@@ -59,8 +61,9 @@ pub struct ImageJudgement {
 
 impl ImageChecks {
     /// Compiles the built-in checks of the three kinds, and those of `policies` (the
-    /// user's checks on `docker-image`, `dockerfile` and `docker-container` documents).
-    pub fn new(policies: &[PathBuf]) -> Result<Self, CatalogError> {
+    /// user's checks on `docker-image`, `dockerfile` and `docker-container` documents);
+    /// only those tagged with one of `regulations` run, when any are named.
+    pub fn new(policies: &[PathBuf], regulations: &[String]) -> Result<Self, BenchmarkError> {
         let kinds = [
             InputKind::DockerImage,
             InputKind::Dockerfile,
@@ -68,6 +71,9 @@ impl ImageChecks {
         ];
         Ok(ImageChecks {
             engine: RuleEngine::for_kinds(policies, &kinds)?,
+            keep: regulation_filter(regulations)
+                .map_err(BenchmarkError::Regulation)?
+                .into(),
         })
     }
 
@@ -77,7 +83,7 @@ impl ImageChecks {
         let mut engine = self.engine.clone();
         let mut per_check: Vec<Vec<Judged>> = vec![Vec::new(); engine.checks().len()];
         let mut out = ImageJudgement::default();
-        let automated = |c: &Check| !c.manual;
+        let automated = |c: &Check| !c.manual && (self.keep.as_ref())(c);
         // The image and container checks' messages name the image or container.
         let image = image_document(metadata);
         for (i, o) in engine.evaluate(InputKind::DockerImage, &image, &automated) {

@@ -35,6 +35,10 @@ pub enum ScanError {
     /// A compliance benchmark could not start (its checks could not be loaded).
     #[error("compliance: {0}")]
     Benchmark(holdfast_compliance::BenchmarkError),
+    /// The `misconfig` scanner's `--policy` checks could not be loaded, or a
+    /// `--compliance` regulation is unknown.
+    #[error("checks: {0}")]
+    Misconfig(holdfast_compliance::BenchmarkError),
     /// A Kubernetes cluster could not be read.
     #[error("cluster: {0}")]
     Cluster(holdfast_kube::KubeError),

@@ -59,7 +59,9 @@ pub use holdfast_plugin_host::{
 pub use holdfast_vulndb::AdvisoryDetails;
 pub use plugins::{select_plugins, PluginSettings};
 pub use progress::{CancelToken, NoProgress, ProgressSink, ScanEvent};
-pub use request::{default_scanners, effective_scanners, RegistrySelection, ScanRequest, Target};
+pub use request::{
+    default_scanners, effective_scanners, MisconfigSettings, RegistrySelection, ScanRequest, Target,
+};
 pub use settings::{
     check_config, CheckSettings, ClamdAddress, SettingsError, DEFAULT_SECRET_MAX_FILE_SIZE,
 };
@@ -72,7 +74,7 @@ use target::Plan;
 /// except for the images of a registry scan and the containers of
 /// [`Target::AllContainers`], which are recorded and skipped.
 pub fn scan(request: &ScanRequest, progress: &dyn ProgressSink) -> Result<ScanResult, ScanError> {
-    let plan = Plan::new(request);
+    let plan = Plan::new(request)?;
     let mut targets: Vec<TargetResult> = Vec::new();
     let mut db = None;
     let mut registry = None;
@@ -164,7 +166,7 @@ pub fn scan(request: &ScanRequest, progress: &dyn ProgressSink) -> Result<ScanRe
 pub fn check_policies(policies: &[std::path::PathBuf]) -> Result<(), ScanError> {
     holdfast_compliance::RuleEngine::new(policies)
         .map(drop)
-        .map_err(|e| ScanError::Benchmark(e.into()))
+        .map_err(|e| ScanError::Misconfig(e.into()))
 }
 
 /// [`scan`] on tokio's blocking pool, for async callers. The request and the sink move to

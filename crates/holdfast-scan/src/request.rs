@@ -48,6 +48,20 @@ pub struct ScanRequest {
     pub cancel: CancelToken,
     /// External plugins run as scanners (none by default).
     pub plugins: crate::PluginSettings,
+    /// The `misconfig` scanner's extra checks and regulation filter.
+    pub misconfig: MisconfigSettings,
+}
+
+/// What the `misconfig` scanner judges images, containers and cluster workloads with,
+/// besides the built-in checks.
+#[derive(Debug, Clone, Default)]
+pub struct MisconfigSettings {
+    /// `--policy` directories or files of extra checks (on `docker-image`, `dockerfile`,
+    /// `docker-container` and `kubernetes` documents).
+    pub policies: Vec<std::path::PathBuf>,
+    /// `--compliance`: only the checks tagged with one of these regulations; empty runs
+    /// all.
+    pub regulations: Vec<String>,
 }
 
 /// One thing to scan.

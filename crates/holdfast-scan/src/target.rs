@@ -32,7 +32,7 @@ pub(crate) struct Plan<'r> {
 pub(crate) type Scanned = (TargetResult, Option<DbDescription>);
 
 impl<'r> Plan<'r> {
-    pub fn new(request: &'r ScanRequest) -> Self {
+    pub fn new(request: &'r ScanRequest) -> Result<Self, ScanError> {
         // An SBOM is an inventory; findings are the scan commands' job.
         let scanners = crate::effective_scanners(request.sbom, &request.scanners);
         let vuln = scanners.contains(&FindingKind::Vulnerability);
@@ -52,12 +52,16 @@ impl<'r> Plan<'r> {
             holdfast_analyze::registry::select(&[])
         };
         analyzers.extend(holdfast_checks::analyzers(&checkers));
-        let image_checks = scanners.contains(&FindingKind::Misconfiguration).then(|| {
-            // The built-in checks compile in this crate's and the compliance crate's
-            // tests; a failure here is a bug, not an input problem.
-            holdfast_compliance::ImageChecks::new(&[]).expect("the built-in image checks compile")
-        });
-        Plan {
+        let image_checks = if scanners.contains(&FindingKind::Misconfiguration) {
+            let m = &request.misconfig;
+            Some(
+                holdfast_compliance::ImageChecks::new(&m.policies, &m.regulations)
+                    .map_err(ScanError::Misconfig)?,
+            )
+        } else {
+            None
+        };
+        Ok(Plan {
             request,
             scanners,
             checkers,
@@ -68,7 +72,7 @@ impl<'r> Plan<'r> {
             },
             drop_os_packages,
             image_checks,
-        }
+        })
     }
 
     fn matches_vulnerabilities(&self) -> bool {

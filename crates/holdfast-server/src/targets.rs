@@ -202,6 +202,10 @@ pub fn scan_request(
         db: state.db.clone(),
         cancel,
         plugins: Default::default(),
+        misconfig: holdfast_scan::MisconfigSettings {
+            policies: state.config.policies.clone(),
+            regulations: Vec::new(),
+        },
     })
 }
 

@@ -124,7 +124,7 @@ pub struct ServerArgs {
     /// The admission webhook's settings: an authorization plugin config without [[policies]] ([holdfast] timeout, fail_mode, registries; [docker_auth]; [log]). Implies --admission.
     #[arg(long, value_name = "FILE", conflicts_with = "worker")]
     pub admission_config: Option<PathBuf>,
-    /// Extra checks for the compliance runs (compliance:docker, compliance:kubernetes, compliance:cluster targets): a directory of Rego and check files, or one file; repeatable. See docs/checks.md.
+    /// Extra checks for the compliance runs (compliance:docker, compliance:kubernetes, compliance:cluster targets) and the misconfig scanner: a directory of Rego and check files, or one file; repeatable. See docs/checks.md.
     #[arg(long, value_name = "DIR")]
     pub policy: Vec<PathBuf>,
     /// Scans run at once by this process.
@@ -386,6 +386,8 @@ pub enum ScanCommand {
         /// The image: docker-archive:PATH, oci:DIR[:TAG], oci-archive:PATH, docker:NAME, containerd:NAME[@NAMESPACE], podman:NAME, registry:REF, or a bare path/name/host[:port]/repo[:tag] (a bare name is looked for in Docker, then containerd, then Podman).
         target: String,
         #[command(flatten)]
+        checks: CheckArgs,
+        #[command(flatten)]
         opts: ScanOptions,
     },
     /// Scan every (or every selected) image of a registry.
@@ -395,12 +397,16 @@ pub enum ScanCommand {
         #[command(flatten)]
         select: RegistryScanArgs,
         #[command(flatten)]
+        checks: CheckArgs,
+        #[command(flatten)]
         opts: ScanOptions,
     },
     /// Scan the images every pod of a Kubernetes cluster runs (each once), with each pod's owner and exposure.
     Cluster {
         #[command(flatten)]
         select: ClusterArgs,
+        #[command(flatten)]
+        checks: CheckArgs,
         #[command(flatten)]
         opts: ScanOptions,
     },
@@ -433,6 +439,8 @@ pub enum ScanCommand {
         /// The engine that runs the container.
         #[arg(long, value_enum, default_value_t = Runtime::Docker)]
         runtime: Runtime,
+        #[command(flatten)]
+        checks: CheckArgs,
         #[command(flatten)]
         opts: ScanOptions,
     },
@@ -649,9 +657,9 @@ pub struct ScheduleArgs {
 }
 
 /// Which configuration and compliance checks run.
-#[derive(Args, Debug, Clone)]
+#[derive(Args, Debug, Clone, Default)]
 pub struct CheckArgs {
-    /// Extra checks: a directory of Rego (`.rego`, with a `metadata` rule) and check files (`.toml`), or one such file; repeatable. See docs/checks.md.
+    /// Extra checks: a directory of Rego (`.rego`, with a `metadata` rule) and check files (`.toml`), or one such file; repeatable; for scans of images, containers and clusters, they join the misconfig scanner's. See docs/checks.md.
     #[arg(long, value_name = "DIR")]
     pub policy: Vec<PathBuf>,
     /// Only the checks that support these regulations, comma-separated: pci (PCI DSS), gdpr, hipaa, nist (NIST SP 800-190).

@@ -108,7 +108,14 @@ fn run_once(
             ..ClusterSelection::default()
         }),
     };
-    crate::scan_and_judge(vec![target], opts, Format::Table, quiet)
+    // The benchmark's own target runs the checks.
+    crate::scan_and_judge(
+        vec![target],
+        opts,
+        &CheckArgs::default(),
+        Format::Table,
+        quiet,
+    )
 }
 
 fn status(quiet: bool, run: u64, state: &str, detail: &str) {

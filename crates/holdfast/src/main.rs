@@ -23,7 +23,7 @@ use holdfast_report::Format;
 use holdfast_scan::{ClusterSelection, RegistrySelection, Target};
 use holdfast_source::{ContainerEngine, TargetSpec};
 
-use crate::cli::{Cli, Command, DbCommand, ScanCommand, ScanOptions};
+use crate::cli::{CheckArgs, Cli, Command, DbCommand, ScanCommand, ScanOptions};
 
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
@@ -119,10 +119,14 @@ fn run(cli: Cli) -> Result<ExitCode> {
         holdfast_source::host::set_root(root).map_err(anyhow::Error::msg)?;
     }
     match cli.command {
-        Command::Scan(ScanCommand::Image { target, opts }) => {
+        Command::Scan(ScanCommand::Image {
+            target,
+            checks,
+            opts,
+        }) => {
             let spec = TargetSpec::parse_image(&target)?;
             let targets = vec![Target::Spec { spec, name: target }];
-            scan(targets, &opts, Format::Table, quiet)
+            scan(targets, &opts, &checks, Format::Table, quiet)
         }
         Command::Scan(ScanCommand::Config {
             paths,
@@ -134,7 +138,15 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 policies: checks.policy,
                 regulations: checks.compliance,
             };
-            scan(vec![Target::Config(options)], &opts, Format::Table, quiet)
+            // The config target runs the checks itself.
+            let none = CheckArgs::default();
+            scan(
+                vec![Target::Config(options)],
+                &opts,
+                &none,
+                Format::Table,
+                quiet,
+            )
         }
         Command::Compliance(cmd) => compliance_cmd::run(cmd, quiet),
         Command::Scan(ScanCommand::Rootfs { dir, opts }) => {
@@ -149,12 +161,13 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 spec: TargetSpec::Rootfs(dir),
                 name,
             }];
-            scan(targets, &opts, Format::Table, quiet)
+            scan(targets, &opts, &CheckArgs::default(), Format::Table, quiet)
         }
         Command::Scan(ScanCommand::Container {
             target,
             all,
             runtime,
+            checks,
             opts,
         }) => {
             let engine = match runtime {
@@ -167,9 +180,14 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 (false, Some(id)) => Target::Container { id, engine },
                 (false, None) => anyhow::bail!("name a container or pass --all"),
             };
-            scan(vec![target], &opts, Format::Table, quiet)
+            scan(vec![target], &opts, &checks, Format::Table, quiet)
         }
-        Command::Scan(ScanCommand::Registry { host, select, opts }) => {
+        Command::Scan(ScanCommand::Registry {
+            host,
+            select,
+            checks,
+            opts,
+        }) => {
             let selection = RegistrySelection {
                 host,
                 repos: select.repo,
@@ -182,11 +200,16 @@ fn run(cli: Cli) -> Result<ExitCode> {
             scan(
                 vec![Target::Registry(selection)],
                 &opts,
+                &checks,
                 Format::Table,
                 quiet,
             )
         }
-        Command::Scan(ScanCommand::Cluster { select, opts }) => {
+        Command::Scan(ScanCommand::Cluster {
+            select,
+            checks,
+            opts,
+        }) => {
             let mut skip_registries = select.skip_registry;
             if select.disable_quayio_scan {
                 skip_registries.push("quay.io".into());
@@ -194,11 +217,15 @@ fn run(cli: Cli) -> Result<ExitCode> {
             let selection = ClusterSelection {
                 options: select.pods.options(skip_registries),
                 parallel: select.parallel,
+                // The workloads' pod specs, judged when the misconfig scanner runs.
+                policies: checks.policy.clone(),
+                regulations: checks.compliance.clone(),
                 ..ClusterSelection::default()
             };
             scan(
                 vec![Target::Cluster(selection)],
                 &opts,
+                &checks,
                 Format::Table,
                 quiet,
             )
@@ -206,7 +233,13 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Sbom { target, opts } => {
             let spec = TargetSpec::parse_image(&target)?;
             let targets = vec![Target::Spec { spec, name: target }];
-            scan(targets, &opts, Format::CycloneDx, quiet)
+            scan(
+                targets,
+                &opts,
+                &CheckArgs::default(),
+                Format::CycloneDx,
+                quiet,
+            )
         }
         Command::Cache(cmd) => cache_cmd::run(cmd),
         Command::Db(DbCommand::Build {
@@ -283,21 +316,27 @@ fn run(cli: Cli) -> Result<ExitCode> {
 fn scan(
     targets: Vec<Target>,
     opts: &ScanOptions,
+    checks: &CheckArgs,
     default: Format,
     quiet: bool,
 ) -> Result<ExitCode> {
-    scan_and_judge(targets, opts, default, quiet).map(|(_, code)| code)
+    scan_and_judge(targets, opts, checks, default, quiet).map(|(_, code)| code)
 }
 
 /// [`scan`], also giving the result back (for `compliance --every`, which compares runs).
 fn scan_and_judge(
     targets: Vec<Target>,
     opts: &ScanOptions,
+    checks: &CheckArgs,
     default: Format,
     quiet: bool,
 ) -> Result<(holdfast_model::ScanResult, ExitCode)> {
     let outputs = output::Outputs::from_scan_options(opts, default)?;
-    let request = request::scan_request(targets, opts, default != Format::Table, quiet)?;
+    let mut request = request::scan_request(targets, opts, default != Format::Table, quiet)?;
+    request.misconfig = holdfast_scan::MisconfigSettings {
+        policies: checks.policy.clone(),
+        regulations: checks.compliance.clone(),
+    };
     let progress = progress::CliProgress::new(quiet);
     let result = holdfast_scan::scan(&request, &progress);
     progress.finish();

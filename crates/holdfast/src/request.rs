@@ -125,6 +125,7 @@ pub fn scan_request(
         db: VulnDbHandle::new(DbLocation::from_option(opts.db.as_deref())),
         cancel: CancelToken::new(),
         plugins,
+        misconfig: Default::default(),
     })
 }
 

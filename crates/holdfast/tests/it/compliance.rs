@@ -620,6 +620,77 @@ fn misconfig_scanner_reads_an_images_config_and_history() {
     assert_eq!(findings.len(), 5, "one finding per failed check's evidence");
     assert!(findings.iter().all(|f| f["kind"] == "misconfiguration"));
 
+    // A team's own check joins them through --policy; --compliance keeps only the
+    // checks of a regulation (the team's is tagged for none).
+    let policies = tmp.path().join("policies");
+    std::fs::create_dir(&policies).unwrap();
+    std::fs::write(
+        policies.join("env.rego"),
+        r#"package team.no_tokens_in_env
+import rego.v1
+
+metadata := {"id": "TEAM-ENV", "title": "No tokens in the image's environment", "input": "docker-image", "severity": "HIGH"}
+
+deny contains sprintf("%s sets %s", [input.id, e]) if {
+    some e in input.inspect.Config.Env
+    contains(e, "TOKEN")
+}
+"#,
+    )
+    .unwrap();
+    let with_policy = run_json(
+        holdfast()
+            .args(["scan", "image", "--scanners", "misconfig", "-f", "json"])
+            .arg("--policy")
+            .arg(&policies)
+            .arg(&image),
+    );
+    let (status, evidence) = statuses(&with_policy);
+    assert_eq!(status["TEAM-ENV"], "WARN");
+    assert!(
+        evidence["TEAM-ENV"].contains("API_TOKEN"),
+        "{}",
+        evidence["TEAM-ENV"]
+    );
+    let pci = run_json(
+        holdfast()
+            .args([
+                "scan",
+                "image",
+                "--scanners",
+                "misconfig",
+                "--compliance",
+                "pci",
+            ])
+            .args(["-f", "json", "--policy"])
+            .arg(&policies)
+            .arg(&image),
+    );
+    let checks = pci["targets"][0]["checks"].as_array().unwrap();
+    assert!(
+        !checks.is_empty() && checks.len() < status.len(),
+        "{}",
+        checks.len()
+    );
+    assert!(checks
+        .iter()
+        .all(|c| c["tags"].as_array().unwrap().contains(&"pci-dss".into())));
+    // A broken policy file is an error that names it, before anything is scanned.
+    std::fs::write(
+        policies.join("broken.rego"),
+        "package broken\nmetadata := {",
+    )
+    .unwrap();
+    let out = holdfast()
+        .args(["scan", "image", "--scanners", "misconfig", "--policy"])
+        .arg(&policies)
+        .arg(&image)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("broken.rego"), "{stderr}");
+
     // Not asked for, it does not run.
     let out = holdfast()
         .args(["scan", "image", "--scanners", "secret", "-f", "json"])

@@ -81,6 +81,7 @@ fn request(target: &Path, db: &VulnDbHandle, cache: &Path) -> ScanRequest {
         db: db.clone(),
         cancel: CancelToken::new(),
         plugins: Default::default(),
+        misconfig: Default::default(),
     }
 }
 
