@@ -25,6 +25,8 @@ pub struct ConfigScanOptions {
     pub policies: Vec<PathBuf>,
     /// Only checks tagged with one of these regulations (`--compliance`); empty runs all.
     pub regulations: Vec<String>,
+    /// Bounds of each git repository's clone.
+    pub clone_limits: crate::git_repo::CloneLimits,
 }
 
 /// Why a config scan could not run at all.
@@ -84,7 +86,7 @@ pub fn scan_config(options: &ConfigScanOptions) -> Result<Vec<TargetResult>, Con
     for path in &options.paths {
         let arg = path.to_string_lossy();
         if crate::git_repo::is_git_url(&arg) {
-            let repo = crate::git_repo::clone(&arg)?;
+            let repo = crate::git_repo::clone(&arg, &options.clone_limits)?;
             roots.push((repo.path().to_path_buf(), Some(repo.url.clone())));
             clones.push(repo);
         } else {

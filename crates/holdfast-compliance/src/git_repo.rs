@@ -1,8 +1,34 @@
 //! `scan config URL`: a git repository cloned with `gix` (depth 1, the default branch, or
-//! the branch or tag after `#`) into a temporary directory that lives as long as the scan.
+//! the branch or tag after `#`) into a temporary directory that lives as long as the scan,
+//! within a time and a size limit.
 
-use std::path::Path;
-use std::sync::atomic::AtomicBool;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{mpsc, Arc};
+use std::time::{Duration, Instant};
+
+/// How long a clone may take and how much it may write, so a huge or stalled repository
+/// cannot hold a scan (or fill a CI runner's disk).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CloneLimits {
+    /// Wall-clock time for the fetch and the checkout together.
+    pub timeout: Duration,
+    /// Bytes the clone's directory may hold (pack and checked-out files).
+    pub max_bytes: u64,
+}
+
+impl Default for CloneLimits {
+    /// Ten minutes and 2 GiB.
+    fn default() -> Self {
+        CloneLimits {
+            timeout: Duration::from_secs(600),
+            max_bytes: 2 << 30,
+        }
+    }
+}
+
+/// How often a running clone's time and size are looked at.
+const WATCH_EVERY: Duration = Duration::from_millis(250);
 
 /// A repository cloned for one scan; its directory is removed when this is dropped.
 #[derive(Debug)]
@@ -48,21 +74,89 @@ pub struct CloneError {
 }
 
 /// Clones `arg` (`URL` or `URL#branch-or-tag`), one commit deep, and checks it out.
-pub fn clone(arg: &str) -> Result<ClonedRepo, CloneError> {
+///
+/// The clone runs on a thread of its own, watched from here: past `limits`, it is told to
+/// stop and its directory is removed at once. A transfer blocked on a silent server may
+/// only notice later, so the error does not wait for it.
+pub fn clone(arg: &str, limits: &CloneLimits) -> Result<ClonedRepo, CloneError> {
     let (url, reference) = match arg.rsplit_once('#') {
-        Some((url, r)) if !r.is_empty() => (url, Some(r)),
+        Some((url, r)) if !r.is_empty() => (url, Some(r.to_string())),
         _ => (arg, None),
     };
-    let fail = |e: &dyn std::error::Error| CloneError {
+    let fail = |message: String| CloneError {
         url: url.to_string(),
-        message: holdfast_model::error_chain(e),
+        message,
     };
     let dir = tempfile::Builder::new()
         .prefix("holdfast-repo-")
         .tempdir()
-        .map_err(|e| fail(&e))?;
-    let interrupt = AtomicBool::new(false);
-    let mut prepare = gix::prepare_clone(url, dir.path())
+        .map_err(|e| fail(holdfast_model::error_chain(&e)))?;
+    let interrupt = Arc::new(AtomicBool::new(false));
+    let (done_tx, done) = mpsc::channel();
+    {
+        let (url, path, interrupt) = (url.to_string(), dir.path().to_path_buf(), interrupt.clone());
+        std::thread::Builder::new()
+            .name("git-clone".into())
+            .spawn(move || {
+                let _ = done_tx.send(fetch_and_check_out(
+                    &url,
+                    reference.as_deref(),
+                    &path,
+                    &interrupt,
+                ));
+            })
+            .map_err(|e| fail(holdfast_model::error_chain(&e)))?;
+    }
+    let started = Instant::now();
+    loop {
+        let too_large = || {
+            format!(
+                "stopped past {} bytes: the clone size limit (--clone-max-size)",
+                limits.max_bytes
+            )
+        };
+        let over = match done.recv_timeout(WATCH_EVERY) {
+            // A clone that finished between two looks is held to the same limit.
+            Ok(Ok(())) if size_over(dir.path(), limits.max_bytes) => Some(too_large()),
+            Ok(Ok(())) => {
+                return Ok(ClonedRepo {
+                    url: url.trim_end_matches('/').to_string(),
+                    dir,
+                })
+            }
+            Ok(Err(message)) => return Err(fail(message)),
+            Err(mpsc::RecvTimeoutError::Disconnected) => {
+                return Err(fail("the clone ended without a result".into()))
+            }
+            Err(mpsc::RecvTimeoutError::Timeout) => {
+                if started.elapsed() > limits.timeout {
+                    Some(format!(
+                        "stopped after {}: the clone time limit (--clone-timeout)",
+                        humantime::format_duration(limits.timeout)
+                    ))
+                } else if size_over(dir.path(), limits.max_bytes) {
+                    Some(too_large())
+                } else {
+                    None
+                }
+            }
+        };
+        if let Some(reason) = over {
+            interrupt.store(true, Ordering::Relaxed);
+            // Dropping `dir` removes what was written so far.
+            return Err(fail(reason));
+        }
+    }
+}
+
+fn fetch_and_check_out(
+    url: &str,
+    reference: Option<&str>,
+    path: &PathBuf,
+    interrupt: &AtomicBool,
+) -> Result<(), String> {
+    let fail = |e: &dyn std::error::Error| holdfast_model::error_chain(e);
+    let mut prepare = gix::prepare_clone(url, path)
         .map_err(|e| fail(&e))?
         .with_shallow(gix::remote::fetch::Shallow::DepthAtRemote(
             std::num::NonZeroU32::MIN,
@@ -71,15 +165,36 @@ pub fn clone(arg: &str) -> Result<ClonedRepo, CloneError> {
         prepare = prepare.with_ref_name(Some(r)).map_err(|e| fail(&e))?;
     }
     let (mut checkout, _) = prepare
-        .fetch_then_checkout(gix::progress::Discard, &interrupt)
+        .fetch_then_checkout(gix::progress::Discard, interrupt)
         .map_err(|e| fail(&e))?;
     checkout
-        .main_worktree(gix::progress::Discard, &interrupt)
+        .main_worktree(gix::progress::Discard, interrupt)
         .map_err(|e| fail(&e))?;
-    Ok(ClonedRepo {
-        url: url.trim_end_matches('/').to_string(),
-        dir,
-    })
+    Ok(())
+}
+
+/// Whether the files under `dir` (not following links) add up to more than `max` bytes;
+/// stops counting once they do.
+fn size_over(dir: &Path, max: u64) -> bool {
+    let mut total = 0u64;
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            let Ok(meta) = e.metadata() else { continue };
+            if meta.is_dir() {
+                stack.push(e.path());
+            } else {
+                total += meta.len();
+                if total > max {
+                    return true;
+                }
+            }
+        }
+    }
+    false
 }
 
 #[cfg(test)]
@@ -101,5 +216,15 @@ mod tests {
         for path in ["deploy/", "./a@b:c", "/srv/k8s/app.yaml", "Dockerfile"] {
             assert!(!is_git_url(path), "{path}");
         }
+    }
+
+    #[test]
+    fn size_is_counted_through_subdirectories() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("a/b")).unwrap();
+        std::fs::write(dir.path().join("a/b/f"), vec![0u8; 600]).unwrap();
+        std::fs::write(dir.path().join("g"), vec![0u8; 500]).unwrap();
+        assert!(!size_over(dir.path(), 1100));
+        assert!(size_over(dir.path(), 1099));
     }
 }

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use holdfast_compliance::git_repo::CloneLimits;
 use holdfast_compliance::{scan_config, ConfigScanError, ConfigScanOptions};
 use holdfast_model::{CheckStatus, TargetResult};
 
@@ -215,4 +216,71 @@ fn repositories_are_cloned_and_judged_like_their_files() {
     let missing = format!("git://127.0.0.1:{}/team/missing.git", free_port());
     let err = scan(&missing).unwrap_err().to_string();
     assert!(err.contains(&missing), "{err}");
+}
+
+fn scan_within(arg: &str, limits: CloneLimits) -> Result<Vec<TargetResult>, ConfigScanError> {
+    scan_config(&ConfigScanOptions {
+        paths: vec![PathBuf::from(arg)],
+        clone_limits: limits,
+        ..ConfigScanOptions::default()
+    })
+}
+
+#[test]
+fn clones_stop_at_their_size_and_time_limits() {
+    if !have("git") {
+        return;
+    }
+    // 4 MiB that do not compress, beside the corpus files: past a 1 MiB limit.
+    let base = tempfile::tempdir().unwrap();
+    let repo = repository(base.path());
+    let mut noise = vec![0u8; 4 << 20];
+    let mut x = 0x9e37_79b9_7f4a_7c15u64;
+    for b in &mut noise {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        *b = x as u8;
+    }
+    std::fs::write(repo.join("blob.bin"), &noise).unwrap();
+    git(&repo, &["add", "."]);
+    git(&repo, &["commit", "-qm", "large"]);
+    let url = format!("file://{}", repo.display());
+    let small = CloneLimits {
+        max_bytes: 1 << 20,
+        ..CloneLimits::default()
+    };
+    let err = scan_within(&url, small).unwrap_err().to_string();
+    assert!(
+        err.contains(&url) && err.contains("clone size limit"),
+        "{err}"
+    );
+    // Within the default limits the same clone works.
+    assert!(!scan_within(&url, CloneLimits::default())
+        .unwrap()
+        .is_empty());
+
+    // A server that accepts and never answers: the clone gives up at its time limit,
+    // without waiting for the transfer to notice.
+    let tarpit = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = tarpit.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for conn in tarpit.incoming().flatten() {
+            held.push(conn);
+        }
+    });
+    let url = format!("git://127.0.0.1:{port}/team/app.git");
+    let started = Instant::now();
+    let limits = CloneLimits {
+        timeout: Duration::from_secs(1),
+        ..CloneLimits::default()
+    };
+    let err = scan_within(&url, limits).unwrap_err().to_string();
+    assert!(err.contains("clone time limit"), "{err}");
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
 }

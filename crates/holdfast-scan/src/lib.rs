@@ -50,6 +50,7 @@ pub use error::{DemoDbError, ScanError};
 /// The parts of a request that the analysis and the checkers define.
 pub use holdfast_analyze::{AnalyzerGroup, WalkLimits};
 pub use holdfast_checks::CheckConfig;
+pub use holdfast_compliance::git_repo::CloneLimits;
 pub use holdfast_compliance::{Benchmark, BenchmarkOptions, ConfigScanOptions};
 pub use holdfast_kube::ClusterOptions;
 pub use holdfast_plugin_host::{

@@ -416,6 +416,12 @@ pub enum ScanCommand {
         /// Files, directories or git repository URLs (https://, git://, ssh://, file://, git@host:path; `#branch-or-tag` picks a ref): Dockerfiles (Dockerfile, Containerfile, *.Dockerfile), compose files and Kubernetes YAML or JSON (multi-document, `List`s, `helm template` output). Directories are walked; `.git`, `node_modules` and Helm chart templates are skipped.
         #[arg(required = true)]
         paths: Vec<PathBuf>,
+        /// Give up a git repository's clone after this long (fetch and checkout together), e.g. 90s or 10m.
+        #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "10m")]
+        clone_timeout: std::time::Duration,
+        /// Give up a git repository's clone once it holds more than this many bytes on disk.
+        #[arg(long, value_name = "BYTES", default_value_t = 2 << 30)]
+        clone_max_size: u64,
         #[command(flatten)]
         checks: CheckArgs,
         #[command(flatten)]

@@ -130,6 +130,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Scan(ScanCommand::Config {
             paths,
+            clone_timeout,
+            clone_max_size,
             checks,
             opts,
         }) => {
@@ -137,6 +139,10 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 paths,
                 policies: checks.policy,
                 regulations: checks.compliance,
+                clone_limits: holdfast_scan::CloneLimits {
+                    timeout: clone_timeout,
+                    max_bytes: clone_max_size,
+                },
             };
             // The config target runs the checks itself.
             let none = CheckArgs::default();
