@@ -5,6 +5,7 @@
 use crate::host_facts::{
     files_within, find_processes, parse_flags, read_small, stat, tree_files, NameMaps,
 };
+use holdfast_source::host;
 use serde_json::{json, Map, Value};
 
 /// Boolean kubelet and kube-proxy flags: written alone, they mean `true`.
@@ -80,16 +81,21 @@ pub fn document() -> Value {
             .as_str()
             .map(str::to_string)
     });
-    let proxy_config_path = flag(&proxy, "config");
+    // kube-proxy usually runs as a DaemonSet's container: the paths its flags and config
+    // name are then inside its own filesystem, seen from the host under /proc/PID/root.
+    let proxy_root = own_root(proxy["pid"].as_u64()).unwrap_or_default();
+    let proxy_config_path = flag(&proxy, "config").map(|p| format!("{proxy_root}{p}"));
     let (proxy_config, proxy_config_error) = match &proxy_config_path {
         Some(path) => yaml_file(path),
         None => (Value::Null, Value::Null),
     };
-    let proxy_kubeconfig = flag(&proxy, "kubeconfig").or_else(|| {
-        proxy_config["clientConnection"]["kubeconfig"]
-            .as_str()
-            .map(str::to_string)
-    });
+    let proxy_kubeconfig = flag(&proxy, "kubeconfig")
+        .or_else(|| {
+            proxy_config["clientConnection"]["kubeconfig"]
+                .as_str()
+                .map(str::to_string)
+        })
+        .map(|p| format!("{proxy_root}{p}"));
     let mut service_files = Vec::new();
     for dir in UNIT_DIRS {
         let unit = format!("{dir}/kubelet.service");
@@ -130,6 +136,7 @@ pub fn document() -> Value {
     kubelet["config_sources"] = Value::Object(config_sources);
     let mut proxy = proxy;
     proxy["config_path"] = json!(proxy_config_path);
+    proxy["root"] = json!((!proxy_root.is_empty()).then_some(proxy_root));
     proxy["config"] = proxy_config;
     proxy["config_error"] = proxy_config_error;
     json!({
@@ -139,6 +146,16 @@ pub fn document() -> Value {
         "paths": paths,
         "files": files,
     })
+}
+
+/// `/proc/PID/root` when process `pid` runs in a mount namespace other than the host's
+/// init (a container), so that the paths it names are found where the host sees them;
+/// `None` when it shares the host's or either namespace cannot be read.
+fn own_root(pid: Option<u64>) -> Option<String> {
+    let pid = pid?;
+    let mount_ns = |p: &str| std::fs::read_link(host::path(&format!("/proc/{p}/ns/mnt"))).ok();
+    let (own, init) = (mount_ns(&pid.to_string())?, mount_ns("1")?);
+    (own != init).then(|| format!("/proc/{pid}/root"))
 }
 
 /// A process's `running`, `pid`, `cmdline` and `flags`.

@@ -543,6 +543,34 @@ fn cis_kubernetes_node_judges_a_node_under_host_root() {
         "{}",
         evidence["CIS-K8S-4.1.5"]
     );
+
+    // The same node with kube-proxy in a container, as a DaemonSet runs it: its
+    // kubeconfig is only in its own filesystem, under /proc/PID/root on the host, and
+    // its mount namespace is not the host init's.
+    let proxy_root = root.join("proc/4343/root/var/lib");
+    std::fs::create_dir_all(&proxy_root).unwrap();
+    std::fs::rename(
+        root.join("var/lib/kube-proxy"),
+        proxy_root.join("kube-proxy"),
+    )
+    .unwrap();
+    for (pid, ns) in [("1", "mnt:[4026531840]"), ("4343", "mnt:[4026532777]")] {
+        std::fs::create_dir_all(root.join(format!("proc/{pid}/ns"))).unwrap();
+        std::os::unix::fs::symlink(ns, root.join(format!("proc/{pid}/ns/mnt"))).unwrap();
+    }
+    let result = run_json(holdfast().arg("--host-root").arg(&root).args([
+        "compliance",
+        "kubernetes",
+        "-f",
+        "json",
+    ]));
+    let (contained, evidence) = statuses(&result);
+    assert_eq!(contained, status, "the same verdicts: {evidence:#?}");
+    assert!(
+        evidence["CIS-K8S-4.1.3"].contains("/proc/4343/root/var/lib/kube-proxy/kubeconfig"),
+        "{}",
+        evidence["CIS-K8S-4.1.3"]
+    );
 }
 
 /// `scan image --scanners misconfig` on an archive whose history records the steps of a
