@@ -153,7 +153,7 @@ pub fn document() -> Value {
 /// `None` when it shares the host's or either namespace cannot be read.
 fn own_root(pid: Option<u64>) -> Option<String> {
     let pid = pid?;
-    let mount_ns = |p: &str| std::fs::read_link(host::path(&format!("/proc/{p}/ns/mnt"))).ok();
+    let mount_ns = |p: &str| std::fs::read_link(host::path(format!("/proc/{p}/ns/mnt"))).ok();
     let (own, init) = (mount_ns(&pid.to_string())?, mount_ns("1")?);
     (own != init).then(|| format!("/proc/{pid}/root"))
 }
