@@ -229,12 +229,17 @@ async fn finished_pair(
         })
         .await
         .map_err(ApiError::store)?;
-    let start = match at {
-        Some(at) => finished.iter().position(|s| s.id == at.id).unwrap_or(0),
-        None => 0,
+    // The run asked for and the one before it; a run older than the thousand newest is
+    // shown alone rather than mistaken for the latest.
+    let runs: Vec<&ScanRecord> = match at {
+        Some(at) => match finished.iter().position(|s| s.id == at.id) {
+            Some(i) => finished[i..].iter().collect(),
+            None => vec![at],
+        },
+        None => finished.iter().collect(),
     };
     let mut pair = [None, None];
-    for (slot, scan) in pair.iter_mut().zip(finished.iter().skip(start)) {
+    for (slot, scan) in pair.iter_mut().zip(runs) {
         if let Some(mut result) = state
             .store
             .scan_result(&scan.id)
