@@ -29,6 +29,8 @@ impl Default for CloneLimits {
 
 /// How often a running clone's time and size are looked at.
 const WATCH_EVERY: Duration = Duration::from_millis(250);
+/// How long a clone told to stop is given to end before its directory is removed.
+const STOP_GRACE: Duration = Duration::from_secs(2);
 
 /// A repository cloned for one scan; its directory is removed when this is dropped.
 #[derive(Debug)]
@@ -143,6 +145,9 @@ pub fn clone(arg: &str, limits: &CloneLimits) -> Result<ClonedRepo, CloneError> 
         };
         if let Some(reason) = over {
             interrupt.store(true, Ordering::Relaxed);
+            // A clone that heeds the flag ends before its directory is removed, so it
+            // cannot write it anew; one blocked on a silent server is not waited for.
+            let _ = done.recv_timeout(STOP_GRACE);
             // Dropping `dir` removes what was written so far.
             return Err(fail(reason));
         }
