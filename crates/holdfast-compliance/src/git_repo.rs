@@ -2,7 +2,7 @@
 //! the branch or tag after `#`) into a temporary directory that lives as long as the scan,
 //! within a time and a size limit.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
@@ -157,7 +157,7 @@ pub fn clone(arg: &str, limits: &CloneLimits) -> Result<ClonedRepo, CloneError> 
 fn fetch_and_check_out(
     url: &str,
     reference: Option<&str>,
-    path: &PathBuf,
+    path: &Path,
     interrupt: &AtomicBool,
 ) -> Result<(), String> {
     let fail = |e: &dyn std::error::Error| holdfast_model::error_chain(e);

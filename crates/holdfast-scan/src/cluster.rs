@@ -25,11 +25,8 @@ pub struct ClusterSelection {
     pub parallel: usize,
     /// Judge the workloads' pod specs only, scanning no image (`compliance kubernetes
     /// --cluster`). Otherwise pod specs are judged when the `misconfig` scanner runs.
+    /// Either way with the request's [`crate::MisconfigSettings`].
     pub specs_only: bool,
-    /// `--policy` checks for the pod specs.
-    pub policies: Vec<std::path::PathBuf>,
-    /// `--compliance` regulations the pod spec checks are kept for; empty keeps all.
-    pub regulations: Vec<String>,
 }
 
 /// What a cluster scan produced.
@@ -66,8 +63,10 @@ pub(crate) fn scan_cluster(
                 pod: w.pod,
             })
             .collect();
-        let judged = holdfast_compliance::judge_workloads(live, &sel.policies, &sel.regulations)
-            .map_err(ScanError::Config)?;
+        let misconfig = &plan.request.misconfig;
+        let judged =
+            holdfast_compliance::judge_workloads(live, &misconfig.policies, &misconfig.regulations)
+                .map_err(ScanError::Config)?;
         for mut target in judged {
             plan.request.cancel.check()?;
             progress.event(&crate::ScanEvent::TargetStarted { name: &target.name });

@@ -224,7 +224,8 @@ async fn finished_pair(
         .scans(&ScanFilter {
             status: Some(ScanStatus::Finished),
             target: Some(target.to_string()),
-            limit: Some(1000),
+            // The latest two, unless a given run is looked for among the newest.
+            limit: Some(if at.is_some() { 1000 } else { 2 }),
             ..ScanFilter::default()
         })
         .await

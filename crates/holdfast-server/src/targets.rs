@@ -168,11 +168,10 @@ pub fn scan_request(
     scanners: &[String],
 ) -> Result<ScanRequest, String> {
     let (mut target, _) = parse_target(target)?;
-    // The service's `--policy` checks join every compliance run's built-in ones.
-    match &mut target {
-        Target::Benchmark(options) => options.policies = state.config.policies.clone(),
-        Target::Cluster(sel) if sel.specs_only => sel.policies = state.config.policies.clone(),
-        _ => {}
+    // The service's `--policy` checks join a benchmark's built-in ones (and, through the
+    // request's misconfig settings, every other target's).
+    if let Target::Benchmark(options) = &mut target {
+        options.policies = state.config.policies.clone();
     }
     let named = parse_scanners(scanners)?;
     let scanners = holdfast_scan::effective_scanners(false, &named);

@@ -536,6 +536,17 @@ fn check(id: &str, status: &str, tags: &[&str]) -> Value {
     })
 }
 
+/// `target`'s entry in `/api/v1/compliance`'s answer.
+fn compliance_target(answer: &Value, target: &str) -> Value {
+    answer["targets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["target"] == target)
+        .unwrap_or_else(|| panic!("{target} missing: {answer}"))
+        .clone()
+}
+
 /// The section of the compliance page about `target`.
 fn target_section<'a>(page: &'a str, target: &str) -> &'a str {
     let start = page
@@ -601,15 +612,7 @@ fn compliance_runs_show_their_status_what_changed_and_their_schedule() {
         // The API: every target with its status.
         let (status, api) = service.get("/api/v1/compliance", &service.read).await;
         assert_eq!(status, StatusCode::OK, "{api}");
-        let by_target = |t: &str| -> Value {
-            api["targets"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .find(|x| x["target"] == t)
-                .unwrap_or_else(|| panic!("{t} missing: {api}"))
-                .clone()
-        };
+        let by_target = |t: &str| compliance_target(&api, t);
         let docker = by_target("compliance:docker");
         assert_eq!(docker["status"], "finished");
         assert_eq!(docker["counts"], json!({"PASS": 1, "WARN": 2, "NOTE": 1}));
@@ -645,13 +648,7 @@ fn compliance_runs_show_their_status_what_changed_and_their_schedule() {
         let (_, pci) = service
             .get("/api/v1/compliance?regulation=pci-dss", &service.read)
             .await;
-        let docker_pci = pci["targets"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|x| x["target"] == "compliance:docker")
-            .unwrap()
-            .clone();
+        let docker_pci = compliance_target(&pci, "compliance:docker");
         assert_eq!(docker_pci["counts"], json!({"PASS": 1, "WARN": 1}));
         assert!(ids(&docker_pci["changes"]["new_failures"]).is_empty());
         assert_eq!(ids(&docker_pci["changes"]["fixed"]), ["CIS-DOCKER-2.2"]);

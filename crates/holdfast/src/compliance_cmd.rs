@@ -100,22 +100,14 @@ fn run_once(
             policies: checks.policy.clone(),
             regulations: checks.compliance.clone(),
         }),
+        // The pod specs are judged with the request's misconfig settings: `checks`.
         Judged::Cluster(pods) => Target::Cluster(ClusterSelection {
             options: pods.clone().options(Vec::new()),
             specs_only: true,
-            policies: checks.policy.clone(),
-            regulations: checks.compliance.clone(),
             ..ClusterSelection::default()
         }),
     };
-    // The benchmark's own target runs the checks.
-    crate::scan_and_judge(
-        vec![target],
-        opts,
-        &CheckArgs::default(),
-        Format::Table,
-        quiet,
-    )
+    crate::scan_and_judge(vec![target], opts, checks, Format::Table, quiet)
 }
 
 fn status(quiet: bool, run: u64, state: &str, detail: &str) {

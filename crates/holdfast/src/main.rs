@@ -223,9 +223,6 @@ fn run(cli: Cli) -> Result<ExitCode> {
             let selection = ClusterSelection {
                 options: select.pods.options(skip_registries),
                 parallel: select.parallel,
-                // The workloads' pod specs, judged when the misconfig scanner runs.
-                policies: checks.policy.clone(),
-                regulations: checks.compliance.clone(),
                 ..ClusterSelection::default()
             };
             scan(

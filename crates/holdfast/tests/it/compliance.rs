@@ -501,12 +501,15 @@ fn cis_kubernetes_node_judges_a_node_under_host_root() {
         let mode = u32::from_str_radix(mode, 8).unwrap();
         std::fs::set_permissions(root.join(path), std::fs::Permissions::from_mode(mode)).unwrap();
     }
-    let result = run_json(holdfast().arg("--host-root").arg(&root).args([
-        "compliance",
-        "kubernetes",
-        "-f",
-        "json",
-    ]));
+    let judge_node = || {
+        run_json(holdfast().arg("--host-root").arg(&root).args([
+            "compliance",
+            "kubernetes",
+            "-f",
+            "json",
+        ]))
+    };
+    let result = judge_node();
     let (status, evidence) = statuses(&result);
     assert!(status.len() >= 24, "{status:?}");
     assert!(
@@ -558,13 +561,7 @@ fn cis_kubernetes_node_judges_a_node_under_host_root() {
         std::fs::create_dir_all(root.join(format!("proc/{pid}/ns"))).unwrap();
         std::os::unix::fs::symlink(ns, root.join(format!("proc/{pid}/ns/mnt"))).unwrap();
     }
-    let result = run_json(holdfast().arg("--host-root").arg(&root).args([
-        "compliance",
-        "kubernetes",
-        "-f",
-        "json",
-    ]));
-    let (contained, evidence) = statuses(&result);
+    let (contained, evidence) = statuses(&judge_node());
     assert_eq!(contained, status, "the same verdicts: {evidence:#?}");
     assert!(
         evidence["CIS-K8S-4.1.3"].contains("/proc/4343/root/var/lib/kube-proxy/kubeconfig"),
