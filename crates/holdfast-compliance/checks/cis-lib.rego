@@ -335,3 +335,25 @@ containerd_socket := s if {
 } else := s if {
 	s := first_existing(["/run/containerd/containerd.sock", "/run/docker/containerd/containerd.sock"])
 } else := "/run/containerd/containerd.sock"
+
+# ---------------------------------------------------------------------------------------
+# docker exec (docker-container)
+
+# The container's `docker exec` sessions: those the daemon still remembers and those the
+# host's audit log records, each as {privileged, user, seen}.
+exec_sessions contains s if {
+	some e in list(input.execs)
+	s := {"privileged": e.privileged, "user": e.user, "seen": sprintf("exec session `%s` that the daemon still holds", [e.cmd])}
+}
+
+exec_sessions contains s if {
+	some e in list(input.exec_history)
+	s := {"privileged": e.privileged, "user": e.user, "seen": sprintf("`%s` in the audit log at %s", [e.cmd, e.time])}
+}
+
+# Whether an exec's --user names root (by name or uid, with or without a group); no
+# --user at all runs as the container's own user.
+exec_as_root(u) if {
+	is_string(u)
+	split(u, ":")[0] in {"root", "0"}
+}

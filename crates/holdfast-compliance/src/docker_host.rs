@@ -2,6 +2,7 @@
 //! (`docs/checks.md`): the daemon's process, configuration and files read from the host
 //! (under `--host-root` when one is set), and what the Engine API says.
 
+use crate::exec_audit::{self, ExecAudit};
 use crate::host_facts::{
     find_processes, parse_flags, read_or_empty, read_small, stat, tree_files, NameMaps,
 };
@@ -66,6 +67,7 @@ pub fn documents(facts: Option<DockerFacts>) -> DockerDocuments {
         .to_string();
     let files = files(&daemon);
     let (audit_rules, audit_available) = audit_rules();
+    let exec_audit = exec_audit::read();
     let host = json!({
         "kind": "docker-host",
         "daemon": daemon,
@@ -78,6 +80,10 @@ pub fn documents(facts: Option<DockerFacts>) -> DockerDocuments {
         "containers": facts.as_ref().map_or(0, |f| f.containers.len()),
         "networks": facts.as_ref().map(|f| f.networks.clone()).unwrap_or(Value::Null),
         "listening_ports": listening_ports(),
+        "exec_audit": {
+            "files": exec_audit.files,
+            "execs": exec_audit.execs.iter().map(|e| e.to_json()).collect::<Vec<_>>(),
+        },
     });
     let content_trust = content_trust();
     let mut docs = DockerDocuments {
@@ -89,7 +95,7 @@ pub fn documents(facts: Option<DockerFacts>) -> DockerDocuments {
     };
     for doc in facts.containers {
         docs.containers
-            .push(container_document(doc, &docs.host["daemon"]));
+            .push(container_document(doc, &docs.host["daemon"], &exec_audit));
     }
     for mut doc in facts.images {
         doc["kind"] = json!("docker-image");
@@ -105,6 +111,11 @@ pub fn documents(facts: Option<DockerFacts>) -> DockerDocuments {
 /// their defaults; for another engine behind the same API (Podman's service) the daemon
 /// object holds the API's answers only.
 pub fn container_documents(facts: DockerFacts, dockerd: bool) -> Vec<Value> {
+    let audit = if dockerd {
+        exec_audit::read()
+    } else {
+        ExecAudit::default()
+    };
     let daemon = if dockerd {
         daemon(Some(&facts))
     } else {
@@ -117,14 +128,24 @@ pub fn container_documents(facts: DockerFacts, dockerd: bool) -> Vec<Value> {
     facts
         .containers
         .into_iter()
-        .map(|doc| container_document(doc, &daemon))
+        .map(|doc| container_document(doc, &daemon, &audit))
         .collect()
 }
 
-/// A container of the Engine API's facts as a `docker-container` document.
-fn container_document(mut doc: Value, daemon: &Value) -> Value {
+/// A container of the Engine API's facts as a `docker-container` document, with the
+/// `docker exec` commands the audit log holds for it.
+fn container_document(mut doc: Value, daemon: &Value, audit: &ExecAudit) -> Value {
     doc["kind"] = json!("docker-container");
     doc["daemon"] = daemon.clone();
+    let id = doc["id"].as_str().unwrap_or_default();
+    let name = doc["name"].as_str().unwrap_or_default();
+    let history: Vec<Value> = audit
+        .execs
+        .iter()
+        .filter(|e| e.names(id, name))
+        .map(|e| e.to_json())
+        .collect();
+    doc["exec_history"] = json!(history);
     doc
 }
 
@@ -386,6 +407,82 @@ fn content_trust() -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::exec_audit::AuditedExec;
+    use crate::{InputKind, RuleEngine};
+    use std::collections::BTreeMap;
+
+    /// 5.23 and 5.24 fail on what the daemon still holds and on what the audit log
+    /// recorded for the container, and only for the container the command named.
+    #[test]
+    fn exec_checks_read_the_daemon_and_the_audit_log() {
+        let audited = |container: &str, privileged: bool, user: Option<&str>| AuditedExec {
+            time: Some("2026-12-01T09:14:02Z".into()),
+            container: container.into(),
+            privileged,
+            user: user.map(str::to_string),
+            cmd: format!("docker exec {container} sh"),
+        };
+        let audit = ExecAudit {
+            files: vec!["/var/log/audit/audit.log".into()],
+            execs: vec![
+                audited("web", true, None),
+                audited("4f1c", false, Some("0:0")),
+                audited("other", true, Some("root")),
+                audited("web", false, Some("1000")),
+            ],
+        };
+        let container = |id: &str, name: &str, execs: Value| {
+            container_document(
+                json!({"id": id, "name": name, "inspect": {}, "execs": execs}),
+                &json!({}),
+                &audit,
+            )
+        };
+        let mut engine = RuleEngine::for_kinds(&[], &[InputKind::DockerContainer]).unwrap();
+        let mut judge = |doc: &Value| -> BTreeMap<String, (String, Vec<String>)> {
+            let checks: Vec<_> = engine.checks().cloned().collect();
+            engine
+                .evaluate(InputKind::DockerContainer, doc, &|c| {
+                    c.id == "CIS-DOCKER-5.23" || c.id == "CIS-DOCKER-5.24"
+                })
+                .into_iter()
+                .map(|(i, o)| {
+                    let hits = o.deny.iter().map(|h| h.message.clone()).collect();
+                    (checks[i].id.clone(), (format!("{:?}", o.status), hits))
+                })
+                .collect()
+        };
+        let web = judge(&container("aaaa", "web", json!([])));
+        assert_eq!(web["CIS-DOCKER-5.23"].0, "Warn");
+        assert_eq!(
+            web["CIS-DOCKER-5.23"].1,
+            ["container web: `docker exec web sh` in the audit log at 2026-12-01T09:14:02Z was started with --privileged"]
+        );
+        assert_eq!(
+            web["CIS-DOCKER-5.24"].0, "Pass",
+            "uid 1000 is not root: {web:?}"
+        );
+        let by_id = judge(&container("4f1c2d", "db", json!([])));
+        assert_eq!(by_id["CIS-DOCKER-5.23"].0, "Pass");
+        assert_eq!(by_id["CIS-DOCKER-5.24"].0, "Warn", "{by_id:?}");
+        let live = judge(&container(
+            "bbbb",
+            "cache",
+            json!([{"privileged": true, "user": "root", "cmd": "sh"}]),
+        ));
+        assert_eq!(live["CIS-DOCKER-5.23"].0, "Warn");
+        assert!(
+            live["CIS-DOCKER-5.23"].1[0].contains("exec session `sh` that the daemon still holds")
+        );
+        assert_eq!(live["CIS-DOCKER-5.24"].0, "Warn");
+        let clean = judge(&container(
+            "cccc",
+            "quiet",
+            json!([{"privileged": false, "user": "", "cmd": "sh"}]),
+        ));
+        assert_eq!(clean["CIS-DOCKER-5.23"].0, "Pass");
+        assert_eq!(clean["CIS-DOCKER-5.24"].0, "Pass");
+    }
 
     #[test]
     fn dockerd_flags() {

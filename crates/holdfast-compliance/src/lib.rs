@@ -13,6 +13,7 @@ mod config_scan;
 pub mod docker_host;
 pub mod dockerfile;
 mod engine;
+pub mod exec_audit;
 pub mod git_repo;
 mod host_facts;
 pub mod image_checks;

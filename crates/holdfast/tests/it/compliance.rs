@@ -470,6 +470,53 @@ script = "tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d ' ' | grep -vx lo && ex
         assert!(seen.contains(state), "{state}: {seen}");
     }
     assert!(seen.contains("0 new failure(s), 0 fixed"), "{seen}");
+
+    // 5.23 and 5.24 from the host's audit log: `docker exec` lines of the client's EXECVE
+    // records, each blamed on the container it named (by name or id prefix).
+    let root = dir.join("host");
+    std::fs::create_dir_all(root.join("var/log/audit")).unwrap();
+    let inspect = d.docker(&["inspect", "-f", "{{.Id}}", "hardened"]);
+    let hardened_id = String::from_utf8_lossy(&inspect.stdout).trim().to_string();
+    let hex = |s: &str| s.bytes().map(|b| format!("{b:02X}")).collect::<String>();
+    std::fs::write(
+        root.join("var/log/audit/audit.log.1"),
+        "type=EXECVE msg=audit(1764580442.120:88): argc=5 a0=\"docker\" a1=\"exec\" \
+         a2=\"--privileged\" a3=\"ports\" a4=\"sh\"\n",
+    )
+    .unwrap();
+    std::fs::write(
+        root.join("var/log/audit/audit.log"),
+        format!(
+            "type=EXECVE msg=audit(1764666842.500:91): argc=6 a0=\"/usr/bin/docker\" \
+             a1=\"exec\" a2=\"-itu0\" a3=\"{}\" a4=\"sh\" a5={}\n\
+             type=EXECVE msg=audit(1764666900.000:92): argc=4 a0=\"docker\" a1=\"exec\" \
+             a2=\"late\" a3=\"id\"\n",
+            &hardened_id[..12],
+            hex("echo hi")
+        ),
+    )
+    .unwrap();
+    let (status, evidence) = statuses(&run_json(
+        holdfast()
+            .arg("--host-root")
+            .arg(&root)
+            .args(["compliance", "docker", "-f", "json"])
+            .env("DOCKER_HOST", &d.host),
+    ));
+    assert_eq!(status["CIS-DOCKER-5.23"], "WARN");
+    assert_eq!(
+        evidence["CIS-DOCKER-5.23"],
+        "container ports container ports: `docker exec --privileged ports sh` in the audit log \
+         at 2025-12-01T09:14:02Z was started with --privileged"
+    );
+    assert_eq!(status["CIS-DOCKER-5.24"], "WARN");
+    assert!(
+        evidence["CIS-DOCKER-5.24"].contains("container hardened")
+            && evidence["CIS-DOCKER-5.24"].contains("runs as user 0")
+            && !evidence["CIS-DOCKER-5.24"].contains("late"),
+        "{}",
+        evidence["CIS-DOCKER-5.24"]
+    );
 }
 
 /// `compliance kubernetes` on a node laid out as a host root (the fixture in

@@ -275,3 +275,81 @@ fn plugins_read_a_running_containers_filesystem() {
         .collect();
     assert_eq!(found, vec!["/tmp/.env"]);
 }
+
+/// Creates an exec session in a running container through the Engine API without starting
+/// it (this machine cannot start a privileged one; the daemon keeps it all the same).
+fn create_exec(container: &str, body: &str) {
+    use std::io::Read;
+    let mut s = std::os::unix::net::UnixStream::connect("/var/run/docker.sock").unwrap();
+    write!(
+        s,
+        "POST /containers/{container}/exec HTTP/1.0\r\nHost: docker\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut reply = String::new();
+    s.read_to_string(&mut reply).unwrap();
+    assert!(reply.contains(" 201 "), "exec create: {reply}");
+}
+
+/// CIS Docker 5.23 and 5.24 from the sessions the daemon holds: a running container with
+/// a `--privileged` exec session and one run as uid 0 fails both; a container whose only
+/// session runs as another user passes both.
+#[test]
+fn misconfig_finds_privileged_and_root_exec_sessions() {
+    if !(have_tool("docker") && have_tool("ldd") && daemon_ready()) {
+        return;
+    }
+    import_image();
+    let mut made = Containers(Vec::new());
+    let tag = std::process::id();
+    let mut run = |name: &str| {
+        let id = made.create(&["--name", name, IMAGE, "/bin/sleep", "600"]);
+        let (ok, _, err) = docker(&["start", &id]);
+        assert!(ok, "docker start: {err}");
+        id
+    };
+    let risky = format!("hf-exec-{tag}-risky");
+    let quiet = format!("hf-exec-{tag}-quiet");
+    let risky_id = run(&risky);
+    let quiet_id = run(&quiet);
+    let (ok, _, err) = docker(&["exec", "-d", "-u", "0", &risky_id, "/bin/sleep", "600"]);
+    assert!(ok, "docker exec: {err}");
+    create_exec(&risky_id, r#"{"Cmd":["/bin/sleep","1"],"Privileged":true}"#);
+    let (ok, _, err) = docker(&["exec", "-d", "-u", "1000", &quiet_id, "/bin/sleep", "600"]);
+    assert!(ok, "docker exec: {err}");
+
+    let verdicts = |name: &str| -> std::collections::BTreeMap<String, (String, String)> {
+        let r = run_json(holdfast().args([
+            "scan",
+            "container",
+            name,
+            "--scanners",
+            "misconfig",
+            "-f",
+            "json",
+        ]));
+        r["targets"][0]["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|c| ["CIS-DOCKER-5.23", "CIS-DOCKER-5.24"].contains(&c["id"].as_str().unwrap()))
+            .map(|c| {
+                let evidence = c["evidence"].to_string();
+                (
+                    c["id"].as_str().unwrap().to_string(),
+                    (c["status"].as_str().unwrap().to_string(), evidence),
+                )
+            })
+            .collect()
+    };
+    let r = verdicts(&risky);
+    assert_eq!(r["CIS-DOCKER-5.23"].0, "WARN", "{r:?}");
+    assert!(r["CIS-DOCKER-5.23"].1.contains("/bin/sleep 1"), "{r:?}");
+    assert_eq!(r["CIS-DOCKER-5.24"].0, "WARN", "{r:?}");
+    assert!(r["CIS-DOCKER-5.24"].1.contains("runs as user 0"), "{r:?}");
+    let q = verdicts(&quiet);
+    assert_eq!(q["CIS-DOCKER-5.23"].0, "PASS", "{q:?}");
+    assert_eq!(q["CIS-DOCKER-5.24"].0, "PASS", "{q:?}");
+}
