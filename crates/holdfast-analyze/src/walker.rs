@@ -44,6 +44,11 @@ impl Default for WalkLimits {
 /// the walk's memory.
 const SPOOL_BYTES: u64 = 4 << 20;
 
+/// The largest read buffer a walker keeps between files. A larger one (a compiler the
+/// malware rules read whole) is freed once its file is served: kept, it would hold the
+/// walk's memory at the layer's largest file until the layer ends, once per walker.
+const KEPT_BUFFER_BYTES: usize = 4 << 20;
+
 /// Hashes what passes through.
 struct HashingReader<'a> {
     inner: &'a mut dyn Read,
@@ -351,7 +356,9 @@ impl<'a> Collector<'a> {
                 Err(e) => self.warn(e.kind(), Some(path), format!("{}: {e}", analyzer.name())),
             }
         }
-        self.buf = buf;
+        if buf.len() <= KEPT_BUFFER_BYTES {
+            self.buf = buf;
+        }
     }
 
     /// A hard link shares its target's content: copy the target's results to its path.
@@ -1128,9 +1135,16 @@ mod tests {
     #[test]
     fn diff_id_covers_every_byte_and_each_file_gets_its_own() {
         // Read in odd-sized pieces; the reused file buffer must hand each file exactly its
-        // own bytes after a larger one.
+        // own bytes after a larger one, and after one too large to keep (freed, then made
+        // anew).
         let big = 3 << 20;
-        let tar = counting_tar(&[("big", big), ("small", 10), ("mid", big / 3)]);
+        let huge = KEPT_BUFFER_BYTES + 5;
+        let tar = counting_tar(&[
+            ("big", big),
+            ("huge", huge),
+            ("small", 10),
+            ("mid", big / 3),
+        ]);
         let bytes = Recorder::new(Want::Bytes);
         let refs: [&dyn Analyzer; 1] = [&bytes];
         for chunk in [1 << 20, 7919, 512] {
@@ -1144,6 +1158,7 @@ mod tests {
                 bytes.seen(),
                 [
                     ("/big".into(), big, start.clone()),
+                    ("/huge".into(), huge, start.clone()),
                     ("/small".into(), 10, start.clone()),
                     ("/mid".into(), big / 3, start),
                 ]

@@ -202,8 +202,11 @@ pub(crate) fn open_read_only(path: &Path) -> Result<Connection, DbError> {
         rusqlite::config::DbConfig::SQLITE_DBCONFIG_TRUSTED_SCHEMA,
         false,
     )?;
-    // Reads through a memory map instead of a read(2) per page.
-    conn.execute_batch("PRAGMA mmap_size = 268435456;")?;
+    // Reads pages with read(2) into SQLite's own bounded page cache. Through a memory map,
+    // every page a scan touched counted in its resident memory: a third of the growth of
+    // a vulnerability scan's peak between a 370 MiB and a 1.6 GiB image, and more with a
+    // larger database. The pages are in the OS page cache either way.
+    conn.execute_batch("PRAGMA mmap_size = 0;")?;
     let found: Option<String> = conn
         .query_row(
             "SELECT value FROM metadata WHERE key = ?1",

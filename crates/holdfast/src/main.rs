@@ -26,6 +26,7 @@ use holdfast_source::{ContainerEngine, TargetSpec};
 use crate::cli::{CheckArgs, Cli, Command, DbCommand, ScanCommand, ScanOptions};
 
 fn main() -> ExitCode {
+    fixed_mmap_threshold();
     let cli = cli::Cli::parse();
     let server_log = match &cli.command {
         crate::cli::Command::Server(args) if args.command.is_none() => {
@@ -379,5 +380,19 @@ fn print_peak_rss() {
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
     {
         eprintln!("holdfast: peak RSS {kib} KiB");
+    }
+}
+
+/// Gives every allocation of 256 KiB or more a mapping of its own, returned to the system
+/// when freed. glibc's default raises that threshold to the largest block freed so far (up
+/// to 32 MiB), after which a walker's freed file buffers and the merge's large tables stay
+/// in the heap: the peak RSS of a vulnerability scan of a 1.6 GiB image was 1.5 times that
+/// of a 370 MiB one, with the same heap peak.
+fn fixed_mmap_threshold() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only sets an allocator parameter; it is called before any thread
+    // starts.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 256 << 10);
     }
 }
