@@ -16,6 +16,7 @@ mod dockerd;
 mod engine;
 mod engines;
 mod escape;
+mod git_auth;
 mod hostchecks;
 mod layers;
 mod owned;
