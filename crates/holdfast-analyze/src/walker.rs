@@ -9,6 +9,7 @@
 use std::collections::HashMap;
 use std::io::{self, Read, Seek};
 use std::path::Path;
+use std::sync::{Condvar, Mutex};
 use std::time::Instant;
 
 use holdfast_model::path::{file_name, parent};
@@ -48,6 +49,41 @@ const SPOOL_BYTES: u64 = 4 << 20;
 /// malware rules read whole) is freed once its file is served: kept, it would hold the
 /// walk's memory at the layer's largest file until the layer ends, once per walker.
 const KEPT_BUFFER_BYTES: usize = 4 << 20;
+
+/// Bytes of files over [`KEPT_BUFFER_BYTES`] the process holds whole at once. Two walkers
+/// each reading a compiler for the malware rules (`big` has five of 30 MiB or more) set
+/// the peak at the sum of both; two mid-sized ones (an image's 15 and 19 MiB binaries)
+/// still run side by side. A file larger than the budget alone waits until no other is
+/// held. A walk's memory is then bounded by [`KEPT_BUFFER_BYTES`] per walker thread
+/// (`--threads`) plus this budget, or one file of at most [`WalkLimits::max_file_bytes`].
+const LARGE_FILES_BUDGET: u64 = 40 << 20;
+
+/// The bytes of large files held whole now, against [`LARGE_FILES_BUDGET`].
+static LARGE_FILES_HELD: (Mutex<u64>, Condvar) = (Mutex::new(0), Condvar::new());
+
+/// A share of [`LARGE_FILES_BUDGET`], given back when dropped.
+struct LargeFileShare(u64);
+
+impl LargeFileShare {
+    /// Waits until `bytes` fit in the budget, or nothing else is held.
+    fn take(bytes: u64) -> Self {
+        let (held, freed) = &LARGE_FILES_HELD;
+        let mut held = held.lock().unwrap_or_else(|e| e.into_inner());
+        while *held > 0 && *held + bytes > LARGE_FILES_BUDGET {
+            held = freed.wait(held).unwrap_or_else(|e| e.into_inner());
+        }
+        *held += bytes;
+        LargeFileShare(bytes)
+    }
+}
+
+impl Drop for LargeFileShare {
+    fn drop(&mut self) {
+        let (held, freed) = &LARGE_FILES_HELD;
+        *held.lock().unwrap_or_else(|e| e.into_inner()) -= self.0;
+        freed.notify_all();
+    }
+}
 
 /// Hashes what passes through.
 struct HashingReader<'a> {
@@ -215,6 +251,10 @@ impl<'a> Collector<'a> {
         let read_whole = fits && spool.is_none() && (wants(Want::Bytes) || wants(Want::Seekable));
         let mut streamed = false;
         let mut filled = 0;
+        // Dropped after `buf` below, so the large file is freed before another walker's
+        // is read.
+        let _large = (read_whole && meta.size > KEPT_BUFFER_BYTES as u64)
+            .then(|| LargeFileShare::take(meta.size));
         if read_whole {
             // Read into bytes that are already initialised: `read_to_end` through a
             // `dyn Read` zeroes the spare room of the buffer for every file, which was a
@@ -1129,6 +1169,70 @@ mod tests {
             buf[..n].copy_from_slice(&self.data[..n]);
             self.data = &self.data[n..];
             Ok(n)
+        }
+    }
+
+    /// Counts how many files over [`KEPT_BUFFER_BYTES`] it is given at once.
+    #[derive(Default)]
+    struct LargeInFlight {
+        now: std::sync::atomic::AtomicUsize,
+        most: std::sync::atomic::AtomicUsize,
+        large_files: std::sync::atomic::AtomicUsize,
+    }
+
+    impl Analyzer for LargeInFlight {
+        fn name(&self) -> &'static str {
+            "large-in-flight"
+        }
+        fn version(&self) -> u32 {
+            1
+        }
+        fn group(&self) -> AnalyzerGroup {
+            AnalyzerGroup::Library
+        }
+        fn wants(&self, _path: &str, _meta: &EntryMeta) -> Want {
+            Want::Bytes
+        }
+        fn analyze(&self, input: &mut FileInput<'_>) -> Result<Vec<FileFact>, AnalyzeError> {
+            use std::sync::atomic::Ordering::SeqCst;
+            if let FileContent::Bytes(b) = input.content {
+                if b.len() > KEPT_BUFFER_BYTES {
+                    let now = self.now.fetch_add(1, SeqCst) + 1;
+                    self.most.fetch_max(now, SeqCst);
+                    self.large_files.fetch_add(1, SeqCst);
+                    std::thread::sleep(std::time::Duration::from_millis(30));
+                    self.now.fetch_sub(1, SeqCst);
+                }
+            }
+            Ok(Vec::new())
+        }
+    }
+
+    /// Walkers hold large files whole side by side only within the budget: three walkers
+    /// of files just over half the budget hold one at a time, and of files three eighths
+    /// of it, two at most.
+    #[test]
+    fn large_files_held_whole_stay_within_the_budget_across_walkers() {
+        for (size, most) in [
+            (LARGE_FILES_BUDGET / 2 + 1, 1),
+            (LARGE_FILES_BUDGET * 3 / 8, 2),
+        ] {
+            let size = size as usize;
+            let tar = counting_tar(&[("a", size), ("small", 10), ("b", size)]);
+            let counter = LargeInFlight::default();
+            let refs: [&dyn Analyzer; 1] = [&counter];
+            std::thread::scope(|s| {
+                for _ in 0..3 {
+                    s.spawn(|| walk_tar(&mut &tar[..], &refs, WalkLimits::default()));
+                }
+            });
+            use std::sync::atomic::Ordering::SeqCst;
+            assert_eq!(counter.large_files.load(SeqCst), 6);
+            assert!(
+                counter.most.load(SeqCst) <= most,
+                "{size}: {:?}",
+                counter.most
+            );
         }
     }
 
