@@ -114,7 +114,7 @@ pub fn container_documents(facts: DockerFacts, dockerd: bool) -> Vec<Value> {
     let audit = if dockerd {
         exec_audit::read()
     } else {
-        ExecAudit::default()
+        Default::default()
     };
     let daemon = if dockerd {
         daemon(Some(&facts))

@@ -10,7 +10,8 @@ use crate::host_facts::read_or_empty;
 use holdfast_source::host;
 use serde_json::{json, Value};
 use std::io::{Read, Seek, SeekFrom};
-use std::time::{Duration, UNIX_EPOCH};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// Most bytes of audit log read, over every file.
 pub const MAX_AUDIT_BYTES: u64 = 64 << 20;
@@ -65,13 +66,42 @@ impl AuditedExec {
     }
 }
 
-/// Reads the host's audit log (under `--host-root` when one is set).
-pub fn read() -> ExecAudit {
+/// The log files' paths, sizes and times when last read, and what they said.
+type Cached = (Vec<(String, u64, Option<SystemTime>)>, Arc<ExecAudit>);
+
+/// The last reading, reused while no log file changed: `scan container --all` judges
+/// each container on its own, and the log can be tens of MiB.
+static LAST_READ: Mutex<Option<Cached>> = Mutex::new(None);
+
+/// Reads the host's audit log (under `--host-root` when one is set), or gives the last
+/// reading again when none of its files changed since.
+pub fn read() -> Arc<ExecAudit> {
     let log = log_file();
+    let candidates: Vec<String> = std::iter::once(log.clone())
+        .chain((1..=MAX_ROTATED).map(|n| format!("{log}.{n}")))
+        .collect();
+    let stamp: Vec<(String, u64, Option<SystemTime>)> = candidates
+        .iter()
+        .filter_map(|p| {
+            let m = std::fs::symlink_metadata(host::path(p)).ok()?;
+            Some((p.clone(), m.len(), m.modified().ok()))
+        })
+        .collect();
+    let mut last = LAST_READ.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some((seen, audit)) = last.as_ref() {
+        if *seen == stamp {
+            return Arc::clone(audit);
+        }
+    }
+    let audit = Arc::new(read_files(candidates));
+    *last = Some((stamp, Arc::clone(&audit)));
+    audit
+}
+
+/// Reads `candidates` (the log, then its rotations), newest first, within the budget.
+fn read_files(candidates: Vec<String>) -> ExecAudit {
     let mut audit = ExecAudit::default();
     let mut budget = MAX_AUDIT_BYTES;
-    let candidates =
-        std::iter::once(log.clone()).chain((1..=MAX_ROTATED).map(|n| format!("{log}.{n}")));
     let mut per_file = Vec::new();
     for path in candidates {
         if budget == 0 {
