@@ -46,10 +46,6 @@ pub struct BenchmarkOptions {
     pub benchmark: Benchmark,
     /// The Engine API to ask, for Docker.
     pub socket: EngineSocket,
-    /// `--policy` directories or files of extra checks.
-    pub policies: Vec<PathBuf>,
-    /// Only checks tagged with one of these regulations; empty runs all.
-    pub regulations: Vec<String>,
 }
 
 /// Why the benchmark could not run at all.
@@ -69,10 +65,15 @@ type Document = (InputKind, Option<String>, Value);
 /// Runs the benchmark's checks on this host: one target named after the host, with every
 /// check's result and a `compliance` finding per failure. For Docker, an Engine API that
 /// cannot be reached is a warning: the host's files and the daemon's process are still
-/// judged.
-pub fn run_benchmark(options: &BenchmarkOptions) -> Result<TargetResult, BenchmarkError> {
-    let mut engine = RuleEngine::for_kinds(&options.policies, options.benchmark.kinds())?;
-    let keep = regulation_filter(&options.regulations).map_err(BenchmarkError::Regulation)?;
+/// judged. `policies` are `--policy` directories or files of extra checks; only checks
+/// tagged with one of `regulations` are kept (all when it is empty).
+pub fn run_benchmark(
+    options: &BenchmarkOptions,
+    policies: &[PathBuf],
+    regulations: &[String],
+) -> Result<TargetResult, BenchmarkError> {
+    let mut engine = RuleEngine::for_kinds(policies, options.benchmark.kinds())?;
+    let keep = regulation_filter(regulations).map_err(BenchmarkError::Regulation)?;
     let mut warnings = Vec::new();
     let (name, docs, api_reached) = match options.benchmark {
         Benchmark::Docker => {

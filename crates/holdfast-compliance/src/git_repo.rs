@@ -110,6 +110,19 @@ pub fn clone(arg: &str, limits: &CloneLimits) -> Result<ClonedRepo, CloneError> 
             .map_err(|e| fail(holdfast_model::error_chain(&e)))?;
     }
     let started = Instant::now();
+    // Counting a large checkout's files takes time of its own: the next count waits at
+    // least ten times as long as the last took, so watching costs the clone at most a
+    // tenth of a core.
+    let mut next_count = started;
+    let mut counted_over = |dir: &Path| {
+        let now = Instant::now();
+        if now < next_count {
+            return false;
+        }
+        let over = size_over(dir, limits.max_bytes);
+        next_count = Instant::now() + (now.elapsed() * 10).max(WATCH_EVERY);
+        over
+    };
     loop {
         let too_large = || {
             format!(
@@ -136,7 +149,7 @@ pub fn clone(arg: &str, limits: &CloneLimits) -> Result<ClonedRepo, CloneError> 
                         "stopped after {}: the clone time limit (--clone-timeout)",
                         humantime::format_duration(limits.timeout)
                     ))
-                } else if size_over(dir.path(), limits.max_bytes) {
+                } else if counted_over(dir.path()) {
                     Some(too_large())
                 } else {
                     None

@@ -148,8 +148,10 @@ pub fn scan(request: &ScanRequest, progress: &dyn ProgressSink) -> Result<ScanRe
                 }
             }
             Target::Benchmark(options) => {
+                let m = &request.misconfig;
                 let mut target =
-                    holdfast_compliance::run_benchmark(options).map_err(ScanError::Benchmark)?;
+                    holdfast_compliance::run_benchmark(options, &m.policies, &m.regulations)
+                        .map_err(ScanError::Benchmark)?;
                 progress.event(&ScanEvent::TargetStarted { name: &target.name });
                 plan.finish(&mut target, progress, false);
                 targets.push(target);

@@ -53,11 +53,11 @@ pub struct ScanRequest {
 }
 
 /// What the `misconfig` scanner judges images, containers and cluster workloads with,
-/// besides the built-in checks.
+/// besides the built-in checks; a `Benchmark` target's run uses the same.
 #[derive(Debug, Clone, Default)]
 pub struct MisconfigSettings {
     /// `--policy` directories or files of extra checks (on `docker-image`, `dockerfile`,
-    /// `docker-container` and `kubernetes` documents).
+    /// `docker-container` and `kubernetes` documents, and a benchmark's host documents).
     pub policies: Vec<std::path::PathBuf>,
     /// `--compliance`: only the checks tagged with one of these regulations; empty runs
     /// all.

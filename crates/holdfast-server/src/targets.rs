@@ -167,12 +167,9 @@ pub fn scan_request(
     target: &str,
     scanners: &[String],
 ) -> Result<ScanRequest, String> {
-    let (mut target, _) = parse_target(target)?;
-    // The service's `--policy` checks join a benchmark's built-in ones (and, through the
-    // request's misconfig settings, every other target's).
-    if let Target::Benchmark(options) = &mut target {
-        options.policies = state.config.policies.clone();
-    }
+    // The service's `--policy` checks reach every target through the request's misconfig
+    // settings below.
+    let (target, _) = parse_target(target)?;
     let named = parse_scanners(scanners)?;
     let scanners = holdfast_scan::effective_scanners(false, &named);
     let settings = CheckSettings {

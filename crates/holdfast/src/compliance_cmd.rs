@@ -94,13 +94,11 @@ fn run_once(
     quiet: bool,
 ) -> Result<(ScanResult, ExitCode)> {
     let target = match what {
+        // Both are judged with the request's misconfig settings: `checks`.
         Judged::Benchmark(benchmark) => Target::Benchmark(BenchmarkOptions {
             benchmark: *benchmark,
             socket: Default::default(),
-            policies: checks.policy.clone(),
-            regulations: checks.compliance.clone(),
         }),
-        // The pod specs are judged with the request's misconfig settings: `checks`.
         Judged::Cluster(pods) => Target::Cluster(ClusterSelection {
             options: pods.clone().options(Vec::new()),
             specs_only: true,

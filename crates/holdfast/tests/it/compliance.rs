@@ -26,7 +26,9 @@ fn ready() -> bool {
 }
 
 /// Check id → status, and check id → evidence messages, of a compliance result.
-fn statuses(result: &serde_json::Value) -> (BTreeMap<String, String>, BTreeMap<String, String>) {
+pub(crate) fn statuses(
+    result: &serde_json::Value,
+) -> (BTreeMap<String, String>, BTreeMap<String, String>) {
     let mut status = BTreeMap::new();
     let mut evidence = BTreeMap::new();
     for c in result["targets"][0]["checks"].as_array().unwrap() {
