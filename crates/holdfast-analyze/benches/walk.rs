@@ -1,0 +1,101 @@
+//! Benchmarks of one layer walk over an in-memory tar: the walker's own cost (hashing the
+//! stream, parsing headers, skipping or reading each file) with analyzers that do no work,
+//! so a change to how the walker reads, skips and buffers shows without the noise of
+//! whole-process runs.
+//!
+//! Run with `cargo bench -p holdfast-analyze --bench walk`.
+
+use holdfast_analyze::analyzer::{
+    AnalyzeError, Analyzer, AnalyzerGroup, EntryKind, EntryMeta, FileContent, FileFact, FileInput,
+    Want,
+};
+use holdfast_analyze::walker::walk_tar;
+use holdfast_analyze::WalkLimits;
+
+fn main() {
+    divan::main();
+}
+
+/// Small and mid-sized files (1, 16 and 200 KiB in turn), as most of an image is.
+const SMALL_FILES: usize = 1_500;
+/// Files over the 4 MiB a walker keeps its buffer for: compilers, toolchain binaries.
+const LARGE_FILES: usize = 4;
+const LARGE_FILE_BYTES: usize = 12 << 20;
+
+/// A layer of `SMALL_FILES` small files and `LARGE_FILES` large ones, about 160 MB.
+fn layer() -> Vec<u8> {
+    let mut tar = tar::Builder::new(Vec::new());
+    let mut add = |name: String, size: usize| {
+        let body: Vec<u8> = (0..size).map(|i| (i % 251) as u8).collect();
+        let mut header = tar::Header::new_gnu();
+        header.set_mode(0o644);
+        header.set_size(size as u64);
+        tar.append_data(&mut header, name, &body[..]).unwrap();
+    };
+    for i in 0..SMALL_FILES {
+        add(
+            format!("usr/share/f{i}"),
+            [1 << 10, 16 << 10, 200 << 10][i % 3],
+        );
+    }
+    for i in 0..LARGE_FILES {
+        add(format!("usr/bin/large{i}"), LARGE_FILE_BYTES);
+    }
+    tar.into_inner().unwrap()
+}
+
+/// Wants every regular file in one form and does nothing with it.
+struct Idle(Want);
+
+impl Analyzer for Idle {
+    fn name(&self) -> &'static str {
+        "idle"
+    }
+    fn version(&self) -> u32 {
+        1
+    }
+    fn group(&self) -> AnalyzerGroup {
+        AnalyzerGroup::Library
+    }
+    fn wants(&self, _: &str, meta: &EntryMeta) -> Want {
+        if meta.kind == EntryKind::File {
+            self.0
+        } else {
+            Want::No
+        }
+    }
+    fn analyze(&self, input: &mut FileInput<'_>) -> Result<Vec<FileFact>, AnalyzeError> {
+        if let FileContent::Bytes(bytes) = input.content {
+            divan::black_box(bytes.len());
+        }
+        Ok(Vec::new())
+    }
+}
+
+/// Walks the layer with one [`Idle`] analyzer that wants `want` of every file.
+fn walk_wanting(bencher: divan::Bencher, want: Want) {
+    let tar = layer();
+    let idle = Idle(want);
+    let analyzers: [&dyn Analyzer; 1] = [&idle];
+    bencher.bench(|| walk_tar(&mut &tar[..], &analyzers, WalkLimits::default()));
+}
+
+/// Nobody reads a file: every entry's data is skipped, and still hashed for the diff_id.
+#[divan::bench(sample_count = 10)]
+fn skip_every_file(bencher: divan::Bencher) {
+    walk_wanting(bencher, Want::No);
+}
+
+/// Every file is read whole, as the secret and YARA scanners ask.
+#[divan::bench(sample_count = 10)]
+fn read_every_file(bencher: divan::Bencher) {
+    walk_wanting(bencher, Want::Bytes);
+}
+
+/// The floor of any walk that checks the diff_id: SHA-256 of the same bytes, nothing else.
+#[divan::bench(sample_count = 10)]
+fn sha256_of_the_layer(bencher: divan::Bencher) {
+    use sha2::{Digest, Sha256};
+    let tar = layer();
+    bencher.bench(|| Sha256::digest(&tar));
+}
