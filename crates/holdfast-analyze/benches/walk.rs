@@ -3,7 +3,8 @@
 //! so a change to how the walker reads, skips and buffers shows without the noise of
 //! whole-process runs.
 //!
-//! Run with `cargo bench -p holdfast-analyze --bench walk`.
+//! Run with `cargo bench -p holdfast-analyze --bench walk`; with `RAYON_NUM_THREADS=1`
+//! the layer's hash runs inline, on the walk's thread, as when every core walks a layer.
 
 use holdfast_analyze::analyzer::{
     AnalyzeError, Analyzer, AnalyzerGroup, EntryKind, EntryMeta, FileContent, FileFact, FileInput,
@@ -44,8 +45,9 @@ fn layer() -> Vec<u8> {
     tar.into_inner().unwrap()
 }
 
-/// Wants every regular file in one form and does nothing with it.
-struct Idle(Want);
+/// Wants every regular file in one form; with `work`, reads every byte of it (a sum),
+/// as a pattern scanner does, otherwise does nothing with it.
+struct Idle(Want, bool);
 
 impl Analyzer for Idle {
     fn name(&self) -> &'static str {
@@ -66,16 +68,23 @@ impl Analyzer for Idle {
     }
     fn analyze(&self, input: &mut FileInput<'_>) -> Result<Vec<FileFact>, AnalyzeError> {
         if let FileContent::Bytes(bytes) = input.content {
-            divan::black_box(bytes.len());
+            let sum = if self.1 {
+                bytes
+                    .iter()
+                    .fold(0u64, |s, &b| s.wrapping_mul(31) ^ u64::from(b))
+            } else {
+                bytes.len() as u64
+            };
+            divan::black_box(sum);
         }
         Ok(Vec::new())
     }
 }
 
 /// Walks the layer with one [`Idle`] analyzer that wants `want` of every file.
-fn walk_wanting(bencher: divan::Bencher, want: Want) {
+fn walk_wanting(bencher: divan::Bencher, want: Want, work: bool) {
     let tar = layer();
-    let idle = Idle(want);
+    let idle = Idle(want, work);
     let analyzers: [&dyn Analyzer; 1] = [&idle];
     bencher.bench(|| walk_tar(&mut &tar[..], &analyzers, WalkLimits::default()));
 }
@@ -83,13 +92,20 @@ fn walk_wanting(bencher: divan::Bencher, want: Want) {
 /// Nobody reads a file: every entry's data is skipped, and still hashed for the diff_id.
 #[divan::bench(sample_count = 10)]
 fn skip_every_file(bencher: divan::Bencher) {
-    walk_wanting(bencher, Want::No);
+    walk_wanting(bencher, Want::No, false);
 }
 
 /// Every file is read whole, as the secret and YARA scanners ask.
 #[divan::bench(sample_count = 10)]
 fn read_every_file(bencher: divan::Bencher) {
-    walk_wanting(bencher, Want::Bytes);
+    walk_wanting(bencher, Want::Bytes, false);
+}
+
+/// Every file is read whole and each of its bytes looked at: the walk's hash and the
+/// analyzer's work, one after the other on one core or side by side on two.
+#[divan::bench(sample_count = 10)]
+fn read_and_sum_every_file(bencher: divan::Bencher) {
+    walk_wanting(bencher, Want::Bytes, true);
 }
 
 /// The floor of any walk that checks the diff_id: SHA-256 of the same bytes, nothing else.

@@ -14,6 +14,7 @@ mod control;
 pub mod dpkg;
 pub mod file_caps;
 mod finish;
+mod hashing;
 mod layer;
 pub mod merge;
 pub mod os;

@@ -7,7 +7,7 @@
 //! are opened with `O_NOFOLLOW` so a link swapped in during the walk is not followed either.
 
 use std::collections::HashMap;
-use std::io::{self, Read, Seek, SeekFrom};
+use std::io::{self, Read, Seek};
 use std::path::Path;
 use std::sync::{Condvar, Mutex};
 use std::time::Instant;
@@ -15,11 +15,11 @@ use std::time::Instant;
 use holdfast_model::path::{file_name, parent};
 use holdfast_model::WarningKind;
 use holdfast_source::path::{normalize_entry, MAX_PATH_BYTES};
-use sha2::{Digest, Sha256};
 
 use crate::analyzer::{
     Analyzer, EntryKind, EntryMeta, FileContent, FileFact, FileInput, Want, HEAD_BYTES,
 };
+use crate::hashing::HashingReader;
 use crate::layer::{AnalyzerTiming, FileResult, LayerAnalysis, LayerWarning, WalkTimings};
 
 /// Bounds that keep one layer's walk in bounded memory and time.
@@ -82,64 +82,6 @@ impl Drop for LargeFileShare {
         let (held, freed) = &LARGE_FILES_HELD;
         *held.lock().unwrap_or_else(|e| e.into_inner()) -= self.0;
         freed.notify_all();
-    }
-}
-
-/// Bytes the walker reads at a time when it skips what no analyzer wants.
-const SKIP_CHUNK_BYTES: usize = 256 << 10;
-
-/// Hashes what passes through.
-struct HashingReader<'a> {
-    inner: &'a mut dyn Read,
-    hasher: Sha256,
-    bytes: u64,
-    /// Where skipped bytes are read to be hashed; allocated on the first skip.
-    skipped: Vec<u8>,
-}
-
-impl Read for HashingReader<'_> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        self.hasher.update(&buf[..n]);
-        self.bytes += n as u64;
-        Ok(n)
-    }
-}
-
-/// Forward only, for `tar`'s skip over the data of entries nobody read: the skipped bytes
-/// are read into one buffer kept for the walk and hashed. Without it `tar` skips through a
-/// zeroed 32 KiB buffer of its own per entry, which was a pass of `memset` per entry and
-/// eight reads per 256 KiB.
-impl Seek for HashingReader<'_> {
-    fn seek(&mut self, pos: SeekFrom) -> io::Result<u64> {
-        let SeekFrom::Current(ahead) = pos else {
-            return Err(io::Error::new(
-                io::ErrorKind::Unsupported,
-                "a layer stream only skips forward",
-            ));
-        };
-        let mut left = u64::try_from(ahead).map_err(|_| {
-            io::Error::new(
-                io::ErrorKind::Unsupported,
-                "a layer stream only skips forward",
-            )
-        })?;
-        if left > 0 && self.skipped.is_empty() {
-            self.skipped = vec![0; SKIP_CHUNK_BYTES];
-        }
-        while left > 0 {
-            let step = usize::try_from(left).map_or(SKIP_CHUNK_BYTES, |l| l.min(SKIP_CHUNK_BYTES));
-            let mut chunk = std::mem::take(&mut self.skipped);
-            let read = self.read(&mut chunk[..step]);
-            self.skipped = chunk;
-            match read {
-                Ok(0) => return Err(io::ErrorKind::UnexpectedEof.into()),
-                Ok(n) => left -= n as u64,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(e),
-            }
-        }
-        Ok(self.bytes)
     }
 }
 
@@ -545,12 +487,7 @@ pub fn walk_tar(
     analyzers: &[&dyn Analyzer],
     limits: WalkLimits,
 ) -> LayerAnalysis {
-    let mut hashing = HashingReader {
-        inner: stream,
-        hasher: Sha256::new(),
-        bytes: 0,
-        skipped: Vec::new(),
-    };
+    let mut hashing = HashingReader::new(stream);
     let mut c = Collector::new(analyzers, limits);
     let mut failed = false;
     {
@@ -597,8 +534,16 @@ pub fn walk_tar(
     }
     let mut out = c.finish();
     out.bytes = hashing.bytes;
+    let digest = hashing.finish();
     if !failed {
-        out.diff_id = Some(format!("sha256:{}", hex::encode(hashing.hasher.finalize())));
+        match digest {
+            Some(digest) => out.diff_id = Some(format!("sha256:{}", hex::encode(digest))),
+            None => out.warnings.push(LayerWarning::new(
+                WarningKind::Other,
+                None,
+                "the layer's hashing thread failed; no diff_id".to_string(),
+            )),
+        }
     }
     out
 }
@@ -877,6 +822,9 @@ mod tests {
 
     use super::*;
     use crate::analyzer::{AnalyzeError, AnalyzerGroup};
+    use sha2::{Digest, Sha256};
+
+    use crate::hashing::tests::Trickle;
 
     /// What the probe was shown: path, kind, content length, capabilities.
     type Seen = (String, EntryKind, usize, Option<Vec<u8>>);
@@ -1211,21 +1159,6 @@ mod tests {
         assert_eq!(bytes.seen(), [("/mid".into(), HEAD_BYTES + 7, start)]);
     }
 
-    /// Gives at most `chunk` bytes per read, as a pipe or a decompressor does.
-    struct Trickle<'a> {
-        data: &'a [u8],
-        chunk: usize,
-    }
-
-    impl Read for Trickle<'_> {
-        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-            let n = buf.len().min(self.chunk).min(self.data.len());
-            buf[..n].copy_from_slice(&self.data[..n]);
-            self.data = &self.data[n..];
-            Ok(n)
-        }
-    }
-
     /// Counts how many files over [`KEPT_BUFFER_BYTES`] it is given at once.
     #[derive(Default)]
     struct LargeInFlight {
@@ -1326,7 +1259,13 @@ mod tests {
 
     #[test]
     fn skipped_data_is_hashed_and_the_next_header_found() {
-        let sizes = [SKIP_CHUNK_BYTES * 2 + 3, 10, SKIP_CHUNK_BYTES - 1, 0, 513];
+        let sizes = [
+            crate::hashing::CHUNK_BYTES * 2 + 3,
+            10,
+            crate::hashing::CHUNK_BYTES - 1,
+            0,
+            513,
+        ];
         let names = ["a", "b", "c", "d", "e"];
         let files: Vec<(&str, usize)> = names.into_iter().zip(sizes).collect();
         let tar = counting_tar(&files);
