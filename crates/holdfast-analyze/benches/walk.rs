@@ -45,13 +45,16 @@ fn layer() -> Vec<u8> {
     tar.into_inner().unwrap()
 }
 
-/// Wants every regular file in one form; with `work`, reads every byte of it (a sum),
-/// as a pattern scanner does, otherwise does nothing with it.
-struct Idle(Want, bool);
+/// Wants every regular file in one form; with `sum`, reads every byte of it, as a pattern
+/// scanner does, otherwise does nothing with it.
+struct Probe {
+    want: Want,
+    sum: bool,
+}
 
-impl Analyzer for Idle {
+impl Analyzer for Probe {
     fn name(&self) -> &'static str {
-        "idle"
+        "probe"
     }
     fn version(&self) -> u32 {
         1
@@ -61,14 +64,14 @@ impl Analyzer for Idle {
     }
     fn wants(&self, _: &str, meta: &EntryMeta) -> Want {
         if meta.kind == EntryKind::File {
-            self.0
+            self.want
         } else {
             Want::No
         }
     }
     fn analyze(&self, input: &mut FileInput<'_>) -> Result<Vec<FileFact>, AnalyzeError> {
         if let FileContent::Bytes(bytes) = input.content {
-            let sum = if self.1 {
+            let sum = if self.sum {
                 bytes
                     .iter()
                     .fold(0u64, |s, &b| s.wrapping_mul(31) ^ u64::from(b))
@@ -81,11 +84,11 @@ impl Analyzer for Idle {
     }
 }
 
-/// Walks the layer with one [`Idle`] analyzer that wants `want` of every file.
-fn walk_wanting(bencher: divan::Bencher, want: Want, work: bool) {
+/// Walks the layer with one [`Probe`] that wants `want` of every file.
+fn walk_wanting(bencher: divan::Bencher, want: Want, sum: bool) {
     let tar = layer();
-    let idle = Idle(want, work);
-    let analyzers: [&dyn Analyzer; 1] = [&idle];
+    let probe = Probe { want, sum };
+    let analyzers: [&dyn Analyzer; 1] = [&probe];
     bencher.bench(|| walk_tar(&mut &tar[..], &analyzers, WalkLimits::default()));
 }
 

@@ -30,9 +30,9 @@ static WALKS: AtomicUsize = AtomicUsize::new(0);
 struct WalkCount;
 
 impl WalkCount {
-    /// Counts this walk; returns how many run now, this one included.
-    fn enter() -> (Self, usize) {
-        (WalkCount, WALKS.fetch_add(1, Ordering::Relaxed) + 1)
+    fn enter() -> Self {
+        WALKS.fetch_add(1, Ordering::Relaxed);
+        WalkCount
     }
 }
 
@@ -44,6 +44,14 @@ impl Drop for WalkCount {
 
 /// Bytes read between two looks at whether the hash should move between threads.
 const REBALANCE_BYTES: u64 = 8 << 20;
+
+/// Where the hash runs.
+enum Hash {
+    /// On the walker's thread, over the bytes as they are read.
+    Inline(Sha256),
+    /// On a thread of its own; the walk reads from the chunks handed to it.
+    Piped(Piped),
+}
 
 /// The walker's side of a hashing thread.
 struct Piped {
@@ -58,42 +66,26 @@ struct Piped {
 }
 
 impl Piped {
-    /// Starts a hashing thread that goes on from `sha`; gives `sha` back if no thread can
-    /// be had.
-    fn start(sha: Sha256) -> Result<Self, Sha256> {
+    /// Starts a hashing thread that goes on from `sha`; `None` if no thread can be had.
+    fn start(mut sha: Sha256) -> Option<Self> {
         let (tx, rx) = sync_channel::<(Arc<Vec<u8>>, usize)>(CHUNKS_AHEAD);
-        // The state goes to the thread through a slot, so it can be had back when the
-        // spawn fails.
-        let slot = Arc::new(std::sync::Mutex::new(Some(sha)));
-        let theirs = Arc::clone(&slot);
-        let spawned = std::thread::Builder::new()
+        let thread = std::thread::Builder::new()
             .name("layer-hash".into())
             .spawn(move || {
-                let mut sha = theirs
-                    .lock()
-                    .ok()
-                    .and_then(|mut s| s.take())
-                    .unwrap_or_default();
                 for (chunk, len) in rx {
                     sha.update(&chunk[..len]);
                 }
                 sha
-            });
-        match spawned {
-            Ok(thread) => Ok(Piped {
-                chunk: Arc::new(Vec::new()),
-                len: 0,
-                pos: 0,
-                used: VecDeque::new(),
-                tx,
-                thread,
-            }),
-            Err(_) => Err(slot
-                .lock()
-                .ok()
-                .and_then(|mut s| s.take())
-                .unwrap_or_default()),
-        }
+            })
+            .ok()?;
+        Some(Piped {
+            chunk: Arc::new(Vec::new()),
+            len: 0,
+            pos: 0,
+            used: VecDeque::new(),
+            tx,
+            thread,
+        })
     }
 
     /// Reads the next chunk of `inner` and hands it to the hashing thread. Returns the
@@ -133,10 +125,13 @@ impl Piped {
         Ok(n)
     }
 
-    /// Waits for the hashing thread to hash everything sent; its state, unless it failed.
-    fn stop(self) -> Option<Sha256> {
+    /// Waits for the hashing thread to hash everything sent and takes its state. A panic
+    /// of that thread goes on in the walker's, as it would have inline.
+    fn stop(self) -> Sha256 {
         drop(self.tx);
-        self.thread.join().ok()
+        self.thread
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
     }
 }
 
@@ -146,16 +141,12 @@ impl Piped {
 /// other layers start, and the last layer walking gets the freed core back.
 pub(crate) struct HashingReader<'a> {
     inner: &'a mut dyn Read,
-    /// The hash state while the hash runs inline.
-    sha: Option<Sha256>,
-    /// The hashing thread while the hash runs on one; the chunk being read comes from it.
-    piped: Option<Piped>,
+    hash: Hash,
     /// Where skipped bytes are read to be hashed inline; allocated on the first skip.
     skipped: Vec<u8>,
-    /// Set when a hashing thread failed: the digest is lost.
-    broken: bool,
     /// The pool's threads, or `None` to keep the hash where it is (tests).
     threads: Option<usize>,
+    /// The value of `bytes` at which [`HashingReader::rebalance`] looks next.
     next_look: u64,
     /// Bytes read from the stream.
     pub(crate) bytes: u64,
@@ -178,18 +169,15 @@ impl<'a> HashingReader<'a> {
     }
 
     fn with(inner: &'a mut dyn Read, threads: Option<usize>, piped: bool) -> Self {
-        let (walk, _) = WalkCount::enter();
         let mut reader = HashingReader {
             inner,
-            sha: Some(Sha256::new()),
-            piped: None,
+            hash: Hash::Inline(Sha256::new()),
             skipped: Vec::new(),
-            broken: false,
             threads,
             next_look: 0,
             bytes: 0,
             at: 0,
-            _walk: walk,
+            _walk: WalkCount::enter(),
         };
         if piped {
             reader.move_to_thread();
@@ -199,10 +187,9 @@ impl<'a> HashingReader<'a> {
 
     /// Moves the hash to a thread of its own, if one can be had.
     fn move_to_thread(&mut self) {
-        if let Some(sha) = self.sha.take() {
-            match Piped::start(sha) {
-                Ok(p) => self.piped = Some(p),
-                Err(sha) => self.sha = Some(sha),
+        if let Hash::Inline(sha) = &self.hash {
+            if let Some(piped) = Piped::start(sha.clone()) {
+                self.hash = Hash::Piped(piped);
             }
         }
     }
@@ -210,12 +197,10 @@ impl<'a> HashingReader<'a> {
     /// Takes the hash back from its thread. Only between chunks: what the walk has not
     /// read of the current one would be lost.
     fn move_inline(&mut self) {
-        if let Some(p) = self.piped.take() {
-            self.sha = Some(p.stop().unwrap_or_else(|| {
-                self.broken = true;
-                Sha256::new()
-            }));
-        }
+        self.hash = match std::mem::replace(&mut self.hash, Hash::Inline(Sha256::new())) {
+            Hash::Piped(piped) => Hash::Inline(piped.stop()),
+            inline => inline,
+        };
     }
 
     /// Every [`REBALANCE_BYTES`], between chunks: moves the hash to a thread when a core is
@@ -224,61 +209,70 @@ impl<'a> HashingReader<'a> {
         let Some(threads) = self.threads else {
             return;
         };
-        if self.bytes < self.next_look || self.piped.as_ref().is_some_and(|p| p.pos < p.len) {
+        let mid_chunk = matches!(&self.hash, Hash::Piped(p) if p.pos < p.len);
+        if self.bytes < self.next_look || mid_chunk {
             return;
         }
         self.next_look = self.bytes + REBALANCE_BYTES;
         let free_core = WALKS.load(Ordering::Relaxed) < threads;
-        if free_core && self.piped.is_none() {
-            self.move_to_thread();
-        } else if !free_core && self.piped.is_some() {
-            self.move_inline();
+        match self.hash {
+            Hash::Inline(_) if free_core => self.move_to_thread(),
+            Hash::Piped(_) if !free_core => self.move_inline(),
+            _ => {}
         }
     }
 
-    /// The SHA-256 of every byte read; `None` if a hashing thread failed.
-    pub(crate) fn finish(mut self) -> Option<[u8; 32]> {
-        self.move_inline();
-        match (self.broken, self.sha.take()) {
-            (false, Some(sha)) => Some(sha.finalize().into()),
-            _ => None,
-        }
+    /// The SHA-256 of every byte read.
+    pub(crate) fn finish(self) -> [u8; 32] {
+        let sha = match self.hash {
+            Hash::Inline(sha) => sha,
+            Hash::Piped(piped) => piped.stop(),
+        };
+        sha.finalize().into()
     }
 
-    /// Reads into `buf` inline, hashing what came.
-    fn read_inline(inner: &mut dyn Read, sha: &mut Sha256, buf: &mut [u8]) -> io::Result<usize> {
-        let n = inner.read(buf)?;
-        sha.update(&buf[..n]);
+    /// Moves the stream on by up to `len` bytes, hashing them: copied into `out` when it
+    /// is given, otherwise skipped (`len` at most [`CHUNK_BYTES`] then). Returns how many;
+    /// 0 at the end of the stream.
+    fn advance(&mut self, out: Option<&mut [u8]>, len: usize) -> io::Result<usize> {
+        self.rebalance();
+        let n = match &mut self.hash {
+            Hash::Piped(p) => {
+                if p.pos == p.len {
+                    self.bytes += p.refill(self.inner)? as u64;
+                }
+                let n = len.min(p.len - p.pos);
+                if let Some(out) = out {
+                    out[..n].copy_from_slice(&p.chunk[p.pos..p.pos + n]);
+                }
+                p.pos += n;
+                n
+            }
+            Hash::Inline(sha) => {
+                let buf = match out {
+                    Some(out) => &mut out[..len],
+                    None => {
+                        if self.skipped.is_empty() {
+                            self.skipped = vec![0; CHUNK_BYTES];
+                        }
+                        &mut self.skipped[..len]
+                    }
+                };
+                let n = self.inner.read(buf)?;
+                sha.update(&buf[..n]);
+                self.bytes += n as u64;
+                n
+            }
+        };
+        self.at += n as u64;
         Ok(n)
     }
 }
 
 impl Read for HashingReader<'_> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        self.rebalance();
-        let n = match (&mut self.piped, &mut self.sha) {
-            (Some(p), _) => {
-                if p.pos == p.len {
-                    let n = p.refill(self.inner)?;
-                    self.bytes += n as u64;
-                    if n == 0 {
-                        return Ok(0);
-                    }
-                }
-                let n = buf.len().min(p.len - p.pos);
-                buf[..n].copy_from_slice(&p.chunk[p.pos..p.pos + n]);
-                p.pos += n;
-                n
-            }
-            (None, Some(sha)) => {
-                let n = Self::read_inline(self.inner, sha, buf)?;
-                self.bytes += n as u64;
-                n
-            }
-            (None, None) => return Err(io::Error::other("the layer's hash was lost")),
-        };
-        self.at += n as u64;
-        Ok(n)
+        let len = buf.len();
+        self.advance(Some(buf), len)
     }
 }
 
@@ -299,36 +293,10 @@ impl Seek for HashingReader<'_> {
         };
         let mut left = u64::try_from(ahead).map_err(|_| forward_only())?;
         while left > 0 {
-            self.rebalance();
             let step = usize::try_from(left).map_or(CHUNK_BYTES, |l| l.min(CHUNK_BYTES));
-            let skipped = match (&mut self.piped, &mut self.sha) {
-                (Some(p), _) => {
-                    if p.pos == p.len {
-                        let n = p.refill(self.inner)?;
-                        self.bytes += n as u64;
-                    }
-                    let n = step.min(p.len - p.pos);
-                    p.pos += n;
-                    Ok(n)
-                }
-                (None, Some(sha)) => {
-                    if self.skipped.is_empty() {
-                        self.skipped = vec![0; CHUNK_BYTES];
-                    }
-                    let read = Self::read_inline(self.inner, sha, &mut self.skipped[..step]);
-                    if let Ok(n) = read {
-                        self.bytes += n as u64;
-                    }
-                    read
-                }
-                (None, None) => Err(io::Error::other("the layer's hash was lost")),
-            };
-            match skipped {
+            match self.advance(None, step) {
                 Ok(0) => return Err(io::ErrorKind::UnexpectedEof.into()),
-                Ok(n) => {
-                    left -= n as u64;
-                    self.at += n as u64;
-                }
+                Ok(n) => left -= n as u64,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => return Err(e),
             }
@@ -338,23 +306,9 @@ impl Seek for HashingReader<'_> {
 }
 
 #[cfg(test)]
-pub(crate) mod tests {
+mod tests {
     use super::*;
-
-    /// Gives at most `chunk` bytes per read, as a pipe or a decompressor does.
-    pub(crate) struct Trickle<'a> {
-        pub(crate) data: &'a [u8],
-        pub(crate) chunk: usize,
-    }
-
-    impl Read for Trickle<'_> {
-        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-            let n = buf.len().min(self.chunk).min(self.data.len());
-            buf[..n].copy_from_slice(&self.data[..n]);
-            self.data = &self.data[n..];
-            Ok(n)
-        }
-    }
+    use crate::test_io::Trickle;
 
     /// Inline and piped, reads and skips of every size: the same bytes come out, and the
     /// hash covers every byte of the stream.
@@ -389,7 +343,7 @@ pub(crate) mod tests {
                 let mut rest = [0u8; 1];
                 assert_eq!(r.read(&mut rest).unwrap(), 0);
                 assert_eq!(r.bytes, data.len() as u64);
-                assert_eq!(r.finish(), Some(want), "piped {piped} chunk {chunk}");
+                assert_eq!(r.finish(), want, "piped {piped} chunk {chunk}");
             }
         }
     }
@@ -412,16 +366,16 @@ pub(crate) mod tests {
                     break;
                 }
                 out.extend_from_slice(&buf[..n]);
-                match &r.piped {
-                    None => r.move_to_thread(),
-                    Some(p) if p.pos == p.len => r.move_inline(),
-                    Some(_) => continue,
+                match &r.hash {
+                    Hash::Inline(_) => r.move_to_thread(),
+                    Hash::Piped(p) if p.pos == p.len => r.move_inline(),
+                    Hash::Piped(_) => continue,
                 }
                 moves += 1;
             }
             assert!(moves > 10, "{moves} moves");
             assert_eq!(out, data);
-            assert_eq!(r.finish(), Some(want), "chunk {chunk}");
+            assert_eq!(r.finish(), want, "chunk {chunk}");
         }
     }
 

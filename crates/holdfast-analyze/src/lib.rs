@@ -20,6 +20,8 @@ pub mod merge;
 pub mod os;
 pub mod registry;
 mod rpm;
+#[cfg(test)]
+mod test_io;
 pub mod walker;
 
 // Language catalogers, one module per ecosystem; `catalog` holds what they share.

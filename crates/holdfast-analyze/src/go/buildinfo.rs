@@ -584,6 +584,7 @@ fn strip_sentinels(m: &[u8]) -> String {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+    use crate::test_io::Trickle;
 
     /// `infoStart`: the sentinels `cmd/go` wraps module info in
     /// (`cmd/go/internal/modload/build.go`).
@@ -632,24 +633,10 @@ pub(crate) mod tests {
         b
     }
 
-    /// A reader that returns at most `step` bytes per call.
-    struct Dribble<'a> {
-        data: &'a [u8],
-        step: usize,
-    }
-    impl Read for Dribble<'_> {
-        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-            let n = buf.len().min(self.step).min(self.data.len());
-            buf[..n].copy_from_slice(&self.data[..n]);
-            self.data = &self.data[n..];
-            Ok(n)
-        }
-    }
-
     fn scan_both(data: &[u8]) -> Scan {
         let mem = scan(&mut Source::Mem(data)).unwrap();
         for step in [1, 7, 4096, usize::MAX] {
-            let mut r = Dribble { data, step };
+            let mut r = Trickle { data, chunk: step };
             let streamed = scan(&mut Source::stream(&mut r)).unwrap();
             assert_eq!(streamed, mem, "step {step}");
         }
