@@ -397,6 +397,51 @@ fn generic_assignments() {
     miss(&format!("passwordless = {}\n", &v[..5]));
 }
 
+/// The generic rule's regex starts at its keyword. Its former form also matched the
+/// key's name before the keyword (`(?-u:\b)[a-z0-9_.-]*`); on texts built from key names,
+/// keywords, separators and values, both must find the same secrets at the same places.
+#[test]
+fn generic_rule_finds_what_its_former_form_found() {
+    let rule = rules()
+        .get("HF-SECRET-GENERIC-ASSIGNMENT")
+        .unwrap()
+        .regex
+        .clone();
+    let former = regex::bytes::Regex::new(&rule.as_str().replacen(
+        "(?i)(?:",
+        r"(?i)(?-u:\b)[a-z0-9_.-]*(?:",
+        1,
+    ))
+    .unwrap();
+    assert_ne!(former.as_str(), rule.as_str());
+    let secrets = |re: &regex::bytes::Regex, text: &[u8]| -> Vec<(usize, usize)> {
+        re.captures_iter(text)
+            .filter_map(|c| c.name("secret").or_else(|| c.name("secret_bare")))
+            .map(|m| (m.start(), m.end()))
+            .collect()
+    };
+    let pieces: Vec<&str> = "db|_|.|-|my|Password|passwd|SECRET|token|api_key|apikey|access-key|\
+                             auth_key|x9|=|:|=>| |\n|\"|'|aB3dE5gH7j|s3cr3tValue99|$|;|é|("
+        .split('|')
+        .collect();
+    let mut seed: u64 = 0x2545_f491_4f6c_dd1d;
+    let mut found = 0;
+    for _ in 0..20_000 {
+        let mut text = String::new();
+        let n = 1 + (seed % 24) as usize;
+        for _ in 0..n {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            text.push_str(pieces[(seed % pieces.len() as u64) as usize]);
+        }
+        let want = secrets(&former, text.as_bytes());
+        assert_eq!(secrets(&rule, text.as_bytes()), want, "text {text:?}");
+        found += usize::from(!want.is_empty());
+    }
+    assert!(found > 500, "only {found} texts held a secret");
+}
+
 #[test]
 fn specific_rules_win_over_generic() {
     let ghp = format!("ghp_{}", tok(&alnum(), 36, 35));
