@@ -11,7 +11,7 @@
 # tar listing the layers streamed out of the archive); `floor+hash` also hashes every
 # layer with `openssl dgst -sha256`, as a scan must to check each layer's diff_id before
 # caching it, layers in parallel on every core (coreutils' sha256sum does not use the
-# CPU's SHA instructions and is five times slower than openssl here).
+# CPU's SHA instructions and is four times slower than openssl here).
 #
 # Cases: sbom, all (every scanner), vuln-secret, or any one scanner. Environment:
 # BENCH_IMAGES (default /var/tmp/bench-images), N (runs per case, default 11), HF (the
