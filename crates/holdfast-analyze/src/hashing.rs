@@ -23,6 +23,9 @@ pub(crate) const CHUNK_BYTES: usize = 128 << 10;
 /// memory of a piped walk to about this many chunks, plus the few being reused.
 const CHUNKS_AHEAD: usize = 16;
 
+/// Bytes read between two looks at whether the hash should move between threads.
+const REBALANCE_BYTES: u64 = 8 << 20;
+
 /// Layer walks running now, to tell whether a core is free for a hashing thread.
 static WALKS: AtomicUsize = AtomicUsize::new(0);
 
@@ -41,9 +44,6 @@ impl Drop for WalkCount {
         WALKS.fetch_sub(1, Ordering::Relaxed);
     }
 }
-
-/// Bytes read between two looks at whether the hash should move between threads.
-const REBALANCE_BYTES: u64 = 8 << 20;
 
 /// Where the hash runs.
 enum Hash {
@@ -91,15 +91,14 @@ impl Piped {
     /// Reads the next chunk of `inner` and hands it to the hashing thread. Returns the
     /// bytes read: 0 at the end of the stream.
     fn refill(&mut self, inner: &mut dyn Read) -> io::Result<usize> {
+        // The oldest chunk the walk is done with, once the hashing thread is done too.
         let reusable = self.used.front().is_some_and(|c| Arc::strong_count(c) == 1);
-        let mut next = if reusable {
-            self.used.pop_front().unwrap_or_default()
-        } else {
-            Arc::new(vec![0; CHUNK_BYTES])
-        };
-        let Some(buf) = Arc::get_mut(&mut next) else {
-            return Err(io::Error::other("a hashing chunk is still shared"));
-        };
+        let mut next = reusable
+            .then(|| self.used.pop_front())
+            .flatten()
+            .unwrap_or_else(|| Arc::new(vec![0; CHUNK_BYTES]));
+        // Not shared (reused only once the thread let go, or new), so never copied.
+        let buf = Arc::make_mut(&mut next);
         let n = loop {
             match inner.read(buf) {
                 Ok(n) => break n,
@@ -123,6 +122,11 @@ impl Piped {
         self.len = n;
         self.pos = 0;
         Ok(n)
+    }
+
+    /// Bytes of the current chunk the walk has not read yet.
+    fn unread(&self) -> usize {
+        self.len - self.pos
     }
 
     /// Waits for the hashing thread to hash everything sent and takes its state. A panic
@@ -150,9 +154,6 @@ pub(crate) struct HashingReader<'a> {
     next_look: u64,
     /// Bytes read from the stream.
     pub(crate) bytes: u64,
-    /// Bytes given to the reader's user or skipped: its position, which `seek` returns.
-    /// Behind `bytes` by what a piped chunk holds that was not read yet.
-    at: u64,
     _walk: WalkCount,
 }
 
@@ -176,7 +177,6 @@ impl<'a> HashingReader<'a> {
             threads,
             next_look: 0,
             bytes: 0,
-            at: 0,
             _walk: WalkCount::enter(),
         };
         if piped {
@@ -209,8 +209,7 @@ impl<'a> HashingReader<'a> {
         let Some(threads) = self.threads else {
             return;
         };
-        let mid_chunk = matches!(&self.hash, Hash::Piped(p) if p.pos < p.len);
-        if self.bytes < self.next_look || mid_chunk {
+        if self.bytes < self.next_look || self.unread() > 0 {
             return;
         }
         self.next_look = self.bytes + REBALANCE_BYTES;
@@ -219,6 +218,14 @@ impl<'a> HashingReader<'a> {
             Hash::Inline(_) if free_core => self.move_to_thread(),
             Hash::Piped(_) if !free_core => self.move_inline(),
             _ => {}
+        }
+    }
+
+    /// Bytes read from the stream but not yet given out: what a piped chunk has left.
+    fn unread(&self) -> usize {
+        match &self.hash {
+            Hash::Piped(p) => p.unread(),
+            Hash::Inline(_) => 0,
         }
     }
 
@@ -238,10 +245,10 @@ impl<'a> HashingReader<'a> {
         self.rebalance();
         let n = match &mut self.hash {
             Hash::Piped(p) => {
-                if p.pos == p.len {
+                if p.unread() == 0 {
                     self.bytes += p.refill(self.inner)? as u64;
                 }
-                let n = len.min(p.len - p.pos);
+                let n = len.min(p.unread());
                 if let Some(out) = out {
                     out[..n].copy_from_slice(&p.chunk[p.pos..p.pos + n]);
                 }
@@ -264,7 +271,6 @@ impl<'a> HashingReader<'a> {
                 n
             }
         };
-        self.at += n as u64;
         Ok(n)
     }
 }
@@ -301,7 +307,8 @@ impl Seek for HashingReader<'_> {
                 Err(e) => return Err(e),
             }
         }
-        Ok(self.at)
+        // The position: every byte given out or skipped.
+        Ok(self.bytes - self.unread() as u64)
     }
 }
 
@@ -368,7 +375,7 @@ mod tests {
                 out.extend_from_slice(&buf[..n]);
                 match &r.hash {
                     Hash::Inline(_) => r.move_to_thread(),
-                    Hash::Piped(p) if p.pos == p.len => r.move_inline(),
+                    Hash::Piped(p) if p.unread() == 0 => r.move_inline(),
                     Hash::Piped(_) => continue,
                 }
                 moves += 1;

@@ -533,6 +533,7 @@ pub fn walk_tar(
     }
     let mut out = c.finish();
     out.bytes = hashing.bytes;
+    // Also stops a hashing thread, failed walk or not.
     let digest = hashing.finish();
     if !failed {
         out.diff_id = Some(format!("sha256:{}", hex::encode(digest)));
@@ -816,6 +817,7 @@ mod tests {
     use crate::analyzer::{AnalyzeError, AnalyzerGroup};
     use sha2::{Digest, Sha256};
 
+    use crate::hashing::CHUNK_BYTES;
     use crate::test_io::Trickle;
 
     /// What the probe was shown: path, kind, content length, capabilities.
@@ -1251,13 +1253,7 @@ mod tests {
 
     #[test]
     fn skipped_data_is_hashed_and_the_next_header_found() {
-        let sizes = [
-            crate::hashing::CHUNK_BYTES * 2 + 3,
-            10,
-            crate::hashing::CHUNK_BYTES - 1,
-            0,
-            513,
-        ];
+        let sizes = [CHUNK_BYTES * 2 + 3, 10, CHUNK_BYTES - 1, 0, 513];
         let names = ["a", "b", "c", "d", "e"];
         let files: Vec<(&str, usize)> = names.into_iter().zip(sizes).collect();
         let tar = counting_tar(&files);
